@@ -1,0 +1,188 @@
+# muster: plain GNU make.  `make` builds into build/, `make check` runs the
+# whole suite, `make demo` runs the main job.  V=1 shows commands,
+# SANITIZE=address,undefined (or thread) builds instrumented, DEVELOPER=1
+# adds -Werror.  Out-of-tree objects under build/obj, -MMD dependencies.
+
+MAJOR := $(shell sed -n 's/^\#define MUSTER_VERSION_MAJOR \([0-9]*\)/\1/p' lib/include/muster.h)
+MINOR := $(shell sed -n 's/^\#define MUSTER_VERSION_MINOR \([0-9]*\)/\1/p' lib/include/muster.h)
+PATCH := $(shell sed -n 's/^\#define MUSTER_VERSION_PATCH \([0-9]*\)/\1/p' lib/include/muster.h)
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+B := build
+CC ?= cc
+CFLAGS ?= -O2 -g
+OPT_HOT ?= -O3
+WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wpointer-arith -Wvla -Wformat-security -Wshadow
+ifdef DEVELOPER
+WARN += -Werror
+endif
+ALL_CFLAGS := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN) $(CFLAGS)
+ALL_LDFLAGS := -pthread $(LDFLAGS)
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+PKGS := libzmq libcjson hwloc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzmq -lcjson -lhwloc)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
+
+# NCCL: built when nccl.h is found; the library is loaded at run time
+# (dlopen), so libmuster runs where CUDA is absent.
+CUDA_HOME ?= /usr/local/cuda
+ifneq ($(wildcard $(CUDA_HOME)/include/nccl.h),)
+NCCL_CFLAGS := -DMUSTER_HAVE_NCCL -I$(CUDA_HOME)/include
+endif
+
+INCLUDES := -Ilib/include -Ilib -Irendezvous -Ilauncher $(PKG_CFLAGS)
+LIBS := $(PKG_LIBS) -ldl -lrt -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+RDV_SRCS := $(filter-out rendezvous/musterd.c,$(sort $(wildcard rendezvous/*.c)))
+LCH_SRCS := $(filter-out launcher/main.c,$(sort $(wildcard launcher/*.c)))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+LIB_OBJS := $(call obj,$(LIB_SRCS))
+RDV_OBJS := $(call obj,$(RDV_SRCS))
+LCH_OBJS := $(call obj,$(LCH_SRCS))
+
+SONAME := libmuster.so.$(MAJOR)
+LIB_SO := $(B)/lib/libmuster.so.$(VERSION)
+LIB_A := $(B)/lib/libmuster.a
+PC := $(B)/lib/pkgconfig/muster.pc
+BINS := $(B)/bin/muster $(B)/bin/musterd
+ifneq ($(wildcard lib/tools/allreduce_perf.c),)
+BINS += $(B)/bin/muster-allreduce-perf
+endif
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS))
+
+ifeq ($(V),1)
+Q :=
+QUIET_CC :=
+QUIET_LD :=
+else
+Q := @
+QUIET_CC = @echo '   CC' $@;
+QUIET_LD = @echo '   LD' $@;
+endif
+
+.PHONY: all lib tests install uninstall check demo deps-check deps-demo \
+	clean perf fuzz lint-man
+.DEFAULT_GOAL := all
+
+all: lib $(BINS) $(EXAMPLE_BINS)
+lib: $(LIB_SO) $(LIB_A) $(PC)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(CC) $(INCLUDES) $(NCCL_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Hot loops (reductions) get -O3 unless a sanitizer build asks otherwise.
+$(B)/obj/lib/reduce.o: ALL_CFLAGS += $(OPT_HOT)
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS) lib/libmuster.map
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=lib/libmuster.map -o $@ $(LIB_OBJS) \
+		$(ALL_LDFLAGS) $(LIBS)
+	$(Q)ln -sf libmuster.so.$(VERSION) $(B)/lib/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(B)/lib/libmuster.so
+
+$(PC): lib/include/muster.h Makefile
+	@mkdir -p $(dir $@)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
+		'includedir=$${prefix}/include' '' 'Name: muster' \
+		'Description: muster rendezvous client and allreduce core' \
+		'Version: $(VERSION)' 'Requires.private: libzmq libcjson hwloc' \
+		'Libs: -L$${libdir} -lmuster' 'Libs.private: -ldl -lrt -lm -pthread' \
+		'Cflags: -I$${includedir}' > $@
+
+$(B)/bin/muster: $(call obj,launcher/main.c) $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+
+$(B)/bin/musterd: $(call obj,rendezvous/musterd.c) $(RDV_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+
+$(B)/bin/muster-allreduce-perf: $(call obj,lib/tools/allreduce_perf.c) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+
+$(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+
+# Unit tests and test tools see every internal symbol.
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+$(B)/tests/%: $(B)/obj/tests/tools/%.o $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
+
+# MPI reference programs (benchmarks and tests against Open MPI).
+$(B)/tests/mpi_%: tests/mpi/%.c
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_LIBS)
+MPI_BINS := $(patsubst tests/mpi/%.c,$(B)/tests/mpi_%,$(sort $(wildcard tests/mpi/*.c)))
+
+tests: all $(UNIT_BINS) $(TOOL_BINS) $(MPI_BINS)
+
+deps-check:
+	@sh mk/deps.sh check
+deps-demo:
+	@sh mk/deps.sh demo
+
+check: deps-check
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)sh tests/run.sh
+
+demo: deps-demo
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)sh examples/demo.sh
+
+perf: tests
+	$(Q)sh tests/perf/run.sh
+
+lint-man:
+	$(Q)mandoc -Tlint -W warning man/*.[0-9]
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmuster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmuster.so
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 lib/include/muster.h $(DESTDIR)$(INCDIR)/
+	for f in man/*.1; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1/; done; true
+	for f in man/*.3; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man3/; done; true
+	for f in man/*.8; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man8/; done; true
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,100 @@
+/*
+ * muster.h: the whole public API of libmuster.
+ *
+ * libmuster gives a process started by the muster launcher (or any process
+ * that has the MUSTER_* environment) a communicator over every rank of its
+ * job, and collectives on it: allreduce for Horovod-style gradient
+ * averaging, broadcast, allgather and barrier.  Ranks on one host talk
+ * through shared memory, hosts through TCP, GPU buffers through NCCL when
+ * the library was built with it.
+ *
+ * Rules every function keeps:
+ *  - it never prints, exits or aborts on bad input: it returns a code, and
+ *    muster_comm_last_error() says what was wrong;
+ *  - every operation has a deadline (MUSTER_TIMEOUT seconds, default 300);
+ *    a dead or stalled peer gives MUSTER_EPEER or MUSTER_ETIMEDOUT naming
+ *    the rank, never a hang;
+ *  - results are bit-identical on every rank and from run to run.
+ *
+ * Result codes are stable: they are never renumbered.
+ */
+#ifndef MUSTER_H
+#define MUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MUSTER_VERSION_MAJOR 0
+#define MUSTER_VERSION_MINOR 1
+#define MUSTER_VERSION_PATCH 0
+#define MUSTER_VERSION_STRING "0.1.0"
+
+typedef struct muster_comm muster_comm;	/* opaque */
+
+typedef enum {
+	MUSTER_OK = 0,
+	MUSTER_ENOMEM = 1,	/* out of memory */
+	MUSTER_EINVAL = 2,	/* bad argument */
+	MUSTER_ETIMEDOUT = 3,	/* deadline passed */
+	MUSTER_EPEER = 4,	/* a peer died, left or sent garbage */
+	MUSTER_EABORTED = 5,	/* the communicator or the job was aborted */
+	MUSTER_ENOTSUP = 6,	/* not supported in this build or setup */
+	MUSTER_ENOENV = 7,	/* not started by muster: environment missing */
+	MUSTER_ERENDEZVOUS = 8,	/* rendezvous refused or unreachable */
+	MUSTER_ESTATE = 9,	/* call out of order (e.g. nested group) */
+	MUSTER_ENCCL = 10,	/* NCCL or CUDA reported an error */
+	MUSTER_ESYSERR = 0x10000000	/* | errno */
+} muster_result;
+
+typedef enum {
+	MUSTER_INT8, MUSTER_UINT8, MUSTER_INT32, MUSTER_UINT32, MUSTER_INT64,
+	MUSTER_UINT64, MUSTER_FLOAT16, MUSTER_BFLOAT16, MUSTER_FLOAT32,
+	MUSTER_FLOAT64
+} muster_dtype;
+
+typedef enum {
+	MUSTER_SUM, MUSTER_PROD, MUSTER_MIN, MUSTER_MAX, MUSTER_AVG
+} muster_op;
+
+/* Joins the job named by the environment muster gives each worker. */
+muster_result muster_comm_init_from_env(muster_comm **comm);
+int           muster_comm_rank(const muster_comm *comm);
+int           muster_comm_size(const muster_comm *comm);
+
+/*
+ * Reduces count elements of every rank's sendbuf into every rank's recvbuf.
+ * sendbuf == recvbuf works in place.  MUSTER_AVG sums, then multiplies by
+ * 1/size (Horovod's average); integer AVG divides, truncating.  float16 and
+ * bfloat16 accumulate in float32.
+ */
+muster_result muster_allreduce(const void *sendbuf, void *recvbuf,
+			       size_t count, muster_dtype dtype, muster_op op,
+			       muster_comm *comm);
+muster_result muster_broadcast(void *buf, size_t count, muster_dtype dtype,
+			       int root, muster_comm *comm);
+/* recvbuf holds size * sendcount elements, rank r's at r * sendcount. */
+muster_result muster_allgather(const void *sendbuf, void *recvbuf,
+			       size_t sendcount, muster_dtype dtype,
+			       muster_comm *comm);
+muster_result muster_barrier(muster_comm *comm);
+
+/* Allreduces issued between these two (one thread) are fused. */
+muster_result muster_group_start(void);
+muster_result muster_group_end(void);
+
+muster_result muster_comm_abort(muster_comm *comm);
+muster_result muster_comm_destroy(muster_comm *comm);
+
+const char   *muster_strerror(muster_result r);
+const char   *muster_comm_last_error(const muster_comm *comm);
+size_t        muster_dtype_size(muster_dtype dtype);
+const char   *muster_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MUSTER_H */

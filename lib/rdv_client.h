@@ -1,0 +1,63 @@
+/*
+ * rdv_client.h: the rendezvous client (a ZeroMQ DEALER talking JSON to
+ * musterd or to the server embedded in the launcher).  Private to muster:
+ * libmuster's bootstrap and the launcher's agents use it; it is not part of
+ * muster.h.
+ *
+ * Every call returns a muster_result (muster.h) and never blocks longer
+ * than its deadline; on error mst_rdv_error() holds a one-line message.
+ * One mst_rdv is used by one thread at a time.
+ */
+#ifndef MST_RDV_CLIENT_H
+#define MST_RDV_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "muster.h"
+
+typedef struct mst_rdv mst_rdv;
+
+struct mst_rdv_opts {
+	const char *endpoint;	/* "tcp://host:port" */
+	const char *job;	/* job id */
+	const char *secret;	/* the job's secret; never on a command line */
+	const char *server_key;	/* CURVE public key (Z85) beyond loopback, or NULL */
+	int timeout_ms;		/* deadline of one request (default 30000) */
+};
+
+struct mst_rdv_member {
+	int rank, size;
+	int local_rank, local_size;
+	int node_rank, num_nodes;
+	uint64_t generation;
+};
+
+/* Connects (lazily; the first request finds out whether a server is there). */
+muster_result mst_rdv_open(mst_rdv **out, const struct mst_rdv_opts *o);
+
+/*
+ * Joins the job as a "node" (an agent) or a "worker".  want_rank >= 0 asks
+ * for that rank (the launcher already planned it), -1 lets the server assign
+ * ranks ordered by host.  size is the number of members the job expects of
+ * this kind; the call returns when all of them have joined.
+ */
+muster_result mst_rdv_join(mst_rdv *r, const char *kind, const char *host,
+			   int want_rank, int size, int wait_ms,
+			   struct mst_rdv_member *out);
+
+muster_result mst_rdv_kv_set(mst_rdv *r, const char *key, const void *val,
+			     size_t len);
+/* Waits on the server up to wait_ms for the key; *val is malloc'ed. */
+muster_result mst_rdv_kv_get(mst_rdv *r, const char *key, void **val,
+			     size_t *len, int wait_ms);
+muster_result mst_rdv_barrier(mst_rdv *r, const char *name, int wait_ms);
+muster_result mst_rdv_heartbeat(mst_rdv *r);
+/* error != 0 makes the server abort the job, with why as the reason. */
+muster_result mst_rdv_leave(mst_rdv *r, int error, const char *why);
+muster_result mst_rdv_abort(mst_rdv *r, const char *why);
+/* Non-blocking: MUSTER_EABORTED (and the reason in why) once the job aborted. */
+muster_result mst_rdv_poll_abort(mst_rdv *r, char *why, size_t n);
+const char   *mst_rdv_error(const mst_rdv *r);
+void          mst_rdv_close(mst_rdv *r);
+
+#endif /* MST_RDV_CLIENT_H */
