@@ -1,0 +1,23 @@
+/*
+ * embed.h: the job's rendezvous.  Without --rendezvous the launcher runs
+ * the rendezvous server in a thread of its own (loopback when every node is
+ * this machine); with it, the job uses that musterd.  Either way every rank
+ * gets MUSTER_RENDEZVOUS and MUSTER_JOB_SECRET (in its environment, never
+ * on a command line).
+ */
+#ifndef LCH_EMBED_H
+#define LCH_EMBED_H
+
+#include "options.h"
+#include "plan.h"
+
+struct lch_rdv {
+	struct rdv_server *server;	/* NULL: external or none */
+	char endpoint[256];
+};
+
+int  lch_rdv_start(struct lch_rdv *r, const struct lch_opts *o,
+		   struct lch_plan *p);
+void lch_rdv_stop(struct lch_rdv *r);
+
+#endif /* LCH_EMBED_H */

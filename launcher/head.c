@@ -1,0 +1,630 @@
+/* head.c: see head.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "head.h"
+#include "mpi.h"
+#include "plan.h"
+#include "embed.h"
+#include "spawn.h"
+#include "util.h"
+
+#define REC_MAX (80 * 1024)	/* an agent record: a line plus its tag */
+
+struct agent_proc {
+	const struct lch_node *node;
+	pid_t pid;
+	int in_fd, out_fd, err_fd;
+	char *buf[2];
+	size_t len[2];
+	int reaped, code;
+};
+
+struct failure {
+	int rank, pid, code, err;
+	const char *host;
+};
+
+struct head {
+	struct lch_opts *o;
+	struct lch_plan *p;
+	struct agent_proc *ag;
+	int nag, running;
+	char *out[2];
+	size_t olen[2], ocap[2];
+	int sigfd[2];
+	struct failure fail;	/* fail.code 0: none yet */
+	int stopping, interrupted, timed_out;
+	long long deadline;	/* --timeout, 0 = none */
+};
+
+static void
+setup_signals(struct head *h)
+{
+	if (lch_signals_setup(h->sigfd) != 0) {
+		lch_msg("pipe: %s", strerror(errno));
+		exit(70);
+	}
+}
+
+static void
+out_add(struct head *h, int s, const char *data, size_t n)
+{
+	if (h->olen[s] + n > h->ocap[s]) {
+		h->ocap[s] = (h->olen[s] + n) * 2 + 4096;
+		h->out[s] = lch_xrealloc(h->out[s], h->ocap[s]);
+	}
+	memcpy(h->out[s] + h->olen[s], data, n);
+	h->olen[s] += n;
+}
+
+static void
+flush_out(struct head *h)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		if (h->olen[s])
+			(void)lch_write_all(s + 1, h->out[s], h->olen[s]);
+		h->olen[s] = 0;
+	}
+}
+
+static void
+send_all(struct head *h, const char *line)
+{
+	int i;
+
+	for (i = 0; i < h->nag; i++)
+		if (h->ag[i].in_fd >= 0 &&
+		    lch_write_all(h->ag[i].in_fd, line, strlen(line)) != 0) {
+			close(h->ag[i].in_fd);
+			h->ag[i].in_fd = -1;
+		}
+}
+
+static void
+stop_job(struct head *h)
+{
+	if (h->stopping)
+		return;
+	h->stopping = 1;
+	send_all(h, "term\n");
+}
+
+static void
+note_failure(struct head *h, int rank, int pid, int code, int err)
+{
+	if (h->fail.code != 0 || h->timed_out)
+		return;
+	h->fail.rank = rank;
+	h->fail.pid = pid;
+	h->fail.code = code;
+	h->fail.err = err;
+	h->fail.host = h->p->nodes[h->p->ranks[rank].node_rank].host;
+	stop_job(h);
+}
+
+/* One record from an agent (see agent.h). */
+static void
+record(struct head *h, struct agent_proc *a, char *rec, size_t n)
+{
+	char *sp = memchr(rec, ' ', n), *end;
+	long rank = strtol(rec + 1, &end, 10);
+	int x, y;
+
+	if (sp == NULL || end != sp || rank < 0 || rank >= h->p->np) {
+		out_add(h, 1, rec, n);	/* not a record: pass it on */
+		out_add(h, 1, "\n", 1);
+		return;
+	}
+	switch (rec[0]) {
+	case 'o':
+	case 'e':
+		if (h->o->tag) {
+			char tag[24];
+			int t = snprintf(tag, sizeof(tag), "[%ld] ", rank);
+
+			out_add(h, rec[0] == 'e', tag, (size_t)t);
+		}
+		out_add(h, rec[0] == 'e', sp + 1, n - (size_t)(sp + 1 - rec));
+		out_add(h, rec[0] == 'e', "\n", 1);
+		return;
+	case 'F':
+	case 'x':
+		rec[n] = '\0';
+		if (sscanf(sp + 1, "%d %d", &x, &y) == 2 && y != 0 &&
+		    (rec[0] == 'F' || !h->stopping))
+			note_failure(h, (int)rank, x, y, 0);
+		return;
+	case 'f':
+		rec[n] = '\0';
+		if (sscanf(sp + 1, "%d %d", &x, &y) == 2)
+			note_failure(h, (int)rank, 0, y, x);
+		return;
+	case 's':
+		return;
+	}
+	(void)a;
+	out_add(h, 1, rec, n);
+	out_add(h, 1, "\n", 1);
+}
+
+/* Reads an agent's stdout (records) or stderr (its own messages). */
+static void
+read_agent(struct head *h, struct agent_proc *a, int s)
+{
+	int *fd = s == 0 ? &a->out_fd : &a->err_fd;
+	size_t start = 0;
+	char *nl;
+	ssize_t n;
+
+	if (a->buf[s] == NULL)
+		a->buf[s] = lch_xmalloc(REC_MAX + 1);
+	n = read(*fd, a->buf[s] + a->len[s], REC_MAX - a->len[s]);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0)
+		a->len[s] += (size_t)n;
+	while ((nl = memchr(a->buf[s] + start, '\n', a->len[s] - start))) {
+		size_t len = (size_t)(nl - (a->buf[s] + start));
+
+		if (s == 0)
+			record(h, a, a->buf[s] + start, len);
+		else
+			out_add(h, 1, a->buf[s] + start, len + 1);
+		start += len + 1;
+	}
+	if (n <= 0 || a->len[s] - start >= REC_MAX) {
+		if (a->len[s] > start) {	/* a partial line at EOF */
+			if (s == 0)
+				record(h, a, a->buf[s] + start,
+				    a->len[s] - start);
+			else {
+				out_add(h, 1, a->buf[s] + start,
+				    a->len[s] - start);
+				out_add(h, 1, "\n", 1);
+			}
+		}
+		start = a->len[s];
+	}
+	memmove(a->buf[s], a->buf[s] + start, a->len[s] - start);
+	a->len[s] -= start;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void
+reap(struct head *h)
+{
+	pid_t pid;
+	int st, i;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		for (i = 0; i < h->nag; i++)
+			if (h->ag[i].pid == pid) {
+				h->ag[i].reaped = 1;
+				h->ag[i].code = lch_exit_code(st);
+			}
+}
+
+static void
+handle_signals(struct head *h)
+{
+	unsigned char b[64];
+	char line[32];
+	ssize_t n, i;
+
+	while ((n = read(h->sigfd[0], b, sizeof(b))) > 0)
+		for (i = 0; i < n; i++) {
+			int sig = b[i];
+
+			if (sig == SIGCHLD) {
+				reap(h);
+				continue;
+			}
+			if (sig == SIGUSR1 || sig == SIGUSR2) {
+				snprintf(line, sizeof(line), "sig %d\n", sig);
+				send_all(h, line);
+				continue;
+			}
+			if (h->interrupted) {
+				lch_msg("%s again: killing all ranks",
+				    lch_signame(sig));
+				send_all(h, "kill\n");
+				continue;
+			}
+			h->interrupted = sig;
+			if (h->o->verbose)
+				lch_msg("%s: forwarding to all ranks",
+				    lch_signame(sig));
+			snprintf(line, sizeof(line), "sig %d\n",
+			    sig == SIGQUIT ? SIGTERM : sig);
+			send_all(h, line);
+		}
+}
+
+static char *
+node_plan_json(struct head *h, const struct lch_node *n)
+{
+	cJSON *j = cJSON_CreateObject(), *argv, *ranks;
+	char *s;
+	int r, a;
+	size_t i;
+
+	cJSON_AddStringToObject(j, "host", n->host);
+	cJSON_AddNumberToObject(j, "grace_ms", (double)(long)(h->o->grace * 1000));
+	if (h->o->log_dir)
+		cJSON_AddStringToObject(j, "log_dir", h->o->log_dir);
+	argv = cJSON_AddArrayToObject(j, "argv");
+	for (a = 0; h->p->argv[a]; a++)
+		cJSON_AddItemToArray(argv, cJSON_CreateString(h->p->argv[a]));
+	ranks = cJSON_AddArrayToObject(j, "ranks");
+	for (r = n->first_rank; r < n->first_rank + n->nprocs; r++) {
+		cJSON *rk = cJSON_CreateObject(), *env;
+
+		cJSON_AddNumberToObject(rk, "rank", r);
+		env = cJSON_AddArrayToObject(rk, "env");
+		for (i = 0; i < h->p->ranks[r].env.kv.n; i++)
+			cJSON_AddItemToArray(env, cJSON_CreateString(
+			    h->p->ranks[r].env.kv.v[i]));
+		cJSON_AddItemToArray(ranks, rk);
+	}
+	if ((s = cJSON_PrintUnformatted(j)) == NULL)
+		lch_oom();
+	cJSON_Delete(j);
+	return s;
+}
+
+/* The agent command: this binary locally, over ssh for other hosts. */
+static void
+agent_argv(struct lch_strv *v, const struct lch_node *n, const char *self)
+{
+	const char *ssh = getenv("MUSTER_SSH");
+	char *copy, *tok, *save = NULL;
+
+	if (n->local && !getenv("MUSTER_FORCE_SSH")) {
+		lch_strv_push(v, self);
+		lch_strv_push(v, "--agent");
+		return;
+	}
+	copy = lch_xstrdup(ssh && *ssh ? ssh : "ssh -T -o BatchMode=yes");
+	for (tok = strtok_r(copy, " \t", &save); tok;
+	    tok = strtok_r(NULL, " \t", &save))
+		lch_strv_push(v, tok);
+	free(copy);
+	lch_strv_push(v, "--");
+	lch_strv_push(v, n->host);
+	/* the path is ours (no quotes inside); quoted for the remote shell */
+	lch_strv_pushf(v, "exec '%s' --agent", self);
+}
+
+static int
+start_agent(struct head *h, struct agent_proc *a, const char *self)
+{
+	struct lch_strv argv = LCH_STRV_INIT;
+	struct lch_spawn s;
+	int in[2], out[2], err[2], e, rc = -1;
+	char *plan;
+
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+	    pipe2(err, O_CLOEXEC) != 0) {
+		lch_msg("pipe: %s", strerror(errno));
+		return -1;
+	}
+	agent_argv(&argv, a->node, self);
+	memset(&s, 0, sizeof(s));
+	s.argv = argv.v;
+	s.in_fd = in[0];
+	s.out_fd = out[1];
+	s.err_fd = err[1];
+	s.new_pgroup = 1;	/* the terminal's ^C reaches only the head */
+	s.deathsig = SIGTERM;
+	a->pid = lch_spawn_start(&s, &e);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	a->in_fd = in[1];
+	a->out_fd = out[0];
+	a->err_fd = err[0];
+	if (a->pid < 0) {
+		lch_msg("cannot start the agent for %s (%s): %s", a->node->host,
+		    argv.v[0], strerror(e));
+		a->reaped = 1;
+		a->code = 127;
+		goto out;
+	}
+	plan = node_plan_json(h, a->node);
+	if (lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
+	    lch_write_all(a->in_fd, "\n", 1) != 0)
+		lch_msg("agent for %s did not take its plan: %s",
+		    a->node->host, strerror(errno));
+	free(plan);
+	rc = 0;
+out:
+	lch_strv_clear(&argv);
+	return rc;
+}
+
+static int
+poll_timeout(struct head *h)
+{
+	long long now = lch_now_ms();
+
+	if (h->deadline == 0 || h->timed_out)
+		return -1;
+	return h->deadline > now ? (int)(h->deadline - now) : 0;
+}
+
+static void
+check_deadline(struct head *h)
+{
+	if (h->deadline == 0 || h->timed_out || lch_now_ms() < h->deadline)
+		return;
+	h->timed_out = 1;
+	flush_out(h);
+	lch_msg("time limit of %gs reached: stopping all %d ranks",
+	    h->o->timeout, h->p->np);
+	if (h->stopping)	/* a failure stop is already under way */
+		return;
+	stop_job(h);
+}
+
+static void
+loop(struct head *h)
+{
+	struct pollfd *pfd = lch_xcalloc((size_t)(1 + 2 * h->nag),
+	    sizeof(*pfd));
+	struct agent_proc **who = lch_xcalloc((size_t)(1 + 2 * h->nag),
+	    sizeof(*who));
+	int n, i, live;
+
+	for (;;) {
+		flush_out(h);
+		check_deadline(h);
+		n = 0;
+		pfd[n].fd = h->sigfd[0];
+		pfd[n++].events = POLLIN;
+		live = 0;
+		for (i = 0; i < h->nag; i++) {
+			struct agent_proc *a = &h->ag[i];
+
+			if (a->out_fd >= 0) {
+				who[n] = a;
+				pfd[n].fd = a->out_fd;
+				pfd[n++].events = POLLIN;
+			}
+			if (a->err_fd >= 0) {
+				who[n] = a;
+				pfd[n].fd = a->err_fd;
+				pfd[n++].events = POLLIN;
+			}
+			live += !a->reaped || a->out_fd >= 0 || a->err_fd >= 0;
+		}
+		if (live == 0)
+			break;
+		if (poll(pfd, (nfds_t)n, poll_timeout(h)) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (i == 0)
+				handle_signals(h);
+			else
+				read_agent(h, who[i],
+				    pfd[i].fd == who[i]->out_fd ? 0 : 1);
+		}
+	}
+	flush_out(h);
+	free(pfd);
+	free(who);
+}
+
+static const char *
+self_path(void)
+{
+	static char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return "muster";
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Says what the first failure was; returns the exit code. */
+static int
+summarize(struct head *h)
+{
+	struct failure *f = &h->fail;
+	int i;
+
+	if (h->timed_out)
+		return 124;
+	if (f->code == 0) {
+		for (i = 0; i < h->nag; i++)
+			if (h->ag[i].code != 0) {
+				lch_msg("the agent for %s ended with code %d",
+				    h->ag[i].node->host, h->ag[i].code);
+				return h->ag[i].code;
+			}
+		return h->interrupted ? 128 + h->interrupted : 0;
+	}
+	if (f->err)
+		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
+		    f->host, h->p->argv[0], strerror(f->err));
+	else if (f->code > 128)
+		lch_msg("rank %d (host %s, pid %d) was killed by %s%s", f->rank,
+		    f->host, f->pid, lch_signame(f->code - 128),
+		    f->code == 128 + SIGKILL ?
+		    " (SIGKILL: often the kernel's OOM killer)" : "");
+	else
+		lch_msg("rank %d (host %s, pid %d) exited with code %d",
+		    f->rank, f->host, f->pid, f->code);
+	return f->code;
+}
+
+static void
+release_agents(struct head *h)
+{
+	int i;
+
+	for (i = 0; i < h->nag; i++) {
+		struct agent_proc *a = &h->ag[i];
+
+		if (a->in_fd >= 0)
+			close(a->in_fd);
+		if (a->out_fd >= 0)
+			close(a->out_fd);
+		if (a->err_fd >= 0)
+			close(a->err_fd);
+		free(a->buf[0]);
+		free(a->buf[1]);
+	}
+	free(h->ag);
+	h->ag = NULL;
+}
+
+/* One attempt of the whole job. */
+static int
+run_once(struct head *h)
+{
+	const char *self = self_path();
+	int i, code;
+
+	memset(&h->fail, 0, sizeof(h->fail));
+	h->stopping = h->timed_out = 0;
+	h->nag = h->p->nnodes;
+	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
+	for (i = 0; i < h->nag; i++) {
+		h->ag[i].node = &h->p->nodes[i];
+		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
+	}
+	for (i = 0; i < h->nag && !h->stopping; i++)
+		if (start_agent(h, &h->ag[i], self) != 0)
+			stop_job(h);
+	loop(h);
+	code = summarize(h);
+	release_agents(h);
+	return code;
+}
+
+/* Program not found is exit 127 before anything starts (local runs). */
+static int
+check_program(const struct lch_plan *p)
+{
+	const char *prog = p->argv[0], *path = getenv("PATH");
+	char buf[PATH_MAX];
+	const char *dir, *end;
+
+	if (!p->all_local)
+		return 0;
+	if (strchr(prog, '/')) {
+		if (access(prog, X_OK) == 0)
+			return 0;
+		lch_msg("cannot run '%s': %s", prog, strerror(errno));
+		return errno == ENOENT ? 127 : 126;
+	}
+	for (dir = path ? path : "/usr/bin:/bin"; ; dir = end + 1) {
+		end = strchr(dir, ':');
+		snprintf(buf, sizeof(buf), "%.*s/%s",
+		    end ? (int)(end - dir) : (int)strlen(dir), dir, prog);
+		if (access(buf, X_OK) == 0)
+			return 0;
+		if (end == NULL)
+			break;
+	}
+	lch_msg("program '%s' not found in PATH", prog);
+	return 127;
+}
+
+static int
+make_dirs(const char *dir, const char *what)
+{
+	char buf[PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(buf, 0755);
+			*p = '/';
+		}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+		lch_msg("%s '%s': %s", what, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+lch_head_run(struct lch_opts *o)
+{
+	struct lch_plan plan;
+	struct head h;
+	struct lch_rdv rdv;
+	int code, attempt;
+
+	if (lch_plan_build(&plan, o) != 0)
+		return 2;
+	if (o->dry_run) {
+		lch_plan_print(&plan, 1);
+		lch_plan_release(&plan);
+		return 0;
+	}
+	if ((code = check_program(&plan)) != 0)
+		goto out_plan;
+	if ((o->log_dir && make_dirs(o->log_dir, "--log-dir") != 0) ||
+	    (o->output_dir && make_dirs(o->output_dir, "--output-dir") != 0)) {
+		code = 2;
+		goto out_plan;
+	}
+	if (lch_rdv_start(&rdv, o, &plan) != 0) {
+		code = 2;
+		goto out_plan;
+	}
+	if (o->mpi) {
+		code = lch_mpi_run(o, &plan);
+		goto out_rdv;
+	}
+	memset(&h, 0, sizeof(h));
+	h.o = o;
+	h.p = &plan;
+	setup_signals(&h);
+	for (attempt = 0;; attempt++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", attempt);
+		lch_plan_setenv(&plan, "TORCHELASTIC_RESTART_COUNT", n);
+		h.deadline = o->timeout > 0 ?
+		    lch_now_ms() + (long long)(o->timeout * 1000) : 0;
+		code = run_once(&h);
+		if (code == 0 || h.timed_out || h.interrupted ||
+		    attempt >= o->max_restarts)
+			break;
+		lch_msg("restarting the job (%d of %ld)", attempt + 1,
+		    o->max_restarts);
+	}
+	close(h.sigfd[0]);
+	close(h.sigfd[1]);
+	free(h.out[0]);
+	free(h.out[1]);
+out_rdv:
+	lch_rdv_stop(&rdv);
+out_plan:
+	lch_plan_release(&plan);
+	return code;
+}

@@ -1,0 +1,402 @@
+/* hosts.c: see hosts.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hosts.h"
+#include "util.h"
+
+#define MAX_EXPAND 65536	/* hosts one expression may name */
+
+int
+lch_host_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > LCH_HOST_MAX || name[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '-' && c != '.' && c != '_' && c != ':')
+			return 0;
+	}
+	return 1;
+}
+
+int
+lch_host_is_local(const char *name)
+{
+	char me[LCH_HOST_MAX + 1];
+
+	if (strcmp(name, "localhost") == 0 || strncmp(name, "127.", 4) == 0 ||
+	    strcmp(name, "::1") == 0)
+		return 1;
+	if (gethostname(me, sizeof(me)) == 0) {
+		me[sizeof(me) - 1] = '\0';
+		if (strcmp(name, me) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+hosts_add(struct lch_hostlist *l, const char *name, int slots)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->h[i].name, name) == 0) {
+			if (l->h[i].slots < 0 || slots < 0)
+				l->h[i].slots = (l->h[i].slots < 0 ? 1 : l->h[i].slots) +
+				    (slots < 0 ? 1 : slots);
+			else
+				l->h[i].slots += slots;
+			return;
+		}
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->h = lch_xrealloc(l->h, l->cap * sizeof(*l->h));
+	}
+	l->h[l->n].name = lch_xstrdup(name);
+	l->h[l->n].slots = slots;
+	l->n++;
+}
+
+void
+lch_hosts_clear(struct lch_hostlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->h[i].name);
+	free(l->h);
+	l->h = NULL;
+	l->n = l->cap = 0;
+}
+
+long
+lch_hosts_slots(const struct lch_hostlist *l)
+{
+	long sum = 0;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		sum += l->h[i].slots < 0 ? 1 : l->h[i].slots;
+	return sum;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+names_push(struct names *nm, char *s)
+{
+	if (nm->n == nm->cap) {
+		nm->cap = nm->cap ? 2 * nm->cap : 16;
+		nm->v = lch_xrealloc(nm->v, nm->cap * sizeof(*nm->v));
+	}
+	nm->v[nm->n++] = s;
+}
+
+static void
+names_free(struct names *nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	nm->v = NULL;
+	nm->n = nm->cap = 0;
+}
+
+/*
+ * Expands one hostlist word (no top-level comma): prefix, then for the first
+ * bracket group each number in turn, recursing on the rest.
+ */
+static int
+expand_word(const char *prefix, const char *rest, struct names *out,
+	    char *err, size_t errlen)
+{
+	const char *open = strchr(rest, '['), *close, *p;
+	char *range;
+	int rc = 0;
+
+	if (open == NULL) {
+		char *full = lch_xasprintf("%s%s", prefix, rest);
+
+		if (strchr(full, ']')) {
+			snprintf(err, errlen, "'%s': ']' without '['", full);
+			free(full);
+			return -1;
+		}
+		if (out->n >= MAX_EXPAND) {
+			snprintf(err, errlen, "more than %d hosts", MAX_EXPAND);
+			free(full);
+			return -1;
+		}
+		names_push(out, full);
+		return 0;
+	}
+	if ((close = strchr(open, ']')) == NULL) {
+		snprintf(err, errlen, "'%s': '[' without ']'", rest);
+		return -1;
+	}
+	range = lch_xasprintf("%.*s", (int)(close - open - 1), open + 1);
+	p = range;
+	while (rc == 0) {
+		char *end, *pre;
+		unsigned long lo, hi, v;
+		int width;
+
+		if (!isdigit((unsigned char)*p)) {
+			snprintf(err, errlen, "'[%s]': expected a number or range",
+			    range);
+			rc = -1;
+			break;
+		}
+		width = (int)strspn(p, "0123456789");
+		errno = 0;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1])) {
+				snprintf(err, errlen, "'[%s]': bad range", range);
+				rc = -1;
+				break;
+			}
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (errno || hi < lo || hi - lo >= MAX_EXPAND ||
+		    (*end != ',' && *end != '\0')) {
+			snprintf(err, errlen, "'[%s]': bad range", range);
+			rc = -1;
+			break;
+		}
+		for (v = lo; v <= hi && rc == 0; v++) {
+			pre = lch_xasprintf("%s%.*s%0*lu", prefix,
+			    (int)(open - rest), rest, width, v);
+			rc = expand_word(pre, close + 1, out, err, errlen);
+			free(pre);
+		}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	free(range);
+	return rc;
+}
+
+int
+lch_hostlist_expand(const char *expr, char ***names, size_t *n,
+		    char *err, size_t errlen)
+{
+	struct names out = { NULL, 0, 0 };
+	const char *p = expr, *start;
+	int depth, rc = 0;
+
+	while (*p && rc == 0) {
+		char *word;
+
+		start = p;
+		for (depth = 0; *p && (depth > 0 || *p != ','); p++)
+			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+		word = lch_xasprintf("%.*s", (int)(p - start), start);
+		if (*word == '\0') {
+			snprintf(err, errlen, "'%s': empty host name", expr);
+			rc = -1;
+		} else {
+			rc = expand_word("", word, &out, err, errlen);
+		}
+		free(word);
+		if (*p == ',')
+			p++;
+		if (*p == '\0' && p > expr && p[-1] == ',' && rc == 0) {
+			snprintf(err, errlen, "'%s': empty host name", expr);
+			rc = -1;
+		}
+	}
+	if (rc != 0 || out.n == 0) {
+		if (rc == 0)
+			snprintf(err, errlen, "'%s': no hosts", expr);
+		names_free(&out);
+		return -1;
+	}
+	*names = out.v;
+	*n = out.n;
+	return 0;
+}
+
+/* Adds every host of a hostlist expression with the same slot count. */
+static int
+add_expr(struct lch_hostlist *l, const char *expr, int slots,
+	 char *err, size_t errlen)
+{
+	struct names nm = { NULL, 0, 0 };
+	size_t i;
+
+	if (lch_hostlist_expand(expr, &nm.v, &nm.n, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < nm.n; i++) {
+		if (!lch_host_valid(nm.v[i])) {
+			snprintf(err, errlen, "'%s': not a valid host name",
+			    nm.v[i]);
+			names_free(&nm);
+			return -1;
+		}
+		hosts_add(l, nm.v[i], slots);
+	}
+	names_free(&nm);
+	return 0;
+}
+
+/* Splits "name:slots"; a name with several ':' (IPv6) has no slot count. */
+static int
+split_slots(char *item, int *slots, char *err, size_t errlen)
+{
+	char *colon = strrchr(item, ':');
+	long v;
+
+	*slots = -1;
+	if (colon == NULL || strchr(item, ':') != colon)
+		return 0;
+	*colon = '\0';
+	if (lch_parse_long(colon + 1, 1, 1 << 20, &v) != 0) {
+		snprintf(err, errlen, "'%s:%s': slots must be a positive number",
+		    item, colon + 1);
+		return -1;
+	}
+	*slots = (int)v;
+	return 0;
+}
+
+int
+lch_hosts_parse_arg(struct lch_hostlist *l, const char *spec,
+		    char *err, size_t errlen)
+{
+	const char *p = spec;
+	int rc = 0;
+
+	if (*spec == '\0') {
+		snprintf(err, errlen, "empty host list");
+		return -1;
+	}
+	while (*p && rc == 0) {
+		const char *start = p;
+		char *item;
+		int depth, slots;
+
+		for (depth = 0; *p && (depth > 0 || *p != ','); p++)
+			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+		item = lch_xasprintf("%.*s", (int)(p - start), start);
+		if (*item == '\0') {
+			snprintf(err, errlen, "'%s': empty host name", spec);
+			rc = -1;
+		} else if ((rc = split_slots(item, &slots, err, errlen)) == 0) {
+			rc = add_expr(l, item, slots < 0 ? 1 : slots, err,
+			    errlen);
+		}
+		free(item);
+		if (*p == ',' && *++p == '\0' && rc == 0) {
+			snprintf(err, errlen, "'%s': empty host name", spec);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* One hostfile line, already stripped of comments. */
+static int
+parse_line(struct lch_hostlist *l, char *line, const char *where,
+	   char *err, size_t errlen)
+{
+	char *save = NULL, *tok, *name;
+	int slots = -1;
+	long v;
+
+	if ((name = strtok_r(line, " \t\r", &save)) == NULL)
+		return 0;
+	if (split_slots(name, &slots, err, errlen) != 0) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		snprintf(err, errlen, "%s: %s", where, tmp);
+		return -1;
+	}
+	while ((tok = strtok_r(NULL, " \t\r", &save)) != NULL) {
+		if (strncmp(tok, "slots=", 6) == 0) {
+			if (lch_parse_long(tok + 6, 1, 1 << 20, &v) != 0) {
+				snprintf(err, errlen, "%s: '%s': slots must be "
+				    "a positive number", where, tok);
+				return -1;
+			}
+			slots = (int)v;
+		} else if (strncmp(tok, "max_slots=", 10) == 0 ||
+		    strncmp(tok, "max-slots=", 10) == 0) {
+			if (lch_parse_long(tok + 10, 1, 1 << 20, &v) != 0) {
+				snprintf(err, errlen, "%s: '%s': max_slots must "
+				    "be a positive number", where, tok);
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "%s: unexpected '%s' (expected "
+			    "'host slots=N')", where, tok);
+			return -1;
+		}
+	}
+	if (add_expr(l, name, slots < 0 ? 1 : slots, err, errlen) != 0) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		snprintf(err, errlen, "%s: %s", where, tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+lch_hosts_parse_file(struct lch_hostlist *l, const char *path,
+		     char *err, size_t errlen)
+{
+	char *line = NULL, where[600];
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+		char *hash = strchr(line, '#');
+
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		if (strlen(line) != (size_t)len && !hash) {
+			snprintf(err, errlen, "hostfile '%s' line %d: NUL byte",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(where, sizeof(where), "hostfile '%s' line %d", path,
+		    lineno);
+		rc = parse_line(l, line, where, err, errlen);
+	}
+	free(line);
+	fclose(f);
+	if (rc == 0 && l->n == 0) {
+		snprintf(err, errlen, "hostfile '%s': no hosts", path);
+		rc = -1;
+	}
+	return rc;
+}

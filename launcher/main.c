@@ -1,0 +1,40 @@
+/* main.c: muster's entry point. */
+#include <stdio.h>
+
+#include "agent.h"
+#include "head.h"
+#include "mpi.h"
+#include "muster.h"
+#include "options.h"
+
+int
+main(int argc, char **argv)
+{
+	struct lch_opts o;
+	int code;
+
+	lch_opts_init(&o);
+	if (lch_opts_parse(&o, argc, argv) != 0)
+		return 2;
+	switch (o.mode) {
+	case LCH_HELP:
+		lch_usage(0);
+		code = 0;
+		break;
+	case LCH_VERSION:
+		printf("muster %s\n", MUSTER_VERSION_STRING);
+		code = 0;
+		break;
+	case LCH_AGENT:
+		code = lch_agent_main();
+		break;
+	case LCH_MPI_RANK:
+		code = lch_mpi_rank_main(&o);
+		break;
+	default:
+		code = lch_opts_finish(&o) != 0 ? 2 : lch_head_run(&o);
+		break;
+	}
+	lch_opts_release(&o);
+	return code;
+}

@@ -1,0 +1,279 @@
+/* mpi.c: see mpi.h. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "mpi.h"
+#include "spawn.h"
+#include "util.h"
+
+#define CUTOFF_PROCS 32	/* mpirun's threaded spawn hangs above this */
+
+/* The options a rank's wrapper needs to rebuild the plan. */
+static void
+wrapper_args(struct lch_strv *v, const struct lch_opts *o,
+	     const struct lch_plan *p)
+{
+	size_t i;
+	int n;
+
+	lch_strv_push(v, "--mpi-rank");
+	lch_strv_push(v, "--job-id");
+	lch_strv_push(v, p->job_id);
+	lch_strv_pushf(v, "--master-addr=%s", p->master_addr);
+	lch_strv_pushf(v, "--master-port=%d", p->master_port);
+	if (o->hosts.n) {
+		char *h = lch_xstrdup(""), *t;
+
+		for (n = 0; n < p->nnodes; n++) {
+			t = lch_xasprintf("%s%s%s:%d", h, n ? "," : "",
+			    p->nodes[n].host, p->nodes[n].nprocs);
+			free(h);
+			h = t;
+		}
+		lch_strv_push(v, "-H");
+		lch_strv_push(v, h);
+		free(h);
+	} else {
+		lch_strv_pushf(v, "--nodes=%d", p->nnodes);
+		lch_strv_pushf(v, "--procs-per-node=%d", p->nodes[0].nprocs);
+	}
+	lch_strv_pushf(v, "--grace=%g", o->grace);
+	lch_strv_pushf(v, "--max-restarts=%ld", o->max_restarts);
+	if (o->log_dir)
+		lch_strv_pushf(v, "--log-dir=%s", o->log_dir);
+	if (o->output_dir)
+		lch_strv_pushf(v, "--output-dir=%s", o->output_dir);
+	if (!o->tag)
+		lch_strv_push(v, "--no-tag");
+	for (i = 0; i < o->xvars.n; i++) {
+		lch_strv_push(v, "-x");
+		lch_strv_push(v, o->xvars.v[i]);
+	}
+}
+
+static void
+mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
+	    const struct lch_plan *p, const char *self)
+{
+	int n, biggest = 0;
+	size_t i;
+
+	lch_strv_push(v, getenv("MUSTER_MPIRUN") ? getenv("MUSTER_MPIRUN") :
+	    "mpirun");
+	if (geteuid() == 0)
+		lch_strv_push(v, "--allow-run-as-root");
+	lch_strv_push(v, "-q");	/* the failing rank's wrapper says it */
+	lch_strv_push(v, "--oversubscribe");
+	lch_strv_push(v, "--bind-to");
+	lch_strv_push(v, "none");
+	lch_strv_push(v, "--map-by");
+	lch_strv_push(v, "slot");
+	lch_strv_push(v, "-np");
+	lch_strv_pushf(v, "%d", p->np);
+	lch_strv_push(v, "--host");
+	if (p->all_local) {
+		lch_strv_pushf(v, "localhost:%d", p->np);
+	} else {
+		char *h = lch_xstrdup(""), *t;
+
+		for (n = 0; n < p->nnodes; n++) {
+			t = lch_xasprintf("%s%s%s:%d", h, n ? "," : "",
+			    p->nodes[n].host, p->nodes[n].nprocs);
+			free(h);
+			h = t;
+		}
+		lch_strv_push(v, h);
+		free(h);
+	}
+	for (n = 0; n < p->nnodes; n++)
+		if (p->nodes[n].nprocs > biggest)
+			biggest = p->nodes[n].nprocs;
+	if (biggest >= CUTOFF_PROCS) {
+		lch_strv_push(v, "--mca");
+		lch_strv_push(v, "odls_base_cutoff");
+		lch_strv_push(v, "100000");
+	}
+	/* names only: values travel in the environment, not on argv */
+	lch_strv_push(v, "-x");
+	lch_strv_push(v, "MUSTER_JOB_SECRET");
+	if (getenv("MUSTER_RENDEZVOUS")) {
+		lch_strv_push(v, "-x");
+		lch_strv_push(v, "MUSTER_RENDEZVOUS");
+	}
+	for (i = 0; i < o->xvars.n; i++)
+		if (!strchr(o->xvars.v[i], '=')) {
+			lch_strv_push(v, "-x");
+			lch_strv_push(v, o->xvars.v[i]);
+		}
+	lch_strv_push(v, self);
+	wrapper_args(v, o, p);
+	lch_strv_push(v, "--");
+	for (n = 0; p->argv[n]; n++)
+		lch_strv_push(v, p->argv[n]);
+}
+
+static const char *
+self_exe(void)
+{
+	static char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return "muster";
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Waits for mpirun, forwarding signals and enforcing --timeout. */
+static int
+supervise(const struct lch_opts *o, pid_t pid)
+{
+	long long deadline = o->timeout > 0 ?
+	    lch_now_ms() + (long long)(o->timeout * 1000) : 0, kill_at = 0;
+	int fds[2], st, code = -1, timed_out = 0, interrupted = 0;
+
+	if (lch_signals_setup(fds) != 0)
+		return 70;
+	while (code < 0) {
+		long long now = lch_now_ms(), wake = -1;
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		unsigned char b[32];
+		ssize_t n, i;
+
+		if (deadline && !timed_out && now >= deadline) {
+			timed_out = 1;
+			lch_msg("time limit of %gs reached: stopping mpirun",
+			    o->timeout);
+			kill(pid, SIGINT);
+			kill_at = now + (long long)(o->grace * 1000) + 1000;
+		}
+		if (kill_at && now >= kill_at) {
+			killpg(pid, SIGKILL);
+			kill_at = 0;
+		}
+		if (deadline && !timed_out)
+			wake = deadline - now;
+		if (kill_at && (wake < 0 || kill_at - now < wake))
+			wake = kill_at - now;
+		if (poll(&pfd, 1, wake < 0 ? -1 : (int)(wake > 0 ? wake : 0)) < 0 &&
+		    errno != EINTR)
+			break;
+		while ((n = read(fds[0], b, sizeof(b))) > 0)
+			for (i = 0; i < n; i++) {
+				if (b[i] == SIGCHLD) {
+					if (waitpid(pid, &st, WNOHANG) == pid)
+						code = lch_exit_code(st);
+					continue;
+				}
+				if (interrupted++ && b[i] == SIGINT) {
+					killpg(pid, SIGKILL);
+					continue;
+				}
+				kill(pid, b[i]);
+			}
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return timed_out ? 124 : code;
+}
+
+int
+lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
+{
+	struct lch_strv argv = LCH_STRV_INIT;
+	struct lch_spawn s;
+	const char *rdv;
+	pid_t pid;
+	int e, code, i;
+
+	setenv("MUSTER_JOB_SECRET", p->secret, 1);
+	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RENDEZVOUS");
+	if (rdv)
+		setenv("MUSTER_RENDEZVOUS", rdv, 1);
+	mpirun_argv(&argv, o, p, self_exe());
+	if (o->verbose) {
+		fprintf(stderr, "muster:");
+		for (i = 0; argv.v[i]; i++)
+			fprintf(stderr, " %s", argv.v[i]);
+		fputc('\n', stderr);
+	}
+	memset(&s, 0, sizeof(s));
+	s.argv = argv.v;
+	s.in_fd = -1;
+	s.out_fd = s.err_fd = -1;
+	s.new_pgroup = 1;
+	s.deathsig = SIGKILL;
+	if ((pid = lch_spawn_start(&s, &e)) < 0) {
+		lch_msg("--mpi: cannot run '%s': %s (install openmpi-bin)",
+		    argv.v[0], strerror(e));
+		lch_strv_clear(&argv);
+		return e == ENOENT ? 127 : 126;
+	}
+	code = supervise(o, pid);
+	lch_strv_clear(&argv);
+	return code;
+}
+
+static int
+env_int(const char *name, long *out)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || lch_parse_long(v, 0, INT_MAX, out) != 0) {
+		lch_msg("--mpi-rank: %s %s (run it through 'muster --mpi')",
+		    name, v ? "is not a number" : "is not set");
+		return -1;
+	}
+	return 0;
+}
+
+int
+lch_mpi_rank_main(struct lch_opts *o)
+{
+	extern char **environ;
+	struct lch_agent_worker w;
+	struct lch_agent_cfg c;
+	struct lch_plan p;
+	const char *secret = getenv("MUSTER_JOB_SECRET");
+	long rank, size;
+	int code;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (env_int("OMPI_COMM_WORLD_RANK", &rank) != 0 ||
+	    env_int("OMPI_COMM_WORLD_SIZE", &size) != 0 ||
+	    lch_opts_finish(o) != 0 || lch_plan_build(&p, o) != 0)
+		return 2;
+	if (p.np != size || rank >= size) {
+		lch_msg("--mpi-rank: mpirun started %ld ranks, the plan has %d",
+		    size, p.np);
+		return 2;
+	}
+	if (secret)
+		lch_plan_setenv(&p, "MUSTER_JOB_SECRET", secret);
+	memset(&w, 0, sizeof(w));
+	w.rank = (int)rank;
+	w.argv = o->argv;
+	w.envp = lch_env_merge(environ, &p.ranks[rank].env);
+	memset(&c, 0, sizeof(c));
+	c.host = p.nodes[p.ranks[rank].node_rank].host;
+	c.nworkers = 1;
+	c.w = &w;
+	c.grace_ms = (int)(o->grace * 1000);
+	c.log_dir = o->log_dir;
+	c.direct = 1;
+	c.tag = o->tag;
+	c.control_fd = -1;
+	code = lch_agent_run(&c);
+	free(w.envp);
+	lch_plan_release(&p);
+	return code;
+}

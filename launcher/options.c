@@ -1,0 +1,588 @@
+/* options.c: see options.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cJSON.h>
+
+#include "muster.h"
+#include "options.h"
+
+#define CONFIG_MAX (1 << 20)
+
+enum opt_id {
+	O_NP, O_NODES, O_PPN, O_HOSTS, O_HOSTFILE, O_PS, O_WORKERS, O_CHIEF,
+	O_EVALUATOR, O_MPI, O_RDV, O_DRY, O_TIMEOUT, O_GRACE, O_RESTARTS,
+	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
+	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT
+};
+
+struct opt_def {
+	const char *name;	/* as typed, with its dashes */
+	enum opt_id id;
+	int arg;		/* takes a value */
+	const char *key;	/* config file key, or NULL */
+};
+
+static const struct opt_def opt_defs[] = {
+	{ "-n", O_NP, 1, NULL },
+	{ "-np", O_NP, 1, NULL },
+	{ "--np", O_NP, 1, "np" },
+	{ "--nodes", O_NODES, 1, "nodes" },
+	{ "--procs-per-node", O_PPN, 1, "procs_per_node" },
+	{ "--nproc-per-node", O_PPN, 1, NULL },
+	{ "-H", O_HOSTS, 1, NULL },
+	{ "--host", O_HOSTS, 1, "hosts" },
+	{ "--hosts", O_HOSTS, 1, NULL },
+	{ "--hostfile", O_HOSTFILE, 1, "hostfile" },
+	{ "--ps", O_PS, 1, "ps" },
+	{ "--workers", O_WORKERS, 1, "workers" },
+	{ "--chief", O_CHIEF, 0, "chief" },
+	{ "--evaluator", O_EVALUATOR, 0, "evaluator" },
+	{ "--mpi", O_MPI, 0, "mpi" },
+	{ "--rendezvous", O_RDV, 1, "rendezvous" },
+	{ "--dry-run", O_DRY, 0, "dry_run" },
+	{ "--timeout", O_TIMEOUT, 1, "timeout" },
+	{ "--grace", O_GRACE, 1, "grace" },
+	{ "--max-restarts", O_RESTARTS, 1, "max_restarts" },
+	{ "--log-dir", O_LOGDIR, 1, "log_dir" },
+	{ "--output-dir", O_OUTDIR, 1, "output_dir" },
+	{ "--job-id", O_JOBID, 1, "job_id" },
+	{ "--master-addr", O_MADDR, 1, "master_addr" },
+	{ "--master-port", O_MPORT, 1, "master_port" },
+	{ "-x", O_X, 1, "env" },
+	{ "--config", O_CONFIG, 1, NULL },
+	{ "--no-tag", O_NOTAG, 0, "no_tag" },
+	{ "-v", O_VERBOSE, 0, NULL },
+	{ "--verbose", O_VERBOSE, 0, "verbose" },
+	{ "-h", O_HELP, 0, NULL },
+	{ "--help", O_HELP, 0, NULL },
+	{ "--version", O_VERSION, 0, NULL },
+	{ "--agent", O_AGENT, 0, NULL },
+	{ "--mpi-rank", O_MPIRANK, 0, NULL },
+};
+#define NDEFS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+void
+lch_usage(int to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+
+	fputs(
+"usage: muster [options] [--] PROGRAM [ARGS...]\n"
+"\n"
+"Launches PROGRAM as the ranks of a distributed job and supervises them.\n"
+"Every rank gets the environment of torchrun, Horovod, Azure ML and muster\n"
+"(TF_CONFIG too in parameter-server mode).\n"
+"\n"
+"Placement:\n"
+"  -n, -np N                 total processes (default: the slots given, else 1)\n"
+"  --nodes N                 node count (virtual nodes here without hosts)\n"
+"  --procs-per-node P        processes per node\n"
+"  -H, --host LIST           hosts and slots: a:4,b:4 or a,a,b or node[01-04]:2\n"
+"  --hostfile FILE           lines 'host slots=N'; '#' comments\n"
+"Modes:\n"
+"  --ps P --workers W        parameter-server mode: TF_CONFIG for every task\n"
+"  --chief, --evaluator      add a chief / an evaluator task\n"
+"  --mpi                     spawn through Open MPI's mpirun\n"
+"  --rendezvous tcp://H:P    use a running musterd instead of the embedded one\n"
+"Supervision:\n"
+"  --timeout S               wall-clock limit: stop all, exit 124\n"
+"  --grace S                 seconds between SIGTERM and SIGKILL (default 3)\n"
+"  --max-restarts K          restart the whole job up to K times on failure\n"
+"  --log-dir D               per-rank logs D/rank.N.stdout, D/rank.N.stderr\n"
+"  --output-dir D            MUSTER_OUTPUT_DIR for every rank\n"
+"  --no-tag                  do not prefix output lines with [rank]\n"
+"Environment:\n"
+"  -x VAR, -x VAR=VAL        forward or set a variable on every rank\n"
+"  --master-addr A           MASTER_ADDR (default: rank 0's host)\n"
+"  --master-port P           MASTER_PORT (default: a free port)\n"
+"  --job-id ID               job id (default: random)\n"
+"Other:\n"
+"  --config FILE             the same options as a JSON job spec\n"
+"  --dry-run                 print the plan, one JSON object per rank, exit 0\n"
+"  -v, --verbose             say what muster does\n"
+"  -h, --help                this help\n"
+"  --version                 print the version\n"
+"\n"
+"Exit status: 0 when every rank succeeded; else the first failed rank's\n"
+"code (128+N for signal N); 124 time limit; 127 program not found;\n"
+"2 bad usage or bad input.\n", f);
+}
+
+void
+lch_opts_init(struct lch_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ps = o->workers = -1;
+	o->grace = 3.0;
+	o->tag = 1;
+}
+
+void
+lch_opts_release(struct lch_opts *o)
+{
+	free(o->hosts_arg);
+	free(o->hostfile);
+	free(o->rendezvous);
+	free(o->log_dir);
+	free(o->output_dir);
+	free(o->job_id);
+	free(o->config);
+	free(o->master_addr);
+	lch_hosts_clear(&o->hosts);
+	lch_strv_clear(&o->xvars);
+}
+
+static const struct opt_def *
+find_def(const char *arg, const char **inline_val)
+{
+	size_t i, len;
+	const char *eq = NULL;
+
+	*inline_val = NULL;
+	if (strncmp(arg, "--", 2) == 0)
+		eq = strchr(arg, '=');
+	len = eq ? (size_t)(eq - arg) : strlen(arg);
+	for (i = 0; i < NDEFS; i++) {
+		if (strlen(opt_defs[i].name) == len &&
+		    strncmp(opt_defs[i].name, arg, len) == 0) {
+			*inline_val = eq ? eq + 1 : NULL;
+			return &opt_defs[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+set_count(const char *what, const char *v, long min, long *out)
+{
+	if (lch_parse_long(v, min, 1 << 20, out) != 0) {
+		lch_msg("%s '%s': expected a whole number from %ld to %d",
+		    what, v, min, 1 << 20);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+replace(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = lch_xstrdup(v);
+}
+
+static int
+valid_xvar(const char *v)
+{
+	size_t i, n = strcspn(v, "=");
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(v[i] == '_' || (v[i] >= 'A' && v[i] <= 'Z') ||
+		    (v[i] >= 'a' && v[i] <= 'z') ||
+		    (i > 0 && v[i] >= '0' && v[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Applies one option; from names where the value came from (for errors). */
+static int
+apply(struct lch_opts *o, const struct opt_def *d, const char *v,
+      const char *from)
+{
+	char err[512];
+
+	switch (d->id) {
+	case O_NP:	return set_count(from, v, 1, &o->np);
+	case O_NODES:	return set_count(from, v, 1, &o->nodes);
+	case O_PPN:	return set_count(from, v, 1, &o->ppn);
+	case O_PS:	return set_count(from, v, 0, &o->ps);
+	case O_WORKERS:	return set_count(from, v, 0, &o->workers);
+	case O_RESTARTS: return set_count(from, v, 0, &o->max_restarts);
+	case O_HOSTS:
+		replace(&o->hosts_arg, v);
+		if (lch_hosts_parse_arg(&o->hosts, v, err, sizeof(err)) != 0) {
+			lch_msg("%s: %s", from, err);
+			return -1;
+		}
+		return 0;
+	case O_HOSTFILE: replace(&o->hostfile, v); return 0;
+	case O_CHIEF:	o->chief = 1; return 0;
+	case O_EVALUATOR: o->evaluator = 1; return 0;
+	case O_MPI:	o->mpi = 1; return 0;
+	case O_DRY:	o->dry_run = 1; return 0;
+	case O_NOTAG:	o->tag = 0; return 0;
+	case O_VERBOSE:	o->verbose = 1; return 0;
+	case O_RDV:
+		if (strncmp(v, "tcp://", 6) != 0 || strrchr(v, ':') < v + 6) {
+			lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+			return -1;
+		}
+		replace(&o->rendezvous, v);
+		return 0;
+	case O_TIMEOUT:
+	case O_GRACE:
+		if (lch_parse_seconds(v, d->id == O_TIMEOUT ? &o->timeout :
+		    &o->grace) != 0) {
+			lch_msg("%s '%s': expected seconds (a number >= 0)",
+			    from, v);
+			return -1;
+		}
+		return 0;
+	case O_LOGDIR:	replace(&o->log_dir, v); return 0;
+	case O_OUTDIR:	replace(&o->output_dir, v); return 0;
+	case O_JOBID:
+		if (!lch_host_valid(v) || strchr(v, ':')) {
+			lch_msg("%s '%s': expected letters, digits, '-', '.' "
+			    "or '_'", from, v);
+			return -1;
+		}
+		replace(&o->job_id, v);
+		return 0;
+	case O_X:
+		if (!valid_xvar(v)) {
+			lch_msg("%s '%s': expected VAR or VAR=VALUE", from, v);
+			return -1;
+		}
+		lch_strv_push(&o->xvars, v);
+		return 0;
+	case O_CONFIG:	replace(&o->config, v); return 0;
+	case O_MADDR:
+		if (!lch_host_valid(v)) {
+			lch_msg("%s '%s': expected a host name or address",
+			    from, v);
+			return -1;
+		}
+		replace(&o->master_addr, v);
+		return 0;
+	case O_MPORT:
+		if (lch_parse_long(v, 1, 65535, &o->master_port) != 0) {
+			lch_msg("%s '%s': expected a port from 1 to 65535",
+			    from, v);
+			return -1;
+		}
+		return 0;
+	case O_HELP:	o->mode = LCH_HELP; return 0;
+	case O_VERSION:	o->mode = LCH_VERSION; return 0;
+	case O_AGENT:	o->mode = LCH_AGENT; return 0;
+	case O_MPIRANK:	o->mode = LCH_MPI_RANK; return 0;
+	}
+	return -1;
+}
+
+int
+lch_opts_parse(struct lch_opts *o, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		const struct opt_def *d;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if ((d = find_def(a, &v)) == NULL) {
+			lch_msg("unknown option '%s' (try 'muster --help')", a);
+			return -1;
+		}
+		if (!d->arg && v) {
+			lch_msg("option '%s' takes no value", d->name);
+			return -1;
+		}
+		if (d->arg && !v) {
+			if (i + 1 >= argc) {
+				lch_msg("option '%s' needs a value", a);
+				return -1;
+			}
+			v = argv[++i];
+		}
+		o->set |= 1u << d->id;
+		if (apply(o, d, v ? v : "", d->name) != 0)
+			return -1;
+	}
+	o->argv = argv + i;
+	o->argc = argc - i;
+	return 0;
+}
+
+/* A config value as the option string it stands for. */
+static int
+config_value(const cJSON *it, const struct opt_def *d, char *buf, size_t n)
+{
+	if (!d->arg) {
+		if (!cJSON_IsBool(it))
+			return -1;
+		snprintf(buf, n, "%s", cJSON_IsTrue(it) ? "1" : "0");
+		return 0;
+	}
+	if (cJSON_IsString(it)) {
+		snprintf(buf, n, "%s", it->valuestring);
+		return strlen(it->valuestring) < n ? 0 : -1;
+	}
+	if (cJSON_IsNumber(it)) {
+		if (d->id == O_TIMEOUT || d->id == O_GRACE)
+			snprintf(buf, n, "%.17g", it->valuedouble);
+		else if (it->valuedouble == (double)(long)it->valuedouble)
+			snprintf(buf, n, "%ld", (long)it->valuedouble);
+		else
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+config_item(struct lch_opts *o, const cJSON *it, const char *path)
+{
+	const struct opt_def *d = NULL;
+	char from[300], buf[4096];
+	const cJSON *e;
+	size_t i;
+
+	for (i = 0; i < NDEFS && !d; i++)
+		if (opt_defs[i].key && strcmp(opt_defs[i].key, it->string) == 0)
+			d = &opt_defs[i];
+	snprintf(from, sizeof(from), "config '%s': \"%s\"", path, it->string);
+	if (d == NULL) {
+		lch_msg("config '%s': unknown key \"%s\"", path, it->string);
+		return -1;
+	}
+	if (o->set & (1u << d->id))
+		return 0;	/* the command line wins */
+	if (d->id == O_X && cJSON_IsObject(it)) {
+		cJSON_ArrayForEach(e, it) {
+			if (!cJSON_IsString(e)) {
+				lch_msg("%s: value of \"%s\" must be a string",
+				    from, e->string);
+				return -1;
+			}
+			snprintf(buf, sizeof(buf), "%s=%s", e->string,
+			    e->valuestring);
+			if (apply(o, d, buf, from) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	if ((d->id == O_X || d->id == O_HOSTS) && cJSON_IsArray(it)) {
+		cJSON_ArrayForEach(e, it)
+			if (config_value(e, d, buf, sizeof(buf)) != 0 ||
+			    apply(o, d, buf, from) != 0) {
+				if (!cJSON_IsString(e))
+					lch_msg("%s: expected strings", from);
+				return -1;
+			}
+		return 0;
+	}
+	if (config_value(it, d, buf, sizeof(buf)) != 0) {
+		lch_msg("%s: expected %s", from, !d->arg ? "true or false" :
+		    d->id == O_X ? "an object or a list of strings" :
+		    "a string or a whole number");
+		return -1;
+	}
+	if (!d->arg && strcmp(buf, "0") == 0)
+		return 0;
+	return apply(o, d, buf, from);
+}
+
+static int
+config_program(struct lch_opts *o, const cJSON *prog, const char *path)
+{
+	const cJSON *e;
+	int n = 0;
+
+	if (o->argc > 0)
+		return 0;	/* the command line's program wins */
+	if (!cJSON_IsArray(prog) || cJSON_GetArraySize(prog) == 0) {
+		lch_msg("config '%s': \"program\" must be a non-empty list "
+		    "of strings", path);
+		return -1;
+	}
+	o->argv = lch_xcalloc((size_t)cJSON_GetArraySize(prog) + 1,
+	    sizeof(char *));
+	cJSON_ArrayForEach(e, prog) {
+		if (!cJSON_IsString(e)) {
+			lch_msg("config '%s': \"program\" must be a list of "
+			    "strings", path);
+			return -1;
+		}
+		o->argv[n++] = lch_xstrdup(e->valuestring);
+	}
+	o->argc = n;
+	return 0;
+}
+
+static int
+read_config(struct lch_opts *o, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	cJSON *root = NULL, *it;
+	struct stat st;
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		lch_msg("config '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONFIG_MAX) {
+		lch_msg("config '%s': expected a regular file under %d bytes",
+		    path, CONFIG_MAX);
+		goto out;
+	}
+	buf = lch_xmalloc((size_t)st.st_size + 1);
+	len = fread(buf, 1, (size_t)st.st_size, f);
+	if ((root = cJSON_ParseWithLength(buf, len)) == NULL) {
+		const char *at = cJSON_GetErrorPtr();
+
+		lch_msg("config '%s': invalid JSON at byte %ld", path,
+		    at ? (long)(at - buf) : 0L);
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		lch_msg("config '%s': expected a JSON object", path);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, root) {
+		if (strcmp(it->string, "program") == 0) {
+			if (config_program(o, it, path) != 0)
+				goto out;
+		} else if (config_item(o, it, path) != 0) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+int
+lch_opts_ps_mode(const struct lch_opts *o)
+{
+	return o->ps >= 0 || o->workers >= 0 || o->chief || o->evaluator;
+}
+
+/* Counts for parameter-server mode: every task is one process. */
+static int
+finish_ps(struct lch_opts *o)
+{
+	long tasks;
+
+	if (o->workers < 0)
+		o->workers = o->ps > 0 || o->chief ? 1 : 0;
+	if (o->ps < 0)
+		o->ps = 0;
+	tasks = o->chief + o->workers + o->ps + o->evaluator;
+	if (o->workers == 0 && !o->chief) {
+		lch_msg("--workers 0: parameter-server mode needs at least one "
+		    "worker or --chief");
+		return -1;
+	}
+	if (o->np && o->np != tasks) {
+		lch_msg("-n %ld: parameter-server mode runs %ld tasks "
+		    "(chief %d + workers %ld + ps %ld + evaluator %d)", o->np,
+		    tasks, o->chief, o->workers, o->ps, o->evaluator);
+		return -1;
+	}
+	if (o->mpi) {
+		lch_msg("--mpi: not available in parameter-server mode");
+		return -1;
+	}
+	o->np = tasks;
+	return 0;
+}
+
+/* Resolves -n, --nodes and --procs-per-node against the hosts given. */
+static int
+finish_counts(struct lch_opts *o)
+{
+	long hosts = (long)o->hosts.n, slots = lch_hosts_slots(&o->hosts);
+
+	if (hosts && o->nodes > hosts) {
+		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
+		return -1;
+	}
+	if (hosts && !o->nodes && !o->ppn) {
+		if (!o->np)
+			o->np = slots;
+		if (o->np > slots) {
+			lch_msg("-n %ld: the hosts give only %ld slots", o->np,
+			    slots);
+			return -1;
+		}
+		return 0;
+	}
+	if (!o->nodes)
+		o->nodes = hosts && o->ppn && o->np ?
+		    (o->np + o->ppn - 1) / o->ppn : hosts ? hosts : 1;
+	if (!o->ppn) {
+		if (o->np && o->np % o->nodes) {
+			lch_msg("-n %ld: not a multiple of --nodes %ld", o->np,
+			    o->nodes);
+			return -1;
+		}
+		o->ppn = o->np ? o->np / o->nodes : 1;
+	}
+	if (!o->np)
+		o->np = o->nodes * o->ppn;
+	if (o->np != o->nodes * o->ppn) {
+		lch_msg("-n %ld: --nodes %ld x --procs-per-node %ld gives %ld",
+		    o->np, o->nodes, o->ppn, o->nodes * o->ppn);
+		return -1;
+	}
+	if (hosts && o->nodes > hosts) {
+		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
+		return -1;
+	}
+	return 0;
+}
+
+int
+lch_opts_finish(struct lch_opts *o)
+{
+	char err[600];
+
+	if (o->config && read_config(o, o->config) != 0)
+		return -1;
+	if (o->hostfile) {
+		if (o->hosts.n) {
+			lch_msg("--hostfile '%s': give hosts with -H or "
+			    "--hostfile, not both", o->hostfile);
+			return -1;
+		}
+		if (lch_hosts_parse_file(&o->hosts, o->hostfile, err,
+		    sizeof(err)) != 0) {
+			lch_msg("%s", err);
+			return -1;
+		}
+	}
+	if (o->argc == 0) {
+		lch_msg("no program given (usage: muster [options] [--] "
+		    "PROGRAM [ARGS...])");
+		return -1;
+	}
+	if (lch_opts_ps_mode(o)) {
+		if (finish_ps(o) != 0)
+			return -1;
+		if (!o->nodes && !o->ppn && !o->hosts.n)
+			return 0;
+		if (o->ppn && !o->nodes)
+			o->nodes = (o->np + o->ppn - 1) / o->ppn;
+		if (o->nodes && !o->ppn)
+			o->ppn = (o->np + o->nodes - 1) / o->nodes;
+		return 0;
+	}
+	return finish_counts(o);
+}

@@ -1,0 +1,62 @@
+/*
+ * options.h: the launcher's command line and its JSON job spec (--config).
+ *
+ * Command-line flags win over the config file, whatever their order.
+ * lch_opts_parse() and lch_opts_finish() print one line naming the bad
+ * input and return -1 (the caller exits 2).
+ */
+#ifndef LCH_OPTIONS_H
+#define LCH_OPTIONS_H
+
+#include "hosts.h"
+#include "util.h"
+
+enum lch_mode {
+	LCH_RUN = 0,	/* launch a job */
+	LCH_HELP,	/* --help */
+	LCH_VERSION,	/* --version */
+	LCH_AGENT,	/* internal: --agent, one node's supervisor */
+	LCH_MPI_RANK	/* internal: --mpi-rank, wrapper under mpirun */
+};
+
+struct lch_opts {
+	enum lch_mode mode;
+	long np;		/* -n; 0 = not given */
+	long nodes;		/* --nodes; 0 = not given */
+	long ppn;		/* --procs-per-node; 0 = not given */
+	char *hosts_arg;	/* -H as given */
+	char *hostfile;		/* --hostfile */
+	struct lch_hostlist hosts;
+	long ps, workers;	/* --ps, --workers; -1 = not given */
+	int chief, evaluator;	/* --chief, --evaluator */
+	int mpi;		/* --mpi */
+	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
+	int dry_run;
+	double timeout;		/* --timeout seconds; 0 = none */
+	double grace;		/* --grace seconds between SIGTERM and SIGKILL */
+	long max_restarts;	/* --max-restarts */
+	char *log_dir, *output_dir;
+	char *job_id;		/* --job-id */
+	char *master_addr;	/* --master-addr */
+	long master_port;	/* --master-port; 0 = a free port */
+	struct lch_strv xvars;	/* -x VAR or VAR=VAL, in order */
+	char *config;		/* --config */
+	int tag;		/* --no-tag clears: raw output */
+	int verbose;
+	char **argv;		/* the program and its arguments */
+	int argc;
+	/* set-by-command-line markers, so the config only fills the rest */
+	unsigned set;
+};
+
+void lch_opts_init(struct lch_opts *o);
+void lch_opts_release(struct lch_opts *o);
+/* Parses argv (argv[0] is muster). */
+int  lch_opts_parse(struct lch_opts *o, int argc, char **argv);
+/* Reads --config, resolves hosts, counts and modes. */
+int  lch_opts_finish(struct lch_opts *o);
+/* Whether the job is in parameter-server (TF_CONFIG) mode. */
+int  lch_opts_ps_mode(const struct lch_opts *o);
+void lch_usage(int to_stderr);
+
+#endif /* LCH_OPTIONS_H */

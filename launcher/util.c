@@ -1,0 +1,303 @@
+/* util.c: see util.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void
+lch_oom(void)
+{
+	static const char m[] = "muster: out of memory\n";
+
+	(void)!write(2, m, sizeof(m) - 1);
+	_exit(70);
+}
+
+void *
+lch_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		lch_oom();
+	return p;
+}
+
+void *
+lch_xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (p == NULL)
+		lch_oom();
+	return p;
+}
+
+void *
+lch_xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n ? n : 1)) == NULL)
+		lch_oom();
+	return p;
+}
+
+char *
+lch_xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		lch_oom();
+	return p;
+}
+
+char *
+lch_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		lch_oom();
+	va_end(ap);
+	return p;
+}
+
+static void
+strv_push_owned(struct lch_strv *s, char *str)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 8;
+		s->v = lch_xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = str;
+	s->v[s->n] = NULL;
+}
+
+void
+lch_strv_push(struct lch_strv *s, const char *str)
+{
+	strv_push_owned(s, lch_xstrdup(str));
+}
+
+void
+lch_strv_pushf(struct lch_strv *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		lch_oom();
+	va_end(ap);
+	strv_push_owned(s, p);
+}
+
+void
+lch_strv_clear(struct lch_strv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+static ssize_t
+env_find(const struct lch_env *e, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < e->kv.n; i++)
+		if (strncmp(e->kv.v[i], name, len) == 0 && e->kv.v[i][len] == '=')
+			return (ssize_t)i;
+	return -1;
+}
+
+void
+lch_env_set(struct lch_env *e, const char *name, const char *val)
+{
+	ssize_t i = env_find(e, name);
+	char *kv = lch_xasprintf("%s=%s", name, val);
+
+	if (i < 0) {
+		strv_push_owned(&e->kv, kv);
+		return;
+	}
+	free(e->kv.v[i]);
+	e->kv.v[i] = kv;
+}
+
+void
+lch_env_setf(struct lch_env *e, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		lch_oom();
+	va_end(ap);
+	lch_env_set(e, name, p);
+	free(p);
+}
+
+const char *
+lch_env_get(const struct lch_env *e, const char *name)
+{
+	ssize_t i = env_find(e, name);
+
+	return i < 0 ? NULL : e->kv.v[i] + strlen(name) + 1;
+}
+
+void
+lch_env_clear(struct lch_env *e)
+{
+	lch_strv_clear(&e->kv);
+}
+
+char **
+lch_env_merge(char *const *base, const struct lch_env *e)
+{
+	size_t nb = 0, i, j, n = 0;
+	char **out;
+
+	while (base && base[nb])
+		nb++;
+	out = lch_xcalloc(nb + e->kv.n + 1, sizeof(*out));
+	for (i = 0; i < nb; i++) {
+		const char *eq = strchr(base[i], '=');
+		int dup = 0;
+
+		if (eq == NULL)
+			continue;
+		for (j = 0; j < e->kv.n && !dup; j++)
+			dup = strncmp(e->kv.v[j], base[i],
+			    (size_t)(eq - base[i]) + 1) == 0;
+		if (!dup)
+			out[n++] = base[i];
+	}
+	for (j = 0; j < e->kv.n; j++)
+		out[n++] = e->kv.v[j];
+	out[n] = NULL;
+	return out;
+}
+
+int
+lch_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0' || *s == ' ' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+lch_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0' || *s == ' ' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end != '\0' || !(v >= 0) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void
+lch_vmsg(const char *fmt, va_list ap)
+{
+	char buf[2048];
+	int n = snprintf(buf, sizeof(buf), "muster: ");
+
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	(void)lch_write_all(2, buf, (size_t)n);
+}
+
+void
+lch_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lch_vmsg(fmt, ap);
+	va_end(ap);
+}
+
+long long
+lch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+lch_random_hex(char *buf, size_t n)
+{
+	unsigned char raw[64];
+	size_t i;
+
+	if (n > sizeof(raw) || getrandom(raw, n, 0) != (ssize_t)n)
+		return -1;
+	for (i = 0; i < n; i++)
+		sprintf(buf + 2 * i, "%02x", raw[i]);
+	return 0;
+}
+
+int
+lch_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+const char *
+lch_signame(int sig)
+{
+	static char buf[16];
+	const char *a = sigabbrev_np(sig);
+
+	if (a == NULL) {
+		snprintf(buf, sizeof(buf), "SIG%d", sig);
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "SIG%s", a);
+	return buf;
+}

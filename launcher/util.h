@@ -1,0 +1,60 @@
+/*
+ * util.h: small helpers the launcher shares: growable string vectors,
+ * ordered environment maps, strict number parsing and messages.
+ * The launcher is a program: out of memory ends it (lch_oom).
+ */
+#ifndef LCH_UTIL_H
+#define LCH_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* NULL-terminated vector of malloc'ed strings (argv/envp shape). */
+struct lch_strv {
+	char **v;
+	size_t n, cap;
+};
+#define LCH_STRV_INIT { NULL, 0, 0 }
+
+void lch_strv_push(struct lch_strv *s, const char *str);
+void lch_strv_pushf(struct lch_strv *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void lch_strv_clear(struct lch_strv *s);
+
+/* An ordered set of NAME=VALUE; set replaces an existing NAME in place. */
+struct lch_env {
+	struct lch_strv kv;
+};
+void        lch_env_set(struct lch_env *e, const char *name, const char *val);
+void        lch_env_setf(struct lch_env *e, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *lch_env_get(const struct lch_env *e, const char *name);
+void        lch_env_clear(struct lch_env *e);
+/* envp for exec: base (environ) overridden by e; strings borrowed. */
+char      **lch_env_merge(char *const *base, const struct lch_env *e);
+
+void *lch_xmalloc(size_t n);
+void *lch_xcalloc(size_t n, size_t sz);
+void *lch_xrealloc(void *p, size_t n);
+char *lch_xstrdup(const char *s);
+char *lch_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void  lch_oom(void) __attribute__((noreturn));
+
+/* Strict decimal parse into [min, max]; 0 on success, -1 otherwise. */
+int lch_parse_long(const char *s, long min, long max, long *out);
+/* Seconds with an optional fraction ("1.5"); -1 on bad input. */
+int lch_parse_seconds(const char *s, double *out);
+
+/* "muster: " + message + newline on stderr. */
+void lch_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lch_vmsg(const char *fmt, va_list ap);
+
+/* Monotonic clock in milliseconds. */
+long long lch_now_ms(void);
+/* Fills buf with 2*n hex digits of randomness. */
+int lch_random_hex(char *buf, size_t n);
+/* Writes all of buf, retrying on EINTR; -1 on error. */
+int lch_write_all(int fd, const void *buf, size_t len);
+const char *lch_signame(int sig);
+
+#endif /* LCH_UTIL_H */
