@@ -23,6 +23,11 @@ struct mst_rdv_opts {
 	const char *secret;	/* the job's secret; never on a command line */
 	const char *server_key;	/* CURVE public key (Z85) beyond loopback, or NULL */
 	int timeout_ms;		/* deadline of one request (default 30000) */
+	void *zmq_ctx;		/* share a zmq context, or NULL for an own one */
+	const char *curve_secret; /* own CURVE secret key (Z85) instead of the
+				   * one the job secret derives (musterd --status) */
+	int no_keepalive;	/* 1: no heartbeat thread after join; the caller
+				 * sends mst_rdv_heartbeat itself */
 };
 
 struct mst_rdv_member {
@@ -30,10 +35,22 @@ struct mst_rdv_member {
 	int local_rank, local_size;
 	int node_rank, num_nodes;
 	uint64_t generation;
+	int heartbeat_ms;	/* the server's: silent this long = dead */
 };
 
 /* Connects (lazily; the first request finds out whether a server is there). */
 muster_result mst_rdv_open(mst_rdv **out, const struct mst_rdv_opts *o);
+
+/*
+ * Reads the job secret from $MUSTER_RDV_SECRET, else from the first line
+ * of the file $MUSTER_RDV_SECRET_FILE names (never from a command line).
+ */
+muster_result mst_rdv_load_secret(char *buf, size_t n);
+
+/* Registers the job with its secret on a standalone musterd (the first
+ * to create a job owns it; creating it again with the same secret is ok).
+ * The embedded server takes rdv_server_add_job() instead. */
+muster_result mst_rdv_create(mst_rdv *r);
 
 /*
  * Joins the job as a "node" (an agent) or a "worker".  want_rank >= 0 asks
@@ -45,9 +62,22 @@ muster_result mst_rdv_join(mst_rdv *r, const char *kind, const char *host,
 			   int want_rank, int size, int wait_ms,
 			   struct mst_rdv_member *out);
 
+/*
+ * After join, a thread heartbeats for the member (every heartbeat_ms / 4)
+ * unless opts.no_keepalive; blocking calls also prove liveness.  A member
+ * the server hears nothing from for heartbeat_ms aborts the job.
+ */
+
+/* The hosts of a complete group ("node" or "worker"), by rank; *hosts and
+ * each string are malloc'ed (free with mst_rdv_peers_free). */
+muster_result mst_rdv_peers(mst_rdv *r, const char *kind, char ***hosts,
+			    int *n);
+void          mst_rdv_peers_free(char **hosts, int n);
+
 muster_result mst_rdv_kv_set(mst_rdv *r, const char *key, const void *val,
 			     size_t len);
-/* Waits on the server up to wait_ms for the key; *val is malloc'ed. */
+/* Waits on the server up to wait_ms for the key; *val is malloc'ed (and
+ * NUL-terminated past len).  A key still missing: MUSTER_ETIMEDOUT. */
 muster_result mst_rdv_kv_get(mst_rdv *r, const char *key, void **val,
 			     size_t *len, int wait_ms);
 muster_result mst_rdv_barrier(mst_rdv *r, const char *name, int wait_ms);
@@ -55,8 +85,17 @@ muster_result mst_rdv_heartbeat(mst_rdv *r);
 /* error != 0 makes the server abort the job, with why as the reason. */
 muster_result mst_rdv_leave(mst_rdv *r, int error, const char *why);
 muster_result mst_rdv_abort(mst_rdv *r, const char *why);
-/* Non-blocking: MUSTER_EABORTED (and the reason in why) once the job aborted. */
+/*
+ * Non-blocking: MUSTER_EABORTED (and the reason in why) once the job
+ * aborted; MUSTER_ERENDEZVOUS once the server is gone or restarted (the
+ * keepalive thread notices within the request timeout).
+ */
 muster_result mst_rdv_poll_abort(mst_rdv *r, char *why, size_t n);
+/* The server's status (jobs and members) as a malloc'ed JSON text;
+ * served to loopback peers only. */
+muster_result mst_rdv_status(mst_rdv *r, char **json);
+/* Ends the job on the server: its state is dropped. */
+muster_result mst_rdv_end(mst_rdv *r);
 const char   *mst_rdv_error(const mst_rdv *r);
 void          mst_rdv_close(mst_rdv *r);
 

@@ -1,0 +1,672 @@
+/*
+ * ops.c: the rendezvous message dispatcher.  A frame is bounded, parsed,
+ * checked (version, op, types, job secret, member token), then handed to
+ * its handler by table.  Every bad message gets an error reply and a log
+ * line; nothing here blocks.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rdv.h"
+
+struct rdv_req {
+	struct rdv_core *c;
+	const struct rdv_id *from;
+	const char *peer;
+	cJSON *msg;
+	double id;
+	const char *op;
+	struct rdv_job *job;
+	struct rdv_member *m;
+};
+
+#define RDV_F_AUTH	0x1	/* job + secret */
+#define RDV_F_MEMBER	0x2	/* + mid of a member */
+#define RDV_F_ABORTOK	0x4	/* allowed on an aborted job */
+#define RDV_F_LOCAL	0x8	/* loopback peers only */
+
+struct rdv_handler {
+	const char *op;
+	void (*fn)(struct rdv_req *r);
+	int flags;
+};
+
+static const char *const kind_names[RDV_KINDS] = { "node", "worker" };
+
+cJSON *
+rdv_reply_new(struct rdv_core *c, double req_id)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(o, "v", RDV_VERSION);
+	cJSON_AddNumberToObject(o, "id", req_id);
+	cJSON_AddBoolToObject(o, "ok", 1);
+	cJSON_AddStringToObject(o, "sid", c->sid_str);
+	return o;
+}
+
+void
+rdv_send_json(struct rdv_core *c, const struct rdv_id *to, cJSON *o)
+{
+	char *s;
+
+	if (o == NULL)
+		return;
+	if ((s = cJSON_PrintUnformatted(o)) != NULL) {
+		c->send(c->send_arg, to, s, strlen(s));
+		cJSON_free(s);
+	}
+	cJSON_Delete(o);
+}
+
+void
+rdv_reply_err(struct rdv_core *c, const struct rdv_id *to, double req_id,
+	      const char *code, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	cJSON *o;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if ((o = rdv_reply_new(c, req_id)) == NULL)
+		return;
+	cJSON_ReplaceItemInObject(o, "ok", cJSON_CreateBool(0));
+	cJSON_AddStringToObject(o, "code", code);
+	cJSON_AddStringToObject(o, "error", text);
+	rdv_send_json(c, to, o);
+}
+
+/* An error reply to a bad request, with a log line naming the peer. */
+static void
+bad(struct rdv_req *r, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void
+bad(struct rdv_req *r, const char *code, const char *fmt, ...)
+{
+	char text[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	r->c->bad++;
+	rdv_log(r->c, 1, "bad request from %s (op %.32s, job %.64s): %s: %s",
+	    r->peer ? r->peer : "local", r->op ? r->op : "?",
+	    r->job ? r->job->name : "-", code, text);
+	rdv_reply_err(r->c, r->from, r->id, code, "%s", text);
+}
+
+/* Field getters: 0, or -1 after replying with the error. */
+static int
+get_str(struct rdv_req *r, const char *name, size_t max, int required,
+	const char **out)
+{
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(r->msg, name);
+
+	*out = NULL;
+	if (f == NULL && !required)
+		return 0;
+	if (!cJSON_IsString(f) || f->valuestring == NULL) {
+		bad(r, "EINVAL", "\"%s\" must be a string", name);
+		return -1;
+	}
+	if (strlen(f->valuestring) > max || f->valuestring[0] == '\0') {
+		bad(r, "EINVAL", "\"%s\" must be 1 to %zu bytes", name, max);
+		return -1;
+	}
+	*out = f->valuestring;
+	return 0;
+}
+
+static int
+get_int(struct rdv_req *r, const char *name, int lo, int hi, int dflt,
+	int *out)
+{
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(r->msg, name);
+
+	*out = dflt;
+	if (f == NULL)
+		return 0;
+	if (!cJSON_IsNumber(f) || f->valuedouble != (double)(long long)
+	    f->valuedouble || f->valuedouble < lo || f->valuedouble > hi) {
+		bad(r, "EINVAL", "\"%s\" must be an integer in %d..%d",
+		    name, lo, hi);
+		return -1;
+	}
+	*out = (int)f->valuedouble;
+	return 0;
+}
+
+static int
+get_kind(struct rdv_req *r, enum rdv_kind *kind)
+{
+	const char *s;
+
+	if (get_str(r, "kind", 16, 0, &s) != 0)
+		return -1;
+	if (s == NULL || strcmp(s, "worker") == 0)
+		*kind = RDV_KIND_WORKER;
+	else if (strcmp(s, "node") == 0)
+		*kind = RDV_KIND_NODE;
+	else {
+		bad(r, "EINVAL", "\"kind\" must be \"node\" or \"worker\"");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reply_ok(struct rdv_req *r)
+{
+	rdv_send_json(r->c, r->from, rdv_reply_new(r->c, r->id));
+}
+
+void
+rdv_reply_join(struct rdv_core *c, struct rdv_member *m, struct rdv_waiter *w)
+{
+	struct rdv_group *g = &m->job->groups[m->kind];
+	cJSON *o = rdv_reply_new(c, w->req_id);
+	char mid[48];
+
+	if (o == NULL)
+		return;
+	snprintf(mid, sizeof(mid), "%zx.%llx", m->slot,
+	    (unsigned long long)m->token);
+	cJSON_AddNumberToObject(o, "rank", m->rank);
+	cJSON_AddNumberToObject(o, "size", g->size);
+	cJSON_AddNumberToObject(o, "local_rank", m->local_rank);
+	cJSON_AddNumberToObject(o, "local_size", m->local_size);
+	cJSON_AddNumberToObject(o, "node_rank", m->node_rank);
+	cJSON_AddNumberToObject(o, "num_nodes", m->num_nodes);
+	cJSON_AddNumberToObject(o, "generation", (double)g->generation);
+	cJSON_AddNumberToObject(o, "hb_ms", c->heartbeat_ms);
+	cJSON_AddStringToObject(o, "mid", mid);
+	rdv_send_json(c, &w->to, o);
+}
+
+static void
+on_ping(struct rdv_req *r)
+{
+	reply_ok(r);
+}
+
+/* Registers a job (first come; the same secret again is fine). */
+static void
+on_create(struct rdv_req *r)
+{
+	const char *job, *secret;
+
+	if (get_str(r, "job", RDV_JOB_MAX, 1, &job) ||
+	    get_str(r, "secret", RDV_SECRET_MAX, 1, &secret))
+		return;
+	if ((r->job = rdv_job_find(r->c, job)) != NULL) {
+		if (!mst_ct_equal(secret, strlen(secret), r->job->secret,
+		    r->job->secret_len)) {
+			bad(r, "EAUTH", "unknown job or wrong secret");
+			return;
+		}
+	} else if ((r->job = rdv_job_create(r->c, job, secret)) == NULL) {
+		bad(r, "ENOMEM", "out of memory");
+		return;
+	}
+	rdv_log(r->c, 2, "job %s created", job);
+	reply_ok(r);
+}
+
+static int
+join_check(struct rdv_req *r, struct rdv_group *g, int want, int size)
+{
+	if (g->complete) {
+		int i, alive = 0;
+		for (i = 0; i < g->joined; i++)
+			alive += !g->m[i]->left;
+		if (alive) {
+			bad(r, "ESTATE", "the job's %d members already joined",
+			    g->size);
+			return -1;
+		}
+		/* every member left: a returning member starts a round */
+		rdv_job_reset(r->c, r->job);
+	}
+	if (g->size == 0)
+		g->size = size;
+	if (size != g->size) {
+		bad(r, "EINVAL", "size %d does not match the job's %d",
+		    size, g->size);
+		return -1;
+	}
+	if (want >= size) {
+		bad(r, "EINVAL", "rank %d out of range for size %d", want, size);
+		return -1;
+	}
+	if (want >= 0 && g->by_rank && g->by_rank[want]) {
+		bad(r, "EINVAL", "rank %d already taken", want);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_join(struct rdv_req *r)
+{
+	const char *host;
+	int want, size, wait_ms, i;
+	enum rdv_kind kind;
+	struct rdv_group *g;
+	struct rdv_member *m;
+
+	if (get_kind(r, &kind) || get_str(r, "host", RDV_HOST_MAX, 1, &host) ||
+	    get_int(r, "size", 1, RDV_SIZE_MAX, 0, &size) ||
+	    get_int(r, "rank", -1, RDV_SIZE_MAX, -1, &want) ||
+	    get_int(r, "wait_ms", 0, RDV_WAIT_MAX, 30000, &wait_ms))
+		return;
+	if (size == 0) {
+		bad(r, "EINVAL", "\"size\" is required");
+		return;
+	}
+	g = &r->job->groups[kind];
+	if (join_check(r, g, want, size) != 0)
+		return;
+	if ((m = rdv_member_add(r->c, r->job, kind, host, want, r->from)) ==
+	    NULL) {
+		bad(r, "ENOMEM", "out of memory");
+		return;
+	}
+	m->join_wait = rdv_wait_add(r->c, RDV_W_JOIN, r->job, NULL, r->from,
+	    r->id, wait_ms);
+	if (m->join_wait == NULL) {
+		rdv_member_remove(r->c, m);
+		bad(r, "ENOMEM", "out of memory");
+		return;
+	}
+	m->join_wait->m = m;
+	rdv_log(r->c, 2, "job %s: %s on %s joined (%d of %d)", r->job->name,
+	    kind_names[kind], host, g->joined, g->size);
+	if (g->joined < g->size)
+		return;
+	rdv_group_assign(g);
+	for (i = 0; i < g->size; i++) {
+		m = g->m[i];
+		if (m->join_wait) {
+			rdv_reply_join(r->c, m, m->join_wait);
+			rdv_wait_free(m->join_wait);
+		}
+		m->last_seen = r->c->now;
+	}
+}
+
+/* The hosts of a complete group, by rank. */
+static void
+on_peers(struct rdv_req *r)
+{
+	enum rdv_kind kind;
+	struct rdv_group *g;
+	cJSON *o, *a;
+	int i;
+
+	if (get_kind(r, &kind))
+		return;
+	g = &r->job->groups[kind];
+	if (!g->complete) {
+		bad(r, "ESTATE", "the %s group is not complete",
+		    kind_names[kind]);
+		return;
+	}
+	if ((o = rdv_reply_new(r->c, r->id)) == NULL ||
+	    (a = cJSON_AddArrayToObject(o, "hosts")) == NULL) {
+		cJSON_Delete(o);
+		return;
+	}
+	for (i = 0; i < g->size; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(g->m[i]->host));
+	rdv_send_json(r->c, r->from, o);
+}
+
+static void
+kv_wake(struct rdv_core *c, struct rdv_kv *e)
+{
+	struct rdv_waiter *w;
+	cJSON *o;
+
+	while (e->waiters.next != &e->waiters) {
+		w = (struct rdv_waiter *)(void *)((char *)e->waiters.next -
+		    offsetof(struct rdv_waiter, on));
+		if ((o = rdv_reply_new(c, w->req_id)) != NULL) {
+			cJSON_AddStringToObject(o, "val", e->val);
+			rdv_send_json(c, &w->to, o);
+		}
+		rdv_wait_free(w);
+	}
+}
+
+static void
+on_set(struct rdv_req *r)
+{
+	const char *key;
+	cJSON *val = cJSON_GetObjectItemCaseSensitive(r->msg, "val");
+	struct rdv_kv *e;
+	char *v;
+
+	if (get_str(r, "key", RDV_KEY_MAX, 1, &key))
+		return;
+	if (!cJSON_IsString(val) || val->valuestring == NULL) {
+		bad(r, "EINVAL", "\"val\" must be a (base64) string");
+		return;
+	}
+	if ((e = rdv_kv_lookup(r->c, r->job, key, 1)) == NULL ||
+	    (v = strdup(val->valuestring)) == NULL) {
+		bad(r, "ENOMEM", "out of memory");
+		return;
+	}
+	free(e->val);
+	e->val = v;
+	reply_ok(r);
+	kv_wake(r->c, e);
+}
+
+static void
+on_get(struct rdv_req *r)
+{
+	const char *key;
+	struct rdv_kv *e;
+	int wait_ms;
+	cJSON *o;
+
+	if (get_str(r, "key", RDV_KEY_MAX, 1, &key) ||
+	    get_int(r, "wait_ms", 0, RDV_WAIT_MAX, 0, &wait_ms))
+		return;
+	e = rdv_kv_lookup(r->c, r->job, key, wait_ms > 0);
+	if (e && e->val) {
+		if ((o = rdv_reply_new(r->c, r->id)) != NULL) {
+			cJSON_AddStringToObject(o, "val", e->val);
+			rdv_send_json(r->c, r->from, o);
+		}
+		return;
+	}
+	if (wait_ms == 0) {
+		rdv_reply_err(r->c, r->from, r->id, "ENOENT", "no such key");
+		return;
+	}
+	if (e == NULL || rdv_wait_add(r->c, RDV_W_GET, r->job, &e->waiters,
+	    r->from, r->id, wait_ms) == NULL)
+		bad(r, "ENOMEM", "out of memory");
+}
+
+static void
+on_barrier(struct rdv_req *r)
+{
+	const char *name;
+	int wait_ms;
+	struct rdv_barrier *b;
+	struct rdv_waiter *w;
+	cJSON *o;
+
+	if (get_str(r, "name", RDV_KEY_MAX, 1, &name) ||
+	    get_int(r, "wait_ms", 0, RDV_WAIT_MAX, 30000, &wait_ms))
+		return;
+	if (r->m->in_barrier) {
+		bad(r, "ESTATE", "already waiting in barrier %.64s",
+		    r->m->in_barrier->name);
+		return;
+	}
+	if ((b = rdv_barrier_lookup(r->job, r->m->kind, name, 1)) == NULL ||
+	    (w = rdv_wait_add(r->c, RDV_W_BARRIER, r->job, &b->waiters,
+	    r->from, r->id, wait_ms)) == NULL) {
+		bad(r, "ENOMEM", "out of memory");
+		return;
+	}
+	w->m = r->m;
+	r->m->in_barrier = b;
+	if (++b->count < r->job->groups[r->m->kind].size)
+		return;
+	b->count = 0;
+	while (b->waiters.next != &b->waiters) {
+		w = (struct rdv_waiter *)(void *)((char *)b->waiters.next -
+		    offsetof(struct rdv_waiter, on));
+		if ((o = rdv_reply_new(r->c, w->req_id)) != NULL)
+			rdv_send_json(r->c, &w->to, o);
+		rdv_wait_free(w);
+	}
+}
+
+static void
+on_heartbeat(struct rdv_req *r)
+{
+	reply_ok(r);
+}
+
+static void
+on_leave(struct rdv_req *r)
+{
+	const char *why;
+	int error;
+	char text[512];
+
+	if (get_int(r, "error", -1000000, 1000000, 0, &error) ||
+	    get_str(r, "why", 400, 0, &why))
+		return;
+	r->m->left = 1;
+	reply_ok(r);
+	if (error == 0 || r->job->aborted)
+		return;
+	snprintf(text, sizeof(text), "%s rank %d on %.100s left with error %d"
+	    "%s%.300s", kind_names[r->m->kind], r->m->rank, r->m->host, error,
+	    why ? ": " : "", why ? why : "");
+	rdv_job_abort(r->c, r->job, text);
+}
+
+static void
+on_abort(struct rdv_req *r)
+{
+	const char *why;
+	char text[512];
+
+	if (get_str(r, "why", 400, 0, &why))
+		return;
+	if (r->m)
+		snprintf(text, sizeof(text), "%s rank %d on %.100s aborted: "
+		    "%.300s", kind_names[r->m->kind], r->m->rank, r->m->host,
+		    why ? why : "no reason given");
+	else
+		snprintf(text, sizeof(text), "aborted: %.300s",
+		    why ? why : "no reason given");
+	reply_ok(r);
+	rdv_job_abort(r->c, r->job, text);
+}
+
+/* Ends a job: its state is dropped and its name is free again. */
+static void
+on_end(struct rdv_req *r)
+{
+	rdv_log(r->c, 2, "job %s ended", r->job->name);
+	reply_ok(r);
+	rdv_job_free(r->c, r->job);
+	r->job = NULL;
+}
+
+static cJSON *
+status_job(struct rdv_core *c, struct rdv_job *j)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *m;
+	size_t i;
+	int k;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "job", j->name);
+	cJSON_AddNumberToObject(o, "generation",
+	    (double)j->groups[RDV_KIND_WORKER].generation);
+	cJSON_AddBoolToObject(o, "aborted", j->aborted);
+	if (j->why)
+		cJSON_AddStringToObject(o, "why", j->why);
+	cJSON_AddNumberToObject(o, "keys", (double)j->kv_n);
+	for (k = 0; k < RDV_KINDS; k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "%ss", kind_names[k]);
+		m = cJSON_AddObjectToObject(o, name);
+		cJSON_AddNumberToObject(m, "size", j->groups[k].size);
+		cJSON_AddNumberToObject(m, "joined", j->groups[k].joined);
+		cJSON_AddBoolToObject(m, "complete", j->groups[k].complete);
+	}
+	a = cJSON_AddArrayToObject(o, "members");
+	for (i = 0; a && i < j->nall; i++) {
+		struct rdv_member *p = j->all[i];
+		if (p == NULL || (m = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(m, "kind", kind_names[p->kind]);
+		cJSON_AddNumberToObject(m, "rank", p->rank);
+		cJSON_AddStringToObject(m, "host", p->host);
+		cJSON_AddNumberToObject(m, "idle_ms",
+		    (double)(c->now - p->last_seen));
+		cJSON_AddBoolToObject(m, "left", p->left);
+		cJSON_AddItemToArray(a, m);
+	}
+	return o;
+}
+
+/* Lists jobs and members (no secrets); loopback peers only. */
+static void
+on_status(struct rdv_req *r)
+{
+	cJSON *o = rdv_reply_new(r->c, r->id), *a;
+	struct rdv_job *j;
+
+	if (o == NULL)
+		return;
+	cJSON_AddNumberToObject(o, "heartbeat_ms", r->c->heartbeat_ms);
+	cJSON_AddNumberToObject(o, "messages", (double)r->c->msgs);
+	cJSON_AddNumberToObject(o, "bad_messages", (double)r->c->bad);
+	a = cJSON_AddArrayToObject(o, "jobs");
+	for (j = r->c->jobs; a && j; j = j->next)
+		cJSON_AddItemToArray(a, status_job(r->c, j));
+	rdv_send_json(r->c, r->from, o);
+}
+
+static const struct rdv_handler handlers[] = {
+	{ "ping",	on_ping,	RDV_F_ABORTOK },
+	{ "create",	on_create,	RDV_F_ABORTOK },
+	{ "join",	on_join,	RDV_F_AUTH },
+	{ "peers",	on_peers,	RDV_F_AUTH },
+	{ "set",	on_set,		RDV_F_AUTH },
+	{ "get",	on_get,		RDV_F_AUTH },
+	{ "barrier",	on_barrier,	RDV_F_MEMBER },
+	{ "heartbeat",	on_heartbeat,	RDV_F_MEMBER },
+	{ "leave",	on_leave,	RDV_F_MEMBER | RDV_F_ABORTOK },
+	{ "abort",	on_abort,	RDV_F_AUTH | RDV_F_ABORTOK },
+	{ "end",	on_end,		RDV_F_AUTH | RDV_F_ABORTOK },
+	{ "status",	on_status,	RDV_F_LOCAL | RDV_F_ABORTOK },
+};
+
+static int
+peer_is_local(const char *peer)
+{
+	return peer == NULL || strncmp(peer, "127.", 4) == 0 ||
+	    strcmp(peer, "::1") == 0 || strncmp(peer, "::ffff:127.", 11) == 0;
+}
+
+/* Job, secret and member checks of flags; 0 when the request may run. */
+static int
+check_access(struct rdv_req *r, int flags)
+{
+	const char *job, *secret, *mid;
+
+	if ((flags & RDV_F_LOCAL) && !peer_is_local(r->peer)) {
+		bad(r, "EAUTH", "%s is for loopback peers only", r->op);
+		return -1;
+	}
+	if (!(flags & (RDV_F_AUTH | RDV_F_MEMBER)))
+		return 0;
+	if (get_str(r, "job", RDV_JOB_MAX, 1, &job) ||
+	    get_str(r, "secret", RDV_SECRET_MAX, 1, &secret))
+		return -1;
+	r->job = rdv_job_find(r->c, job);
+	if (r->job == NULL || !mst_ct_equal(secret, strlen(secret),
+	    r->job->secret, r->job->secret_len)) {
+		r->job = NULL;
+		bad(r, "EAUTH", "unknown job or wrong secret");
+		return -1;
+	}
+	if (get_str(r, "mid", 64, (flags & RDV_F_MEMBER) != 0, &mid))
+		return -1;
+	if (mid && (r->m = rdv_member_find(r->job, mid)) == NULL) {
+		bad(r, "ESTATE", "not a member of this job (restarted?)");
+		return -1;
+	}
+	if (r->m)
+		r->m->last_seen = r->c->now;
+	if (r->job->aborted && !(flags & RDV_F_ABORTOK)) {
+		rdv_reply_err(r->c, r->from, r->id, "EABORTED", "%s",
+		    r->job->why ? r->job->why : "aborted");
+		return -1;
+	}
+	if (r->m && r->m->left && !(flags & RDV_F_ABORTOK)) {
+		bad(r, "ESTATE", "this member left the job");
+		return -1;
+	}
+	return 0;
+}
+
+/* Version, id and op; returns the handler or NULL after replying. */
+static const struct rdv_handler *
+check_envelope(struct rdv_req *r)
+{
+	cJSON *v, *id, *op;
+	size_t i;
+
+	id = cJSON_GetObjectItemCaseSensitive(r->msg, "id");
+	if (cJSON_IsNumber(id))
+		r->id = id->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(r->msg, "v");
+	if (!cJSON_IsNumber(v) || v->valuedouble != RDV_VERSION) {
+		bad(r, "EPROTO", "protocol version %s not supported (want %d)",
+		    cJSON_IsNumber(v) ? "given" : "missing", RDV_VERSION);
+		return NULL;
+	}
+	if (id && !cJSON_IsNumber(id)) {
+		bad(r, "EPROTO", "\"id\" must be a number");
+		return NULL;
+	}
+	op = cJSON_GetObjectItemCaseSensitive(r->msg, "op");
+	if (!cJSON_IsString(op) || op->valuestring == NULL) {
+		bad(r, "EPROTO", "\"op\" must be a string");
+		return NULL;
+	}
+	r->op = op->valuestring;
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i].op, r->op) == 0)
+			return &handlers[i];
+	bad(r, "EPROTO", "unknown op \"%.32s\"", r->op);
+	return NULL;
+}
+
+void
+rdv_core_handle(struct rdv_core *c, const struct rdv_id *from,
+		const char *peer, const char *data, size_t len)
+{
+	struct rdv_req r = { .c = c, .from = from, .peer = peer };
+	const struct rdv_handler *h;
+
+	c->msgs++;
+	if (len > RDV_MSG_MAX) {
+		bad(&r, "ETOOBIG", "message of %zu bytes exceeds %d", len,
+		    RDV_MSG_MAX);
+		return;
+	}
+	if ((r.msg = cJSON_ParseWithLength(data, len)) == NULL ||
+	    !cJSON_IsObject(r.msg)) {
+		bad(&r, "EPROTO", "not a JSON object");
+		goto out;
+	}
+	if ((h = check_envelope(&r)) == NULL)
+		goto out;
+	if (check_access(&r, h->flags) != 0)
+		goto out;
+	h->fn(&r);
+out:
+	cJSON_Delete(r.msg);
+}
