@@ -1,0 +1,113 @@
+/*
+ * comm.h: the communicator's insides, shared by the files of the
+ * allreduce core (comm.c, shm.c, tcp.c, boot.c, nccl.c).  Private.
+ *
+ * Layout of a job: ranks on the same node (MUSTER_NODE_RANK) share one
+ * shared-memory segment (shm.c); local rank 0 of each node is its leader,
+ * and leaders form a TCP ring in node order (tcp.c).  An allreduce with
+ * one node runs entirely in shared memory; with several it reduces in the
+ * node (into float32 for the 16-bit floats), runs the ring between
+ * leaders, and broadcasts the result in the node.
+ */
+#ifndef MST_COMM_H
+#define MST_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "muster.h"
+
+/* Bootstrap: a key-value store every rank of the job can reach. */
+struct mst_boot_ops {
+	muster_result (*kv_set)(void *ctx, const char *key, const void *val,
+				size_t len, char *err, size_t errlen);
+	/* waits up to wait_ms; *val is malloc'ed */
+	muster_result (*kv_get)(void *ctx, const char *key, void **val,
+				size_t *len, int wait_ms, char *err,
+				size_t errlen);
+	muster_result (*barrier)(void *ctx, const char *name, int size,
+				 int rank, int wait_ms, char *err,
+				 size_t errlen);
+	void (*poll_abort)(void *ctx, char *why, size_t n, int *aborted);
+	void (*close)(void *ctx);
+};
+
+struct mst_boot {
+	const struct mst_boot_ops *ops;
+	void *ctx;
+};
+
+struct mst_topo {
+	int rank, size;
+	int local_rank, local_size;
+	int node_rank, num_nodes;
+};
+
+/* Information every rank publishes at init. */
+struct mst_peer {
+	int32_t rank, local_rank, local_size, node_rank;
+	int32_t pid;
+	int32_t pad;
+};
+
+struct mst_shm;
+struct mst_tcp;
+
+struct muster_comm {
+	struct mst_topo t;
+	double timeout;		/* seconds, per operation */
+	char prefix[64];	/* KV key prefix of this communicator */
+	struct mst_peer *peers;	/* [size] */
+	int *leaders;		/* [num_nodes]: global rank of each leader */
+	int *local_ranks;	/* [local_size]: global rank of each local */
+	struct mst_boot boot;
+	struct mst_shm *shm;	/* local_size > 1 */
+	struct mst_tcp *tcp;	/* leaders, num_nodes > 1 */
+	muster_result sticky;	/* once set, every call returns it */
+	int aborted;
+	void *acc;		/* hierarchical accumulator */
+	size_t acc_cap;
+	void *fuse;		/* group_end packing buffer */
+	size_t fuse_cap;
+	void *nccl;		/* nccl.c state */
+	char err[512];
+};
+
+/* Monotonic seconds. */
+double mst_now(void);
+
+/* Sets comm->err (printf-style) and returns rv. */
+muster_result mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Like mst_fail, and remembers rv as the communicator's sticky error. */
+muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
+
+/* Creates a communicator over a bootstrap (takes the boot over). */
+muster_result mst_comm_init_boot(muster_comm **out, struct mst_boot *boot,
+				 const struct mst_topo *t, double timeout,
+				 const char *job, const char *listen_host,
+				 char *err, size_t errlen);
+
+/* Bootstraps: a directory (file://DIR, for tests and single hosts). */
+muster_result mst_boot_file_open(struct mst_boot *b, const char *dir,
+				 char *err, size_t errlen);
+/* Bootstraps: the rendezvous server (mst_rdv). */
+muster_result mst_boot_rdv_open(struct mst_boot *b, const char *endpoint,
+				const char *job, const char *secret,
+				const struct mst_topo *t, int wait_ms,
+				char *err, size_t errlen);
+
+/* Publishes mine under key, reads every rank's into all[size][len]. */
+muster_result mst_boot_allgather(muster_comm *c, const char *key,
+				 const void *mine, void *all, size_t len,
+				 double deadline);
+
+/* The allreduce engine (comm.c), for collectives built on it. */
+muster_result mst_allreduce(muster_comm *c, const void *sendbuf,
+			    void *recvbuf, size_t count, muster_dtype dt,
+			    muster_op op);
+
+/* nccl.c: frees the NCCL state of a communicator (NULL is fine). */
+void mst_nccl_free(void *nccl);
+
+#endif /* MST_COMM_H */

@@ -1,0 +1,573 @@
+/*
+ * shm.c: allreduce, reduce-to-leader and broadcast between the ranks of
+ * one node through one shared segment (see shm.h).
+ *
+ * Phases.  Every algorithm is a sequence of phases; a phase ends with a
+ * barrier (each rank posts seq+1 and waits for every local rank's seq).
+ * Chunk g always uses buffer set g % 2, is written in one phase and read
+ * in the next, and chunk g+1 is written at least one phase after chunk g.
+ * Hence chunk g+2, which reuses g's set, is written only after a barrier
+ * that every reader of g posted after reading: one barrier per chunk,
+ * no extra handshakes, across operations of different kinds too.
+ */
+#include <errno.h>
+#include <alloca.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "reduce.h"
+#include "shm.h"
+
+#define SHM_MAGIC 0x6d757374657273ULL
+#define LINE 128
+#define ALIGN_B 64
+
+struct shm_line {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t waiters;
+	char pad[LINE - 8];
+};
+
+struct shm_hdr {
+	uint64_t magic;
+	uint64_t slot;
+	uint64_t len;
+	uint32_t nlocal;
+	_Atomic uint32_t attached;
+	_Atomic uint64_t err;	/* code << 32 | rank, first error wins */
+	char pad[LINE - 40];
+	struct shm_line line[];
+};
+
+struct mst_shm {
+	struct shm_hdr *hdr;
+	size_t len;
+	size_t slot;		/* bytes per slot */
+	char *slots;		/* [n][2][slot] */
+	char *out;		/* [2][slot] */
+	int me, n;
+	uint32_t seq;		/* my last posted sequence */
+	uint64_t gchunk;	/* chunks used so far (buffer parity) */
+	double spin_s, yield_s;
+	size_t oneshot_max;
+	int *pidfd;		/* [n]: -1 for me or when unavailable */
+	double next_alive;
+};
+
+static double
+env_double(const char *name, double dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	double d;
+
+	if (v == NULL || *v == '\0')
+		return dflt;
+	d = strtod(v, &end);
+	return *end == '\0' && d >= 0 ? d : dflt;
+}
+
+static size_t
+seg_len(int n, size_t slot, size_t *hdr_len)
+{
+	size_t h = sizeof(struct shm_hdr) + (size_t)n * sizeof(struct shm_line);
+
+	h = (h + 4095) & ~(size_t)4095;
+	*hdr_len = h;
+	return h + ((size_t)n * 2 + 2) * slot;
+}
+
+static char *
+slot_of(struct mst_shm *s, int j, uint64_t g)
+{
+	return s->slots + ((size_t)j * 2 + (g & 1)) * s->slot;
+}
+
+static char *
+out_of(struct mst_shm *s, uint64_t g)
+{
+	return s->out + (g & 1) * s->slot;
+}
+
+static int
+pidfd_open_(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Fills in the private half of s once the segment is mapped. */
+static muster_result
+shm_setup(muster_comm *c, struct mst_shm *s, size_t hdr_len)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int j;
+
+	s->me = c->t.local_rank;
+	s->n = c->t.local_size;
+	s->slots = (char *)s->hdr + hdr_len;
+	s->out = s->slots + (size_t)s->n * 2 * s->slot;
+	s->seq = 0;
+	s->gchunk = 0;
+	/* oversubscribed: a spinning waiter steals the CPU of the awaited */
+	s->spin_s = env_double("MUSTER_SHM_SPIN_US",
+	    ncpu > 0 && s->n > ncpu ? 0 : 50) * 1e-6;
+	s->yield_s = env_double("MUSTER_SHM_YIELD_US", 2000) * 1e-6;
+	s->oneshot_max = (size_t)env_double("MUSTER_SHM_ONESHOT",
+	    s->n <= 2 ? 64 * 1024 : 32 * 1024);
+	if (s->oneshot_max > s->slot)
+		s->oneshot_max = s->slot;
+	if ((s->pidfd = malloc(sizeof(int) * (size_t)s->n)) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	for (j = 0; j < s->n; j++) {
+		int pid = c->peers[c->local_ranks[j]].pid;
+		s->pidfd[j] = j == s->me ? -1 : pidfd_open_(pid);
+	}
+	return MUSTER_OK;
+}
+
+static size_t
+slot_bytes(void)
+{
+	size_t v = (size_t)env_double("MUSTER_SHM_SLOT", 256 * 1024);
+
+	v &= ~(size_t)4095;
+	return v < 4096 ? 4096 : v;
+}
+
+muster_result
+mst_shm_create(muster_comm *c, char name[64])
+{
+	struct mst_shm *s;
+	size_t hdr_len;
+	int fd;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	s->slot = slot_bytes();
+	s->len = seg_len(c->t.local_size, s->slot, &hdr_len);
+	snprintf(name, 64, "/muster-%d-%lx", (int)getpid(),
+	    (unsigned long)(mst_now() * 1e9) & 0xffffffffUL);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		free(s);
+		return mst_fail(c, MUSTER_ESYSERR | errno,
+		    "shm_open %s: %s", name, strerror(errno));
+	}
+	if (ftruncate(fd, (off_t)s->len) != 0 ||
+	    (s->hdr = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0)) == MAP_FAILED) {
+		int e = errno;
+		size_t len = s->len;
+		close(fd);
+		shm_unlink(name);
+		free(s);
+		return mst_fail(c, MUSTER_ESYSERR | e, "shared segment of %zu "
+		    "bytes: %s", len, strerror(e));
+	}
+	close(fd);
+	s->hdr->slot = s->slot;
+	s->hdr->len = s->len;
+	s->hdr->nlocal = (uint32_t)c->t.local_size;
+	atomic_store(&s->hdr->attached, 1);
+	__atomic_store_n(&s->hdr->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+	c->shm = s;
+	return MUSTER_OK;
+}
+
+/* The leader waits until everyone mapped it, then unlinks the name. */
+static muster_result
+shm_leader_attach(muster_comm *c, const char *name, double deadline)
+{
+	struct mst_shm *s = c->shm;
+	size_t hdr_len;
+	muster_result rv;
+
+	seg_len(c->t.local_size, s->slot, &hdr_len);
+	if ((rv = shm_setup(c, s, hdr_len)) != MUSTER_OK)
+		return rv;
+	while (atomic_load(&s->hdr->attached) < (uint32_t)s->n) {
+		if (mst_now() > deadline) {
+			shm_unlink(name);
+			return mst_fail(c, MUSTER_ETIMEDOUT, "timed out waiting "
+			    "for the local ranks to map the shared segment");
+		}
+		usleep(200);
+	}
+	shm_unlink(name);
+	return MUSTER_OK;
+}
+
+muster_result
+mst_shm_attach(muster_comm *c, const char *name, double deadline)
+{
+	struct mst_shm *s;
+	size_t hdr_len;
+	struct stat st;
+	int fd;
+
+	if (c->t.local_rank == 0)
+		return shm_leader_attach(c, name, deadline);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) < 0) {
+		int e = errno;
+		free(s);
+		return mst_fail(c, MUSTER_ESYSERR | e, "shm_open %s (local "
+		    "rank 0's segment): %s", name, strerror(e));
+	}
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(struct shm_hdr) ||
+	    (s->hdr = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		free(s);
+		return mst_fail(c, MUSTER_EPEER, "cannot map shared segment %s",
+		    name);
+	}
+	close(fd);
+	s->len = (size_t)st.st_size;
+	s->slot = s->hdr->slot;
+	c->shm = s;
+	if (s->hdr->magic != SHM_MAGIC ||
+	    s->hdr->nlocal != (uint32_t)c->t.local_size ||
+	    seg_len(c->t.local_size, s->slot, &hdr_len) != s->len)
+		return mst_fail(c, MUSTER_EPEER, "shared segment %s does not "
+		    "match this job", name);
+	atomic_fetch_add(&s->hdr->attached, 1);
+	return shm_setup(c, s, hdr_len);
+}
+
+void
+mst_shm_free(struct mst_shm *s)
+{
+	int j;
+
+	if (s == NULL)
+		return;
+	if (s->pidfd)
+		for (j = 0; j < s->n; j++)
+			if (s->pidfd[j] >= 0)
+				close(s->pidfd[j]);
+	free(s->pidfd);
+	if (s->hdr)
+		munmap(s->hdr, s->len);
+	free(s);
+}
+
+void
+mst_shm_poison(struct mst_shm *s, muster_result code, int rank)
+{
+	uint64_t zero = 0;
+
+	if (s == NULL)
+		return;
+	atomic_compare_exchange_strong(&s->hdr->err, &zero,
+	    (uint64_t)code << 32 | (uint32_t)rank);
+	/* wake every sleeper so it sees the error now */
+	for (int j = 0; j < s->n; j++)
+		syscall(SYS_futex, &s->hdr->line[j].seq, FUTEX_WAKE, INT_MAX,
+		    NULL, NULL, 0);
+}
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static void
+shm_post(struct mst_shm *s)
+{
+	struct shm_line *l = &s->hdr->line[s->me];
+
+	s->seq++;
+	atomic_store(&l->seq, s->seq);
+	if (atomic_load(&l->waiters) != 0)
+		syscall(SYS_futex, &l->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Turns the shared error word into this rank's error. */
+static muster_result
+shm_seen_error(muster_comm *c, struct mst_shm *s)
+{
+	uint64_t e = atomic_load(&s->hdr->err);
+	muster_result code = (muster_result)(e >> 32);
+	int r = (int)(uint32_t)e;
+
+	switch (code) {
+	case MUSTER_EABORTED:
+		return mst_broken(c, code, "rank %d aborted the communicator",
+		    r);
+	case MUSTER_ETIMEDOUT:
+		return mst_broken(c, code, "rank %d stalled: a rank on this "
+		    "node timed out waiting for it", r);
+	default:
+		return mst_broken(c, code, "rank %d failed (died, left or "
+		    "timed out) during a collective", r);
+	}
+}
+
+static int
+peer_dead(struct mst_shm *s, int j)
+{
+	struct pollfd p;
+
+	if (s->pidfd[j] < 0)
+		return 0;
+	p.fd = s->pidfd[j];
+	p.events = POLLIN;
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Slow path of a wait: yield, then sleep on the futex; check for death. */
+static muster_result
+shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
+	      double deadline)
+{
+	struct shm_line *l = &s->hdr->line[j];
+	double start = mst_now(), now;
+	int grank = c->local_ranks[j];
+	uint32_t v;
+
+	for (;;) {
+		v = atomic_load_explicit(&l->seq, memory_order_acquire);
+		if ((int32_t)(v - target) >= 0)
+			return MUSTER_OK;
+		if (atomic_load_explicit(&s->hdr->err, memory_order_relaxed) != 0)
+			return shm_seen_error(c, s);
+		now = mst_now();
+		if (now >= s->next_alive) {
+			s->next_alive = now + 0.002;
+			if (peer_dead(s, j)) {
+				mst_shm_poison(s, MUSTER_EPEER, grank);
+				return mst_broken(c, MUSTER_EPEER, "rank %d "
+				    "(pid %d, node %d) died during a "
+				    "collective", grank, c->peers[grank].pid,
+				    c->t.node_rank);
+			}
+		}
+		if (now > deadline) {
+			mst_shm_poison(s, MUSTER_ETIMEDOUT, grank);
+			return mst_broken(c, MUSTER_ETIMEDOUT, "timed out after "
+			    "%gs waiting for rank %d (node %d)", c->timeout,
+			    grank, c->t.node_rank);
+		}
+		if (now - start < s->spin_s) {
+			cpu_relax();
+		} else if (now - start < s->spin_s + s->yield_s) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			atomic_fetch_add(&l->waiters, 1);
+			v = atomic_load(&l->seq);
+			if ((int32_t)(v - target) < 0)
+				syscall(SYS_futex, &l->seq, FUTEX_WAIT, v, &ts,
+				    NULL, 0);
+			atomic_fetch_sub(&l->waiters, 1);
+		}
+	}
+}
+
+/* Posts this phase's end and waits for every local rank to post it. */
+static muster_result
+shm_barrier(muster_comm *c, struct mst_shm *s, double deadline)
+{
+	muster_result rv;
+	int j, k;
+
+	shm_post(s);
+	for (j = 0; j < s->n; j++) {
+		struct shm_line *l = &s->hdr->line[j];
+		if (j == s->me)
+			continue;
+		for (k = 0; k < 64; k++) {
+			uint32_t v = atomic_load_explicit(&l->seq,
+			    memory_order_acquire);
+			if ((int32_t)(v - s->seq) >= 0)
+				break;
+			cpu_relax();
+		}
+		if (k == 64 &&
+		    (rv = shm_wait_slow(c, s, j, s->seq, deadline)) != MUSTER_OK)
+			return rv;
+	}
+	return MUSTER_OK;
+}
+
+static muster_result
+shm_oneshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
+	    size_t count, muster_dtype dt, muster_op op, double deadline)
+{
+	const void **srcs;
+	uint64_t g = s->gchunk++;
+	muster_result rv;
+	int j;
+
+	memcpy(slot_of(s, s->me, g), send, count * muster_dtype_size(dt));
+	if ((rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+		return rv;
+	srcs = alloca(sizeof(void *) * (size_t)s->n);
+	for (j = 0; j < s->n; j++)
+		srcs[j] = j == s->me ? send : slot_of(s, j, g);
+	mst_reduce(dt, op, recv, srcs, s->n, count, c->t.size);
+	return MUSTER_OK;
+}
+
+/* Elements per chunk and per rank slice, slices 64-byte aligned. */
+static void
+chunk_geom(struct mst_shm *s, size_t es, size_t *chunk, size_t *slice)
+{
+	size_t al = ALIGN_B / es;
+	size_t ce = s->slot / es;
+	size_t sl = (ce / (size_t)s->n) / al * al;
+
+	if (sl == 0)
+		sl = al;
+	*slice = sl;
+	*chunk = sl * (size_t)s->n;
+}
+
+static muster_result
+shm_twoshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
+	    size_t count, muster_dtype dt, muster_op op, double deadline)
+{
+	size_t es = muster_dtype_size(dt), ce, sl, nchunks, p;
+	const void **srcs = alloca(sizeof(void *) * (size_t)s->n);
+	uint64_t g0 = s->gchunk;
+	muster_result rv;
+
+	chunk_geom(s, es, &ce, &sl);
+	nchunks = (count + ce - 1) / ce;
+	s->gchunk += nchunks;
+	for (p = 0; p < nchunks + 2; p++) {
+		if (p >= 2) {
+			size_t q = p - 2, off = q * ce;
+			size_t m = count - off < ce ? count - off : ce;
+			memcpy((char *)recv + off * es, out_of(s, g0 + q), m * es);
+		}
+		if (p >= 1 && p - 1 < nchunks) {
+			size_t q = p - 1, off = q * ce;
+			size_t m = count - off < ce ? count - off : ce;
+			size_t lo = (size_t)s->me * sl, n;
+			if (lo < m) {
+				n = m - lo < sl ? m - lo : sl;
+				for (int j = 0; j < s->n; j++)
+					srcs[j] = j == s->me ?
+					    (const char *)send + (off + lo) * es :
+					    slot_of(s, j, g0 + q) + lo * es;
+				mst_reduce(dt, op, out_of(s, g0 + q) + lo * es,
+				    srcs, s->n, n, c->t.size);
+			}
+		}
+		if (p < nchunks) {
+			size_t off = p * ce;
+			size_t m = count - off < ce ? count - off : ce;
+			memcpy(slot_of(s, s->me, g0 + p),
+			    (const char *)send + off * es, m * es);
+		}
+		if (p <= nchunks &&
+		    (rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+			return rv;
+	}
+	return MUSTER_OK;
+}
+
+muster_result
+mst_shm_allreduce(muster_comm *c, const void *sendbuf, void *recvbuf,
+		  size_t count, muster_dtype dt, muster_op op, double deadline)
+{
+	struct mst_shm *s = c->shm;
+	size_t bytes = count * muster_dtype_size(dt);
+
+	if (bytes <= s->oneshot_max)
+		return shm_oneshot(c, s, sendbuf, recvbuf, count, dt, op,
+		    deadline);
+	return shm_twoshot(c, s, sendbuf, recvbuf, count, dt, op, deadline);
+}
+
+muster_result
+mst_shm_reduce_leader(muster_comm *c, const void *sendbuf, void *acc,
+		      size_t count, muster_dtype dt, muster_op op,
+		      double deadline)
+{
+	struct mst_shm *s = c->shm;
+	size_t es = muster_dtype_size(dt);
+	size_t aes = muster_dtype_size(mst_acc_dtype(dt));
+	size_t ce = s->slot / es, nchunks = (count + ce - 1) / ce, p;
+	const void **srcs = alloca(sizeof(void *) * (size_t)s->n);
+	uint64_t g0 = s->gchunk;
+	muster_result rv;
+
+	s->gchunk += nchunks;
+	for (p = 0; p <= nchunks; p++) {
+		if (p >= 1 && s->me == 0) {
+			size_t q = p - 1, off = q * ce;
+			size_t m = count - off < ce ? count - off : ce;
+			for (int j = 0; j < s->n; j++)
+				srcs[j] = j == 0 ?
+				    (const char *)sendbuf + off * es :
+				    slot_of(s, j, g0 + q);
+			mst_reduce_to_acc(dt, op, (char *)acc + off * aes, srcs,
+			    s->n, m);
+		}
+		if (p < nchunks) {
+			size_t off = p * ce;
+			size_t m = count - off < ce ? count - off : ce;
+			if (s->me != 0)
+				memcpy(slot_of(s, s->me, g0 + p),
+				    (const char *)sendbuf + off * es, m * es);
+			if ((rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+				return rv;
+		}
+	}
+	return MUSTER_OK;
+}
+
+muster_result
+mst_shm_bcast(muster_comm *c, void *buf, size_t bytes, int root,
+	      double deadline)
+{
+	struct mst_shm *s = c->shm;
+	size_t ce = s->slot, nchunks = (bytes + ce - 1) / ce, p;
+	uint64_t g0 = s->gchunk;
+	muster_result rv;
+
+	s->gchunk += nchunks;
+	for (p = 0; p <= nchunks; p++) {
+		if (p >= 1 && s->me != root) {
+			size_t off = (p - 1) * ce;
+			size_t m = bytes - off < ce ? bytes - off : ce;
+			memcpy((char *)buf + off, out_of(s, g0 + p - 1), m);
+		}
+		if (p < nchunks) {
+			size_t off = p * ce;
+			size_t m = bytes - off < ce ? bytes - off : ce;
+			if (s->me == root)
+				memcpy(out_of(s, g0 + p), (char *)buf + off, m);
+			if ((rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+				return rv;
+		}
+	}
+	return MUSTER_OK;
+}

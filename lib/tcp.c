@@ -1,0 +1,426 @@
+/*
+ * tcp.c: the leaders' ring (see tcp.h).  One thread drives both
+ * directions of a step with non-blocking sockets and poll(), reducing
+ * received data in 64 KiB pieces while the rest is still in flight.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "reduce.h"
+#include "shm.h"
+#include "tcp.h"
+
+#define TCP_MAGIC 0x3154534dU	/* "MST1" */
+#define REDUCE_PIECE (64 * 1024)
+#define ALIGN_B 64
+
+struct mst_tcp {
+	int lfd, left, right;
+	int me, n;
+	char *tmp;
+	size_t tmpcap;
+	size_t small_max;
+};
+
+struct hello {
+	uint32_t magic;
+	uint32_t node;
+	uint64_t hash;
+};
+
+/* One step: send slen bytes right while receiving rlen bytes from left. */
+struct xfer {
+	const char *sbuf;
+	size_t slen, sdone;
+	char *rbuf;
+	size_t rlen, rdone, rused;
+	/* reduce-scatter: fold received bytes into dst */
+	char *dst;
+	muster_dtype dt;
+	muster_op op;
+};
+
+static int
+left_rank(muster_comm *c)
+{
+	struct mst_tcp *t = c->tcp;
+
+	return c->leaders[(t->me + t->n - 1) % t->n];
+}
+
+static int
+right_rank(muster_comm *c)
+{
+	struct mst_tcp *t = c->tcp;
+
+	return c->leaders[(t->me + 1) % t->n];
+}
+
+/* A ring failure: close our side so the neighbours fail fast too. */
+static muster_result
+tcp_fail(muster_comm *c, muster_result rv, int rank, const char *what)
+{
+	mst_tcp_shutdown(c->tcp);
+	mst_shm_poison(c->shm, rv, rank);
+	return mst_broken(c, rv, "rank %d (leader of node %d) %s", rank,
+	    c->peers[rank].node_rank, what);
+}
+
+static int
+split_addr(const char *addr, char *host, size_t hl, char *port, size_t pl)
+{
+	const char *colon = strrchr(addr, ':');
+
+	if (colon == NULL || (size_t)(colon - addr) >= hl ||
+	    strlen(colon + 1) >= pl)
+		return -1;
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+muster_result
+mst_tcp_listen(muster_comm *c, const char *host, char addr[64])
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct mst_tcp *t;
+	int one = 1;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	t->left = t->right = -1;
+	t->me = c->t.node_rank;
+	t->n = c->t.num_nodes;
+	t->small_max = 64 * 1024;
+	if (getenv("MUSTER_TCP_SMALL"))
+		t->small_max = strtoul(getenv("MUSTER_TCP_SMALL"), NULL, 10);
+	c->tcp = t;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return mst_fail(c, MUSTER_EINVAL, "bad listen address '%s' "
+		    "(an IPv4 address is expected)", host);
+	if ((t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return mst_fail(c, MUSTER_ESYSERR | errno, "socket: %s",
+		    strerror(errno));
+	setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(t->lfd, 64) != 0 ||
+	    getsockname(t->lfd, (struct sockaddr *)&sa, &sl) != 0)
+		return mst_fail(c, MUSTER_ESYSERR | errno, "listen on %s: %s",
+		    host, strerror(errno));
+	snprintf(addr, 64, "%s:%d", host, ntohs(sa.sin_port));
+	return MUSTER_OK;
+}
+
+static void
+sock_tune(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Blocking connect to addr with retries until the deadline. */
+static int
+dial(const char *addr, double deadline)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[64], port[16];
+	int fd = -1;
+
+	if (split_addr(addr, host, sizeof(host), port, sizeof(port)) != 0)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	for (;;) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (mst_now() > deadline)
+			break;
+		usleep(10000);
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Reads exactly n bytes from a blocking-or-not fd before the deadline. */
+static int
+read_full(int fd, void *buf, size_t n, double deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int ms = (int)((deadline - mst_now()) * 1000);
+		ssize_t r;
+
+		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+			return -1;
+		r = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Accepts the left neighbour, refusing strays (bad magic or hash). */
+static int
+accept_left(struct mst_tcp *t, uint64_t hash, double deadline)
+{
+	uint32_t want = (uint32_t)((t->me + t->n - 1) % t->n);
+
+	for (;;) {
+		struct pollfd p = { t->lfd, POLLIN, 0 };
+		int ms = (int)((deadline - mst_now()) * 1000);
+		struct hello h;
+		int fd;
+
+		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+			return -1;
+		if ((fd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			continue;
+		if (read_full(fd, &h, sizeof(h), deadline) == 0 &&
+		    h.magic == TCP_MAGIC && h.hash == hash && h.node == want)
+			return fd;
+		close(fd);
+	}
+}
+
+muster_result
+mst_tcp_connect(muster_comm *c, const char (*addrs)[64], uint64_t hash,
+		double deadline)
+{
+	struct mst_tcp *t = c->tcp;
+	struct hello h = { TCP_MAGIC, (uint32_t)t->me, hash };
+	int rn = (t->me + 1) % t->n;
+
+	t->right = dial(addrs[rn], deadline);
+	if (t->right < 0)
+		return mst_fail(c, MUSTER_EPEER, "cannot connect to rank %d "
+		    "(leader of node %d) at %s", c->leaders[rn], rn, addrs[rn]);
+	if (send(t->right, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+		return mst_fail(c, MUSTER_EPEER, "handshake with rank %d: %s",
+		    c->leaders[rn], strerror(errno));
+	t->left = accept_left(t, hash, deadline);
+	if (t->left < 0)
+		return mst_fail(c, MUSTER_ETIMEDOUT, "rank %d (leader of node "
+		    "%d) did not connect in time", left_rank(c),
+		    (t->me + t->n - 1) % t->n);
+	sock_tune(t->left);
+	sock_tune(t->right);
+	close(t->lfd);
+	t->lfd = -1;
+	return MUSTER_OK;
+}
+
+void
+mst_tcp_shutdown(struct mst_tcp *t)
+{
+	if (t == NULL)
+		return;
+	if (t->left >= 0)
+		shutdown(t->left, SHUT_RDWR);
+	if (t->right >= 0)
+		shutdown(t->right, SHUT_RDWR);
+}
+
+void
+mst_tcp_free(struct mst_tcp *t)
+{
+	if (t == NULL)
+		return;
+	if (t->lfd >= 0)
+		close(t->lfd);
+	if (t->left >= 0)
+		close(t->left);
+	if (t->right >= 0)
+		close(t->right);
+	free(t->tmp);
+	free(t);
+}
+
+/* Folds newly received whole elements into dst (reduce-scatter). */
+static void
+xfer_reduce(struct xfer *x, int all)
+{
+	size_t es = muster_dtype_size(x->dt);
+	size_t upto = x->rdone / es * es;
+	const void *src[2];
+
+	if (x->dst == NULL || upto == x->rused ||
+	    (!all && upto - x->rused < REDUCE_PIECE))
+		return;
+	src[0] = x->rbuf + x->rused;
+	src[1] = x->dst + x->rused;
+	mst_reduce(x->dt, x->op, x->dst + x->rused, src, 2,
+	    (upto - x->rused) / es, 0);
+	x->rused = upto;
+}
+
+static muster_result
+xfer_run(muster_comm *c, struct xfer *x, double deadline)
+{
+	struct mst_tcp *t = c->tcp;
+
+	while (x->sdone < x->slen || x->rdone < x->rlen) {
+		struct pollfd p[2];
+		int np = 0, ms, progress = 0;
+		ssize_t r;
+
+		if (x->sdone < x->slen) {
+			r = send(t->right, x->sbuf + x->sdone,
+			    x->slen - x->sdone, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (r > 0) {
+				x->sdone += (size_t)r;
+				progress = 1;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return tcp_fail(c, MUSTER_EPEER, right_rank(c),
+				    "closed its connection (died or failed)");
+			}
+		}
+		if (x->rdone < x->rlen) {
+			r = recv(t->left, x->rbuf + x->rdone,
+			    x->rlen - x->rdone, MSG_DONTWAIT);
+			if (r > 0) {
+				x->rdone += (size_t)r;
+				progress = 1;
+				xfer_reduce(x, 0);
+			} else if (r == 0 ||
+			    (errno != EAGAIN && errno != EINTR)) {
+				return tcp_fail(c, MUSTER_EPEER, left_rank(c),
+				    "closed its connection (died or failed)");
+			}
+		}
+		if (progress)
+			continue;
+		if (x->sdone < x->slen)
+			p[np++] = (struct pollfd){ t->right, POLLOUT, 0 };
+		if (x->rdone < x->rlen)
+			p[np++] = (struct pollfd){ t->left, POLLIN, 0 };
+		ms = (int)((deadline - mst_now()) * 1000) + 1;
+		if (ms <= 0 || poll(p, (nfds_t)np, ms) == 0) {
+			if (mst_now() < deadline)
+				continue;
+			return tcp_fail(c, MUSTER_ETIMEDOUT,
+			    x->rdone < x->rlen ? left_rank(c) : right_rank(c),
+			    "stalled: timed out in the TCP ring");
+		}
+	}
+	xfer_reduce(x, 1);
+	return MUSTER_OK;
+}
+
+static int
+tmp_reserve(struct mst_tcp *t, size_t n)
+{
+	char *p;
+
+	if (n <= t->tmpcap)
+		return 0;
+	if ((p = realloc(t->tmp, n)) == NULL)
+		return -1;
+	t->tmp = p;
+	t->tmpcap = n;
+	return 0;
+}
+
+/* Ring allgather of whole vectors, then a reduction in node order. */
+static muster_result
+tcp_small(muster_comm *c, void *buf, size_t count, muster_dtype dt,
+	  muster_op op, double deadline)
+{
+	struct mst_tcp *t = c->tcp;
+	size_t bytes = count * muster_dtype_size(dt);
+	const void **src;
+	muster_result rv;
+	int i;
+
+	if (tmp_reserve(t, bytes * (size_t)t->n) != 0)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	memcpy(t->tmp + (size_t)t->me * bytes, buf, bytes);
+	for (i = 0; i < t->n - 1; i++) {
+		int sb = (t->me - i + t->n) % t->n;
+		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
+		struct xfer x = { t->tmp + (size_t)sb * bytes, bytes, 0,
+		    t->tmp + (size_t)rb * bytes, bytes, 0, 0, NULL, dt, op };
+		if ((rv = xfer_run(c, &x, deadline)) != MUSTER_OK)
+			return rv;
+	}
+	if ((src = malloc(sizeof(void *) * (size_t)t->n)) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	for (i = 0; i < t->n; i++)
+		src[i] = t->tmp + (size_t)i * bytes;
+	mst_reduce(dt, op, buf, src, t->n, count, 0);
+	free(src);
+	return MUSTER_OK;
+}
+
+/* Ring reduce-scatter then ring allgather (bandwidth-optimal). */
+static muster_result
+tcp_ring(muster_comm *c, void *buf, size_t count, muster_dtype dt,
+	 muster_op op, double deadline)
+{
+	struct mst_tcp *t = c->tcp;
+	size_t es = muster_dtype_size(dt), al = ALIGN_B / es;
+	size_t bs = ((count + (size_t)t->n - 1) / (size_t)t->n + al - 1) / al * al;
+	char *b = buf;
+	muster_result rv;
+	int i;
+
+#define BLK_OFF(k) ((size_t)(k) * bs < count ? (size_t)(k) * bs : count)
+#define BLK_LEN(k) ((BLK_OFF((k) + 1) - BLK_OFF(k)) * es)
+	if (tmp_reserve(t, bs * es) != 0)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	for (i = 0; i < t->n - 1; i++) {
+		int sb = (t->me - i + t->n) % t->n;
+		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
+		struct xfer x = { b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
+		    t->tmp, BLK_LEN(rb), 0, 0, b + BLK_OFF(rb) * es, dt, op };
+		if ((rv = xfer_run(c, &x, deadline)) != MUSTER_OK)
+			return rv;
+	}
+	for (i = 0; i < t->n - 1; i++) {
+		int sb = (t->me + 1 - i + t->n) % t->n;
+		int rb = (t->me - i + t->n) % t->n;
+		struct xfer x = { b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
+		    b + BLK_OFF(rb) * es, BLK_LEN(rb), 0, 0, NULL, dt, op };
+		if ((rv = xfer_run(c, &x, deadline)) != MUSTER_OK)
+			return rv;
+	}
+#undef BLK_OFF
+#undef BLK_LEN
+	return MUSTER_OK;
+}
+
+muster_result
+mst_tcp_allreduce(muster_comm *c, void *buf, size_t count, muster_dtype dt,
+		  muster_op op, double deadline)
+{
+	struct mst_tcp *t = c->tcp;
+
+	if (count * muster_dtype_size(dt) <= t->small_max)
+		return tcp_small(c, buf, count, dt, op, deadline);
+	return tcp_ring(c, buf, count, dt, op, deadline);
+}
