@@ -84,6 +84,7 @@ endif
 .PHONY: all lib tests install uninstall check demo deps-check deps-demo \
 	clean perf fuzz lint-man
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: lib $(BINS) $(EXAMPLE_BINS)
 lib: $(LIB_SO) $(LIB_A) $(PC)

@@ -51,6 +51,8 @@ struct agent {
 	int first_code;		/* 0 until a worker fails */
 	int stopping;
 	long long kill_at;	/* SIGKILL deadline, 0 = none */
+	long long term_at;	/* delayed stop after a forwarded signal */
+	int forwarded;		/* a signal was forwarded to the workers */
 	int ctl_open;
 };
 
@@ -259,10 +261,24 @@ reap(struct agent *a)
 			/* fail fast locally, without waiting for EOF */
 			if (ws->code != 0 && !a->stopping) {
 				report_failure(a, ws);
-				stop_all(a, SIGTERM);
+				/* after a forwarded signal the others get a
+				 * grace period to handle it themselves */
+				if (a->forwarded && !a->term_at)
+					a->term_at = now + a->c->grace_ms;
+				else if (!a->forwarded)
+					stop_all(a, SIGTERM);
 			}
 		}
 	}
+}
+
+/* A signal for the workers to handle (Ctrl-C, a scheduler's SIGTERM). */
+static void
+forward(struct agent *a, int sig)
+{
+	if (sig != SIGUSR1 && sig != SIGUSR2)
+		a->forwarded = 1;
+	signal_all(a, sig);
 }
 
 /* Control lines from the head: "term", "kill", "sig N". */
@@ -277,7 +293,7 @@ control_line(struct agent *a, const char *line)
 		signal_all(a, SIGKILL);
 	else if (strncmp(line, "sig ", 4) == 0 &&
 	    lch_parse_long(line + 4, 1, 64, &sig) == 0)
-		signal_all(a, (int)sig);
+		forward(a, (int)sig);
 	else
 		lch_msg("agent: ignoring control line '%.40s'", line);
 }
@@ -329,7 +345,7 @@ handle_signals(struct agent *a)
 			    b[i] == SIGINT)
 				stop_all(a, b[i] == SIGHUP ? SIGTERM : b[i]);
 			else if (b[i] == SIGUSR1 || b[i] == SIGUSR2)
-				signal_all(a, b[i]);
+				forward(a, b[i]);
 		}
 }
 
@@ -406,6 +422,8 @@ poll_timeout(struct agent *a, long long now)
 
 	if (a->stopping && a->kill_at)
 		t = a->kill_at - now;
+	if (!a->stopping && a->term_at && (t < 0 || a->term_at - now < t))
+		t = a->term_at - now;
 	for (i = 0; i < a->c->nworkers; i++) {
 		struct wstate *ws = &a->ws[i];
 
@@ -432,6 +450,8 @@ loop(struct agent *a)
 	while (a->running > 0) {
 		flush_out(a);
 		now = lch_now_ms();
+		if (!a->stopping && a->term_at && now >= a->term_at)
+			stop_all(a, SIGTERM);
 		if (a->stopping && a->kill_at && now >= a->kill_at) {
 			signal_all(a, SIGKILL);
 			a->kill_at = 0;

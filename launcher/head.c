@@ -46,6 +46,7 @@ struct head {
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
 	int stopping, interrupted, timed_out;
+	long long term_at;	/* delayed stop after a forwarded signal */
 	long long deadline;	/* --timeout, 0 = none */
 };
 
@@ -113,7 +114,11 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 	h->fail.code = code;
 	h->fail.err = err;
 	h->fail.host = h->p->nodes[h->p->ranks[rank].node_rank].host;
-	stop_job(h);
+	/* after a forwarded signal the ranks get a grace period to handle it */
+	if (h->interrupted)
+		h->term_at = lch_now_ms() + (long long)(h->o->grace * 1000);
+	else
+		stop_job(h);
 }
 
 /* One record from an agent (see agent.h). */
@@ -207,6 +212,20 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 	}
 }
 
+/* An agent that dies on its own takes its node down: stop the job. */
+static void
+agent_died(struct head *h, struct agent_proc *a)
+{
+	if (h->fail.code != 0 || h->timed_out || h->stopping ||
+	    h->interrupted)
+		return;
+	h->fail.code = a->code;
+	h->fail.rank = -1;
+	h->fail.pid = (int)a->pid;
+	h->fail.host = a->node->host;
+	stop_job(h);
+}
+
 static void
 reap(struct head *h)
 {
@@ -218,6 +237,8 @@ reap(struct head *h)
 			if (h->ag[i].pid == pid) {
 				h->ag[i].reaped = 1;
 				h->ag[i].code = lch_exit_code(st);
+				if (WIFSIGNALED(st))
+					agent_died(h, &h->ag[i]);
 			}
 }
 
@@ -362,16 +383,20 @@ out:
 static int
 poll_timeout(struct head *h)
 {
-	long long now = lch_now_ms();
+	long long now = lch_now_ms(), t = -1;
 
-	if (h->deadline == 0 || h->timed_out)
-		return -1;
-	return h->deadline > now ? (int)(h->deadline - now) : 0;
+	if (h->deadline && !h->timed_out)
+		t = h->deadline - now;
+	if (h->term_at && !h->stopping && (t < 0 || h->term_at - now < t))
+		t = h->term_at - now;
+	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
 }
 
 static void
 check_deadline(struct head *h)
 {
+	if (h->term_at && !h->stopping && lch_now_ms() >= h->term_at)
+		stop_job(h);
 	if (h->deadline == 0 || h->timed_out || lch_now_ms() < h->deadline)
 		return;
 	h->timed_out = 1;
@@ -463,7 +488,10 @@ summarize(struct head *h)
 			}
 		return h->interrupted ? 128 + h->interrupted : 0;
 	}
-	if (f->err)
+	if (f->rank < 0)
+		lch_msg("the agent of host %s (pid %d) was killed by %s: its "
+		    "ranks are lost", f->host, f->pid, lch_signame(f->code - 128));
+	else if (f->err)
 		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
 		    f->host, h->p->argv[0], strerror(f->err));
 	else if (f->code > 128)
@@ -507,6 +535,7 @@ run_once(struct head *h)
 
 	memset(&h->fail, 0, sizeof(h->fail));
 	h->stopping = h->timed_out = 0;
+	h->term_at = 0;
 	h->nag = h->p->nnodes;
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->nag; i++) {

@@ -1,4 +1,5 @@
 /* hosts.c: see hosts.h. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,10 +19,15 @@ lch_host_valid(const char *name)
 
 	if (len == 0 || len > LCH_HOST_MAX || name[0] == '-')
 		return 0;
+	if (strchr(name, ':')) {	/* only as an IPv6 address */
+		struct in6_addr a6;
+
+		return inet_pton(AF_INET6, name, &a6) == 1;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_' && c != ':')
+		if (!isalnum(c) && c != '-' && c != '.' && c != '_')
 			return 0;
 	}
 	return 1;

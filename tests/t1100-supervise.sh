@@ -1,0 +1,132 @@
+#!/bin/sh
+# Supervision: fail-fast timing, signals, no orphans, time limits.
+. "$(dirname "$0")/lib.sh"
+
+alive() {	# alive PIDFILE...: true if any listed process still runs
+	for f in "$@"; do	# (a zombie waiting for init to reap it is dead)
+		[ -s "$f" ] && [ -r /proc/$(cat "$f")/stat ] &&
+		    [ "$(cut -d' ' -f3 /proc/$(cat "$f")/stat 2>/dev/null)" != Z ] &&
+		    return 0
+	done
+	return 1
+}
+none_alive() {	# none_alive PIDFILE...: true if no listed process runs
+	! alive "$@"
+}
+wait_gone() {	# wait_gone PIDFILE...: up to 2 s for them to end
+	i=0
+	while alive "$@" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+}
+wait_files() {	# wait_files N GLOB: until N files match (5 s at most)
+	i=0
+	while [ "$(ls $2 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+}
+
+# fail-fast: rank 2 fails after 0.5 s, the others would sleep 30 s
+for layout in "-n 4" "--nodes 2 --procs-per-node 2" "--nodes 4 --procs-per-node 1"; do
+	rm -f $T/pid.* $T/failed_at
+	$MUSTER $layout -- sh -c '
+		echo $$ > '$T'/pid.$RANK
+		if [ $RANK = 2 ]; then sleep 0.5; date +%s%3N > '$T'/failed_at; exit 3; fi
+		exec sleep 30' 2> $T/err
+	rc=$?
+	end=$(now_ms)
+	is "fail-fast ($layout): exit code of rank 2" $rc 3
+	ms=$((end - $(cat $T/failed_at)))
+	ok_if "fail-fast ($layout): all stopped within 1 s (took ${ms} ms)" [ $ms -lt 1000 ]
+	ok_if "fail-fast ($layout): no worker left" none_alive $T/pid.*
+	ok_if "fail-fast ($layout): names rank 2" grep -q 'rank 2 (host localhost, pid [0-9]*) exited with code 3' $T/err
+done
+
+# a worker that ignores SIGTERM is killed after the grace period
+rm -f $T/pid.*
+start=$(now_ms)
+$MUSTER -n 3 --grace 0.5 -- sh -c '
+	echo $$ > '$T'/pid.$RANK
+	[ $RANK = 0 ] && { sleep 0.3; exit 5; }
+	trap "" TERM; while :; do sleep 0.05; done' 2> /dev/null
+rc=$?
+ms=$(($(now_ms) - start))
+is "SIGTERM-ignoring ranks: first failure's code" $rc 5
+ok_if "SIGTERM-ignoring ranks: SIGKILL after grace (took ${ms} ms)" [ $ms -lt 2000 ]
+ok_if "SIGTERM-ignoring ranks: none left" none_alive $T/pid.*
+
+# SIGINT to the launcher reaches every rank
+rm -f $T/got.*
+$MUSTER -n 3 -- sh -c 'trap "echo INT > '$T'/got.\$RANK; exit 9" INT
+	echo ready > '$T'/ready.$RANK; while :; do sleep 0.05; done' &
+mpid=$!
+wait_files 3 "$T/ready.*"
+kill -INT $mpid
+wait $mpid
+rc=$?
+is "SIGINT forwarded to all 3 ranks" "$(cat $T/got.* 2>/dev/null | wc -l)" 3
+is "SIGINT: exit code is the ranks' (9)" $rc 9
+
+# SIGTERM likewise; ranks that die of it give 143
+rm -f $T/ready.*
+$MUSTER -n 2 -- sh -c 'echo r > '$T'/ready.$RANK; exec sleep 30' &
+mpid=$!
+wait_files 2 "$T/ready.*"
+kill -TERM $mpid
+wait $mpid
+is "SIGTERM forwarded: 143" $? 143
+
+# a second Ctrl-C kills ranks that ignore SIGINT
+rm -f $T/ready.* $T/pid.*
+$MUSTER -n 2 -- sh -c 'trap "" INT; echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK; while :; do sleep 0.05; done' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+kill -INT $mpid
+sleep 0.3
+ok_if "first SIGINT ignored by the ranks: still running" alive $T/pid.0 $T/pid.1
+kill -INT $mpid
+wait $mpid
+is "second SIGINT kills: 137" $? 137
+ok_if "second SIGINT: no rank left" none_alive $T/pid.*
+
+# no orphans when the launcher is SIGKILLed (workers and their children)
+for layout in "-n 3" "--nodes 2 --procs-per-node 2"; do
+	rm -f $T/pid.* $T/gpid.* $T/ready.*
+	$MUSTER $layout -- sh -c 'echo $$ > '$T'/pid.$RANK
+		sleep 100 & echo $! > '$T'/gpid.$RANK
+		echo r > '$T'/ready.$RANK; wait' &
+	mpid=$!
+	n=$(echo $layout | awk '{ print $2 == 3 ? 3 : 4 }')
+	wait_files $n "$T/ready.*"
+	kill -KILL $mpid
+	wait_gone $T/pid.* $T/gpid.*
+	ok_if "launcher SIGKILLed ($layout): workers and children gone within 2 s" \
+		none_alive $T/pid.* $T/gpid.*
+	wait $mpid 2>/dev/null
+done
+
+# an agent SIGKILLed: its workers die, the job fails
+rm -f $T/pid.* $T/ready.*
+$MUSTER --nodes 2 --procs-per-node 1 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK; exec sleep 30' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+apid=$(ps -o ppid= -p "$(cat $T/pid.1)" | tr -d ' ')
+kill -KILL "$apid"
+wait $mpid
+rc=$?
+ok_if "agent SIGKILLed: job fails (rc $rc)" [ $rc -ne 0 ]
+ok_if "agent SIGKILLed: no worker left" none_alive $T/pid.*
+
+# --timeout: everything stops, exit 124
+rm -f $T/pid.*
+start=$(now_ms)
+$MUSTER --timeout 0.5 -n 2 -- sh -c 'echo $$ > '$T'/pid.$RANK; exec sleep 30' 2> $T/err
+rc=$?
+ms=$(($(now_ms) - start))
+is "--timeout: exit 124" $rc 124
+ok_if "--timeout: stopped in time (${ms} ms)" [ $ms -lt 1500 ]
+ok_if "--timeout: says so" grep -q 'time limit' $T/err
+ok_if "--timeout: no worker left" none_alive $T/pid.*
+$MUSTER --timeout 5 -n 2 -- true
+is "--timeout not reached: 0" $? 0
+done_testing
