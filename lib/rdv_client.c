@@ -172,7 +172,7 @@ fail:
 muster_result
 mst_rdv_load_secret(char *buf, size_t n)
 {
-	const char *s = getenv("MUSTER_RDV_SECRET"), *path;
+	const char *s = getenv("MUSTER_JOB_SECRET"), *path;
 	FILE *f;
 
 	if (s && *s) {
@@ -181,7 +181,7 @@ mst_rdv_load_secret(char *buf, size_t n)
 		memcpy(buf, s, strlen(s) + 1);
 		return MUSTER_OK;
 	}
-	if ((path = getenv("MUSTER_RDV_SECRET_FILE")) == NULL || !*path)
+	if ((path = getenv("MUSTER_JOB_SECRET_FILE")) == NULL || !*path)
 		return MUSTER_ENOENV;
 	if ((f = fopen(path, "re")) == NULL)
 		return MUSTER_ESYSERR | errno;

@@ -42,8 +42,8 @@ struct mst_rdv_member {
 muster_result mst_rdv_open(mst_rdv **out, const struct mst_rdv_opts *o);
 
 /*
- * Reads the job secret from $MUSTER_RDV_SECRET, else from the first line
- * of the file $MUSTER_RDV_SECRET_FILE names (never from a command line).
+ * Reads the job secret from $MUSTER_JOB_SECRET, else from the first line
+ * of the file $MUSTER_JOB_SECRET_FILE names (never from a command line).
  */
 muster_result mst_rdv_load_secret(char *buf, size_t n);
 

@@ -503,6 +503,8 @@ rdv_wait_add(struct rdv_core *c, enum rdv_wait type, struct rdv_job *j,
 	w->to = *to;
 	w->req_id = req_id;
 	w->deadline = c->now + (uint64_t)wait_ms;
+	if (w->deadline < c->next_deadline)
+		c->next_deadline = w->deadline;
 	link_add(&c->waiters, &w->all);
 	if (on)
 		link_add(on, &w->on);
@@ -584,24 +586,28 @@ rdv_core_tick(struct rdv_core *c)
 {
 	struct rdv_link *l, *n;
 	struct rdv_waiter *w;
-	uint64_t next = c->now + 100;
+	uint64_t next;
 	int hb_step = c->heartbeat_ms / 10;
 
 	c->now = mst_now_ms();
-	for (l = c->waiters.next; l != &c->waiters; l = n) {
-		n = l->next;
-		w = container(l, struct rdv_waiter, all);
-		if (w->deadline <= c->now)
-			waiter_expire(c, w);
-		else if (w->deadline < next)
-			next = w->deadline;
+	/* scan the waiters only when the earliest deadline is due */
+	if (c->now >= c->next_deadline) {
+		c->next_deadline = UINT64_MAX;
+		for (l = c->waiters.next; l != &c->waiters; l = n) {
+			n = l->next;
+			w = container(l, struct rdv_waiter, all);
+			if (w->deadline <= c->now)
+				waiter_expire(c, w);
+			else if (w->deadline < c->next_deadline)
+				c->next_deadline = w->deadline;
+		}
 	}
 	if (c->now >= c->next_hb_check) {
 		check_heartbeats(c);
 		c->next_hb_check = c->now + (uint64_t)(hb_step < 100 ?
 		    (hb_step < 5 ? 5 : hb_step) : 100);
 	}
-	if (c->next_hb_check < next)
-		next = c->next_hb_check;
+	next = c->next_hb_check < c->next_deadline ? c->next_hb_check :
+	    c->next_deadline;
 	return next > c->now ? (int)(next - c->now) : 0;
 }

@@ -118,6 +118,7 @@ struct rdv_core {
 	rdv_send_fn send;
 	void *send_arg;
 	uint64_t next_hb_check;
+	uint64_t next_deadline;	/* no waiter expires before this */
 	unsigned long msgs, bad;
 };
 
