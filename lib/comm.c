@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "comm.h"
+#include "rdv_client.h"
 #include "reduce.h"
 #include "shm.h"
 #include "tcp.h"
@@ -225,7 +226,8 @@ mst_comm_init_boot(muster_comm **out, struct mst_boot *boot,
 	c->t = *t;
 	c->timeout = timeout;
 	c->boot = *boot;
-	snprintf(c->prefix, sizeof(c->prefix), "muster/c%d",
+	snprintf(c->prefix, sizeof(c->prefix), "muster/g%llu/c%d",
+	    (unsigned long long)boot->generation,
 	    atomic_fetch_add(&comm_seq, 1));
 	rv = comm_connect(c, job ? job : "", listen_host ? listen_host :
 	    "127.0.0.1", mst_now() + timeout);
@@ -320,8 +322,9 @@ muster_result
 muster_comm_init_from_env(muster_comm **comm)
 {
 	struct mst_topo t = { -1, -1, -1, -1, -1, -1 };
-	const char *rdv, *job, *secret;
-	struct mst_boot boot;
+	const char *rdv, *job;
+	char secret[1024];
+	struct mst_boot boot = { 0 };
 	char host[64];
 	double timeout;
 	muster_result rv;
@@ -341,7 +344,6 @@ muster_comm_init_from_env(muster_comm **comm)
 		return rv;
 	rdv = getenv("MUSTER_RENDEZVOUS");
 	job = getenv("MUSTER_JOB_ID");
-	secret = getenv("MUSTER_JOB_SECRET");
 	if (rdv == NULL || *rdv == '\0')
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS is not "
 		    "set: not started by muster?");
@@ -352,11 +354,13 @@ muster_comm_init_from_env(muster_comm **comm)
 		if (job == NULL || *job == '\0')
 			return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_ID is "
 			    "not set");
-		if (secret == NULL || *secret == '\0')
+		if (mst_rdv_load_secret(secret, sizeof(secret)) != MUSTER_OK ||
+		    secret[0] == '\0')
 			return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_SECRET "
-			    "is not set");
+			    "(or MUSTER_JOB_SECRET_FILE) is not set");
 		rv = mst_boot_rdv_open(&boot, rdv, job, secret, &t,
 		    (int)(timeout * 1000), tls_err, sizeof(tls_err));
+		explicit_bzero(secret, sizeof(secret));
 	} else {
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS='%s': "
 		    "expected tcp://HOST:PORT or file://DIR", rdv);

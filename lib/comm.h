@@ -34,6 +34,7 @@ struct mst_boot_ops {
 struct mst_boot {
 	const struct mst_boot_ops *ops;
 	void *ctx;
+	uint64_t generation;	/* of the job: keys of a restart differ */
 };
 
 struct mst_topo {

@@ -112,7 +112,7 @@ h_run(int n, int nodes, const char *timeout, h_body body, void *arg)
 	return bad;
 }
 
-static uint64_t
+static inline uint64_t
 h_hash(const void *p, size_t n)
 {
 	const unsigned char *b = p;
