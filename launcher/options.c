@@ -372,13 +372,14 @@ config_item(struct lch_opts *o, const cJSON *it, const char *path)
 		return 0;
 	}
 	if ((d->id == O_X || d->id == O_HOSTS) && cJSON_IsArray(it)) {
-		cJSON_ArrayForEach(e, it)
-			if (config_value(e, d, buf, sizeof(buf)) != 0 ||
-			    apply(o, d, buf, from) != 0) {
-				if (!cJSON_IsString(e))
-					lch_msg("%s: expected strings", from);
+		cJSON_ArrayForEach(e, it) {
+			if (!cJSON_IsString(e)) {
+				lch_msg("%s: expected strings", from);
 				return -1;
 			}
+			if (apply(o, d, e->valuestring, from) != 0)
+				return -1;
+		}
 		return 0;
 	}
 	if (config_value(it, d, buf, sizeof(buf)) != 0) {
