@@ -63,14 +63,15 @@ static const struct mst_boot_ops rdv_ops = {
 	rdv_set, rdv_get, rdv_barrier, rdv_poll_abort, rdv_close
 };
 
-/* The member the server made of us must be the one the launcher planned. */
+/*
+ * The member the server made of us must have the rank the launcher
+ * planned.  The node layout comes from the environment: virtual nodes
+ * share one host name, which the server groups as one.
+ */
 static int
 same_place(const struct mst_rdv_member *m, const struct mst_topo *t)
 {
-	return m->rank == t->rank && m->size == t->size &&
-	    (m->local_size < 0 || (m->local_rank == t->local_rank &&
-	    m->local_size == t->local_size && m->node_rank == t->node_rank &&
-	    m->num_nodes == t->num_nodes));
+	return m->rank == t->rank && m->size == t->size;
 }
 
 muster_result
@@ -109,10 +110,8 @@ mst_boot_rdv_open(struct mst_boot *b, const char *endpoint, const char *job,
 	}
 	if (!same_place(&m, t)) {
 		snprintf(err, errlen, "rendezvous placed this worker as rank %d "
-		    "of %d (node %d, local %d of %d), the environment says "
-		    "rank %d of %d (node %d, local %d of %d)", m.rank, m.size,
-		    m.node_rank, m.local_rank, m.local_size, t->rank, t->size,
-		    t->node_rank, t->local_rank, t->local_size);
+		    "of %d, the environment (MUSTER_RANK, MUSTER_SIZE) says "
+		    "rank %d of %d", m.rank, m.size, t->rank, t->size);
 		rdv_close(r);
 		return MUSTER_ERENDEZVOUS;
 	}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# examples/trainer: data-parallel SGD with MUSTER_AVG reaches the loss of
+# one process on the whole batch, on one node and on 2 virtual nodes
+# (TCP between them), under the launcher and with a file:// bootstrap.
+. "$(dirname "$0")/lib.sh"
+TRAINER=$ROOT/build/examples/trainer
+FL="sh $ROOT/tests/perf/flaunch.sh"
+export MUSTER_TIMEOUT=30
+
+final() { sed -n 's/^\(\[0\] \)\{0,1\}final loss //p' "$1"; }
+# same_loss A B: equal to 1e-9 relative (sums in another order)
+same_loss() {
+	awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d;
+		m = a < 0 ? -a : a; exit !(a != "" && b != "" && d <= 1e-9 * m + 1e-15) }'
+}
+
+$FL 1 1 $TRAINER --steps 100 > $T/one 2>&1
+one=$(final $T/one)
+ok_if "one process trains (loss $one)" awk -v a="$one" 'BEGIN { exit !(a != "" && a < 1e-3) }'
+for shape in "2 1" "3 1" "4 1" "2 2" "4 2"; do
+	set -- $shape
+	$FL $1 $2 $TRAINER --steps 100 > $T/out 2>&1
+	got=$(final $T/out)
+	ok_if "file bootstrap, $1 ranks on $2 nodes: loss $got = $one" same_loss "$got" "$one"
+done
+if [ -x "$MUSTER" ]; then
+	$MUSTER -n 4 -- $TRAINER --steps 100 > $T/out 2>&1
+	got=$(final $T/out)
+	ok_if "muster -n 4: loss $got = $one" same_loss "$got" "$one"
+	$MUSTER --nodes 2 --procs-per-node 2 -- $TRAINER --steps 100 > $T/out 2>&1
+	got=$(final $T/out)
+	ok_if "muster --nodes 2 --procs-per-node 2: loss $got = $one" same_loss "$got" "$one"
+	[ -n "$got" ] || sed 's/^/# /' $T/out | head -20
+else
+	skip "trainer under the launcher" "build/bin/muster not built"
+fi
+done_testing
