@@ -183,6 +183,18 @@ install: all
 	for f in man/*.3; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man3/; done; true
 	for f in man/*.8; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man8/; done; true
 
+# libFuzzer target on the rendezvous message parser/dispatcher (clang);
+# tests/t3100-musterd-fuzz.sh builds it and runs a short smoke run.
+FUZZ_CC ?= clang
+FUZZ_SRCS := tests/fuzz/rdv_msg_fuzz.c rendezvous/core.c rendezvous/ops.c \
+	lib/rdv_proto.c
+$(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) rendezvous/rdv.h lib/rdv_proto.h
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 \
+		-fsanitize=fuzzer,address,undefined $(INCLUDES) -o $@ \
+		$(FUZZ_SRCS) $(LIBS) -pthread
+fuzz: $(B)/fuzz/rdv_msg_fuzz
+
 clean:
 	rm -rf $(B)
 

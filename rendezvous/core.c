@@ -589,7 +589,8 @@ rdv_core_tick(struct rdv_core *c)
 	uint64_t next;
 	int hb_step = c->heartbeat_ms / 10;
 
-	c->now = mst_now_ms();
+	if (!c->fake_clock)
+		c->now = mst_now_ms();
 	/* scan the waiters only when the earliest deadline is due */
 	if (c->now >= c->next_deadline) {
 		c->next_deadline = UINT64_MAX;

@@ -119,6 +119,7 @@ struct rdv_core {
 	void *send_arg;
 	uint64_t next_hb_check;
 	uint64_t next_deadline;	/* no waiter expires before this */
+	int fake_clock;		/* the fuzzer moves now itself */
 	unsigned long msgs, bad;
 };
 
