@@ -390,6 +390,7 @@ muster_comm_abort(muster_comm *comm)
 	if (comm == NULL)
 		return mst_fail(NULL, MUSTER_EINVAL, "comm is NULL");
 	comm->aborted = 1;
+	mst_nccl_abort(comm->nccl);
 	mst_shm_poison(comm->shm, MUSTER_EABORTED, comm->t.rank);
 	mst_tcp_shutdown(comm->tcp);
 	snprintf(comm->err, sizeof(comm->err), "the communicator was aborted "
@@ -485,8 +486,8 @@ mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 }
 
 /* Common checks: a usable communicator. */
-static muster_result
-usable(muster_comm *c)
+muster_result
+mst_usable(muster_comm *c)
 {
 	if (c == NULL)
 		return mst_fail(NULL, MUSTER_EINVAL, "comm is NULL");
@@ -506,9 +507,9 @@ overlap(const void *a, const void *b, size_t n)
 	return a != b && x < y + n && y < x + n;
 }
 
-static muster_result
-check_args(muster_comm *c, const void *send, const void *recv, size_t count,
-	   muster_dtype dt, muster_op op)
+muster_result
+mst_check_args(muster_comm *c, const void *send, const void *recv,
+	       size_t count, muster_dtype dt, muster_op op)
 {
 	if (!mst_dtype_valid(dt))
 		return mst_fail(c, MUSTER_EINVAL, "unknown dtype %d", (int)dt);
@@ -536,8 +537,8 @@ muster_allreduce(const void *sendbuf, void *recvbuf, size_t count,
 {
 	muster_result rv;
 
-	if ((rv = usable(comm)) != MUSTER_OK ||
-	    (rv = check_args(comm, sendbuf, recvbuf, count, dtype, op))
+	if ((rv = mst_usable(comm)) != MUSTER_OK ||
+	    (rv = mst_check_args(comm, sendbuf, recvbuf, count, dtype, op))
 	    != MUSTER_OK)
 		return rv;
 	if (group_active)
@@ -552,8 +553,8 @@ muster_broadcast(void *buf, size_t count, muster_dtype dtype, int root,
 	size_t bytes;
 	muster_result rv;
 
-	if ((rv = usable(comm)) != MUSTER_OK ||
-	    (rv = check_args(comm, buf, buf, count, dtype, MUSTER_SUM))
+	if ((rv = mst_usable(comm)) != MUSTER_OK ||
+	    (rv = mst_check_args(comm, buf, buf, count, dtype, MUSTER_SUM))
 	    != MUSTER_OK)
 		return rv;
 	if (root < 0 || root >= comm->t.size)
@@ -579,8 +580,8 @@ muster_allgather(const void *sendbuf, void *recvbuf, size_t sendcount,
 	char *mine;
 	muster_result rv;
 
-	if ((rv = usable(comm)) != MUSTER_OK ||
-	    (rv = check_args(comm, sendbuf, sendbuf, sendcount, dtype,
+	if ((rv = mst_usable(comm)) != MUSTER_OK ||
+	    (rv = mst_check_args(comm, sendbuf, sendbuf, sendcount, dtype,
 	    MUSTER_SUM)) != MUSTER_OK)
 		return rv;
 	bytes = sendcount * muster_dtype_size(dtype);
@@ -605,7 +606,7 @@ muster_barrier(muster_comm *comm)
 	unsigned char b = 0;
 	muster_result rv;
 
-	if ((rv = usable(comm)) != MUSTER_OK)
+	if ((rv = mst_usable(comm)) != MUSTER_OK)
 		return rv;
 	return mst_allreduce(comm, &b, &b, 1, MUSTER_UINT8, MUSTER_MAX);
 }
@@ -679,7 +680,7 @@ group_run(size_t i)
 		memcpy((char *)c->fuse + off, o->send, o->count * es);
 		off += o->count * es;
 	}
-	rv = usable(c);
+	rv = mst_usable(c);
 	if (rv == MUSTER_OK)
 		rv = mst_allreduce(c, c->fuse, c->fuse, total, g->dt, g->op);
 	for (off = 0, j = i; j < group_n; j++) {

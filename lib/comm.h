@@ -108,7 +108,14 @@ muster_result mst_allreduce(muster_comm *c, const void *sendbuf,
 			    void *recvbuf, size_t count, muster_dtype dt,
 			    muster_op op);
 
-/* nccl.c: frees the NCCL state of a communicator (NULL is fine). */
+/* Argument checks shared by the collectives (comm.c). */
+muster_result mst_usable(muster_comm *c);
+muster_result mst_check_args(muster_comm *c, const void *send,
+			     const void *recv, size_t count, muster_dtype dt,
+			     muster_op op);
+
+/* nccl.c: aborts or frees the NCCL state of a communicator (NULL is fine). */
+void mst_nccl_abort(void *nccl);
 void mst_nccl_free(void *nccl);
 
 #endif /* MST_COMM_H */

@@ -82,6 +82,21 @@ muster_result muster_allgather(const void *sendbuf, void *recvbuf,
 			       muster_comm *comm);
 muster_result muster_barrier(muster_comm *comm);
 
+/*
+ * GPU buffers through NCCL: sendbuf and recvbuf are device pointers, the
+ * reduction is enqueued on stream (a cudaStream_t; NULL: the default
+ * stream) and the call returns without waiting for it.  MUSTER_AVG is
+ * ncclAvg.  The first call creates the NCCL communicator collectively
+ * (ncclUniqueId through the rendezvous; device local_rank % devices).
+ * libnccl.so.2 and libcudart are loaded at run time: without them, or
+ * without a CUDA device, it returns MUSTER_ENOTSUP and says why; in a
+ * build without NCCL headers, always MUSTER_ENOTSUP.  Not fused by groups.
+ */
+muster_result muster_allreduce_cuda(const void *sendbuf, void *recvbuf,
+				    size_t count, muster_dtype dtype,
+				    muster_op op, muster_comm *comm,
+				    void *stream);
+
 /* Allreduces issued between these two (one thread) are fused. */
 muster_result muster_group_start(void);
 muster_result muster_group_end(void);
