@@ -458,18 +458,6 @@ loop(struct head *h)
 	free(who);
 }
 
-static const char *
-self_path(void)
-{
-	static char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-
-	if (n <= 0)
-		return "muster";
-	buf[n] = '\0';
-	return buf;
-}
-
 /* Says what the first failure was; returns the exit code. */
 static int
 summarize(struct head *h)
@@ -530,7 +518,7 @@ release_agents(struct head *h)
 static int
 run_once(struct head *h)
 {
-	const char *self = self_path();
+	const char *self = lch_self_exe();
 	int i, code;
 
 	memset(&h->fail, 0, sizeof(h->fail));

@@ -17,13 +17,28 @@
 
 #define CUTOFF_PROCS 32	/* mpirun's threaded spawn hangs above this */
 
+/* "host:nprocs,..." of the plan's nodes. */
+static char *
+hosts_csv(const struct lch_plan *p)
+{
+	char *h = lch_xstrdup(""), *t;
+	int n;
+
+	for (n = 0; n < p->nnodes; n++) {
+		t = lch_xasprintf("%s%s%s:%d", h, n ? "," : "",
+		    p->nodes[n].host, p->nodes[n].nprocs);
+		free(h);
+		h = t;
+	}
+	return h;
+}
+
 /* The options a rank's wrapper needs to rebuild the plan. */
 static void
 wrapper_args(struct lch_strv *v, const struct lch_opts *o,
 	     const struct lch_plan *p)
 {
 	size_t i;
-	int n;
 
 	lch_strv_push(v, "--mpi-rank");
 	lch_strv_push(v, "--job-id");
@@ -31,14 +46,8 @@ wrapper_args(struct lch_strv *v, const struct lch_opts *o,
 	lch_strv_pushf(v, "--master-addr=%s", p->master_addr);
 	lch_strv_pushf(v, "--master-port=%d", p->master_port);
 	if (o->hosts.n) {
-		char *h = lch_xstrdup(""), *t;
+		char *h = hosts_csv(p);
 
-		for (n = 0; n < p->nnodes; n++) {
-			t = lch_xasprintf("%s%s%s:%d", h, n ? "," : "",
-			    p->nodes[n].host, p->nodes[n].nprocs);
-			free(h);
-			h = t;
-		}
 		lch_strv_push(v, "-H");
 		lch_strv_push(v, h);
 		free(h);
@@ -83,14 +92,8 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	if (p->all_local) {
 		lch_strv_pushf(v, "localhost:%d", p->np);
 	} else {
-		char *h = lch_xstrdup(""), *t;
+		char *h = hosts_csv(p);
 
-		for (n = 0; n < p->nnodes; n++) {
-			t = lch_xasprintf("%s%s%s:%d", h, n ? "," : "",
-			    p->nodes[n].host, p->nodes[n].nprocs);
-			free(h);
-			h = t;
-		}
 		lch_strv_push(v, h);
 		free(h);
 	}
@@ -119,18 +122,6 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	lch_strv_push(v, "--");
 	for (n = 0; p->argv[n]; n++)
 		lch_strv_push(v, p->argv[n]);
-}
-
-static const char *
-self_exe(void)
-{
-	static char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-
-	if (n <= 0)
-		return "muster";
-	buf[n] = '\0';
-	return buf;
 }
 
 /* Waits for mpirun, forwarding signals and enforcing --timeout. */
@@ -199,7 +190,7 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RENDEZVOUS");
 	if (rdv)
 		setenv("MUSTER_RENDEZVOUS", rdv, 1);
-	mpirun_argv(&argv, o, p, self_exe());
+	mpirun_argv(&argv, o, p, lch_self_exe());
 	if (o->verbose) {
 		fprintf(stderr, "muster:");
 		for (i = 0; argv.v[i]; i++)

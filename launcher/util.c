@@ -1,5 +1,6 @@
 /* util.c: see util.h. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,16 +59,39 @@ lch_xstrdup(const char *s)
 }
 
 char *
+lch_xvasprintf(const char *fmt, va_list ap)
+{
+	char *p;
+
+	if (vasprintf(&p, fmt, ap) < 0)
+		lch_oom();
+	return p;
+}
+
+char *
 lch_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *p;
 
 	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) < 0)
-		lch_oom();
+	p = lch_xvasprintf(fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+const char *
+lch_self_exe(void)
+{
+	static char buf[PATH_MAX];
+	ssize_t n;
+
+	if (buf[0])
+		return buf;
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) <= 0)
+		return "muster";
+	buf[n] = '\0';
+	return buf;
 }
 
 static void
@@ -91,13 +115,10 @@ void
 lch_strv_pushf(struct lch_strv *s, const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
 
 	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) < 0)
-		lch_oom();
+	strv_push_owned(s, lch_xvasprintf(fmt, ap));
 	va_end(ap);
-	strv_push_owned(s, p);
 }
 
 void
@@ -144,8 +165,7 @@ lch_env_setf(struct lch_env *e, const char *name, const char *fmt, ...)
 	char *p;
 
 	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) < 0)
-		lch_oom();
+	p = lch_xvasprintf(fmt, ap);
 	va_end(ap);
 	lch_env_set(e, name, p);
 	free(p);

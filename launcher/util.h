@@ -38,6 +38,7 @@ void *lch_xcalloc(size_t n, size_t sz);
 void *lch_xrealloc(void *p, size_t n);
 char *lch_xstrdup(const char *s);
 char *lch_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *lch_xvasprintf(const char *fmt, va_list ap);
 void  lch_oom(void) __attribute__((noreturn));
 
 /* Strict decimal parse into [min, max]; 0 on success, -1 otherwise. */
@@ -56,5 +57,7 @@ int lch_random_hex(char *buf, size_t n);
 /* Writes all of buf, retrying on EINTR; -1 on error. */
 int lch_write_all(int fd, const void *buf, size_t len);
 const char *lch_signame(int sig);
+/* This program's absolute path (to start agents and rank wrappers). */
+const char *lch_self_exe(void);
 
 #endif /* LCH_UTIL_H */
