@@ -114,13 +114,16 @@ fail:
 static muster_result
 setup_curve(mst_rdv *r, const struct mst_rdv_opts *o)
 {
-	if (o->server_key == NULL || o->server_key[0] == '\0')
+	const char *key = o->server_key ? o->server_key :
+	    getenv("MUSTER_RDV_KEY");
+
+	if (key == NULL || key[0] == '\0')
 		return MUSTER_OK;
 	if (!zmq_has("curve"))
 		return fail(r, MUSTER_ENOTSUP, "libzmq lacks CURVE");
-	if (strlen(o->server_key) != 40)
+	if (strlen(key) != 40)
 		return fail(r, MUSTER_EINVAL, "server key: want 40 Z85 chars");
-	memcpy(r->server_key, o->server_key, 41);
+	memcpy(r->server_key, key, 41);
 	if (o->curve_secret) {
 		if (strlen(o->curve_secret) != 40 ||
 		    zmq_curve_public(r->pub, o->curve_secret) != 0)

@@ -21,7 +21,8 @@ struct mst_rdv_opts {
 	const char *endpoint;	/* "tcp://host:port" */
 	const char *job;	/* job id */
 	const char *secret;	/* the job's secret; never on a command line */
-	const char *server_key;	/* CURVE public key (Z85) beyond loopback, or NULL */
+	const char *server_key;	/* CURVE public key (Z85) beyond loopback;
+				 * NULL: $MUSTER_RDV_KEY if set; "": none */
 	int timeout_ms;		/* deadline of one request (default 30000) */
 	void *zmq_ctx;		/* share a zmq context, or NULL for an own one */
 	const char *curve_secret; /* own CURVE secret key (Z85) instead of the
@@ -56,7 +57,10 @@ muster_result mst_rdv_create(mst_rdv *r);
  * Joins the job as a "node" (an agent) or a "worker".  want_rank >= 0 asks
  * for that rank (the launcher already planned it), -1 lets the server assign
  * ranks ordered by host.  size is the number of members the job expects of
- * this kind; the call returns when all of them have joined.
+ * this kind; the call returns when all of them have joined.  host is the
+ * grouping key for local and node ranks: virtual nodes on one machine
+ * pass distinct names ("localhost/1").  Nodes and workers are separate
+ * groups of one job; barriers are per group.
  */
 muster_result mst_rdv_join(mst_rdv *r, const char *kind, const char *host,
 			   int want_rank, int size, int wait_ms,

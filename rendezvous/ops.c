@@ -14,6 +14,7 @@ struct rdv_req {
 	struct rdv_core *c;
 	const struct rdv_id *from;
 	const char *peer;
+	const char *user;	/* CURVE key of the connection, or NULL */
 	cJSON *msg;
 	double id;
 	const char *op;
@@ -195,6 +196,24 @@ on_ping(struct rdv_req *r)
 	reply_ok(r);
 }
 
+/* Over CURVE, the connection's key must be the one secret derives. */
+static int
+curve_key_ok(struct rdv_req *r, const char *job_pub, const char *secret)
+{
+	char pub[41], sec[41];
+
+	if (r->user == NULL || r->user[0] == '\0')
+		return 1;
+	if (r->c->admin_pub[0] && strcmp(r->user, r->c->admin_pub) == 0)
+		return 1;
+	if (job_pub == NULL) {
+		if (mst_rdv_curve_keys(secret, pub, sec) != 0)
+			return 0;
+		job_pub = pub;
+	}
+	return mst_ct_equal(r->user, strlen(r->user), job_pub, strlen(job_pub));
+}
+
 /* Registers a job (first come; the same secret again is fine). */
 static void
 on_create(struct rdv_req *r)
@@ -204,6 +223,10 @@ on_create(struct rdv_req *r)
 	if (get_str(r, "job", RDV_JOB_MAX, 1, &job) ||
 	    get_str(r, "secret", RDV_SECRET_MAX, 1, &secret))
 		return;
+	if (!curve_key_ok(r, NULL, secret)) {
+		bad(r, "EAUTH", "CURVE key does not match the job's secret");
+		return;
+	}
 	if ((r->job = rdv_job_find(r->c, job)) != NULL) {
 		if (!mst_ct_equal(secret, strlen(secret), r->job->secret,
 		    r->job->secret_len)) {
@@ -591,6 +614,11 @@ check_access(struct rdv_req *r, int flags)
 		bad(r, "EAUTH", "unknown job or wrong secret");
 		return -1;
 	}
+	if (!curve_key_ok(r, r->job->curve_pub, secret)) {
+		r->job = NULL;
+		bad(r, "EAUTH", "CURVE key does not match the job's secret");
+		return -1;
+	}
 	if (get_str(r, "mid", 64, (flags & RDV_F_MEMBER) != 0, &mid))
 		return -1;
 	if (mid && (r->m = rdv_member_find(r->job, mid)) == NULL) {
@@ -646,9 +674,9 @@ check_envelope(struct rdv_req *r)
 
 void
 rdv_core_handle(struct rdv_core *c, const struct rdv_id *from,
-		const char *peer, const char *data, size_t len)
+		const char *peer, const char *user, const char *data, size_t len)
 {
-	struct rdv_req r = { .c = c, .from = from, .peer = peer };
+	struct rdv_req r = { .c = c, .from = from, .peer = peer, .user = user };
 	const struct rdv_handler *h;
 
 	c->msgs++;

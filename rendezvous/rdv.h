@@ -120,6 +120,7 @@ struct rdv_core {
 	uint64_t next_hb_check;
 	uint64_t next_deadline;	/* no waiter expires before this */
 	int fake_clock;		/* the fuzzer moves now itself */
+	char admin_pub[41];	/* CURVE key allowed every job (the server's) */
 	unsigned long msgs, bad;
 };
 
@@ -159,9 +160,14 @@ struct rdv_waiter *rdv_wait_add(struct rdv_core *c, enum rdv_wait type,
 				int wait_ms);
 void  rdv_wait_free(struct rdv_waiter *w);
 
-/* ops.c: the message dispatcher.  peer is the remote address or NULL. */
+/*
+ * ops.c: the message dispatcher.  peer is the remote address or NULL; user
+ * the CURVE public key (Z85) the connection proved, or NULL without CURVE:
+ * then every job op must come over the key the job's secret derives.
+ */
 void  rdv_core_handle(struct rdv_core *c, const struct rdv_id *from,
-		      const char *peer, const char *data, size_t len);
+		      const char *peer, const char *user, const char *data,
+		      size_t len);
 void  rdv_reply_err(struct rdv_core *c, const struct rdv_id *to,
 		    double req_id, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));

@@ -83,6 +83,7 @@ setup_curve(struct rdv_server *s, const struct rdv_server_opts *o,
 		return -1;
 	}
 	s->curve = 1;
+	memcpy(s->core.admin_pub, s->pub, sizeof(s->pub));
 	return 0;
 }
 
@@ -165,15 +166,19 @@ rdv_server_public_key(const struct rdv_server *s)
 	return s->curve ? s->pub : "";
 }
 
-/* ZAP (RFC 27): admit a CURVE client whose key some job's secret derives,
- * or the server's own key (musterd --status with the key file). */
+/*
+ * ZAP (RFC 27): the CURVE handshake proved the client holds the secret
+ * key of its public key; ZAP binds that key to the connection as its
+ * User-Id, and the dispatcher admits a job op only over the key the job's
+ * secret derives (or the server's own, for --status with the key file).
+ * Anything but a well-formed CURVE request is refused.
+ */
 static void
 zap_handle(struct rdv_server *s)
 {
 	char f[7][256], key[41] = "";
 	size_t len[7];
 	int i, more = 1, ok = 0;
-	struct rdv_job *j;
 
 	for (i = 0; more; i++) {
 		int r;
@@ -187,20 +192,17 @@ zap_handle(struct rdv_server *s)
 		zmq_getsockopt(s->zap, ZMQ_RCVMORE, &more, &ml);
 	}
 	if (i >= 7 && len[5] == 5 && memcmp(f[5], "CURVE", 5) == 0 &&
-	    len[6] == 32 && zmq_z85_encode(key, (uint8_t *)f[6], 32)) {
-		ok = strcmp(key, s->pub) == 0;
-		for (j = s->core.jobs; j && !ok; j = j->next)
-			ok = mst_ct_equal(key, 40, j->curve_pub, 40);
-	}
+	    len[6] == 32 && zmq_z85_encode(key, (uint8_t *)f[6], 32))
+		ok = 1;
 	if (!ok)
 		rdv_log(&s->core, 1, "ZAP: refused a client from %.*s",
 		    i >= 4 ? (int)len[3] : 1, i >= 4 ? f[3] : "?");
 	zmq_send(s->zap, "1.0", 3, ZMQ_SNDMORE);
 	zmq_send(s->zap, f[1], i >= 2 ? len[1] : 0, ZMQ_SNDMORE);
 	zmq_send(s->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
-	zmq_send(s->zap, ok ? "OK" : "no such job key", ok ? 2 : 15,
+	zmq_send(s->zap, ok ? "OK" : "CURVE only", ok ? 2 : 10,
 	    ZMQ_SNDMORE);
-	zmq_send(s->zap, "", 0, ZMQ_SNDMORE);
+	zmq_send(s->zap, ok ? key : "", ok ? 40 : 0, ZMQ_SNDMORE);
 	zmq_send(s->zap, "", 0, 0);
 }
 
@@ -242,8 +244,9 @@ router_handle(struct rdv_server *s)
 		rdv_reply_err(&s->core, &from, 0, "EPROTO",
 		    "one frame per message, got %d more", extra);
 	else
-		rdv_core_handle(&s->core, &from, peer, zmq_msg_data(&body),
-		    zmq_msg_size(&body));
+		rdv_core_handle(&s->core, &from, peer, s->curve ?
+		    zmq_msg_gets(&body, "User-Id") : NULL,
+		    zmq_msg_data(&body), zmq_msg_size(&body));
 out:
 	zmq_msg_close(&body);
 	zmq_msg_close(&id);

@@ -118,6 +118,22 @@ ok_if "the port is free again" sh -c "test -z \"\$(ss -Htln 'sport = :$PORT')\""
 "$CLI" "$EP" A get addr 0 2> "$T/e"
 is "a client of a stopped server gets an error" "$?" 1
 
+# CURVE (forced on loopback): the printed key lets clients in, nothing else
+"$MUSTERD" --foreground --curve --bind tcp://127.0.0.1:0 > "$T/ep3" 2>"$T/log3" &
+cp=$!
+for i in $(seq 100); do [ "$(wc -l < "$T/ep3")" -ge 2 ] && break; sleep 0.05; done
+EP3=$(head -1 "$T/ep3"); KEY=$(sed -n 's/^curve-public-key //p' "$T/ep3")
+is "--curve prints a 40-character public key" "${#KEY}" 40
+MUSTER_RDV_KEY=$KEY "$CLI" "$EP3" C create
+MUSTER_RDV_KEY=$KEY "$CLI" "$EP3" C set k encrypted
+is "CURVE client with the key and secret" "$(MUSTER_RDV_KEY=$KEY "$CLI" "$EP3" C get k 0)" encrypted
+MUSTER_RDV_KEY=$KEY MUSTER_JOB_SECRET=guess "$CLI" "$EP3" C get k 0 2>/dev/null
+is "CURVE: a secret no job has is refused" "$?" 1
+ok_if "CURVE refusal is logged" grep -q "EAUTH" "$T/log3"
+"$CLI" "$EP3" C get k 0 2>/dev/null
+is "CURVE: plaintext client gets nothing" "$?" 1
+kill -TERM $cp; wait $cp
+
 # foreground + SIGINT
 "$MUSTERD" --foreground --bind tcp://127.0.0.1:0 > "$T/ep2" 2>/dev/null &
 fp=$!

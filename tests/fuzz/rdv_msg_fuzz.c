@@ -50,6 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			nl = end;
 		if (nl > p)
 			rdv_core_handle(&c, &ids[p[0] & 3], NULL,
+			    (p[0] & 4) ? "rq:U7zc!DJ(5gi/8J0FmXPg7Y8s0[o$5PTj{W?8G" :
+			    NULL,
 			    (const char *)p + 1, (size_t)(nl - p - 1));
 		c.now += 20;	/* let deadlines and heartbeats pass */
 		c.next_deadline = 0;

@@ -26,9 +26,11 @@ for n in $sizes; do
 	for r in $(seq "$reps"); do
 		"$MUSTERD" --foreground --quiet --bind tcp://127.0.0.1:0 > "$tmp/ep" &
 		pid=$!
-		for i in $(seq 50); do [ -s "$tmp/ep" ] && break; sleep 0.05; done
+		for i in $(seq 200); do [ -s "$tmp/ep" ] && break; sleep 0.05; done
 		ep=$(head -1 "$tmp/ep")
-		out=$("$LOAD" "$ep" "$n" 1) || { echo "rdv_load failed: $out" >&2; exit 1; }
+		out=$("$LOAD" "$ep" "$n" 1 2>"$tmp/load.err") || {
+			echo "rdv_load $ep $n failed: $out $(tail -3 "$tmp/load.err")" >&2
+			exit 1; }
 		echo "$out" | awk '{ print $6 }' >> "$tmp/times"
 		kb=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
 		[ "$kb" -gt "$rss" ] && rss=$kb
