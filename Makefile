@@ -15,7 +15,13 @@ INCDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
-B := build
+# Sanitizer builds go to their own tree, so that both can coexist.
+ifdef SANITIZE
+B ?= build-$(subst $(comma),-,$(SANITIZE))
+else
+B ?= build
+endif
+comma := ,
 CC ?= cc
 CFLAGS ?= -O2 -g
 OPT_HOT ?= -O3
@@ -26,6 +32,8 @@ WARN += -Werror
 endif
 ALL_CFLAGS := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN) $(CFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS)
+# MPI reference programs are Open MPI's peers, never instrumented.
+PEER_CFLAGS := $(ALL_CFLAGS)
 ifdef SANITIZE
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
@@ -144,7 +152,7 @@ $(B)/tests/%: $(B)/obj/tests/tools/%.o $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
 # MPI reference programs (benchmarks and tests against Open MPI).
 $(B)/tests/mpi_%: tests/mpi/%.c
 	@mkdir -p $(dir $@)
-	$(QUIET_CC)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_LIBS)
+	$(QUIET_CC)$(CC) $(PEER_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_LIBS)
 MPI_BINS := $(patsubst tests/mpi/%.c,$(B)/tests/mpi_%,$(sort $(wildcard tests/mpi/*.c)))
 
 tests: all $(UNIT_BINS) $(TOOL_BINS) $(MPI_BINS)
@@ -156,7 +164,7 @@ deps-demo:
 
 check: deps-check
 	$(Q)$(MAKE) --no-print-directory tests
-	$(Q)sh tests/run.sh
+	$(Q)MUSTER_BUILD=$(B) sh tests/run.sh
 
 demo: deps-demo
 	$(Q)$(MAKE) --no-print-directory all

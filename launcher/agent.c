@@ -34,6 +34,8 @@ struct wstate {
 	struct linebuf lb[2];
 	int reaped, reported, code;
 	long long reaped_at;
+	char prefix[2][24];	/* "o3 "/"e3 " records, or "[3] " */
+	size_t plen[2];
 };
 
 struct outbuf {
@@ -103,22 +105,17 @@ static void
 emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
 	  size_t n)
 {
-	int r = ws->w->rank;
+	struct outbuf *o = &a->out[a->c->direct ? stream : 0];
+	size_t pl = ws->plen[stream];
 
-	if (ws->logfd[stream] >= 0) {
-		(void)lch_write_all(ws->logfd[stream], s, n);
-		(void)lch_write_all(ws->logfd[stream], "\n", 1);
+	if (o->len + pl + n + 1 > o->cap) {
+		o->cap = (o->len + pl + n + 1) * 2 + 4096;
+		o->buf = lch_xrealloc(o->buf, o->cap);
 	}
-	if (!a->c->direct) {
-		out_printf(&a->out[0], "%c%d ", stream ? 'e' : 'o', r);
-		out_add(&a->out[0], s, n);
-		out_add(&a->out[0], "\n", 1);
-		return;
-	}
-	if (a->c->tag)
-		out_printf(&a->out[stream], "[%d] ", r);
-	out_add(&a->out[stream], s, n);
-	out_add(&a->out[stream], "\n", 1);
+	memcpy(o->buf + o->len, ws->prefix[stream], pl);
+	memcpy(o->buf + o->len + pl, s, n);
+	o->buf[o->len + pl + n] = '\n';
+	o->len += pl + n + 1;
 }
 
 /* Splits what is buffered into lines; at EOF a partial line goes too. */
@@ -160,6 +157,9 @@ read_stream(struct agent *a, struct wstate *ws, int stream)
 		ws->fd[stream] = -1;
 		return;
 	}
+	if (ws->logfd[stream] >= 0)
+		(void)lch_write_all(ws->logfd[stream], lb->buf + lb->len,
+		    (size_t)n);
 	lb->len += (size_t)n;
 	drain_lines(a, ws, stream, 0);
 }
@@ -204,7 +204,7 @@ report_failure(struct agent *a, struct wstate *ws)
 	if (a->first_code == 0)
 		a->first_code = ws->code;
 	if (!a->c->direct) {
-		out_printf(&a->out[0], "F%d %d %d\n", ws->w->rank,
+		out_printf(&a->out[0], "F[%d] %d %d\n", ws->w->rank,
 		    (int)ws->pid, ws->code);
 		return;
 	}
@@ -238,7 +238,7 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 	ws->reported = 1;
 	a->running--;
 	if (!a->c->direct)
-		out_printf(&a->out[0], "x%d %d %d\n", ws->w->rank,
+		out_printf(&a->out[0], "x[%d] %d %d\n", ws->w->rank,
 		    (int)ws->pid, ws->code);
 }
 
@@ -365,6 +365,15 @@ start_worker(struct agent *a, struct wstate *ws)
 	int out[2], err[2], e, s2;
 
 	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
+	for (s2 = 0; s2 < 2; s2++) {
+		if (!a->c->direct)
+			snprintf(ws->prefix[s2], sizeof(ws->prefix[s2]), "%c[%d] ",
+			    s2 ? 'e' : 'o', ws->w->rank);
+		else if (a->c->tag)
+			snprintf(ws->prefix[s2], sizeof(ws->prefix[s2]), "[%d] ",
+			    ws->w->rank);
+		ws->plen[s2] = strlen(ws->prefix[s2]);
+	}
 	if (a->c->log_dir) {
 		ws->logfd[0] = open_log(a->c->log_dir, ws->w->rank, "stdout");
 		ws->logfd[1] = open_log(a->c->log_dir, ws->w->rank, "stderr");
@@ -391,7 +400,7 @@ start_worker(struct agent *a, struct wstate *ws)
 	ws->fd[1] = err[0];
 	if (ws->pid > 0) {
 		if (!a->c->direct)
-			out_printf(&a->out[0], "s%d %d\n", ws->w->rank,
+			out_printf(&a->out[0], "s[%d] %d\n", ws->w->rank,
 			    (int)ws->pid);
 		return;
 	}
@@ -410,7 +419,7 @@ fail:
 		lch_msg("rank %d: cannot run '%s': %s", ws->w->rank,
 		    ws->w->argv[0], strerror(e));
 	else
-		out_printf(&a->out[0], "f%d %d %d\n", ws->w->rank, e, ws->code);
+		out_printf(&a->out[0], "f[%d] %d %d\n", ws->w->rank, e, ws->code);
 	stop_all(a, SIGTERM);
 }
 
@@ -592,23 +601,72 @@ json_strv(const cJSON *arr)
 		return NULL;
 	v = lch_xcalloc((size_t)n + 1, sizeof(*v));
 	cJSON_ArrayForEach(e, arr) {
-		if (!cJSON_IsString(e))
+		if (!cJSON_IsString(e)) {
+			free(v);
 			return NULL;
+		}
 		v[i++] = e->valuestring;
 	}
 	return v;
 }
 
+/* Fills c from the plan; env[i] owns worker i's variables. */
+static int
+parse_plan(cJSON *plan, struct lch_agent_cfg *c, struct lch_env *env)
+{
+	extern char **environ;
+	cJSON *ranks = cJSON_GetObjectItem(plan, "ranks"), *r, *it;
+	char **argv = json_strv(cJSON_GetObjectItem(plan, "argv"));
+	int i = 0;
+
+	if (!cJSON_IsArray(ranks) || argv == NULL)
+		goto bad;
+	it = cJSON_GetObjectItem(plan, "host");
+	c->host = cJSON_IsString(it) ? it->valuestring : "localhost";
+	it = cJSON_GetObjectItem(plan, "grace_ms");
+	c->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
+	it = cJSON_GetObjectItem(plan, "log_dir");
+	c->log_dir = cJSON_IsString(it) ? it->valuestring : NULL;
+	cJSON_ArrayForEach(r, ranks) {
+		char **kv = json_strv(cJSON_GetObjectItem(r, "env"));
+		int k;
+
+		it = cJSON_GetObjectItem(r, "rank");
+		if (!cJSON_IsNumber(it) || kv == NULL || i >= c->nworkers) {
+			free(kv);
+			goto bad;
+		}
+		c->w[i].rank = it->valueint;
+		c->w[i].argv = i == 0 ? argv : c->w[0].argv;
+		for (k = 0; kv[k]; k++) {
+			char *eq = strchr(kv[k], '=');
+
+			if (eq) {
+				*eq = '\0';
+				lch_env_set(&env[i], kv[k], eq + 1);
+			}
+		}
+		free(kv);
+		c->w[i].envp = lch_env_merge(environ, &env[i]);
+		i++;
+	}
+	return 0;
+bad:
+	if (i == 0)
+		free(argv);
+	lch_msg("agent: malformed plan on stdin");
+	return -1;
+}
+
 int
 lch_agent_main(void)
 {
-	extern char **environ;
 	struct lch_agent_cfg c;
-	cJSON *plan, *ranks, *r, *it;
+	struct lch_env *env;
+	cJSON *plan;
 	char *line, *rest = NULL;
 	size_t rest_len = 0;
-	char **argv;
-	int i = 0, code;
+	int i, code = 2;
 
 	signal(SIGINT, SIG_IGN);	/* the head decides; it forwards */
 	if ((line = read_plan(&rest, &rest_len)) == NULL) {
@@ -616,47 +674,27 @@ lch_agent_main(void)
 		return 2;
 	}
 	plan = cJSON_Parse(line);
-	ranks = cJSON_GetObjectItem(plan, "ranks");
-	argv = json_strv(cJSON_GetObjectItem(plan, "argv"));
-	if (plan == NULL || !cJSON_IsArray(ranks) || argv == NULL) {
-		lch_msg("agent: malformed plan on stdin");
-		return 2;
-	}
 	memset(&c, 0, sizeof(c));
-	c.nworkers = cJSON_GetArraySize(ranks);
+	c.nworkers = cJSON_GetArraySize(cJSON_GetObjectItem(plan, "ranks"));
 	c.w = lch_xcalloc((size_t)c.nworkers + 1, sizeof(*c.w));
-	it = cJSON_GetObjectItem(plan, "host");
-	c.host = cJSON_IsString(it) ? it->valuestring : "localhost";
-	it = cJSON_GetObjectItem(plan, "grace_ms");
-	c.grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
-	it = cJSON_GetObjectItem(plan, "log_dir");
-	c.log_dir = cJSON_IsString(it) ? it->valuestring : NULL;
+	env = lch_xcalloc((size_t)c.nworkers + 1, sizeof(*env));
 	c.control_fd = 0;
 	c.ctl_pending = rest;
 	c.ctl_pending_len = rest_len;
-	cJSON_ArrayForEach(r, ranks) {
-		struct lch_env env = { LCH_STRV_INIT };
-		char **kv = json_strv(cJSON_GetObjectItem(r, "env"));
-		int k;
-
-		it = cJSON_GetObjectItem(r, "rank");
-		if (!cJSON_IsNumber(it) || kv == NULL) {
-			lch_msg("agent: malformed rank in plan");
-			return 2;
-		}
-		c.w[i].rank = it->valueint;
-		c.w[i].argv = argv;
-		for (k = 0; kv[k]; k++) {
-			char *eq = strchr(kv[k], '=');
-
-			if (eq) {
-				*eq = '\0';
-				lch_env_set(&env, kv[k], eq + 1);
-			}
-		}
-		c.w[i].envp = lch_env_merge(environ, &env);
-		i++;
+	if (plan != NULL && parse_plan(plan, &c, env) == 0)
+		code = lch_agent_run(&c);
+	else if (plan == NULL)
+		lch_msg("agent: the plan on stdin is not JSON");
+	for (i = 0; i < c.nworkers; i++) {
+		free(c.w[i].envp);
+		lch_env_clear(&env[i]);
 	}
-	code = lch_agent_run(&c);
+	if (c.nworkers)
+		free(c.w[0].argv);
+	free(env);
+	free(c.w);
+	cJSON_Delete(plan);
+	free(rest);
+	free(line);
 	return code;
 }

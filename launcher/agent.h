@@ -8,13 +8,15 @@
  * own process group with PR_SET_PDEATHSIG, relays their output line by line
  * and reports exits.  Records on its stdout, one per line:
  *
- *	o<rank> <line>		a line the rank wrote on stdout
- *	e<rank> <line>		... on stderr
- *	s<rank> <pid>		the rank started
- *	x<rank> <pid> <code>	the rank ended: exit code, or 128+signal
- *	F<rank> <pid> <code>	the rank failed first (sent at once, before
+ *	o[<rank>] <line>	a line the rank wrote on stdout
+ *	e[<rank>] <line>	... on stderr
+ *	s[<rank>] <pid>		the rank started
+ *	x[<rank>] <pid> <code>	the rank ended: exit code, or 128+signal
+ *	F[<rank>] <pid> <code>	the rank failed first (sent at once, before
  *				its output is drained; blame goes here)
- *	f<rank> <errno> <code>	the rank's program could not be run
+ *	f[<rank>] <errno> <code> the rank's program could not be run
+ *
+ * so that the head prints an output record from its second byte on.
  *
  * The first failing worker makes the agent stop its other workers at once
  * (SIGTERM to each group, SIGKILL after the grace period).

@@ -46,6 +46,7 @@ struct head {
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
 	int stopping, interrupted, timed_out;
+	int broken[2];		/* our stdout/stderr reader went away */
 	long long term_at;	/* delayed stop after a forwarded signal */
 	long long deadline;	/* --timeout, 0 = none */
 };
@@ -70,14 +71,21 @@ out_add(struct head *h, int s, const char *data, size_t n)
 	h->olen[s] += n;
 }
 
+static void stop_job(struct head *h);
+
+/* A closed pipe on our output ends the job, as SIGPIPE ends a pipeline. */
 static void
 flush_out(struct head *h)
 {
 	int s;
 
 	for (s = 0; s < 2; s++) {
-		if (h->olen[s])
-			(void)lch_write_all(s + 1, h->out[s], h->olen[s]);
+		if (h->olen[s] && !h->broken[s] &&
+		    lch_write_all(s + 1, h->out[s], h->olen[s]) != 0 &&
+		    errno == EPIPE) {
+			h->broken[s] = 1;
+			stop_job(h);
+		}
 		h->olen[s] = 0;
 	}
 }
@@ -121,49 +129,49 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 		stop_job(h);
 }
 
-/* One record from an agent (see agent.h). */
+/*
+ * One record from an agent (see agent.h), n bytes at rec; rec[n] is its
+ * newline (or room for one).  "o[3] line" prints as "[3] line".
+ */
 static void
-record(struct head *h, struct agent_proc *a, char *rec, size_t n)
+record(struct head *h, char *rec, size_t n)
 {
-	char *sp = memchr(rec, ' ', n), *end;
-	long rank = strtol(rec + 1, &end, 10);
-	int x, y;
+	char *end = NULL;
+	long rank = -1;
+	int x, y, s = rec[0] == 'e';
 
-	if (sp == NULL || end != sp || rank < 0 || rank >= h->p->np) {
-		out_add(h, 1, rec, n);	/* not a record: pass it on */
-		out_add(h, 1, "\n", 1);
+	if (n >= 4 && rec[1] == '[')
+		rank = strtol(rec + 2, &end, 10);
+	if (rank < 0 || rank >= h->p->np || end[0] != ']' || end[1] != ' ') {
+		rec[n] = '\n';	/* not a record: pass it on */
+		out_add(h, 1, rec, n + 1);
 		return;
 	}
+	rec[n] = '\n';
 	switch (rec[0]) {
 	case 'o':
 	case 'e':
-		if (h->o->tag) {
-			char tag[24];
-			int t = snprintf(tag, sizeof(tag), "[%ld] ", rank);
-
-			out_add(h, rec[0] == 'e', tag, (size_t)t);
-		}
-		out_add(h, rec[0] == 'e', sp + 1, n - (size_t)(sp + 1 - rec));
-		out_add(h, rec[0] == 'e', "\n", 1);
+		if (h->o->tag)
+			out_add(h, s, rec + 1, n);
+		else
+			out_add(h, s, end + 2, n - (size_t)(end + 2 - rec) + 1);
 		return;
 	case 'F':
 	case 'x':
 		rec[n] = '\0';
-		if (sscanf(sp + 1, "%d %d", &x, &y) == 2 && y != 0 &&
+		if (sscanf(end + 2, "%d %d", &x, &y) == 2 && y != 0 &&
 		    (rec[0] == 'F' || !h->stopping))
 			note_failure(h, (int)rank, x, y, 0);
 		return;
 	case 'f':
 		rec[n] = '\0';
-		if (sscanf(sp + 1, "%d %d", &x, &y) == 2)
+		if (sscanf(end + 2, "%d %d", &x, &y) == 2)
 			note_failure(h, (int)rank, 0, y, x);
 		return;
 	case 's':
 		return;
 	}
-	(void)a;
-	out_add(h, 1, rec, n);
-	out_add(h, 1, "\n", 1);
+	out_add(h, 1, rec, n + 1);
 }
 
 /* Reads an agent's stdout (records) or stderr (its own messages). */
@@ -186,7 +194,7 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 		size_t len = (size_t)(nl - (a->buf[s] + start));
 
 		if (s == 0)
-			record(h, a, a->buf[s] + start, len);
+			record(h, a->buf[s] + start, len);
 		else
 			out_add(h, 1, a->buf[s] + start, len + 1);
 		start += len + 1;
@@ -194,7 +202,7 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 	if (n <= 0 || a->len[s] - start >= REC_MAX) {
 		if (a->len[s] > start) {	/* a partial line at EOF */
 			if (s == 0)
-				record(h, a, a->buf[s] + start,
+				record(h, a->buf[s] + start,
 				    a->len[s] - start);
 			else {
 				out_add(h, 1, a->buf[s] + start,
@@ -467,6 +475,8 @@ summarize(struct head *h)
 
 	if (h->timed_out)
 		return 124;
+	if (h->broken[0] || h->broken[1])
+		return 128 + SIGPIPE;
 	if (f->code == 0) {
 		for (i = 0; i < h->nag; i++)
 			if (h->ag[i].code != 0) {
@@ -524,6 +534,7 @@ run_once(struct head *h)
 	memset(&h->fail, 0, sizeof(h->fail));
 	h->stopping = h->timed_out = 0;
 	h->term_at = 0;
+	h->broken[0] = h->broken[1] = 0;
 	h->nag = h->p->nnodes;
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->nag; i++) {
@@ -630,6 +641,7 @@ lch_head_run(struct lch_opts *o)
 		    lch_now_ms() + (long long)(o->timeout * 1000) : 0;
 		code = run_once(&h);
 		if (code == 0 || h.timed_out || h.interrupted ||
+		    h.broken[0] || h.broken[1] ||
 		    attempt >= o->max_restarts)
 			break;
 		lch_msg("restarting the job (%d of %ld)", attempt + 1,

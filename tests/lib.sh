@@ -6,8 +6,9 @@
 set -u
 cd "${MUSTER_TEST_ROOT:-$(dirname "$0")/..}" || exit 2
 ROOT=$PWD
-MUSTER=$ROOT/build/bin/muster
-MUSTERD=$ROOT/build/bin/musterd
+B=$ROOT/${MUSTER_BUILD:-build}	# make check SANITIZE=... sets another
+MUSTER=$B/bin/muster
+MUSTERD=$B/bin/musterd
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/muster-t.XXXXXX)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

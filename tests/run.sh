@@ -42,10 +42,11 @@ match() {
 	return 1
 }
 
-for t in build/tests/*_test; do
+b=${MUSTER_BUILD:-build}
+for t in $b/tests/*_test; do
 	[ -x "$t" ] || continue
 	match "$t" "$@" || continue
-	run_one "${t#build/tests/}" "$t"
+	run_one "${t#$b/tests/}" "$t"
 done
 for t in tests/t*.sh; do
 	[ -f "$t" ] || continue

@@ -40,6 +40,9 @@ for i in range(2000):
 is "8000 lines arrive" "$(wc -l < $T/many)" 8000
 is "every line whole and from its rank" \
 	"$(grep -cE '^\[([0-3])\] r\1-[0-9]+ \1{300}$' $T/many)" 8000
+# a reader that goes away ends the job (as SIGPIPE ends a pipeline)
+( timeout 20 $MUSTER -n 2 -- yes; echo $? > $T/rc ) | head -1 > /dev/null
+is "closed stdout stops the job: 141" "$(cat $T/rc)" 141
 $MUSTER --no-tag -n 1 -- echo plain > $T/out
 is "--no-tag prints raw lines" "$(cat $T/out)" "plain"
 

@@ -21,7 +21,7 @@ if $PY -c 'import mpi4py' 2>/dev/null && command -v mpirun > /dev/null; then
 	ok_if "mpi4py under --mpi: allreduce and env agree" grep -q '^\[0\] mpi4py ok size=3 sum=3 layout=0/0,1/0,2/0$' $T/out
 	$MUSTER --mpi --nodes 2 --procs-per-node 2 -- $PY tests/py/mpi_check.py > $T/out 2> $T/err
 	ok_if "mpi4py under --mpi on 2 virtual nodes: layout" grep -q 'layout=0/0,1/0,0/1,1/1$' $T/out
-	$MUSTER --mpi -n 4 -- build/tests/mpi_ring > $T/out 2> $T/err
+	$MUSTER --mpi -n 4 -- $B/tests/mpi_ring > $T/out 2> $T/err
 	is "C MPI program under --mpi: exit 0" $? 0
 	ok_if "C MPI program under --mpi: the ring went round" grep -q '^\[0\] ring ok size=4 token=6$' $T/out
 	start=$(now_ms)
