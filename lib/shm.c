@@ -367,7 +367,12 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 				    c->t.node_rank);
 			}
 		}
-		if (now > deadline) {
+		/*
+		 * Past the deadline, wait a little longer for a more precise
+		 * error from a rank nearer the trouble (a leader that timed
+		 * out in the TCP ring names the stalled rank on another node).
+		 */
+		if (now > deadline + (c->timeout < 4 ? c->timeout / 8 : 0.5)) {
 			mst_shm_poison(s, MUSTER_ETIMEDOUT, grank);
 			return mst_broken(c, MUSTER_ETIMEDOUT, "timed out after "
 			    "%gs waiting for rank %d (node %d)", c->timeout,
