@@ -14,8 +14,10 @@ main(int argc, char **argv)
 	int code;
 
 	lch_opts_init(&o);
-	if (lch_opts_parse(&o, argc, argv) != 0)
+	if (lch_opts_parse(&o, argc, argv) != 0) {
+		lch_opts_release(&o);
 		return 2;
+	}
 	switch (o.mode) {
 	case LCH_HELP:
 		lch_usage(0);
