@@ -11,8 +11,11 @@
 #include "options.h"
 #include "plan.h"
 
+struct mst_rdv;
+
 struct lch_rdv {
 	struct rdv_server *server;	/* NULL: external or none */
+	struct mst_rdv *client;		/* registered the job on musterd */
 	char endpoint[256];
 };
 

@@ -205,8 +205,6 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "MUSTER_NUM_NODES", "%d", p->nnodes);
 	lch_env_set(e, "MUSTER_JOB_ID", p->job_id);
 	lch_env_set(e, "MUSTER_HOST", n->host);
-	if (o->rendezvous)
-		lch_env_set(e, "MUSTER_RENDEZVOUS", o->rendezvous);
 	if (o->output_dir)
 		lch_env_set(e, "MUSTER_OUTPUT_DIR", o->output_dir);
 	/* torchrun */

@@ -116,6 +116,22 @@ is "three attempts" "$(sed 's/^\[.\] //' $T/out | sort -u | tr '\n' ' ')" "try 0
 $MUSTER -n 1 --max-restarts 1 -- sh -c 'exit 4' > /dev/null 2>&1
 is "restarts exhausted: the code" $? 4
 
+# --rendezvous: a running musterd instead of the embedded server
+$MUSTERD --bind tcp://127.0.0.1:0 --foreground > $T/md.out 2> $T/md.err &
+mdpid=$!
+i=0; while [ ! -s $T/md.out ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+ep=$(head -1 $T/md.out)
+$MUSTER --rendezvous "$ep" --nodes 2 --procs-per-node 2 -- $B/examples/trainer > $T/out 2> $T/err
+is "trainer through musterd: exit 0" $? 0
+ok_if "trainer through musterd: reached its loss" grep -q '^\[0\] final loss' $T/out
+$MUSTER --rendezvous "$ep" -n 1 -- sh -c 'echo $MUSTER_RENDEZVOUS' > $T/out
+is "ranks get the musterd endpoint" "$(cat $T/out)" "[0] $ep"
+kill $mdpid; wait $mdpid
+$MUSTER --rendezvous tcp://127.0.0.1:1 -n 1 -- touch $T/started 2> $T/err
+is "unreachable musterd: exit 2" $? 2
+ok_if "unreachable musterd: says so, starts nothing" sh -c \
+	"grep -q 'rendezvous tcp://127.0.0.1:1' $T/err && [ ! -e $T/started ]"
+
 $MUSTER --version > $T/out
 ok_if "--version" grep -q '^muster [0-9]*\.[0-9]*\.[0-9]*$' $T/out
 $MUSTER --help > $T/out
