@@ -1,0 +1,28 @@
+#!/bin/sh
+# make install: binaries, library (+ soname), header, pkg-config, man pages;
+# a C trainer builds against the installed tree with pkg-config alone.
+. "$(dirname "$0")/lib.sh"
+
+make --no-print-directory -s install DESTDIR=$T/root PREFIX=/usr/local \
+	B=${MUSTER_BUILD:-build} > $T/log 2>&1
+is "make install DESTDIR=" $? 0
+R=$T/root/usr/local
+for f in bin/muster bin/musterd bin/muster-allreduce-perf include/muster.h \
+	lib/libmuster.a lib/pkgconfig/muster.pc share/man/man1/muster.1 \
+	share/man/man8/musterd.8 share/man/man3/muster.3; do
+	ok_if "installed $f" test -e $R/$f
+done
+so=$(ls $R/lib/libmuster.so.*.*.* 2>/dev/null | head -1)
+ok_if "installed the versioned library" test -n "$so"
+ok_if "soname link" test -L $R/lib/libmuster.so.0
+ok_if "dev link" test -L $R/lib/libmuster.so
+ok_if "only muster_* exported" sh -c \
+	"nm -D --defined-only $so | awk '{ print \$3 }' | grep -v '^muster_' | grep -v '^_' | grep -q . && exit 1; exit 0"
+export PKG_CONFIG_PATH=$R/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$T/root
+cflags=$(pkg-config --cflags muster) libs=$(pkg-config --libs muster)
+cc $cflags -o $T/trainer examples/trainer.c $libs -lm 2> $T/ccerr
+is "trainer builds with pkg-config --cflags --libs muster" $? 0
+LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 2 -- $T/trainer --steps 20 > $T/out 2>&1
+is "installed muster runs the installed trainer" $? 0
+ok_if "it trained" grep -q 'final loss' $T/out
+done_testing
