@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -511,6 +512,20 @@ setup_signals(struct agent *a)
 	}
 }
 
+/* Two pipes and two logs per worker: lift the soft fd limit if needed. */
+static void
+raise_fd_limit(int nworkers)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)nworkers * 6 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int
 lch_agent_run(const struct lch_agent_cfg *c)
 {
@@ -519,6 +534,7 @@ lch_agent_run(const struct lch_agent_cfg *c)
 
 	memset(&a, 0, sizeof(a));
 	a.c = c;
+	raise_fd_limit(c->nworkers);
 	a.ws = lch_xcalloc((size_t)c->nworkers, sizeof(*a.ws));
 	a.running = c->nworkers;
 	a.ctl_open = c->control_fd >= 0;
