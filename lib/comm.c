@@ -113,6 +113,7 @@ topo_check(const struct mst_topo *t, char *err, size_t errlen)
 static muster_result
 layout(muster_comm *c, const struct hello *all)
 {
+	muster_result rv = MUSTER_OK;
 	int i, *count;
 
 	if ((c->peers = calloc((size_t)c->t.size, sizeof(*c->peers))) == NULL ||
@@ -125,39 +126,37 @@ layout(muster_comm *c, const struct hello *all)
 		c->leaders[i] = -1;
 	for (i = 0; i < c->t.local_size; i++)
 		c->local_ranks[i] = -1;
-	for (i = 0; i < c->t.size; i++) {
+	for (i = 0; i < c->t.size && rv == MUSTER_OK; i++) {
 		const struct mst_peer *p = &all[i].p;
 		c->peers[i] = *p;
 		if (p->rank != i || p->node_rank < 0 ||
 		    p->node_rank >= c->t.num_nodes || p->local_rank < 0 ||
 		    p->local_rank >= p->local_size) {
-			free(count);
-			return mst_fail(c, MUSTER_EPEER, "rank %d published an "
+			rv = mst_fail(c, MUSTER_EPEER, "rank %d published an "
 			    "inconsistent place (node %d, local rank %d of %d)",
 			    i, p->node_rank, p->local_rank, p->local_size);
+			break;
 		}
 		count[p->node_rank]++;
 		if (p->local_rank == 0)
 			c->leaders[p->node_rank] = i;
-		if (p->node_rank == c->t.node_rank) {
-			if (p->local_size != c->t.local_size ||
-			    c->local_ranks[p->local_rank] != -1) {
-				free(count);
-				return mst_fail(c, MUSTER_EPEER, "ranks of node "
-				    "%d disagree on local ranks (rank %d)",
-				    c->t.node_rank, i);
-			}
+		if (p->node_rank != c->t.node_rank)
+			continue;
+		if (p->local_size != c->t.local_size ||
+		    c->local_ranks[p->local_rank] != -1)
+			rv = mst_fail(c, MUSTER_EPEER, "ranks of node %d "
+			    "disagree on local ranks (rank %d)",
+			    c->t.node_rank, i);
+		else
 			c->local_ranks[p->local_rank] = i;
-		}
 	}
-	for (i = 0; i < c->t.num_nodes; i++)
-		if (c->leaders[i] < 0 || count[i] != all[c->leaders[i]].p.local_size) {
-			free(count);
-			return mst_fail(c, MUSTER_EPEER, "node %d has %d ranks "
+	for (i = 0; i < c->t.num_nodes && rv == MUSTER_OK; i++)
+		if (c->leaders[i] < 0 ||
+		    count[i] != all[c->leaders[i]].p.local_size)
+			rv = mst_fail(c, MUSTER_EPEER, "node %d has %d ranks "
 			    "and no consistent local rank 0", i, count[i]);
-		}
 	free(count);
-	return MUSTER_OK;
+	return rv;
 }
 
 static muster_result

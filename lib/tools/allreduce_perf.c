@@ -319,9 +319,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	es = muster_dtype_size(o.dt);
-	send = aligned_alloc(4096, (o.maxb / es + 1) * es + 4096);
-	recv = aligned_alloc(4096, (o.maxb / es + 1) * es + 4096);
-	if (send == NULL || recv == NULL) {
+	if (posix_memalign((void **)&send, 4096, o.maxb + 4096) != 0 ||
+	    posix_memalign((void **)&recv, 4096, o.maxb + 4096) != 0) {
 		fprintf(stderr, "muster-allreduce-perf: out of memory\n");
 		return 1;
 	}
