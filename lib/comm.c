@@ -159,6 +159,54 @@ layout(muster_comm *c, const struct hello *all)
 	return rv;
 }
 
+/* Identifies this machine (virtual nodes share it): host name, boot id. */
+static uint64_t
+host_hash(void)
+{
+	char buf[512] = "", boot[64] = "";
+	FILE *f;
+
+	gethostname(buf, sizeof(buf) - 1);
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "re")) != NULL) {
+		if (fgets(boot, sizeof(boot), f) == NULL)
+			boot[0] = '\0';
+		fclose(f);
+	}
+	return fnv1a(buf, boot);
+}
+
+static double
+env_us(const char *name, double dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	double d;
+
+	if (v == NULL || *v == '\0')
+		return dflt * 1e-6;
+	d = strtod(v, &end);
+	return (*end == '\0' && d >= 0 ? d : dflt) * 1e-6;
+}
+
+/*
+ * Waiting policy.  Spinning is cheapest while every rank has a CPU; with
+ * more ranks on this machine than CPUs a spinner steals the CPU of the
+ * rank it waits for, so it yields at once.
+ */
+static void
+wait_policy(muster_comm *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i;
+
+	c->host_ranks = 0;
+	for (i = 0; i < c->t.size; i++)
+		c->host_ranks += c->peers[i].host == c->peers[c->t.rank].host;
+	c->spin_s = env_us("MUSTER_SPIN_US",
+	    ncpu > 0 && c->host_ranks > ncpu ? 0 : 50);
+	c->yield_s = env_us("MUSTER_YIELD_US", 2000);
+}
+
 static muster_result
 comm_connect(muster_comm *c, const char *job, const char *host,
 	     double deadline)
@@ -174,6 +222,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	mine.p.local_size = c->t.local_size;
 	mine.p.node_rank = c->t.node_rank;
 	mine.p.pid = (int32_t)getpid();
+	mine.p.host = host_hash();
 	if (leader && c->t.local_size > 1 &&
 	    (rv = mst_shm_create(c, mine.shm)) != MUSTER_OK)
 		return rv;
@@ -185,6 +234,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	if ((rv = mst_boot_allgather(c, "hello", &mine, all, sizeof(mine),
 	    deadline)) != MUSTER_OK || (rv = layout(c, all)) != MUSTER_OK)
 		goto out;
+	wait_policy(c);
 	if (c->t.local_size > 1 && (rv = mst_shm_attach(c,
 	    all[c->leaders[c->t.node_rank]].shm, deadline)) != MUSTER_OK)
 		goto out;
@@ -440,24 +490,34 @@ hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	muster_dtype adt = mst_acc_dtype(dt);
 	size_t aes = muster_dtype_size(adt);
 	int leader = c->t.local_rank == 0;
+	void *acc = c->acc;
 	muster_result rv;
 
-	if (leader && grow(&c->acc, &c->acc_cap, count * aes) != 0)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory (%zu bytes)",
-		    count * aes);
+	if (leader && adt == dt && c->t.local_size == 1) {
+		/* alone on the node, no widening: the ring runs in recv */
+		if (send != recv)
+			memcpy(recv, send, count * aes);
+		acc = recv;
+	} else if (leader) {
+		if (grow(&c->acc, &c->acc_cap, count * aes) != 0)
+			return mst_fail(c, MUSTER_ENOMEM, "out of memory (%zu "
+			    "bytes)", count * aes);
+		acc = c->acc;
+	}
 	if (c->t.local_size > 1) {
-		if ((rv = mst_shm_reduce_leader(c, send, c->acc, count, dt, op,
+		if ((rv = mst_shm_reduce_leader(c, send, acc, count, dt, op,
 		    deadline)) != MUSTER_OK)
 			return rv;
-	} else {
+	} else if (acc != recv) {
 		const void *src[1] = { send };
-		mst_reduce_to_acc(dt, op, c->acc, src, 1, count);
+		mst_reduce_to_acc(dt, op, acc, src, 1, count);
 	}
 	if (leader) {
-		if ((rv = mst_tcp_allreduce(c, c->acc, count, adt, op,
+		if ((rv = mst_tcp_allreduce(c, acc, count, adt, op,
 		    deadline)) != MUSTER_OK)
 			return rv;
-		mst_finalize(dt, op, recv, c->acc, count, c->t.size);
+		if (acc != recv || op == MUSTER_AVG)
+			mst_finalize(dt, op, recv, acc, count, c->t.size);
 	}
 	if (c->t.local_size > 1)
 		return mst_shm_bcast(c, recv, count * muster_dtype_size(dt), 0,

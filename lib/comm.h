@@ -48,6 +48,7 @@ struct mst_peer {
 	int32_t rank, local_rank, local_size, node_rank;
 	int32_t pid;
 	int32_t pad;
+	uint64_t host;		/* hash of host name and boot id */
 };
 
 struct mst_shm;
@@ -63,6 +64,8 @@ struct muster_comm {
 	struct mst_boot boot;
 	struct mst_shm *shm;	/* local_size > 1 */
 	struct mst_tcp *tcp;	/* leaders, num_nodes > 1 */
+	int host_ranks;		/* ranks on this physical host */
+	double spin_s, yield_s;	/* waiting: spin, then yield, then sleep */
 	muster_result sticky;	/* once set, every call returns it */
 	int aborted;
 	void *acc;		/* hierarchical accumulator */

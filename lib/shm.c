@@ -117,7 +117,6 @@ pidfd_open_(pid_t pid)
 static muster_result
 shm_setup(muster_comm *c, struct mst_shm *s, size_t hdr_len)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int j;
 
 	s->me = c->t.local_rank;
@@ -127,9 +126,8 @@ shm_setup(muster_comm *c, struct mst_shm *s, size_t hdr_len)
 	s->seq = 0;
 	s->gchunk = 0;
 	/* oversubscribed: a spinning waiter steals the CPU of the awaited */
-	s->spin_s = env_double("MUSTER_SHM_SPIN_US",
-	    ncpu > 0 && s->n > ncpu ? 0 : 50) * 1e-6;
-	s->yield_s = env_double("MUSTER_SHM_YIELD_US", 2000) * 1e-6;
+	s->spin_s = c->spin_s;
+	s->yield_s = c->yield_s;
 	s->oneshot_max = (size_t)env_double("MUSTER_SHM_ONESHOT",
 	    s->n <= 2 ? 64 * 1024 : 32 * 1024);
 	if (s->oneshot_max > s->slot)

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,11 @@ sock_tune(int fd)
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (getenv("MUSTER_TCP_BUF")) {
+		int b = atoi(getenv("MUSTER_TCP_BUF"));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof(b));
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof(b));
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
@@ -283,6 +289,7 @@ static muster_result
 xfer_run(muster_comm *c, struct xfer *x, double deadline)
 {
 	struct mst_tcp *t = c->tcp;
+	double idle = 0, now;
 
 	while (x->sdone < x->slen || x->rdone < x->rlen) {
 		struct pollfd p[2];
@@ -313,8 +320,19 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 				    "closed its connection (died or failed)");
 			}
 		}
-		if (progress)
+		if (progress) {
+			idle = 0;
 			continue;
+		}
+		/* as in shm.c: spin, then yield, then sleep in poll() */
+		now = mst_now();
+		if (idle == 0)
+			idle = now;
+		if (now < deadline && now - idle < c->spin_s + c->yield_s) {
+			if (now - idle >= c->spin_s)
+				sched_yield();
+			continue;
+		}
 		if (x->sdone < x->slen)
 			p[np++] = (struct pollfd){ t->right, POLLOUT, 0 };
 		if (x->rdone < x->rlen)

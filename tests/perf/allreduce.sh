@@ -28,7 +28,7 @@ PERF=$ROOT/build/bin/muster-allreduce-perf
 MPIB=$ROOT/build/tests/mpi_allreduce_bench
 T=$(mktemp -d /tmp/muster-perf.XXXXXX) || exit 2
 trap 'rm -rf "$T"' EXIT INT TERM
-ARGS="-b 8 -e $MAXB -f 4 -n $ITERS -w 5 -c 0"
+ARGS="-b 8 -e $MAXB -f 2 -n $ITERS -w 5 -c 0"
 
 for f in "$PERF" "$MPIB"; do
 	[ -x "$f" ] || { echo "allreduce.sh: $f missing: make tests" >&2; exit 2; }
@@ -97,7 +97,7 @@ run_config() {	# NAME NP NODES BTL
 	done
 	if gloo_ok; then
 		/usr/bin/python3 "$ROOT/tests/perf/gloo_allreduce.py" "$np" 8 \
-			$(numfmt --from=iec "$MAXB") 4 5 1 > "$T/g.1" 2>/dev/null
+			$(numfmt --from=iec "$MAXB") 2 5 1 > "$T/g.1" 2>/dev/null
 	else
 		: > "$T/g.1"
 	fi
