@@ -76,6 +76,7 @@ file_read(const char *path, void **val, size_t *len)
 		return -1;
 	}
 	close(fd);
+	buf[st.st_size] = '\0';
 	*val = buf;
 	*len = (size_t)st.st_size;
 	return 0;

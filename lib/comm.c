@@ -63,7 +63,52 @@ mst_broken(muster_comm *c, muster_result rv, const char *fmt, ...)
 	va_end(ap);
 	if (c && c->sticky == MUSTER_OK)
 		c->sticky = rv;
+	/* a leader that gives up must not leave its ring neighbours waiting */
+	if (c)
+		mst_tcp_shutdown(c->tcp);
 	return rv;
+}
+
+void
+mst_blame(muster_comm *c, muster_result code, int rank)
+{
+	char key[128], val[64];
+	int n;
+
+	if (c->blamed)
+		return;
+	c->blamed = 1;
+	/* published before the sockets close: a neighbour that sees EOF
+	 * finds the record at once */
+	snprintf(key, sizeof(key), "%s/failed", c->prefix);
+	n = snprintf(val, sizeof(val), "%d %d", (int)code, rank);
+	c->boot.ops->kv_set(c->boot.ctx, key, val, (size_t)n, c->err,
+	    sizeof(c->err));
+	mst_shm_poison(c->shm, code, rank);
+	mst_tcp_shutdown(c->tcp);
+}
+
+int
+mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank)
+{
+	char key[128], err[256];
+	void *v = NULL;
+	size_t len = 0;
+	int cd, r, ok;
+
+	snprintf(key, sizeof(key), "%s/failed", c->prefix);
+	if (c->boot.ops->kv_get(c->boot.ctx, key, &v, &len, wait_ms, err,
+	    sizeof(err)) != MUSTER_OK)
+		return 0;
+	/* both bootstraps NUL-terminate values past len */
+	ok = len < 64 && sscanf((char *)v, "%d %d", &cd, &r) == 2 &&
+	    r >= 0 && r < c->t.size;
+	free(v);
+	if (ok) {
+		*code = (muster_result)cd;
+		*rank = r;
+	}
+	return ok;
 }
 
 /* --- life cycle -------------------------------------------------- */
@@ -440,8 +485,7 @@ muster_comm_abort(muster_comm *comm)
 		return mst_fail(NULL, MUSTER_EINVAL, "comm is NULL");
 	comm->aborted = 1;
 	mst_nccl_abort(comm->nccl);
-	mst_shm_poison(comm->shm, MUSTER_EABORTED, comm->t.rank);
-	mst_tcp_shutdown(comm->tcp);
+	mst_blame(comm, MUSTER_EABORTED, comm->t.rank);
 	snprintf(comm->err, sizeof(comm->err), "the communicator was aborted "
 	    "(muster_comm_abort)");
 	return MUSTER_OK;

@@ -68,6 +68,7 @@ struct muster_comm {
 	double spin_s, yield_s;	/* waiting: spin, then yield, then sleep */
 	muster_result sticky;	/* once set, every call returns it */
 	int aborted;
+	int blamed;
 	void *acc;		/* hierarchical accumulator */
 	size_t acc_cap;
 	void *fuse;		/* group_end packing buffer */
@@ -85,6 +86,15 @@ muster_result mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
 /* Like mst_fail, and remembers rv as the communicator's sticky error. */
 muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
 			 ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * A rank found that rank failed (code): tell the local ranks (shared
+ * error word), the neighbours on the ring (closed sockets) and everyone
+ * else (the bootstrap KV), once.
+ */
+void mst_blame(muster_comm *c, muster_result code, int rank);
+/* Looks up a blame another rank published, waiting up to wait_ms. */
+int  mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank);
 
 /* Creates a communicator over a bootstrap (takes the boot over). */
 muster_result mst_comm_init_boot(muster_comm **out, struct mst_boot *boot,

@@ -358,7 +358,7 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 		if (now >= s->next_alive) {
 			s->next_alive = now + 0.002;
 			if (peer_dead(s, j)) {
-				mst_shm_poison(s, MUSTER_EPEER, grank);
+				mst_blame(c, MUSTER_EPEER, grank);
 				return mst_broken(c, MUSTER_EPEER, "rank %d "
 				    "(pid %d, node %d) died during a "
 				    "collective", grank, c->peers[grank].pid,
@@ -371,7 +371,7 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 		 * out in the TCP ring names the stalled rank on another node).
 		 */
 		if (now > deadline + (c->timeout < 4 ? c->timeout / 8 : 0.5)) {
-			mst_shm_poison(s, MUSTER_ETIMEDOUT, grank);
+			mst_blame(c, MUSTER_ETIMEDOUT, grank);
 			return mst_broken(c, MUSTER_ETIMEDOUT, "timed out after "
 			    "%gs waiting for rank %d (node %d)", c->timeout,
 			    grank, c->t.node_rank);

@@ -66,14 +66,33 @@ right_rank(muster_comm *c)
 	return c->leaders[(t->me + 1) % t->n];
 }
 
-/* A ring failure: close our side so the neighbours fail fast too. */
+/*
+ * A ring failure.  A neighbour that closed or stalled may only pass on
+ * the failure of a rank behind it: if someone published who failed, name
+ * that rank.  Then close our side so our other neighbour fails fast too.
+ */
 static muster_result
 tcp_fail(muster_comm *c, muster_result rv, int rank, const char *what)
 {
+	muster_result code;
+	int who;
+
 	mst_tcp_shutdown(c->tcp);
-	mst_shm_poison(c->shm, rv, rank);
+	if (mst_blamed(c, 50, &code, &who) && who != rank &&
+	    who != c->t.rank) {
+		mst_blame(c, code, who);
+		return mst_broken(c, code, "rank %d (node %d) %s; seen from "
+		    "rank %d (leader of node %d)", who, c->peers[who].node_rank,
+		    code == MUSTER_EABORTED ? "aborted the communicator" :
+		    code == MUSTER_ETIMEDOUT ? "stalled" : "failed (died or "
+		    "left)", rank, c->peers[rank].node_rank);
+	}
+	if (mst_blamed(c, 0, &code, &who) && who == rank && code != rv)
+		rv = code;
+	mst_blame(c, rv, rank);
 	return mst_broken(c, rv, "rank %d (leader of node %d) %s", rank,
-	    c->peers[rank].node_rank, what);
+	    c->peers[rank].node_rank, rv == MUSTER_EABORTED ?
+	    "aborted the communicator" : what);
 }
 
 static int

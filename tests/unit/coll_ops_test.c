@@ -231,6 +231,14 @@ test_kill_2nodes_leader(void)
 }
 
 static void
+test_kill_2nodes_nonleader(void)
+{
+	struct fail_arg f = { 3, 0, MUSTER_EPEER, "rank 3" };
+
+	run_fail(4, 2, &f, 2.0);
+}
+
+static void
 test_stall_1node(void)
 {
 	struct fail_arg f = { 1, 1, MUSTER_ETIMEDOUT, "rank 1" };
@@ -287,7 +295,7 @@ test_abort_2nodes(void)
 	int r;
 
 	CHECK_INT(h_run(2, 2, "5", abort_body, NULL), 0);
-	CHECK(h_rep[1].rv[0] == MUSTER_EPEER);
+	CHECK_INT(h_rep[1].rv[0], MUSTER_EABORTED);
 	CHECK(strstr(h_rep[1].msg[0], "rank 0") != NULL);
 	(void)r;
 }
@@ -384,6 +392,7 @@ TEST_LIST = {
 	{ "kill_1node", test_kill_1node },
 	{ "kill_2nodes", test_kill_2nodes },
 	{ "kill_2nodes_leader", test_kill_2nodes_leader },
+	{ "kill_2nodes_nonleader", test_kill_2nodes_nonleader },
 	{ "stall_1node", test_stall_1node },
 	{ "stall_2nodes", test_stall_2nodes },
 	{ "abort", test_abort },
