@@ -129,7 +129,7 @@ shm_setup(muster_comm *c, struct mst_shm *s, size_t hdr_len)
 	s->spin_s = c->spin_s;
 	s->yield_s = c->yield_s;
 	s->oneshot_max = (size_t)env_double("MUSTER_SHM_ONESHOT",
-	    s->n <= 2 ? 64 * 1024 : 32 * 1024);
+	    s->n <= 2 ? 128 * 1024 : 32 * 1024);
 	if (s->oneshot_max > s->slot)
 		s->oneshot_max = s->slot;
 	if ((s->pidfd = malloc(sizeof(int) * (size_t)s->n)) == NULL)
@@ -451,44 +451,93 @@ chunk_geom(struct mst_shm *s, size_t es, size_t *chunk, size_t *slice)
 	*chunk = sl * (size_t)s->n;
 }
 
+/*
+ * Two-shot, one chunk at a time.  A chunk is cut into one slice per rank;
+ * each rank reduces its own slice, reading its own part straight from
+ * sendbuf and the others' from their slots, so it stages only the other
+ * slices and copies out only the other ranks' results.
+ */
+struct ts {
+	const char *send;
+	char *recv;
+	size_t es, ce, sl, count;
+	uint64_t g0;
+};
+
+/* Chunk q: first element, length, and my slice [*lo, *hi) within it. */
+static size_t
+ts_chunk(struct mst_shm *s, const struct ts *t, size_t q, size_t *lo,
+	 size_t *hi)
+{
+	size_t off = q * t->ce;
+	size_t m = t->count - off < t->ce ? t->count - off : t->ce;
+
+	*lo = (size_t)s->me * t->sl < m ? (size_t)s->me * t->sl : m;
+	*hi = *lo + t->sl < m ? *lo + t->sl : m;
+	return m;
+}
+
+static void
+ts_copy_in(struct mst_shm *s, const struct ts *t, size_t q)
+{
+	size_t lo, hi, m = ts_chunk(s, t, q, &lo, &hi), es = t->es;
+	const char *src = t->send + q * t->ce * es;
+	char *dst = slot_of(s, s->me, t->g0 + q);
+
+	memcpy(dst, src, lo * es);
+	memcpy(dst + hi * es, src + hi * es, (m - hi) * es);
+}
+
+static void
+ts_reduce(muster_comm *c, struct mst_shm *s, const struct ts *t, size_t q,
+	  muster_dtype dt, muster_op op)
+{
+	size_t lo, hi, es = t->es, off = q * t->ce;
+	const void **srcs = alloca(sizeof(void *) * (size_t)s->n);
+	int j;
+
+	ts_chunk(s, t, q, &lo, &hi);
+	if (lo == hi)
+		return;
+	for (j = 0; j < s->n; j++)
+		srcs[j] = j == s->me ? t->send + (off + lo) * es :
+		    slot_of(s, j, t->g0 + q) + lo * es;
+	mst_reduce(dt, op, t->recv + (off + lo) * es, srcs, s->n, hi - lo,
+	    c->t.size);
+	memcpy(out_of(s, t->g0 + q) + lo * es, t->recv + (off + lo) * es,
+	    (hi - lo) * es);
+}
+
+static void
+ts_copy_out(struct mst_shm *s, const struct ts *t, size_t q)
+{
+	size_t lo, hi, m = ts_chunk(s, t, q, &lo, &hi), es = t->es;
+	char *dst = t->recv + q * t->ce * es;
+	const char *src = out_of(s, t->g0 + q);
+
+	memcpy(dst, src, lo * es);
+	memcpy(dst + hi * es, src + hi * es, (m - hi) * es);
+}
+
 static muster_result
 shm_twoshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
 	    size_t count, muster_dtype dt, muster_op op, double deadline)
 {
-	size_t es = muster_dtype_size(dt), ce, sl, nchunks, p;
-	const void **srcs = alloca(sizeof(void *) * (size_t)s->n);
-	uint64_t g0 = s->gchunk;
+	struct ts t = { send, recv, muster_dtype_size(dt), 0, 0, count,
+	    s->gchunk };
+	size_t nchunks, p;
 	muster_result rv;
 
-	chunk_geom(s, es, &ce, &sl);
-	nchunks = (count + ce - 1) / ce;
+	chunk_geom(s, t.es, &t.ce, &t.sl);
+	nchunks = (count + t.ce - 1) / t.ce;
 	s->gchunk += nchunks;
 	for (p = 0; p < nchunks + 2; p++) {
-		if (p >= 2) {
-			size_t q = p - 2, off = q * ce;
-			size_t m = count - off < ce ? count - off : ce;
-			memcpy((char *)recv + off * es, out_of(s, g0 + q), m * es);
-		}
-		if (p >= 1 && p - 1 < nchunks) {
-			size_t q = p - 1, off = q * ce;
-			size_t m = count - off < ce ? count - off : ce;
-			size_t lo = (size_t)s->me * sl, n;
-			if (lo < m) {
-				n = m - lo < sl ? m - lo : sl;
-				for (int j = 0; j < s->n; j++)
-					srcs[j] = j == s->me ?
-					    (const char *)send + (off + lo) * es :
-					    slot_of(s, j, g0 + q) + lo * es;
-				mst_reduce(dt, op, out_of(s, g0 + q) + lo * es,
-				    srcs, s->n, n, c->t.size);
-			}
-		}
-		if (p < nchunks) {
-			size_t off = p * ce;
-			size_t m = count - off < ce ? count - off : ce;
-			memcpy(slot_of(s, s->me, g0 + p),
-			    (const char *)send + off * es, m * es);
-		}
+		if (p >= 2)
+			ts_copy_out(s, &t, p - 2);
+		if (p >= 1 && p - 1 < nchunks)
+			ts_reduce(c, s, &t, p - 1, dt, op);
+		if (p < nchunks)
+			ts_copy_in(s, &t, p);
 		if (p <= nchunks &&
 		    (rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
 			return rv;
