@@ -22,6 +22,7 @@
 
 #define TCP_MAGIC 0x3154534dU	/* "MST1" */
 #define REDUCE_PIECE (64 * 1024)
+#define RING (512 * 1024)	/* reduce-scatter receive ring */
 #define ALIGN_B 64
 
 struct mst_tcp {
@@ -30,6 +31,7 @@ struct mst_tcp {
 	char *tmp;
 	size_t tmpcap;
 	size_t small_max;
+	size_t seg;		/* ring segment per rank, bytes */
 };
 
 struct hello {
@@ -123,6 +125,9 @@ mst_tcp_listen(muster_comm *c, const char *host, char addr[64])
 	t->me = c->t.node_rank;
 	t->n = c->t.num_nodes;
 	t->small_max = 64 * 1024;
+	t->seg = 256 * 1024;
+	if (getenv("MUSTER_TCP_SEG") && atol(getenv("MUSTER_TCP_SEG")) >= 4096)
+		t->seg = (size_t)atol(getenv("MUSTER_TCP_SEG"));
 	if (getenv("MUSTER_TCP_SMALL"))
 		t->small_max = strtoul(getenv("MUSTER_TCP_SMALL"), NULL, 10);
 	c->tcp = t;
@@ -286,22 +291,48 @@ mst_tcp_free(struct mst_tcp *t)
 	free(t);
 }
 
-/* Folds newly received whole elements into dst (reduce-scatter). */
+/*
+ * Reduce-scatter receives into a small ring (rbuf, RING bytes) that stays
+ * in cache: data are folded into dst as they arrive, and the ring is
+ * refilled only where it has been folded.  Folds newly received whole
+ * elements (all: also fewer than REDUCE_PIECE bytes).
+ */
 static void
 xfer_reduce(struct xfer *x, int all)
 {
 	size_t es = muster_dtype_size(x->dt);
 	size_t upto = x->rdone / es * es;
-	const void *src[2];
 
-	if (x->dst == NULL || upto == x->rused ||
-	    (!all && upto - x->rused < REDUCE_PIECE))
+	if (x->dst == NULL)
 		return;
-	src[0] = x->rbuf + x->rused;
-	src[1] = x->dst + x->rused;
-	mst_reduce(x->dt, x->op, x->dst + x->rused, src, 2,
-	    (upto - x->rused) / es, 0);
-	x->rused = upto;
+	while (x->rused < upto && (all || upto - x->rused >= REDUCE_PIECE)) {
+		size_t at = x->rused % RING;
+		size_t n = upto - x->rused < RING - at ? upto - x->rused :
+		    RING - at;
+		const void *src[2] = { x->rbuf + at, x->dst + x->rused };
+		mst_reduce(x->dt, x->op, x->dst + x->rused, src, 2, n / es, 0);
+		x->rused += n;
+	}
+}
+
+/* Where the next recv may write, and how much. */
+static size_t
+xfer_room(struct xfer *x, char **where)
+{
+	size_t at, n;
+
+	if (x->dst == NULL) {
+		*where = x->rbuf + x->rdone;
+		return x->rlen - x->rdone;
+	}
+	at = x->rdone % RING;
+	n = RING - at;
+	if (n > x->rlen - x->rdone)
+		n = x->rlen - x->rdone;
+	if (n > RING - (x->rdone - x->rused))
+		n = RING - (x->rdone - x->rused);
+	*where = x->rbuf + at;
+	return n;
 }
 
 static muster_result
@@ -327,8 +358,13 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 			}
 		}
 		if (x->rdone < x->rlen) {
-			r = recv(t->left, x->rbuf + x->rdone,
-			    x->rlen - x->rdone, MSG_DONTWAIT);
+			char *where;
+			size_t room = xfer_room(x, &where);
+			if (room == 0) {
+				xfer_reduce(x, 1);
+				room = xfer_room(x, &where);
+			}
+			r = recv(t->left, where, room, MSG_DONTWAIT);
 			if (r > 0) {
 				x->rdone += (size_t)r;
 				progress = 1;
@@ -416,8 +452,8 @@ tcp_small(muster_comm *c, void *buf, size_t count, muster_dtype dt,
 
 /* Ring reduce-scatter then ring allgather (bandwidth-optimal). */
 static muster_result
-tcp_ring(muster_comm *c, void *buf, size_t count, muster_dtype dt,
-	 muster_op op, double deadline)
+tcp_ring_seg(muster_comm *c, void *buf, size_t count, muster_dtype dt,
+	     muster_op op, double deadline)
 {
 	struct mst_tcp *t = c->tcp;
 	size_t es = muster_dtype_size(dt), al = ALIGN_B / es;
@@ -428,7 +464,7 @@ tcp_ring(muster_comm *c, void *buf, size_t count, muster_dtype dt,
 
 #define BLK_OFF(k) ((size_t)(k) * bs < count ? (size_t)(k) * bs : count)
 #define BLK_LEN(k) ((BLK_OFF((k) + 1) - BLK_OFF(k)) * es)
-	if (tmp_reserve(t, bs * es) != 0)
+	if (tmp_reserve(t, RING) != 0)
 		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me - i + t->n) % t->n;
@@ -448,6 +484,28 @@ tcp_ring(muster_comm *c, void *buf, size_t count, muster_dtype dt,
 	}
 #undef BLK_OFF
 #undef BLK_LEN
+	return MUSTER_OK;
+}
+
+/*
+ * Large vectors go round the ring in segments of seg bytes per rank, so
+ * what a step reduces is still in cache when the next step sends it.
+ */
+static muster_result
+tcp_ring(muster_comm *c, void *buf, size_t count, muster_dtype dt,
+	 muster_op op, double deadline)
+{
+	struct mst_tcp *t = c->tcp;
+	size_t es = muster_dtype_size(dt);
+	size_t seg = t->seg / es * (size_t)t->n, off;
+	muster_result rv;
+
+	for (off = 0; off < count; off += seg) {
+		size_t m = count - off < seg ? count - off : seg;
+		if ((rv = tcp_ring_seg(c, (char *)buf + off * es, m, dt, op,
+		    deadline)) != MUSTER_OK)
+			return rv;
+	}
 	return MUSTER_OK;
 }
 

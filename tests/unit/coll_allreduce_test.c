@@ -275,6 +275,7 @@ static void test_4ranks(void) { run_matrix(4, 1); }
 static void test_2nodes_2ranks(void) { run_matrix(2, 2); }
 static void test_2nodes_3ranks(void) { run_matrix(3, 2); }
 static void test_2nodes_4ranks(void) { run_matrix(4, 2); }
+static void test_3nodes_4ranks(void) { run_matrix(4, 3); }
 
 /*
  * Inexact float sums (random inputs): identical on every rank and in
@@ -353,6 +354,7 @@ run_determinism(int n, int nodes)
 
 static void test_determinism_1node(void) { run_determinism(4, 1); }
 static void test_determinism_2nodes(void) { run_determinism(4, 2); }
+static void test_determinism_3nodes(void) { run_determinism(3, 3); }
 
 /* The conversions against the compiler's _Float16. */
 static void
@@ -398,7 +400,9 @@ TEST_LIST = {
 	{ "allreduce_2nodes_2ranks", test_2nodes_2ranks },
 	{ "allreduce_2nodes_3ranks", test_2nodes_3ranks },
 	{ "allreduce_2nodes_4ranks", test_2nodes_4ranks },
+	{ "allreduce_3nodes_4ranks", test_3nodes_4ranks },
 	{ "determinism_1node", test_determinism_1node },
 	{ "determinism_2nodes", test_determinism_2nodes },
+	{ "determinism_3nodes", test_determinism_3nodes },
 	{ NULL, NULL }
 };
