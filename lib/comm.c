@@ -528,8 +528,8 @@ grow(void **buf, size_t *cap, size_t n)
 
 /* Several nodes: reduce in the node, ring between leaders, broadcast. */
 static muster_result
-hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
-	       muster_dtype dt, muster_op op, double deadline)
+hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
+	 muster_dtype dt, muster_op op, double deadline)
 {
 	muster_dtype adt = mst_acc_dtype(dt);
 	size_t aes = muster_dtype_size(adt);
@@ -566,6 +566,26 @@ hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	if (c->t.local_size > 1)
 		return mst_shm_bcast(c, recv, count * muster_dtype_size(dt), 0,
 		    deadline);
+	return MUSTER_OK;
+}
+
+/*
+ * In segments of 1 MiB, so a segment reduced in the node is still in
+ * cache when its leader sends it and when the node reads the result.
+ */
+static muster_result
+hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
+	       muster_dtype dt, muster_op op, double deadline)
+{
+	size_t es = muster_dtype_size(dt), seg = (1u << 20) / es, off;
+	muster_result rv;
+
+	for (off = 0; off < count; off += seg) {
+		size_t m = count - off < seg ? count - off : seg;
+		if ((rv = hier_seg(c, (const char *)send + off * es,
+		    (char *)recv + off * es, m, dt, op, deadline)) != MUSTER_OK)
+			return rv;
+	}
 	return MUSTER_OK;
 }
 
