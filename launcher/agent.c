@@ -641,6 +641,12 @@ parse_plan(cJSON *plan, struct lch_agent_cfg *c, struct lch_env *env)
 	c->host = cJSON_IsString(it) ? it->valuestring : "localhost";
 	it = cJSON_GetObjectItem(plan, "grace_ms");
 	c->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
+	it = cJSON_GetObjectItem(plan, "cwd");
+	/* the head's folder, as mpirun's -wdir; else stay in $HOME */
+	if (cJSON_IsString(it) && chdir(it->valuestring) != 0)
+		lch_msg("agent on %s: cannot enter '%s' (%s): running in %s",
+		    c->host, it->valuestring, strerror(errno),
+		    getenv("HOME") ? getenv("HOME") : "/");
 	it = cJSON_GetObjectItem(plan, "log_dir");
 	c->log_dir = cJSON_IsString(it) ? it->valuestring : NULL;
 	cJSON_ArrayForEach(r, ranks) {

@@ -39,7 +39,7 @@ static int
 start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 {
 	struct rdv_server_opts so;
-	char host[200], *port;
+	char *port;
 
 	memset(&so, 0, sizeof(so));
 	so.bind = p->all_local ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0";
@@ -56,12 +56,10 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 		lch_rdv_stop(r);
 		return -1;
 	}
-	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL &&
-	    gethostname(host, sizeof(host)) == 0) {
+	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL) {
 		char ep[sizeof(r->endpoint)];
 
-		host[sizeof(host) - 1] = '\0';
-		snprintf(ep, sizeof(ep), "tcp://%s%.8s", host, port);
+		snprintf(ep, sizeof(ep), "tcp://%.200s%.8s", p->here, port);
 		snprintf(r->endpoint, sizeof(r->endpoint), "%s", ep);
 	}
 	if (*rdv_server_public_key(r->server))

@@ -21,6 +21,7 @@
 #include "util.h"
 
 #define REC_MAX (80 * 1024)	/* an agent record: a line plus its tag */
+#define EARLY_MAX 2048	/* ssh's own stderr we keep for the message */
 
 struct agent_proc {
 	const struct lch_node *node;
@@ -28,12 +29,27 @@ struct agent_proc {
 	int in_fd, out_fd, err_fd;
 	char *buf[2];
 	size_t len[2];
-	int reaped, code;
+	int reaped, code, done;
+	int remote;		/* started over ssh */
+	int nrec;		/* records received */
+	int nended;		/* ranks reported ended ("x" or "f") */
+	char early[EARLY_MAX];	/* stderr before the first record: ssh's */
+	size_t early_len;
+};
+
+enum fail_kind {
+	F_RANK,		/* a rank failed (rank, pid, code) */
+	F_EXEC,		/* a rank's program could not be run (err) */
+	F_AGENT_SIG,	/* an agent was killed by a signal */
+	F_SSH,		/* ssh ended before the remote agent started */
+	F_LOST		/* an agent ended with ranks unaccounted for */
 };
 
 struct failure {
+	enum fail_kind kind;
 	int rank, pid, code, err;
 	const char *host;
+	const struct agent_proc *agent;
 };
 
 struct head {
@@ -49,6 +65,7 @@ struct head {
 	int broken[2];		/* our stdout/stderr reader went away */
 	long long term_at;	/* delayed stop after a forwarded signal */
 	long long deadline;	/* --timeout, 0 = none */
+	char *cwd;		/* remote agents start their workers here */
 };
 
 static void
@@ -117,6 +134,7 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 {
 	if (h->fail.code != 0 || h->timed_out)
 		return;
+	h->fail.kind = err ? F_EXEC : F_RANK;
 	h->fail.rank = rank;
 	h->fail.pid = pid;
 	h->fail.code = code;
@@ -134,7 +152,7 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
  * newline (or room for one).  "o[3] line" prints as "[3] line".
  */
 static void
-record(struct head *h, char *rec, size_t n)
+record(struct head *h, struct agent_proc *a, char *rec, size_t n)
 {
 	char *end = NULL;
 	long rank = -1;
@@ -148,6 +166,10 @@ record(struct head *h, char *rec, size_t n)
 		return;
 	}
 	rec[n] = '\n';
+	if (a->nrec++ == 0 && a->early_len) {	/* the agent's, after all */
+		out_add(h, 1, a->early, a->early_len);
+		a->early_len = 0;
+	}
 	switch (rec[0]) {
 	case 'o':
 	case 'e':
@@ -159,12 +181,14 @@ record(struct head *h, char *rec, size_t n)
 	case 'F':
 	case 'x':
 		rec[n] = '\0';
+		a->nended += rec[0] == 'x';
 		if (sscanf(end + 2, "%d %d", &x, &y) == 2 && y != 0 &&
 		    (rec[0] == 'F' || !h->stopping))
 			note_failure(h, (int)rank, x, y, 0);
 		return;
 	case 'f':
 		rec[n] = '\0';
+		a->nended++;
 		if (sscanf(end + 2, "%d %d", &x, &y) == 2)
 			note_failure(h, (int)rank, 0, y, x);
 		return;
@@ -172,6 +196,23 @@ record(struct head *h, char *rec, size_t n)
 		return;
 	}
 	out_add(h, 1, rec, n + 1);
+}
+
+/*
+ * A line on an agent's stderr.  Until a remote agent's first record it may
+ * be ssh's own ("Connection refused"): kept for the failure message.
+ */
+static void
+agent_errline(struct head *h, struct agent_proc *a, const char *s, size_t n)
+{
+	if (!a->remote || a->nrec > 0) {
+		out_add(h, 1, s, n);
+		return;
+	}
+	if (n > sizeof(a->early) - a->early_len)
+		n = sizeof(a->early) - a->early_len;
+	memcpy(a->early + a->early_len, s, n);
+	a->early_len += n;
 }
 
 /* Reads an agent's stdout (records) or stderr (its own messages). */
@@ -194,20 +235,20 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 		size_t len = (size_t)(nl - (a->buf[s] + start));
 
 		if (s == 0)
-			record(h, a->buf[s] + start, len);
+			record(h, a, a->buf[s] + start, len);
 		else
-			out_add(h, 1, a->buf[s] + start, len + 1);
+			agent_errline(h, a, a->buf[s] + start, len + 1);
 		start += len + 1;
 	}
 	if (n <= 0 || a->len[s] - start >= REC_MAX) {
 		if (a->len[s] > start) {	/* a partial line at EOF */
 			if (s == 0)
-				record(h, a->buf[s] + start,
+				record(h, a, a->buf[s] + start,
 				    a->len[s] - start);
 			else {
-				out_add(h, 1, a->buf[s] + start,
-				    a->len[s] - start);
-				out_add(h, 1, "\n", 1);
+				a->buf[s][a->len[s]] = '\n';
+				agent_errline(h, a, a->buf[s] + start,
+				    a->len[s] - start + 1);
 			}
 		}
 		start = a->len[s];
@@ -227,10 +268,37 @@ agent_died(struct head *h, struct agent_proc *a)
 	if (h->fail.code != 0 || h->timed_out || h->stopping ||
 	    h->interrupted)
 		return;
+	h->fail.kind = F_AGENT_SIG;
 	h->fail.code = a->code;
 	h->fail.rank = -1;
 	h->fail.pid = (int)a->pid;
 	h->fail.host = a->node->host;
+	h->fail.agent = a;
+	stop_job(h);
+}
+
+/*
+ * An agent is done (reaped, pipes closed).  One that leaves ranks
+ * unaccounted for lost them: ssh could not connect, or the connection or
+ * the remote agent died.  That is a failure of the job.
+ */
+static void
+agent_done(struct head *h, struct agent_proc *a)
+{
+	a->done = 1;
+	if (a->nended >= a->node->nprocs || h->fail.code != 0 ||
+	    h->timed_out || h->stopping || h->interrupted) {
+		if (a->early_len)
+			out_add(h, 1, a->early, a->early_len);
+		a->early_len = 0;
+		return;
+	}
+	h->fail.kind = a->remote && a->nrec == 0 ? F_SSH : F_LOST;
+	h->fail.code = a->code ? a->code : 255;
+	h->fail.rank = -1;
+	h->fail.pid = (int)a->pid;
+	h->fail.host = a->node->host;
+	h->fail.agent = a;
 	stop_job(h);
 }
 
@@ -295,6 +363,8 @@ node_plan_json(struct head *h, const struct lch_node *n)
 	size_t i;
 
 	cJSON_AddStringToObject(j, "host", n->host);
+	if (h->cwd)
+		cJSON_AddStringToObject(j, "cwd", h->cwd);
 	cJSON_AddNumberToObject(j, "grace_ms", (double)(long)(h->o->grace * 1000));
 	if (h->o->log_dir)
 		cJSON_AddStringToObject(j, "log_dir", h->o->log_dir);
@@ -318,17 +388,28 @@ node_plan_json(struct head *h, const struct lch_node *n)
 	return s;
 }
 
-/* The agent command: this binary locally, over ssh for other hosts. */
-static void
-agent_argv(struct lch_strv *v, const struct lch_node *n, const char *self)
+/*
+ * The agent command: this binary locally; for other hosts, --ssh (or
+ * $MUSTER_SSH, split on blanks) HOST and the same binary's path, quoted
+ * for the remote shell (git's sq_quote_argv).  The host cannot start
+ * with '-' (lch_host_valid), and "--" ends ssh's options anyway.
+ */
+static int
+agent_argv(struct head *h, struct lch_strv *v, const struct lch_node *n,
+	   const char *self)
 {
-	const char *ssh = getenv("MUSTER_SSH");
-	char *copy, *tok, *save = NULL;
+	const char *ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
+	char *copy, *tok, *save = NULL, *cmd;
+	char *remote[] = { (char *)self, (char *)"--agent", NULL };
 
 	if (n->local && !getenv("MUSTER_FORCE_SSH")) {
 		lch_strv_push(v, self);
 		lch_strv_push(v, "--agent");
-		return;
+		return 0;
+	}
+	if (n->host[0] == '-') {
+		lch_msg("host '%s': a host cannot start with '-'", n->host);
+		return -1;
 	}
 	copy = lch_xstrdup(ssh && *ssh ? ssh : "ssh -T -o BatchMode=yes");
 	for (tok = strtok_r(copy, " \t", &save); tok;
@@ -337,8 +418,10 @@ agent_argv(struct lch_strv *v, const struct lch_node *n, const char *self)
 	free(copy);
 	lch_strv_push(v, "--");
 	lch_strv_push(v, n->host);
-	/* the path is ours (no quotes inside); quoted for the remote shell */
-	lch_strv_pushf(v, "exec '%s' --agent", self);
+	cmd = lch_sq_quote_argv(remote);
+	lch_strv_pushf(v, "exec %s", cmd);
+	free(cmd);
+	return 0;
 }
 
 static int
@@ -354,7 +437,21 @@ start_agent(struct head *h, struct agent_proc *a, const char *self)
 		lch_msg("pipe: %s", strerror(errno));
 		return -1;
 	}
-	agent_argv(&argv, a->node, self);
+	a->remote = !a->node->local || getenv("MUSTER_FORCE_SSH") != NULL;
+	if (agent_argv(h, &argv, a->node, self) != 0) {
+		a->reaped = 1;
+		a->code = 2;
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		goto out;
+	}
+	if (h->o->verbose && a->remote)
+		lch_msg("node %d: %s %s '%s'", (int)(a - h->ag), argv.v[0],
+		    a->node->host, argv.v[argv.n - 1]);
 	memset(&s, 0, sizeof(s));
 	s.argv = argv.v;
 	s.in_fd = in[0];
@@ -445,6 +542,9 @@ loop(struct head *h)
 				pfd[n].fd = a->err_fd;
 				pfd[n++].events = POLLIN;
 			}
+			if (a->reaped && a->out_fd < 0 && a->err_fd < 0 &&
+			    !a->done)
+				agent_done(h, a);
 			live += !a->reaped || a->out_fd >= 0 || a->err_fd >= 0;
 		}
 		if (live == 0)
@@ -464,6 +564,32 @@ loop(struct head *h)
 	flush_out(h);
 	free(pfd);
 	free(who);
+}
+
+/* One line for an agent that ended early, with what ssh said. */
+static void
+agent_lost_msg(const struct failure *f)
+{
+	const struct agent_proc *a = f->agent;
+	char said[EARLY_MAX + 8];
+	size_t i, n = 0;
+
+	for (i = 0; i < a->early_len && n + 3 < sizeof(said); i++) {
+		if (a->early[i] != '\n')
+			said[n++] = a->early[i];
+		else if (i + 1 < a->early_len)
+			said[n++] = ';', said[n++] = ' ';
+	}
+	said[n] = '\0';
+	if (f->kind == F_SSH)
+		lch_msg("ssh to %s failed (exit %d)%s%s", f->host, f->code,
+		    n ? ": " : "", said);
+	else
+		lch_msg("lost the agent of host %s (%s exited with code %d): "
+		    "%d of its %d ranks unaccounted for%s%s", f->host,
+		    a->remote ? "ssh" : "agent", f->code,
+		    a->node->nprocs - a->nended, a->node->nprocs,
+		    n ? ": " : "", said);
 }
 
 /* Says what the first failure was; returns the exit code. */
@@ -486,9 +612,11 @@ summarize(struct head *h)
 			}
 		return h->interrupted ? 128 + h->interrupted : 0;
 	}
-	if (f->rank < 0)
+	if (f->kind == F_AGENT_SIG)
 		lch_msg("the agent of host %s (pid %d) was killed by %s: its "
 		    "ranks are lost", f->host, f->pid, lch_signame(f->code - 128));
+	else if (f->kind == F_SSH || f->kind == F_LOST)
+		agent_lost_msg(f);
 	else if (f->err)
 		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
 		    f->host, h->p->argv[0], strerror(f->err));
@@ -631,6 +759,8 @@ lch_head_run(struct lch_opts *o)
 	memset(&h, 0, sizeof(h));
 	h.o = o;
 	h.p = &plan;
+	if (!plan.all_local)
+		h.cwd = getcwd(NULL, 0);
 	setup_signals(&h);
 	for (attempt = 0;; attempt++) {
 		char n[16];
@@ -651,6 +781,7 @@ lch_head_run(struct lch_opts *o)
 	close(h.sigfd[1]);
 	free(h.out[0]);
 	free(h.out[1]);
+	free(h.cwd);
 out_rdv:
 	lch_rdv_stop(&rdv);
 out_plan:

@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,19 +36,60 @@ lch_host_valid(const char *name)
 }
 
 int
+lch_host_is_loopback(const char *name)
+{
+	return strcmp(name, "localhost") == 0 ||
+	    strncmp(name, "127.", 4) == 0 || strcmp(name, "::1") == 0;
+}
+
+/* An address literal that one of our interfaces holds. */
+static int
+is_our_address(const char *name)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	struct ifaddrs *ifs, *i;
+	int fam, found = 0;
+
+	if (inet_pton(AF_INET, name, a) == 1)
+		fam = AF_INET;
+	else if (inet_pton(AF_INET6, name, a) == 1)
+		fam = AF_INET6;
+	else
+		return 0;
+	if (getifaddrs(&ifs) != 0)
+		return 0;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != fam)
+			continue;
+		if (fam == AF_INET)
+			found = memcmp(&((struct sockaddr_in *)(void *)
+			    i->ifa_addr)->sin_addr, a, 4) == 0;
+		else
+			found = memcmp(&((struct sockaddr_in6 *)(void *)
+			    i->ifa_addr)->sin6_addr, a, 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+int
 lch_host_is_local(const char *name)
 {
 	char me[LCH_HOST_MAX + 1];
+	size_t n;
 
-	if (strcmp(name, "localhost") == 0 || strncmp(name, "127.", 4) == 0 ||
-	    strcmp(name, "::1") == 0)
+	if (lch_host_is_loopback(name))
 		return 1;
 	if (gethostname(me, sizeof(me)) == 0) {
 		me[sizeof(me) - 1] = '\0';
-		if (strcmp(name, me) == 0)
+		n = strcspn(me, ".");
+		/* "node1" names us when we are "node1.cluster", and back */
+		if (strcmp(name, me) == 0 || (strlen(name) == n &&
+		    strncmp(name, me, n) == 0) || (me[n] == '\0' &&
+		    strncmp(name, me, n) == 0 && name[n] == '.'))
 			return 1;
 	}
-	return 0;
+	return is_our_address(name);
 }
 
 static void

@@ -34,8 +34,13 @@ int  lch_hostlist_expand(const char *expr, char ***names, size_t *n,
 /* Sum of slots. */
 long lch_hosts_slots(const struct lch_hostlist *l);
 void lch_hosts_clear(struct lch_hostlist *l);
-/* Whether name is this machine: localhost, 127.x, or our hostname. */
+/*
+ * Whether name is this machine: a loopback name, our host name (or its
+ * first label), or an address of one of our interfaces.  No DNS lookups.
+ */
 int  lch_host_is_local(const char *name);
+/* localhost, 127.x.y.z or ::1: a name other hosts cannot use for us. */
+int  lch_host_is_loopback(const char *name);
 /* A valid host name (letters, digits, '-', '.', '_', ':' for IPv6)? */
 int  lch_host_valid(const char *name);
 

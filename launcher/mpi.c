@@ -74,6 +74,7 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	    const struct lch_plan *p, const char *self)
 {
 	int n, biggest = 0;
+	const char *ssh;
 	size_t i;
 
 	lch_strv_push(v, getenv("MUSTER_MPIRUN") ? getenv("MUSTER_MPIRUN") :
@@ -100,6 +101,13 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	for (n = 0; n < p->nnodes; n++)
 		if (p->nodes[n].nprocs > biggest)
 			biggest = p->nodes[n].nprocs;
+	/* other hosts: mpirun starts its orted with our ssh command */
+	if (!p->all_local && (ssh = o->ssh ? o->ssh : getenv("MUSTER_SSH")) &&
+	    *ssh) {
+		lch_strv_push(v, "--mca");
+		lch_strv_push(v, "plm_rsh_agent");
+		lch_strv_push(v, ssh);
+	}
 	if (biggest >= CUTOFF_PROCS) {
 		lch_strv_push(v, "--mca");
 		lch_strv_push(v, "odls_base_cutoff");
@@ -111,6 +119,10 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	if (getenv("MUSTER_RENDEZVOUS")) {
 		lch_strv_push(v, "-x");
 		lch_strv_push(v, "MUSTER_RENDEZVOUS");
+	}
+	if (getenv("MUSTER_RDV_KEY")) {	/* the CURVE server key */
+		lch_strv_push(v, "-x");
+		lch_strv_push(v, "MUSTER_RDV_KEY");
 	}
 	for (i = 0; i < o->xvars.n; i++)
 		if (!strchr(o->xvars.v[i], '=')) {
@@ -190,6 +202,9 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RENDEZVOUS");
 	if (rdv)
 		setenv("MUSTER_RENDEZVOUS", rdv, 1);
+	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RDV_KEY");
+	if (rdv)
+		setenv("MUSTER_RDV_KEY", rdv, 1);
 	mpirun_argv(&argv, o, p, lch_self_exe());
 	if (o->verbose) {
 		fprintf(stderr, "muster:");

@@ -16,7 +16,7 @@ enum opt_id {
 	O_NP, O_NODES, O_PPN, O_HOSTS, O_HOSTFILE, O_PS, O_WORKERS, O_CHIEF,
 	O_EVALUATOR, O_MPI, O_RDV, O_DRY, O_TIMEOUT, O_GRACE, O_RESTARTS,
 	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
-	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT
+	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH
 };
 
 struct opt_def {
@@ -43,6 +43,7 @@ static const struct opt_def opt_defs[] = {
 	{ "--evaluator", O_EVALUATOR, 0, "evaluator" },
 	{ "--mpi", O_MPI, 0, "mpi" },
 	{ "--rendezvous", O_RDV, 1, "rendezvous" },
+	{ "--ssh", O_SSH, 1, "ssh" },
 	{ "--dry-run", O_DRY, 0, "dry_run" },
 	{ "--timeout", O_TIMEOUT, 1, "timeout" },
 	{ "--grace", O_GRACE, 1, "grace" },
@@ -88,6 +89,8 @@ lch_usage(int to_stderr)
 "  --chief, --evaluator      add a chief / an evaluator task\n"
 "  --mpi                     spawn through Open MPI's mpirun\n"
 "  --rendezvous tcp://H:P    use a running musterd instead of the embedded one\n"
+"  --ssh CMD                 how to reach other hosts (default: $MUSTER_SSH,\n"
+"                            else 'ssh -T -o BatchMode=yes')\n"
 "Supervision:\n"
 "  --timeout S               wall-clock limit: stop all, exit 124\n"
 "  --grace S                 seconds between SIGTERM and SIGKILL (default 3)\n"
@@ -132,6 +135,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->job_id);
 	free(o->config);
 	free(o->master_addr);
+	free(o->ssh);
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
 }
@@ -251,6 +255,14 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		lch_strv_push(&o->xvars, v);
 		return 0;
 	case O_CONFIG:	replace(&o->config, v); return 0;
+	case O_SSH:
+		if (v[strspn(v, " \t")] == '\0') {
+			lch_msg("%s '%s': expected a command, e.g. 'ssh -F "
+			    "FILE'", from, v);
+			return -1;
+		}
+		replace(&o->ssh, v);
+		return 0;
 	case O_MADDR:
 		if (!lch_host_valid(v)) {
 			lch_msg("%s '%s': expected a host name or address",

@@ -31,6 +31,7 @@ struct lch_opts {
 	int chief, evaluator;	/* --chief, --evaluator */
 	int mpi;		/* --mpi */
 	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
+	char *ssh;		/* --ssh CMD: reaches other hosts */
 	int dry_run;
 	double timeout;		/* --timeout seconds; 0 = none */
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */

@@ -83,6 +83,36 @@ place(struct lch_plan *p, const struct lch_opts *o)
 	return 0;
 }
 
+/*
+ * The name other hosts reach this machine by: a local node's name as the
+ * user gave it (their resolver knows it), else our host name.
+ */
+static void
+set_here(struct lch_plan *p)
+{
+	int i;
+
+	for (i = 0; i < p->nnodes; i++)
+		if (p->nodes[i].local &&
+		    !lch_host_is_loopback(p->nodes[i].host)) {
+			snprintf(p->here, sizeof(p->here), "%s",
+			    p->nodes[i].host);
+			return;
+		}
+	if (gethostname(p->here, sizeof(p->here)) != 0)
+		snprintf(p->here, sizeof(p->here), "localhost");
+	p->here[sizeof(p->here) - 1] = '\0';
+}
+
+/* A node's address as every rank can use it ("localhost" is not one). */
+static const char *
+node_addr(const struct lch_plan *p, const struct lch_node *n)
+{
+	if (p->all_local)
+		return "127.0.0.1";
+	return n->local && lch_host_is_loopback(n->host) ? p->here : n->host;
+}
+
 /* TF task type and index of each rank: chief, workers, ps, evaluator. */
 static void
 assign_roles(struct lch_plan *p, const struct lch_opts *o)
@@ -127,8 +157,7 @@ set_tf_config(struct lch_plan *p)
 			lch_msg("cannot reserve a port for TF_CONFIG task %d", r);
 			goto out;
 		}
-		addr[r] = lch_xasprintf("%s:%d", n->local && p->all_local ?
-		    "127.0.0.1" : n->host, port);
+		addr[r] = lch_xasprintf("%s:%d", node_addr(p, n), port);
 	}
 	for (t = 0; t < 3; t++) {
 		cJSON *list = NULL;
@@ -282,9 +311,9 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 			rk->node_rank = i;
 		}
 	assign_roles(p, o);
+	set_here(p);
 	snprintf(p->master_addr, sizeof(p->master_addr), "%s",
-	    o->master_addr ? o->master_addr :
-	    p->all_local ? "127.0.0.1" : p->nodes[0].host);
+	    o->master_addr ? o->master_addr : node_addr(p, &p->nodes[0]));
 	p->master_port = (int)o->master_port;
 	if (!p->master_port && (p->master_port = lch_free_port()) <= 0)
 		return lch_msg("cannot find a free port for MASTER_PORT"), -1;

@@ -32,6 +32,7 @@ struct lch_plan {
 	char job_id[64];
 	char secret[65];	/* hex; in MUSTER_JOB_SECRET, never on argv */
 	char master_addr[256];
+	char here[256];		/* the name other hosts reach this one by */
 	int master_port;
 	int all_local;
 	char **argv;		/* the program, borrowed */

@@ -80,6 +80,36 @@ lch_xasprintf(const char *fmt, ...)
 	return p;
 }
 
+char *
+lch_sq_quote_argv(char *const *argv)
+{
+	size_t i, n = 1;
+	const char *c;
+	char *out, *o;
+
+	for (i = 0; argv[i]; i++)
+		n += 3 + 4 * strlen(argv[i]);
+	o = out = lch_xmalloc(n);
+	for (i = 0; argv[i]; i++) {
+		if (i)
+			*o++ = ' ';
+		*o++ = '\'';
+		for (c = argv[i]; *c; c++) {
+			if (*c == '\'' || *c == '!') {
+				memcpy(o, "'\\", 2);
+				o += 2;
+				*o++ = *c;
+				*o++ = '\'';
+			} else {
+				*o++ = *c;
+			}
+		}
+		*o++ = '\'';
+	}
+	*o = '\0';
+	return out;
+}
+
 const char *
 lch_self_exe(void)
 {

@@ -57,6 +57,11 @@ int lch_random_hex(char *buf, size_t n);
 /* Writes all of buf, retrying on EINTR; -1 on error. */
 int lch_write_all(int fd, const void *buf, size_t len);
 const char *lch_signame(int sig);
+/*
+ * argv quoted for a POSIX shell, as git's sq_quote_argv: each word in
+ * single quotes, ' as '\'' and ! as '\!' (csh), joined by spaces.
+ */
+char *lch_sq_quote_argv(char *const *argv);
 /* This program's absolute path (to start agents and rank wrappers). */
 const char *lch_self_exe(void);
 

@@ -3,6 +3,7 @@
 #   is NAME GOT WANT        string equality, shows both on failure
 #   skip NAME WHY           a skip, never counted as a pass
 #   done_testing            prints the plan
+#   alive/none_alive PIDFILE..., wait_gone PIDFILE..., wait_files N GLOB
 set -u
 cd "${MUSTER_TEST_ROOT:-$(dirname "$0")/..}" || exit 2
 ROOT=$PWD
@@ -40,3 +41,24 @@ done_testing() {
 }
 # now_ms: wall clock in milliseconds
 now_ms() { date +%s%3N; }
+alive() {	# alive PIDFILE...: true if any listed process still runs
+	for f in "$@"; do	# (a zombie waiting for init to reap it is dead)
+		[ -s "$f" ] && [ -r /proc/$(cat "$f")/stat ] &&
+		    [ "$(cut -d' ' -f3 /proc/$(cat "$f")/stat 2>/dev/null)" != Z ] &&
+		    return 0
+	done
+	return 1
+}
+none_alive() {	# none_alive PIDFILE...: true if no listed process runs
+	! alive "$@"
+}
+wait_gone() {	# wait_gone PIDFILE...: up to 2 s for them to end
+	i=0
+	while alive "$@" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+}
+wait_files() {	# wait_files N GLOB: until N files match (10 s at most)
+	i=0
+	while [ "$(ls $2 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 200 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+}

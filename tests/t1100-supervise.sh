@@ -2,28 +2,6 @@
 # Supervision: fail-fast timing, signals, no orphans, time limits.
 . "$(dirname "$0")/lib.sh"
 
-alive() {	# alive PIDFILE...: true if any listed process still runs
-	for f in "$@"; do	# (a zombie waiting for init to reap it is dead)
-		[ -s "$f" ] && [ -r /proc/$(cat "$f")/stat ] &&
-		    [ "$(cut -d' ' -f3 /proc/$(cat "$f")/stat 2>/dev/null)" != Z ] &&
-		    return 0
-	done
-	return 1
-}
-none_alive() {	# none_alive PIDFILE...: true if no listed process runs
-	! alive "$@"
-}
-wait_gone() {	# wait_gone PIDFILE...: up to 2 s for them to end
-	i=0
-	while alive "$@" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
-}
-wait_files() {	# wait_files N GLOB: until N files match (5 s at most)
-	i=0
-	while [ "$(ls $2 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-}
-
 # fail-fast: rank 2 fails after 0.5 s, the others would sleep 30 s
 for layout in "-n 4" "--nodes 2 --procs-per-node 2" "--nodes 4 --procs-per-node 1"; do
 	rm -f $T/pid.* $T/failed_at

@@ -1,0 +1,203 @@
+#!/bin/sh
+# Multi-host launches over ssh: test hosts h1..h3 are network namespaces
+# with their own sshd (tests/netns.sh); the launcher runs inside h1 and
+# reaches h2 and h3 with --ssh/MUSTER_SSH.  Nothing here runs a client in
+# the root namespace (shared/research/netns.md).
+. "$(dirname "$0")/lib.sh"
+
+NS=$T/hosts
+mkdir -p $NS
+rc=0
+sh $ROOT/tests/netns.sh up 3 $NS 2> $T/up.err || rc=$?
+if [ $rc -ne 0 ]; then
+	skip "multi-host tests" "cannot make test hosts: $(tail -1 $T/up.err)"
+	# --mpi: mpirun starts orted over --ssh/MUSTER_SSH; its network through
+# the OMPI_MCA_* variables that mpirun reads
+if $PY -c 'import mpi4py' 2>/dev/null && command -v mpirun > /dev/null; then
+	$in_h1 env OMPI_MCA_oob_tcp_if_include=10.200.0.0/24 \
+		OMPI_MCA_btl_tcp_if_include=10.200.0.0/24 \
+		timeout -k 5 60 $MUSTER --mpi -H h1:2,h2:2 -- \
+		$PY tests/py/mpi_check.py > $T/out 2> $T/err
+	is "mpi4py under --mpi on 2 hosts: exit 0" $? 0
+	ok_if "mpi4py under --mpi on 2 hosts: allreduce and layout" \
+		grep -q '^\[0\] mpi4py ok size=4 sum=6 layout=0/0,1/0,0/1,1/1$' $T/out
+	head -5 $T/err | sed 's/^/# /'
+else
+	skip "--mpi on 2 hosts" "mpi4py or mpirun missing"
+fi
+
+done_testing
+	exit 0
+fi
+netns_down() { sh $ROOT/tests/netns.sh down $NS; }
+test_cleanup_hooks="netns_down $test_cleanup_hooks"
+SSH="ssh -F $NS/ssh_config"
+export MUSTER_SSH="$SSH"
+ok_if "guard route in the root namespace while hosts are up" \
+	sh -c "ip route show | grep -q '^unreachable 10.200.0.0/24'"
+
+# $in_h1 CMD...: CMD inside h1 (a simple command: "$!" is CMD's pid)
+in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+# hosts_of FILE: "rank:MUSTER_HOST:HOROVOD_HOSTNAME" from envdump lines
+hosts_of() {
+	$PY -c 'import json, sys
+for l in sys.stdin:
+    t, _, j = l.partition("] "); e = json.loads(j)
+    print("%s:%s:%s" % (t[1:], e["MUSTER_HOST"], e["HOROVOD_HOSTNAME"]))' < "$1" |
+	sort -n | tr '\n' ' '
+}
+
+# launch time and the environment across hosts
+t0=$(now_ms)
+$in_h1 $MUSTER -H h1:2,h2:2 -- true
+rc=$?
+ms=$(($(now_ms) - t0))
+is "muster -H h1:2,h2:2 -- true: exit 0 (${ms} ms)" $rc 0
+$in_h1 $MUSTER -H h1:2,h2:2 -- $PY tests/py/envdump.py > $T/env 2> $T/err
+ok_if "env consistent across 2 hosts x 2" $PY tests/py/envcheck.py 4 2 < $T/env
+is "MUSTER_HOST, HOROVOD_HOSTNAME per host" "$(hosts_of $T/env)" \
+	"0:h1:h1 1:h1:h1 2:h2:h2 3:h2:h2 "
+is "MASTER_ADDR is rank 0's host" \
+	"$(sed -n 's/^\[3\] .*"MASTER_ADDR": "\([^"]*\)".*/\1/p' $T/env)" h1
+$in_h1 $MUSTER -H h1:2,h2:2,h3:2 -- $PY tests/py/envdump.py > $T/env 2> $T/err
+ok_if "env consistent across 3 hosts x 2" $PY tests/py/envcheck.py 6 3 < $T/env
+$in_h1 $MUSTER -H h1:1,h2:1,h3:1 -- sh -c 'echo $RANK $(hostname) $(pwd)' \
+	> $T/out 2>&1
+is "ranks run on their hosts, in the launcher's folder" "$(sort $T/out)" \
+	"[0] 0 h1 $ROOT
+[1] 1 h2 $ROOT
+[2] 2 h3 $ROOT"
+printf 'h1 slots=2  # first\nh2 slots=2\n' > $T/hostfile
+$in_h1 $MUSTER --hostfile $T/hostfile -- $PY tests/py/envdump.py > $T/env 2>&1
+ok_if "hostfile h1 slots=2 / h2 slots=2: env consistent" \
+	$PY tests/py/envcheck.py 4 2 < $T/env
+$in_h1 $MUSTER --ssh "$SSH" -H h2:1,h3:1 -- sh -c 'echo $(hostname)' > $T/out 2>&1
+is "--ssh, launcher host not in the job" "$(sort $T/out | tr '\n' ' ')" \
+	"[0] h2 [1] h3 "
+$in_h1 env -u MUSTER_SSH $MUSTER -H h1:1,h2:1 -- true 2> $T/err > /dev/null
+# (without the test's ssh_config the host key is unknown: BatchMode fails)
+ok_if "no MUSTER_SSH: plain ssh fails and says so" \
+	grep -q '^muster: ssh to h2 failed (exit 255)' $T/err
+
+# output: tagged, line-atomic, stderr apart
+$in_h1 $MUSTER -H h1:2,h2:2 -- sh -c 'echo out $RANK; echo err $RANK >&2; printf partial' \
+	> $T/out 2> $T/err
+is "stdout tagged across hosts" "$(grep -c '^\[[0-3]\] out [0-3]$' $T/out)" 4
+is "stderr tagged and apart" "$(grep -c '^\[[0-3]\] err [0-3]$' $T/err)" 4
+is "partial last lines flushed" "$(grep -c '^\[[0-3]\] partial$' $T/out)" 4
+$in_h1 $MUSTER -H h1:2,h2:2 -- $PY -c '
+import os, sys
+r = os.environ["RANK"]
+for i in range(2000):
+    sys.stdout.write(("r%s-%d " % (r, i)) + r * 300 + "\n")
+' > $T/many
+is "8000 long lines from 2 hosts arrive whole" \
+	"$(grep -cE '^\[([0-3])\] r\1-[0-9]+ \1{300}$' $T/many)" 8000
+
+# fail-fast: rank 2 on h2 fails; every rank on h1 and h2 stops within 1 s
+rm -f $T/pid.* $T/ready.*
+$in_h1 $MUSTER -H h1:2,h2:2 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK
+	if [ $RANK = 2 ]; then
+		while [ $(ls '$T'/ready.* | wc -l) -lt 4 ]; do sleep 0.02; done
+		date +%s%3N > '$T'/failed_at; exit 7
+	fi
+	exec sleep 30' > /dev/null 2> $T/err
+rc=$?
+end=$(now_ms)
+ms=$((end - $(cat $T/failed_at 2>/dev/null || echo 0)))
+is "rank on h2 fails: exit code is its 7" $rc 7
+ok_if "message names rank 2 and host h2" \
+	grep -q 'rank 2 (host h2, pid [0-9]*) exited with code 7' $T/err
+ok_if "fail-fast across hosts: all stopped in ${ms} ms (< 1000)" [ $ms -lt 1000 ]
+ok_if "fail-fast: no rank left on h1 or h2" none_alive $T/pid.*
+
+# SIGINT to the launcher reaches every rank on every host
+rm -f $T/got.* $T/ready.*
+$in_h1 $MUSTER -H h1:2,h2:2 -- sh -c 'trap "echo INT > '$T'/got.\$RANK; exit 9" INT
+	echo r > '$T'/ready.$RANK; while :; do sleep 0.05; done' &
+mpid=$!
+wait_files 4 "$T/ready.*"
+kill -INT $mpid
+wait $mpid
+rc=$?
+is "SIGINT forwarded to all 4 ranks on 2 hosts" "$(cat $T/got.* 2>/dev/null | wc -l)" 4
+is "SIGINT: exit code is the ranks' (9)" $rc 9
+
+# the launcher SIGKILLed: ssh ends, the remote agent sees EOF, workers go
+rm -f $T/pid.* $T/gpid.* $T/ready.*
+$in_h1 $MUSTER -H h1:2,h2:2 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	sleep 100 & echo $! > '$T'/gpid.$RANK
+	echo r > '$T'/ready.$RANK; wait' &
+mpid=$!
+wait_files 4 "$T/ready.*"
+is "the background job is the launcher itself" "$(cat /proc/$mpid/comm)" muster
+kill -KILL $mpid
+wait_gone $T/pid.* $T/gpid.*
+ok_if "launcher SIGKILLed: workers and children on h1 and h2 gone within 2 s" \
+	none_alive $T/pid.* $T/gpid.*
+wait $mpid 2>/dev/null
+
+# the ssh connection dies: the job fails, the remote workers go
+rm -f $T/pid.* $T/ready.*
+$in_h1 $MUSTER -H h1:1,h2:1 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK; exec sleep 30' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+spid=$(ps -o ppid= -p "$(cat $T/pid.1)" | tr -d ' ')	# the remote agent
+kill -KILL "$spid"	# as a crashed host: the agent is gone
+wait $mpid
+rc=$?
+wait_gone $T/pid.*
+ok_if "remote agent killed: job fails (rc $rc)" [ $rc -ne 0 ]
+ok_if "remote agent killed: no worker left on either host" none_alive $T/pid.*
+
+# --timeout across hosts
+t0=$(now_ms)
+$in_h1 $MUSTER --timeout 1 -H h1:1,h2:1 -- sleep 30 2> /dev/null
+rc=$?
+ms=$(($(now_ms) - t0))
+is "--timeout 1 across hosts: 124" $rc 124
+ok_if "--timeout 1 across hosts took ${ms} ms (< 3000)" [ $ms -lt 3000 ]
+
+# unreachable and bad hosts, programs missing on a remote host
+$in_h1 $MUSTER -H h1:1,h9:1 -- sleep 30 > /dev/null 2> $T/err
+is "unknown host: exit 255" $? 255
+ok_if "unknown host: 'ssh to h9 failed' with ssh's reason" \
+	grep -q "^muster: ssh to h9 failed (exit 255): ssh: .*h9" $T/err
+$in_h1 $MUSTER -H h1:1,h2:1 -- ./no-such-program > /dev/null 2> $T/err
+is "program missing: 127" $? 127
+ok_if "program missing: names a rank and its host" \
+	grep -q "rank [01] (host h[12]): cannot run './no-such-program'" $T/err
+$in_h1 $MUSTER -H h1:1,-oProxyCommand=x:1 -- true 2> $T/err
+is "a host starting with '-' is refused: 2" $? 2
+
+# the C trainer (libmuster over the CURVE rendezvous, TCP between hosts)
+TRAINER=$ROOT/build/examples/trainer
+if [ -x $TRAINER ]; then
+	final() { sed -n 's/^\(\[0\] \)\{0,1\}final loss //p' "$1"; }
+	$MUSTER -n 1 -- $TRAINER --steps 100 > $T/one 2>&1
+	one=$(final $T/one)
+	$in_h1 env MUSTER_TIMEOUT=30 $MUSTER -H h1:2,h2:2 -- $TRAINER --steps 100 \
+		> $T/out 2>&1
+	got=$(final $T/out)
+	ok_if "trainer on 2 hosts x 2: loss $got = $one (1 process)" awk \
+		-v a="$got" -v b="$one" 'BEGIN { d = a - b; if (d < 0) d = -d;
+		m = a < 0 ? -a : a; exit !(a != "" && b != "" && d <= 1e-9 * m + 1e-15) }'
+	[ -n "$got" ] || sed 's/^/# /' $T/out | head -20
+else
+	skip "trainer on 2 hosts" "build/examples/trainer not built"
+fi
+
+# torch DDP (gloo, env://) across 2 hosts
+if $PY -c 'import torch' 2>/dev/null; then
+	$in_h1 $MUSTER -H h1:1,h2:1 -- $PY tests/py/ddp_train.py > $T/out 2> $T/err
+	is "torch DDP on 2 hosts: exit 0" $? 0
+	is "torch DDP on 2 hosts: every rank trained" \
+		"$(grep -c 'ddp ok .* world=2' $T/out)" 2
+	head -5 $T/err | sed 's/^/# /'
+else
+	skip "torch DDP on 2 hosts" "python3-torch is not installed"
+fi
+
+done_testing
