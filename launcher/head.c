@@ -430,7 +430,6 @@ start_agent(struct head *h, struct agent_proc *a, const char *self)
 	struct lch_strv argv = LCH_STRV_INIT;
 	struct lch_spawn s;
 	int in[2], out[2], err[2], e, rc = -1;
-	char *plan;
 
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
 	    pipe2(err, O_CLOEXEC) != 0) {
@@ -473,16 +472,30 @@ start_agent(struct head *h, struct agent_proc *a, const char *self)
 		a->code = 127;
 		goto out;
 	}
+	rc = 0;
+out:
+	lch_strv_clear(&argv);
+	return rc;
+}
+
+/*
+ * Writes an agent its plan.  Done once every agent is started: a large
+ * plan fills the pipe until ssh has connected, and the connections
+ * should be made side by side, not one after another.
+ */
+static void
+send_plan(struct head *h, struct agent_proc *a)
+{
+	char *plan;
+
+	if (a->in_fd < 0)
+		return;
 	plan = node_plan_json(h, a->node);
 	if (lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
 	    lch_write_all(a->in_fd, "\n", 1) != 0)
 		lch_msg("agent for %s did not take its plan: %s",
 		    a->node->host, strerror(errno));
 	free(plan);
-	rc = 0;
-out:
-	lch_strv_clear(&argv);
-	return rc;
 }
 
 static int
@@ -613,8 +626,9 @@ summarize(struct head *h)
 		return h->interrupted ? 128 + h->interrupted : 0;
 	}
 	if (f->kind == F_AGENT_SIG)
-		lch_msg("the agent of host %s (pid %d) was killed by %s: its "
-		    "ranks are lost", f->host, f->pid, lch_signame(f->code - 128));
+		lch_msg("the %s of host %s (pid %d) was killed by %s: its "
+		    "ranks are lost", f->agent->remote ? "ssh connection" :
+		    "agent", f->host, f->pid, lch_signame(f->code - 128));
 	else if (f->kind == F_SSH || f->kind == F_LOST)
 		agent_lost_msg(f);
 	else if (f->err)
@@ -657,7 +671,7 @@ static int
 run_once(struct head *h)
 {
 	const char *self = lch_self_exe();
-	int i, code;
+	int i, n, code;
 
 	memset(&h->fail, 0, sizeof(h->fail));
 	h->stopping = h->timed_out = 0;
@@ -669,9 +683,13 @@ run_once(struct head *h)
 		h->ag[i].node = &h->p->nodes[i];
 		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
 	}
-	for (i = 0; i < h->nag && !h->stopping; i++)
+	for (i = 0; i < h->nag; i++)
 		if (start_agent(h, &h->ag[i], self) != 0)
-			stop_job(h);
+			break;
+	for (n = 0; n < i; n++)
+		send_plan(h, &h->ag[n]);
+	if (i < h->nag)
+		stop_job(h);
 	loop(h);
 	code = summarize(h);
 	release_agents(h);

@@ -78,8 +78,11 @@ up() {
 	: > "$dir/namespaces"; : > "$dir/etcdirs"
 	sw=$(sw_of "$dir")
 	# the guard first, so that no moment has hosts without it
-	ip route add unreachable "$NET.0/24" metric "$$" 2> "$dir/err" ||
-		cant "cannot add the guard route: $(cat "$dir/err")"
+	if ! ip route add unreachable "$NET.0/24" metric "$$" 2> "$dir/err"; then
+		err=$(cat "$dir/err")
+		rm -f "$dir/tag" "$dir/n" "$dir/namespaces" "$dir/etcdirs" "$dir/err"
+		cant "cannot add the guard route (no CAP_NET_ADMIN?): $err"
+	fi
 	echo "$$" > "$dir/guard"
 	if ! ip netns add "$sw" 2> "$dir/err"; then
 		down "$dir"
