@@ -358,6 +358,9 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 		if (now >= s->next_alive) {
 			s->next_alive = now + 0.002;
 			if (peer_dead(s, j)) {
+				/* it may have said why before it went */
+				if (atomic_load(&s->hdr->err) != 0)
+					return shm_seen_error(c, s);
 				mst_blame(c, MUSTER_EPEER, grank);
 				return mst_broken(c, MUSTER_EPEER, "rank %d "
 				    "(pid %d, node %d) died during a "
