@@ -400,7 +400,7 @@ agent_argv(struct head *h, struct lch_strv *v, const struct lch_node *n,
 {
 	const char *ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
 	char *copy, *tok, *save = NULL, *cmd;
-	char *remote[] = { (char *)self, (char *)"--agent", NULL };
+	const char *remote[] = { self, "--agent", NULL };
 
 	if (n->local && !getenv("MUSTER_FORCE_SSH")) {
 		lch_strv_push(v, self);

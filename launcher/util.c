@@ -81,7 +81,7 @@ lch_xasprintf(const char *fmt, ...)
 }
 
 char *
-lch_sq_quote_argv(char *const *argv)
+lch_sq_quote_argv(const char *const *argv)
 {
 	size_t i, n = 1;
 	const char *c;

@@ -61,7 +61,7 @@ const char *lch_signame(int sig);
  * argv quoted for a POSIX shell, as git's sq_quote_argv: each word in
  * single quotes, ' as '\'' and ! as '\!' (csh), joined by spaces.
  */
-char *lch_sq_quote_argv(char *const *argv);
+char *lch_sq_quote_argv(const char *const *argv);
 /* This program's absolute path (to start agents and rank wrappers). */
 const char *lch_self_exe(void);
 

@@ -69,6 +69,13 @@ $in_h1 env -u MUSTER_SSH $MUSTER -H h1:1,h2:1 -- true 2> $T/err > /dev/null
 ok_if "no MUSTER_SSH: plain ssh fails and says so" \
 	grep -q '^muster: ssh to h2 failed (exit 255)' $T/err
 
+# the agent's path is quoted for the remote shell (git's sq_quote)
+Q="$T/it's a \$dir!"
+mkdir -p "$Q" && cp $MUSTER "$Q/muster"
+$in_h1 "$Q/muster" -H h1:1,h2:1 -- hostname > $T/out 2> $T/err
+is "muster at a path with ', \$, ! and a blank starts its agent on h2" \
+	"$(sort $T/out | tr '\n' ' ')" "[0] h1 [1] h2 "
+
 # output: tagged, line-atomic, stderr apart
 $in_h1 $MUSTER -H h1:2,h2:2 -- sh -c 'echo out $RANK; echo err $RANK >&2; printf partial' \
 	> $T/out 2> $T/err

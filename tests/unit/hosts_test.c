@@ -166,6 +166,18 @@ test_local(void)
 	CHECK(!lch_host_is_local("10.200.0.7"));
 	gethostname(me, sizeof(me));
 	CHECK(lch_host_is_local(me));
+	CHECK(lch_host_is_loopback("127.0.1.1"));
+	CHECK(lch_host_is_loopback("::1"));
+	CHECK(!lch_host_is_loopback("10.0.0.1"));
+	CHECK(!lch_host_is_loopback(me) || strcmp(me, "localhost") == 0);
+	if (strchr(me, '.') == NULL) {	/* our name with a domain is us */
+		char fq[300];
+
+		snprintf(fq, sizeof(fq), "%s.example.org", me);
+		CHECK(lch_host_is_local(fq));
+		snprintf(fq, sizeof(fq), "%sx", me);
+		CHECK(!lch_host_is_local(fq));
+	}
 }
 
 TEST_LIST = {
