@@ -491,8 +491,9 @@ send_plan(struct head *h, struct agent_proc *a)
 	if (a->in_fd < 0)
 		return;
 	plan = node_plan_json(h, a->node);
-	if (lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
-	    lch_write_all(a->in_fd, "\n", 1) != 0)
+	/* EPIPE: the agent (or ssh) ended; its end says why */
+	if ((lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
+	    lch_write_all(a->in_fd, "\n", 1) != 0) && errno != EPIPE)
 		lch_msg("agent for %s did not take its plan: %s",
 		    a->node->host, strerror(errno));
 	free(plan);

@@ -24,6 +24,8 @@ bad "-n '-3'" -n -3 -- $P
 bad "-np '99999999999'" -np 99999999999 -- $P
 bad "needs a value" -n
 bad "unknown option '--frobnicate'" --frobnicate -- $P
+bad "--ssh ' ': expected a command" --ssh ' ' -H a,b -- $P
+bad "'-oProxyCommand=x': not a valid host name" -H a,-oProxyCommand=x -- $P
 bad "'--dry-run' takes no value" --dry-run=yes -- $P
 bad "no program given" -n 2
 bad "--nodes '0'" --nodes 0 -- $P
