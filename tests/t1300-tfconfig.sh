@@ -35,4 +35,14 @@ host, port = tf["cluster"][t["type"]][t["index"]].rsplit(":", 1)
 s = socket.socket(); s.bind((host, int(port))); s.listen()
 print("bound", host, port)' > $T/out 2>&1
 is "every task binds its TF_CONFIG address" "$(grep -c bound $T/out)" 5
+
+# with other hosts, "localhost" is no address for them: our host name is
+$MUSTER --dry-run -H localhost:1,otherhost:1 --ps 1 --workers 1 -- true |
+	$PY -c 'import json, sys
+for l in sys.stdin:
+    e = json.loads(l)["env"]
+    print(e["MASTER_ADDR"], " ".join(json.loads(e["TF_CONFIG"])["cluster"]["worker"]))' \
+	| sed 's/:[0-9]*$//' | sort -u > $T/out
+is "localhost beside other hosts: MASTER_ADDR and TF_CONFIG use $(hostname)" \
+	"$(cat $T/out)" "$(hostname) $(hostname)"
 done_testing
