@@ -248,7 +248,7 @@ wait_policy(muster_comm *c)
 	for (i = 0; i < c->t.size; i++)
 		c->host_ranks += c->peers[i].host == c->peers[c->t.rank].host;
 	c->spin_s = env_us("MUSTER_SPIN_US",
-	    ncpu > 0 && c->host_ranks > ncpu ? 0 : 50);
+	    ncpu > 0 && c->host_ranks > ncpu ? 0 : 5);
 	c->yield_s = env_us("MUSTER_YIELD_US", 2000);
 }
 
