@@ -261,6 +261,19 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 	}
 }
 
+/* Blames a lost agent (its node's ranks with it) and stops the job. */
+static void
+agent_failure(struct head *h, struct agent_proc *a, int kind, int code)
+{
+	h->fail.kind = kind;
+	h->fail.code = code;
+	h->fail.rank = -1;
+	h->fail.pid = (int)a->pid;
+	h->fail.host = a->node->host;
+	h->fail.agent = a;
+	stop_job(h);
+}
+
 /* An agent that dies on its own takes its node down: stop the job. */
 static void
 agent_died(struct head *h, struct agent_proc *a)
@@ -268,13 +281,7 @@ agent_died(struct head *h, struct agent_proc *a)
 	if (h->fail.code != 0 || h->timed_out || h->stopping ||
 	    h->interrupted)
 		return;
-	h->fail.kind = F_AGENT_SIG;
-	h->fail.code = a->code;
-	h->fail.rank = -1;
-	h->fail.pid = (int)a->pid;
-	h->fail.host = a->node->host;
-	h->fail.agent = a;
-	stop_job(h);
+	agent_failure(h, a, F_AGENT_SIG, a->code);
 }
 
 /*
@@ -293,13 +300,8 @@ agent_done(struct head *h, struct agent_proc *a)
 		a->early_len = 0;
 		return;
 	}
-	h->fail.kind = a->remote && a->nrec == 0 ? F_SSH : F_LOST;
-	h->fail.code = a->code ? a->code : 255;
-	h->fail.rank = -1;
-	h->fail.pid = (int)a->pid;
-	h->fail.host = a->node->host;
-	h->fail.agent = a;
-	stop_job(h);
+	agent_failure(h, a, a->remote && a->nrec == 0 ? F_SSH : F_LOST,
+	    a->code ? a->code : 255);
 }
 
 static void
