@@ -254,6 +254,25 @@ out:
 	free(pids);
 }
 
+/*
+ * Small allreduces for 0.2 s before the first size: a job's first
+ * moments are busy (the launcher, the rendezvous, page faults).  Rank 0's
+ * clock decides, through the allreduce itself, so all ranks stop together.
+ */
+static void
+settle(muster_comm *c)
+{
+	double t0 = now();
+	int32_t stop = 0;
+
+	while (!stop) {
+		stop = muster_comm_rank(c) == 0 && now() - t0 > 0.2;
+		if (muster_allreduce(&stop, &stop, 1, MUSTER_INT32, MUSTER_MAX,
+		    c) != MUSTER_OK)
+			return;
+	}
+}
+
 /* One size: out of place, then in place; prints a row on rank 0. */
 static int
 one_size(const struct opts *o, muster_comm *c, char *send, char *recv,
@@ -325,6 +344,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	header(&o, c);
+	settle(c);
 	for (b = o.minb; b <= o.maxb; ) {
 		size_t count = b / es;
 		if ((rv = one_size(&o, c, send, recv, count, &busbw_sum,
