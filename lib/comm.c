@@ -88,6 +88,23 @@ mst_blame(muster_comm *c, muster_result code, int rank)
 	mst_tcp_shutdown(c->tcp);
 }
 
+muster_result
+mst_check_job(muster_comm *c, double now)
+{
+	char why[256] = "";
+	int aborted = 0;
+
+	if (c->boot.ops->poll_abort == NULL || now < c->next_job_check)
+		return MUSTER_OK;
+	c->next_job_check = now + 0.05;
+	c->boot.ops->poll_abort(c->boot.ctx, why, sizeof(why), &aborted);
+	if (!aborted)
+		return MUSTER_OK;
+	mst_shm_poison(c->shm, MUSTER_EABORTED, c->t.rank);
+	return mst_broken(c, MUSTER_EABORTED, "the job was aborted (%s)",
+	    why[0] ? why : "(no reason given)");
+}
+
 int
 mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank)
 {

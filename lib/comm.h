@@ -69,6 +69,7 @@ struct muster_comm {
 	muster_result sticky;	/* once set, every call returns it */
 	int aborted;
 	int blamed;
+	double next_job_check;
 	void *acc;		/* hierarchical accumulator */
 	size_t acc_cap;
 	void *fuse;		/* group_end packing buffer */
@@ -93,6 +94,11 @@ muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
  * else (the bootstrap KV), once.
  */
 void mst_blame(muster_comm *c, muster_result code, int rank);
+/*
+ * Called from slow waits: every 50 ms asks the bootstrap whether the job
+ * was aborted (the rendezvous broadcasts it); MUSTER_EABORTED if so.
+ */
+muster_result mst_check_job(muster_comm *c, double now);
 /* Looks up a blame another rank published, waiting up to wait_ms. */
 int  mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank);
 

@@ -355,6 +355,8 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 		if (atomic_load_explicit(&s->hdr->err, memory_order_relaxed) != 0)
 			return shm_seen_error(c, s);
 		now = mst_now();
+		if (mst_check_job(c, now) != MUSTER_OK)
+			return c->sticky;
 		if (now >= s->next_alive) {
 			s->next_alive = now + 0.002;
 			if (peer_dead(s, j)) {

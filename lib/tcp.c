@@ -381,6 +381,8 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 		}
 		/* as in shm.c: spin, then yield, then sleep in poll() */
 		now = mst_now();
+		if (mst_check_job(c, now) != MUSTER_OK)
+			return c->sticky;
 		if (idle == 0)
 			idle = now;
 		if (now < deadline && now - idle < c->spin_s + c->yield_s) {
@@ -393,6 +395,8 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 		if (x->rdone < x->rlen)
 			p[np++] = (struct pollfd){ t->left, POLLIN, 0 };
 		ms = (int)((deadline - mst_now()) * 1000) + 1;
+		if (ms > 50)
+			ms = 50;	/* wake to check for a job abort */
 		if (ms <= 0 || poll(p, (nfds_t)np, ms) == 0) {
 			if (mst_now() < deadline)
 				continue;
