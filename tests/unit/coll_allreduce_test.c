@@ -117,8 +117,8 @@ fill(muster_dtype dt, muster_op op, int r, void *buf, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		store(dt, buf, i, ival(dt, op, r, i),
-		    fval(op, r, i, (int)dt * 5));
+		store(dt, buf, i, is_float(dt) ? 0 : ival(dt, op, r, i),
+		    is_float(dt) ? fval(op, r, i, (int)dt * 5) : 0);
 }
 
 /* Integer reference with the dtype's wrap and signedness. */
@@ -194,6 +194,20 @@ sizes_for(int n, size_t out[6])
 	return 6;
 }
 
+/* Reference result of (dt, op) on cnt elements into ref. */
+static void
+reference(muster_dtype dt, muster_op op, int n, char *ref, size_t cnt)
+{
+	size_t i;
+
+	for (i = 0; i < cnt; i++) {
+		if (is_float(dt))
+			store(dt, ref, i, 0, fref(dt, op, n, i));
+		else
+			store(dt, ref, i, iref(dt, op, n, i), 0);
+	}
+}
+
 static void
 matrix_body(muster_comm *c, struct h_report *me, void *arg)
 {
@@ -207,40 +221,38 @@ matrix_body(muster_comm *c, struct h_report *me, void *arg)
 	(void)arg;
 	for (d = 0; d < 10; d++)
 	for (o = 0; o < 5; o++)
-	for (inplace = 0; inplace < 2; inplace++)
-	for (k = 0; k < ns; k++, slot++) {
+	for (k = 0; k < ns; k++) {
 		muster_dtype dt = dts[d];
 		muster_op op = (muster_op)o;
 		size_t cnt = sizes[k], es = muster_dtype_size(dt);
-		void *out = inplace ? send : recv;
-		muster_result rv;
 
-		fill(dt, op, r, send, cnt);
-		memset(recv, 0xee, cnt * es);
-		rv = muster_allreduce(send, out, cnt, dt, op, c);
-		if (rv != MUSTER_OK) {
-			fprintf(stderr, "# rank %d %s %s n=%zu: %s: %s\n", r,
-			    dtn[d], opn[o], cnt, muster_strerror(rv),
-			    muster_comm_last_error(c));
-			me->failures++;
-			continue;
+		reference(dt, op, n, ref, cnt);
+		for (inplace = 0; inplace < 2; inplace++, slot++) {
+			void *out = inplace ? send : recv;
+			muster_result rv;
+
+			fill(dt, op, r, send, cnt);
+			memset(recv, 0xee, cnt * es);
+			rv = muster_allreduce(send, out, cnt, dt, op, c);
+			if (rv != MUSTER_OK) {
+				fprintf(stderr, "# rank %d %s %s n=%zu: %s: %s\n",
+				    r, dtn[d], opn[o], cnt, muster_strerror(rv),
+				    muster_comm_last_error(c));
+				me->failures++;
+				continue;
+			}
+			if (memcmp(ref, out, cnt * es) != 0) {
+				for (i = 0; i < cnt; i++)
+					if (memcmp(ref + i * es,
+					    (char *)out + i * es, es))
+						break;
+				fprintf(stderr, "# rank %d %s %s %s n=%zu: wrong "
+				    "at element %zu\n", r, dtn[d], opn[o],
+				    inplace ? "in-place" : "out-of-place", cnt, i);
+				me->failures++;
+			}
+			me->hash[slot] = h_hash(out, cnt * es);
 		}
-		for (i = 0; i < cnt; i++) {
-			if (is_float(dt))
-				store(dt, ref, i, 0, fref(dt, op, n, i));
-			else
-				store(dt, ref, i, iref(dt, op, n, i), 0);
-		}
-		if (memcmp(ref, out, cnt * es) != 0) {
-			for (i = 0; i < cnt; i++)
-				if (memcmp(ref + i * es, (char *)out + i * es, es))
-					break;
-			fprintf(stderr, "# rank %d %s %s %s n=%zu: wrong at "
-			    "element %zu\n", r, dtn[d], opn[o],
-			    inplace ? "in-place" : "out-of-place", cnt, i);
-			me->failures++;
-		}
-		me->hash[slot] = h_hash(out, cnt * es);
 	}
 	free(send);
 	free(recv);
