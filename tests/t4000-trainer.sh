@@ -3,7 +3,7 @@
 # one process on the whole batch, on one node and on 2 virtual nodes
 # (TCP between them), under the launcher and with a file:// bootstrap.
 . "$(dirname "$0")/lib.sh"
-TRAINER=$ROOT/build/examples/trainer
+TRAINER=$B/examples/trainer
 FL="sh $ROOT/tests/perf/flaunch.sh"
 export MUSTER_TIMEOUT=30
 
@@ -32,6 +32,6 @@ if [ -x "$MUSTER" ]; then
 	ok_if "muster --nodes 2 --procs-per-node 2: loss $got = $one" same_loss "$got" "$one"
 	[ -n "$got" ] || sed 's/^/# /' $T/out | head -20
 else
-	skip "trainer under the launcher" "build/bin/muster not built"
+	skip "trainer under the launcher" "the launcher is not built"
 fi
 done_testing

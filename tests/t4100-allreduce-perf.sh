@@ -2,7 +2,7 @@
 # muster-allreduce-perf: nccl-tests' flags and columns, checked results,
 # under the launcher on one node and on 2 virtual nodes.
 . "$(dirname "$0")/lib.sh"
-PERF=$ROOT/build/bin/muster-allreduce-perf
+PERF=$B/bin/muster-allreduce-perf
 FL="sh $ROOT/tests/perf/flaunch.sh"
 export MUSTER_TIMEOUT=30
 
@@ -43,6 +43,6 @@ if [ -x "$MUSTER" ]; then
 	ok_if "under muster --nodes 2 --procs-per-node 2" rows_ok $T/out
 	rows_ok $T/out || sed 's/^/# /' $T/out | tail -5
 else
-	skip "under the launcher" "build/bin/muster not built"
+	skip "under the launcher" "the launcher is not built"
 fi
 done_testing

@@ -4,7 +4,7 @@
 # must refuse with MUSTER_ENOTSUP and a clear reason, and the GPU test
 # is reported as skipped (never as passed).
 . "$(dirname "$0")/lib.sh"
-CHECK=$ROOT/build/tests/nccl_check
+CHECK=$B/tests/nccl_check
 FL="sh $ROOT/tests/perf/flaunch.sh"
 export MUSTER_TIMEOUT=60
 

@@ -3,8 +3,8 @@
 # server reaches a worker blocked in an allreduce; under the launcher a
 # dead or stalled rank ends the job with an error, never a hang.
 . "$(dirname "$0")/lib.sh"
-W=$ROOT/build/tests/coll_worker
-CLI=$ROOT/build/tests/rdv_cli
+W=$B/tests/coll_worker
+CLI=$B/tests/rdv_cli
 export MUSTER_JOB_SECRET=t4400-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 
 # --- a job aborted on musterd: the worker in the allreduce hears it
@@ -53,6 +53,6 @@ if [ -x "$MUSTER" ]; then
 	ok_if "launcher, rank 2 stalls: done within the timeout + 2 s (${ms} ms)" [ "$ms" -lt 5000 ]
 	sed 's/^/# /' "$T/out" | head -4
 else
-	skip "failures under the launcher" "build/bin/muster not built"
+	skip "failures under the launcher" "the launcher is not built"
 fi
 done_testing
