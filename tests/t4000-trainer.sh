@@ -4,7 +4,7 @@
 # (TCP between them), under the launcher and with a file:// bootstrap.
 . "$(dirname "$0")/lib.sh"
 TRAINER=$B/examples/trainer
-FL="sh $ROOT/tests/perf/flaunch.sh"
+FL="sh $ROOT/tests/tools/flaunch.sh"
 export MUSTER_TIMEOUT=30
 
 final() { sed -n 's/^\(\[0\] \)\{0,1\}final loss //p' "$1"; }

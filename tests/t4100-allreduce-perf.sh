@@ -3,7 +3,7 @@
 # under the launcher on one node and on 2 virtual nodes.
 . "$(dirname "$0")/lib.sh"
 PERF=$B/bin/muster-allreduce-perf
-FL="sh $ROOT/tests/perf/flaunch.sh"
+FL="sh $ROOT/tests/tools/flaunch.sh"
 export MUSTER_TIMEOUT=30
 
 # columns: size count type redop root, then time algbw busbw #wrong twice

@@ -5,7 +5,7 @@
 # is reported as skipped (never as passed).
 . "$(dirname "$0")/lib.sh"
 CHECK=$B/tests/nccl_check
-FL="sh $ROOT/tests/perf/flaunch.sh"
+FL="sh $ROOT/tests/tools/flaunch.sh"
 export MUSTER_TIMEOUT=60
 
 if command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then

@@ -10,7 +10,7 @@
 # usage: sh tests/perf/allreduce.sh [-r REPEATS] [-e MAXBYTES] [-n ITERS]
 #                                   [-g] [shm2 shm4 tcp2 tcp4]
 #   -g: skip gloo.  MUSTER_PERF_LAUNCH=file starts ranks without the
-#   launcher (tests/perf/flaunch.sh).
+#   launcher (tests/tools/flaunch.sh).
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$PWD
 R=3 MAXB=64M ITERS=20 GLOO=1
@@ -42,7 +42,7 @@ launch() {	# launch NP NODES
 		"$ROOT/build/bin/muster" --nodes "$nodes" --procs-per-node \
 			$((np / nodes)) -- "$@" | sed 's/^\[[0-9]*\] //'
 	else
-		sh "$ROOT/tests/perf/flaunch.sh" "$np" "$nodes" "$@"
+		sh "$ROOT/tests/tools/flaunch.sh" "$np" "$nodes" "$@"
 	fi
 }
 mpi() {		# mpi NP BTL ARGS...
