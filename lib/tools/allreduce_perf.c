@@ -6,6 +6,7 @@
  * launcher:  muster -n 4 -- muster-allreduce-perf -b 8 -e 64M -f 4
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,28 @@ value(int rank, size_t i)
 	return (double)((int)((i + (size_t)rank * 3) % 5) - 2);
 }
 
+/* float -> binary16, round to nearest even (no NaN here). */
+static uint16_t
+to_half(float f)
+{
+	uint32_t u, a, sign, r, rest;
+
+	memcpy(&u, &f, 4);
+	sign = (u >> 16) & 0x8000u;
+	a = u & 0x7fffffffu;
+	if (a >= 0x477ff000u)		/* rounds to 65536 or more */
+		return (uint16_t)(sign | 0x7c00u);
+	if (a < 0x38800000u)		/* below 2^-14: subnormal */
+		return (uint16_t)(sign | (uint32_t)nearbyintf(fabsf(f) *
+		    16777216.0f));
+	r = a - 0x38000000u;		/* exponent bias 127 -> 15 */
+	rest = r & 0x1fffu;
+	r >>= 13;
+	if (rest > 0x1000u || (rest == 0x1000u && (r & 1u)))
+		r++;
+	return (uint16_t)(sign | r);
+}
+
 static void
 put(muster_dtype dt, void *b, size_t i, double v)
 {
@@ -123,12 +146,9 @@ put(muster_dtype dt, void *b, size_t i, double v)
 	case MUSTER_UINT32: ((uint32_t *)b)[i] = (uint32_t)(v + 2); break;
 	case MUSTER_INT64: ((int64_t *)b)[i] = (int64_t)v; break;
 	case MUSTER_UINT64: ((uint64_t *)b)[i] = (uint64_t)(v + 2); break;
-	case MUSTER_FLOAT16: {
-		/* v is a small integer: build the binary16 directly */
-		_Float16 h = (_Float16)v;
-		memcpy((uint16_t *)b + i, &h, 2);
+	case MUSTER_FLOAT16:
+		((uint16_t *)b)[i] = to_half((float)v);
 		break;
-	}
 	case MUSTER_BFLOAT16: {
 		float f = (float)v;
 		uint32_t u;
