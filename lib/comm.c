@@ -797,41 +797,57 @@ muster_group_start(void)
 	return MUSTER_OK;
 }
 
-/* Runs every queued op with the same (comm, dtype, op) as ops[i], fused. */
+/* Horovod's fusion threshold: a fused allreduce carries at most this. */
+#define FUSION_BYTES ((size_t)64 << 20)
+
+static int
+same_kind(const struct gop *a, const struct gop *b)
+{
+	return !b->done && a->c == b->c && a->dt == b->dt && a->op == b->op;
+}
+
+/*
+ * Runs ops[i] and the queued ops after it of the same (comm, dtype, op),
+ * in order, fused into allreduces of at most FUSION_BYTES; an op alone
+ * in its batch runs on its own buffers.
+ */
 static muster_result
 group_run(size_t i)
 {
-	struct gop *g = &group_ops[i];
-	muster_comm *c = g->c;
-	size_t es = muster_dtype_size(g->dt), total = 0, off, j;
+	struct gop g = group_ops[i];
+	muster_comm *c = g.c;
+	size_t es = muster_dtype_size(g.dt), total = 0, off, j, n = 0;
 	muster_result rv;
 
 	for (j = i; j < group_n; j++)
-		if (!group_ops[j].done && group_ops[j].c == c &&
-		    group_ops[j].dt == g->dt && group_ops[j].op == g->op)
+		if (same_kind(&g, &group_ops[j]) && (n == 0 ||
+		    (total + group_ops[j].count) * es <= FUSION_BYTES)) {
 			total += group_ops[j].count;
-	if (grow(&c->fuse, &c->fuse_cap, total * es) != 0)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory (fusion buffer "
+			group_ops[j].done = 2;	/* in this batch */
+			n++;
+		}
+	if ((rv = mst_usable(c)) == MUSTER_OK && n == 1)
+		rv = mst_allreduce(c, g.send, g.recv, g.count, g.dt, g.op);
+	else if (rv == MUSTER_OK && grow(&c->fuse, &c->fuse_cap, total * es))
+		rv = mst_fail(c, MUSTER_ENOMEM, "out of memory (fusion buffer "
 		    "of %zu bytes)", total * es);
-	for (off = 0, j = i; j < group_n; j++) {
-		struct gop *o = &group_ops[j];
-		if (o->done || o->c != c || o->dt != g->dt || o->op != g->op)
-			continue;
-		memcpy((char *)c->fuse + off, o->send, o->count * es);
-		off += o->count * es;
+	if (rv == MUSTER_OK && n > 1) {
+		for (off = 0, j = i; j < group_n; j++)
+			if (group_ops[j].done == 2) {
+				memcpy((char *)c->fuse + off, group_ops[j].send,
+				    group_ops[j].count * es);
+				off += group_ops[j].count * es;
+			}
+		rv = mst_allreduce(c, c->fuse, c->fuse, total, g.dt, g.op);
 	}
-	rv = mst_usable(c);
-	if (rv == MUSTER_OK)
-		rv = mst_allreduce(c, c->fuse, c->fuse, total, g->dt, g->op);
-	for (off = 0, j = i; j < group_n; j++) {
-		struct gop *o = &group_ops[j];
-		if (o->done || o->c != c || o->dt != g->dt || o->op != g->op)
-			continue;
-		if (rv == MUSTER_OK)
-			memcpy(o->recv, (char *)c->fuse + off, o->count * es);
-		off += o->count * es;
-		o->done = 1;
-	}
+	for (off = 0, j = i; j < group_n; j++)
+		if (group_ops[j].done == 2) {
+			if (rv == MUSTER_OK && n > 1)
+				memcpy(group_ops[j].recv, (char *)c->fuse + off,
+				    group_ops[j].count * es);
+			off += group_ops[j].count * es;
+			group_ops[j].done = 1;
+		}
 	return rv;
 }
 

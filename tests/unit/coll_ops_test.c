@@ -142,6 +142,39 @@ group_body(muster_comm *c, struct h_report *me, void *arg)
 	me->failures += test_failures_;
 }
 
+/* Past the fusion threshold (64 MiB) a group runs in several batches. */
+static void
+group_big_body(muster_comm *c, struct h_report *me, void *arg)
+{
+	static const size_t cnt[3] = { 5 << 20, 5 << 20, 7 << 20 };
+	int n = muster_comm_size(c), r = muster_comm_rank(c), k;
+	float *b[3];
+	size_t i;
+
+	(void)arg;
+	for (k = 0; k < 3; k++) {
+		b[k] = malloc(cnt[k] * sizeof(float));
+		for (i = 0; i < cnt[k]; i++)
+			b[k][i] = (float)(r + k + (int)(i % 5));
+	}
+	muster_group_start();
+	for (k = 0; k < 3; k++)
+		muster_allreduce(b[k], b[k], cnt[k], MUSTER_FLOAT32, MUSTER_SUM,
+		    c);
+	if (muster_group_end() != MUSTER_OK)
+		me->failures++;
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < cnt[k]; i++)
+			if (b[k][i] != (float)(n * (n - 1) / 2 +
+			    n * (k + (int)(i % 5)))) {
+				me->failures++;
+				break;
+			}
+		free(b[k]);
+	}
+}
+
+static void test_group_big(void) { CHECK_INT(h_run(2, 1, "30", group_big_body, NULL), 0); }
 static void test_group_1node(void) { CHECK_INT(h_run(3, 1, "20", group_body, NULL), 0); }
 static void test_group_2nodes(void) { CHECK_INT(h_run(4, 2, "20", group_body, NULL), 0); }
 
@@ -389,6 +422,7 @@ TEST_LIST = {
 	{ "allgather_2nodes", test_allgather_2nodes },
 	{ "group_1node", test_group_1node },
 	{ "group_2nodes", test_group_2nodes },
+	{ "group_big", test_group_big },
 	{ "kill_1node", test_kill_1node },
 	{ "kill_2nodes", test_kill_2nodes },
 	{ "kill_2nodes_leader", test_kill_2nodes_leader },
