@@ -117,23 +117,28 @@ node_addr(const struct lch_plan *p, const struct lch_node *n)
 static void
 assign_roles(struct lch_plan *p, const struct lch_opts *o)
 {
-	int r = 0, i;
+	static const char *names[] = { "chief", "worker", "ps", "evaluator" };
+	long count[4];
+	int r = 0, t, i;
 
 	if (!lch_opts_ps_mode(o)) {
 		for (r = 0; r < p->np; r++) {
 			p->ranks[r].role = "default";
 			p->ranks[r].role_index = r;
+			p->ranks[r].role_size = p->np;
 		}
 		return;
 	}
-	for (i = 0; i < o->chief; i++, r++)
-		p->ranks[r].role = "chief", p->ranks[r].role_index = i;
-	for (i = 0; i < o->workers; i++, r++)
-		p->ranks[r].role = "worker", p->ranks[r].role_index = i;
-	for (i = 0; i < o->ps; i++, r++)
-		p->ranks[r].role = "ps", p->ranks[r].role_index = i;
-	for (i = 0; i < o->evaluator; i++, r++)
-		p->ranks[r].role = "evaluator", p->ranks[r].role_index = i;
+	count[0] = o->chief;
+	count[1] = o->workers;
+	count[2] = o->ps;
+	count[3] = o->evaluator;
+	for (t = 0; t < 4; t++)
+		for (i = 0; i < count[t]; i++, r++) {
+			p->ranks[r].role = names[t];
+			p->ranks[r].role_index = i;
+			p->ranks[r].role_size = (int)count[t];
+		}
 }
 
 /*
@@ -220,11 +225,9 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	struct lch_rank *rk = &p->ranks[r];
 	struct lch_env *e = &rk->env;
 	const struct lch_node *n = &p->nodes[rk->node_rank];
-	int cr, cs, role_size = 0, i;
+	int cr, cs;
 	size_t x;
 
-	for (i = 0; i < p->np; i++)
-		role_size += strcmp(p->ranks[i].role, rk->role) == 0;
 	cross(p, rk->node_rank, rk->local_rank, &cr, &cs);
 	lch_env_setf(e, "MUSTER_RANK", "%d", r);
 	lch_env_setf(e, "MUSTER_SIZE", "%d", p->np);
@@ -244,7 +247,7 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "GROUP_RANK", "%d", rk->node_rank);
 	lch_env_setf(e, "GROUP_WORLD_SIZE", "%d", p->nnodes);
 	lch_env_setf(e, "ROLE_RANK", "%d", rk->role_index);
-	lch_env_setf(e, "ROLE_WORLD_SIZE", "%d", role_size);
+	lch_env_setf(e, "ROLE_WORLD_SIZE", "%d", rk->role_size);
 	lch_env_set(e, "ROLE_NAME", rk->role);
 	lch_env_set(e, "MASTER_ADDR", p->master_addr);
 	lch_env_setf(e, "MASTER_PORT", "%d", p->master_port);

@@ -21,7 +21,7 @@ struct lch_node {
 struct lch_rank {
 	int rank, local_rank, node_rank;
 	const char *role;	/* TF task type in ps mode, else "default" */
-	int role_index;
+	int role_index, role_size;	/* among ranks of this role */
 	struct lch_env env;	/* what muster sets for this rank */
 };
 
