@@ -164,7 +164,7 @@ deps-demo:
 
 check: deps-check
 	$(Q)$(MAKE) --no-print-directory tests
-	$(Q)MUSTER_BUILD=$(B) sh tests/run.sh
+	$(Q)MUSTER_BUILD=$(B) MUSTER_SANITIZE=$(SANITIZE) sh tests/run.sh
 
 demo: deps-demo
 	$(Q)$(MAKE) --no-print-directory all

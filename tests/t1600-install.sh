@@ -20,7 +20,9 @@ ok_if "only muster_* exported" sh -c \
 	"nm -D --defined-only $so | awk '{ print \$3 }' | grep -v '^muster_' | grep -v '^_' | grep -q . && exit 1; exit 0"
 export PKG_CONFIG_PATH=$R/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$T/root
 cflags=$(pkg-config --cflags muster) libs=$(pkg-config --libs muster)
-cc $cflags -o $T/trainer examples/trainer.c $libs -lm 2> $T/ccerr
+# a sanitizer build's library needs its runtime in the program too
+san=${MUSTER_SANITIZE:+-fsanitize=$MUSTER_SANITIZE}
+cc $san $cflags -o $T/trainer examples/trainer.c $libs -lm 2> $T/ccerr
 is "trainer builds with pkg-config --cflags --libs muster" $? 0
 LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 2 -- $T/trainer --steps 20 > $T/out 2>&1
 is "installed muster runs the installed trainer" $? 0
