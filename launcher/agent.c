@@ -217,6 +217,8 @@ report_failure(struct agent *a, struct wstate *ws)
 	else
 		lch_msg("rank %d (host %s, pid %d) exited with code %d",
 		    ws->w->rank, a->c->host, (int)ws->pid, ws->code);
+	if (a->c->failed)
+		a->c->failed(ws->w->rank, (int)ws->pid, ws->code);
 }
 
 /* A worker is done when it is reaped and both its pipes are closed. */
@@ -450,10 +452,11 @@ poll_timeout(struct agent *a, long long now)
 static void
 loop(struct agent *a)
 {
-	struct pollfd *pfd = lch_xcalloc((size_t)(2 + 2 * a->c->nworkers),
+	struct pollfd *pfd = lch_xcalloc((size_t)(3 + 2 * a->c->nworkers),
 	    sizeof(*pfd));
-	struct wstate **who = lch_xcalloc((size_t)(2 + 2 * a->c->nworkers),
+	struct wstate **who = lch_xcalloc((size_t)(3 + 2 * a->c->nworkers),
 	    sizeof(*who));
+	int abort_open = a->c->abort_fd >= 0;
 	int n, i, s, to;
 	long long now;
 
@@ -473,6 +476,10 @@ loop(struct agent *a)
 			pfd[n].fd = a->c->control_fd;
 			pfd[n++].events = POLLIN;
 		}
+		if (abort_open) {
+			pfd[n].fd = a->c->abort_fd;
+			pfd[n++].events = POLLIN;
+		}
 		for (i = 0; i < a->c->nworkers; i++)
 			for (s = 0; s < 2; s++)
 				if (a->ws[i].fd[s] >= 0) {
@@ -490,7 +497,10 @@ loop(struct agent *a)
 				handle_signals(a);
 			else if (a->ctl_open && pfd[i].fd == a->c->control_fd)
 				read_control(a);
-			else
+			else if (abort_open && pfd[i].fd == a->c->abort_fd) {
+				abort_open = 0;	/* the job was aborted */
+				stop_all(a, SIGTERM);
+			} else
 				read_stream(a, who[i],
 				    pfd[i].fd == who[i]->fd[0] ? 0 : 1);
 		}
@@ -701,6 +711,7 @@ lch_agent_main(void)
 	c.w = lch_xcalloc((size_t)c.nworkers + 1, sizeof(*c.w));
 	env = lch_xcalloc((size_t)c.nworkers + 1, sizeof(*env));
 	c.control_fd = 0;
+	c.abort_fd = -1;
 	c.ctl_pending = rest;
 	c.ctl_pending_len = rest_len;
 	if (plan != NULL && parse_plan(plan, &c, env) == 0)

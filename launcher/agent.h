@@ -43,6 +43,9 @@ struct lch_agent_cfg {
 	int direct;		/* print "[rank] line" instead of records */
 	int tag;		/* direct mode: prefix lines with [rank] */
 	int control_fd;		/* head's control lines, or -1 */
+	int abort_fd;		/* readable once the job aborted, or -1 */
+	/* direct mode: told of the first failure (after the message) */
+	void (*failed)(int rank, int pid, int code);
 	const char *ctl_pending;	/* control bytes read with the plan */
 	size_t ctl_pending_len;
 };

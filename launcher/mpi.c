@@ -1,7 +1,9 @@
 /* mpi.c: see mpi.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,137 @@
 
 #include "agent.h"
 #include "mpi.h"
+#include "rdv_client.h"
 #include "spawn.h"
 #include "util.h"
 
 #define CUTOFF_PROCS 32	/* mpirun's threaded spawn hangs above this */
+#define WATCH_KEY "muster/mpi-watch"	/* a key nobody sets */
+#define FAILED_WITH "failed with code "
+#define ABORT_LINGER_MS 250
+
+/*
+ * mpirun takes about a second to stop the other ranks after one fails.
+ * The job's rendezvous is faster: the failing rank's wrapper aborts the
+ * job there, naming its code; every wrapper watches for the abort and
+ * stops its program at once; the head reads the reason back so that its
+ * exit code is the failed rank's.
+ */
+static mst_rdv *
+rdv_open(const char *endpoint, int timeout_ms)
+{
+	struct mst_rdv_opts ro;
+	const char *secret = getenv("MUSTER_JOB_SECRET");
+	const char *job = getenv("MUSTER_JOB_ID");
+	mst_rdv *r = NULL;
+
+	if (endpoint == NULL || secret == NULL || job == NULL)
+		return NULL;
+	memset(&ro, 0, sizeof(ro));
+	ro.endpoint = endpoint;
+	ro.job = job;
+	ro.secret = secret;
+	ro.timeout_ms = timeout_ms;
+	ro.no_keepalive = 1;
+	if (mst_rdv_open(&r, &ro) != MUSTER_OK) {
+		if (r)
+			mst_rdv_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* The wrapper of the first failing rank: abort the job, naming it. */
+static void
+announce_failure(int rank, int pid, int code)
+{
+	mst_rdv *r = rdv_open(getenv("MUSTER_RENDEZVOUS"), 1000);
+	char why[128];
+
+	if (r == NULL)
+		return;
+	snprintf(why, sizeof(why), "rank %d (pid %d) " FAILED_WITH "%d",
+	    rank, pid, code);
+	(void)mst_rdv_abort(r, why);
+	mst_rdv_close(r);
+}
+
+/* A thread that waits for the job's abort and then writes to fd. */
+static void *
+watch_abort(void *arg)
+{
+	int fd = (int)(long)arg;
+	mst_rdv *r = rdv_open(getenv("MUSTER_RENDEZVOUS"), 5000);
+	muster_result rv;
+	void *val;
+	size_t len;
+
+	if (r == NULL)
+		return NULL;
+	for (;;) {
+		/* a key nobody sets: the wait ends only when the job aborts */
+		rv = mst_rdv_kv_get(r, WATCH_KEY, &val, &len, 60000);
+		if (rv == MUSTER_OK)
+			free(val);
+		else if (rv == MUSTER_EABORTED)
+			break;
+		else if (rv != MUSTER_ETIMEDOUT)
+			usleep(200000);	/* server trouble: mpirun still rules */
+	}
+	(void)!write(fd, "a", 1);
+	mst_rdv_close(r);
+	return NULL;
+}
+
+static int
+start_abort_watch(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int fds[2];
+
+	if (getenv("MUSTER_RENDEZVOUS") == NULL ||
+	    pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, watch_abort, (void *)(long)fds[1]) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = -1;
+	}
+	pthread_attr_destroy(&attr);
+	return fds[0];
+}
+
+/*
+ * After mpirun: -1 if the job was not aborted on the rendezvous, else the
+ * failed rank's code from the abort's reason (0 if another abort).
+ */
+static int
+abort_code(const struct lch_plan *p)
+{
+	mst_rdv *r = rdv_open(lch_env_get(&p->ranks[0].env,
+	    "MUSTER_RENDEZVOUS"), 1000);
+	const char *at;
+	void *val = NULL;
+	size_t len;
+	int code = -1;
+
+	if (r == NULL)
+		return -1;
+	if (mst_rdv_kv_get(r, WATCH_KEY, &val, &len, 0) == MUSTER_EABORTED) {
+		at = strstr(mst_rdv_error(r), FAILED_WITH);
+		if (at == NULL || sscanf(at + strlen(FAILED_WITH), "%d",
+		    &code) != 1)
+			code = 0;
+		if (code == 0)
+			lch_msg("the job was aborted: %s", mst_rdv_error(r));
+	}
+	free(val);
+	mst_rdv_close(r);
+	return code;
+}
 
 /* "host:nprocs,..." of the plan's nodes. */
 static char *
@@ -225,6 +354,14 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 		return e == ENOENT ? 127 : 126;
 	}
 	code = supervise(o, pid);
+	if (code != 124) {
+		int failed = abort_code(p);
+
+		if (failed > 0)
+			code = failed;
+		else if (failed == 0 && code == 0)
+			code = 1;	/* aborted, yet mpirun saw no failure */
+	}
 	lch_strv_clear(&argv);
 	return code;
 }
@@ -278,7 +415,21 @@ lch_mpi_rank_main(struct lch_opts *o)
 	c.direct = 1;
 	c.tag = o->tag;
 	c.control_fd = -1;
+	setenv("MUSTER_JOB_ID", p.job_id, 1);	/* for the rendezvous client */
+	c.abort_fd = start_abort_watch();
+	c.failed = announce_failure;
 	code = lch_agent_run(&c);
+	if (code == 0 && c.abort_fd >= 0) {
+		struct pollfd pfd = { c.abort_fd, POLLIN, 0 };
+
+		/*
+		 * Stopped by the abort: let the failed rank's wrapper end
+		 * first, or mpirun takes a second more (it starts its own
+		 * kill sequence on a failure it sees last).
+		 */
+		if (poll(&pfd, 1, 0) == 1)
+			usleep(ABORT_LINGER_MS * 1000);
+	}
 	free(w.envp);
 	lch_plan_release(&p);
 	return code;
