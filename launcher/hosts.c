@@ -139,39 +139,12 @@ lch_hosts_slots(const struct lch_hostlist *l)
 	return sum;
 }
 
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-names_push(struct names *nm, char *s)
-{
-	if (nm->n == nm->cap) {
-		nm->cap = nm->cap ? 2 * nm->cap : 16;
-		nm->v = lch_xrealloc(nm->v, nm->cap * sizeof(*nm->v));
-	}
-	nm->v[nm->n++] = s;
-}
-
-static void
-names_free(struct names *nm)
-{
-	size_t i;
-
-	for (i = 0; i < nm->n; i++)
-		free(nm->v[i]);
-	free(nm->v);
-	nm->v = NULL;
-	nm->n = nm->cap = 0;
-}
-
 /*
  * Expands one hostlist word (no top-level comma): prefix, then for the first
  * bracket group each number in turn, recursing on the rest.
  */
 static int
-expand_word(const char *prefix, const char *rest, struct names *out,
+expand_word(const char *prefix, const char *rest, struct lch_strv *out,
 	    char *err, size_t errlen)
 {
 	const char *open = strchr(rest, '['), *close, *p;
@@ -191,7 +164,8 @@ expand_word(const char *prefix, const char *rest, struct names *out,
 			free(full);
 			return -1;
 		}
-		names_push(out, full);
+		lch_strv_push(out, full);
+		free(full);
 		return 0;
 	}
 	if ((close = strchr(open, ']')) == NULL) {
@@ -247,7 +221,7 @@ int
 lch_hostlist_expand(const char *expr, char ***names, size_t *n,
 		    char *err, size_t errlen)
 {
-	struct names out = { NULL, 0, 0 };
+	struct lch_strv out = LCH_STRV_INIT;
 	const char *p = expr, *start;
 	int depth, rc = 0;
 
@@ -275,7 +249,7 @@ lch_hostlist_expand(const char *expr, char ***names, size_t *n,
 	if (rc != 0 || out.n == 0) {
 		if (rc == 0)
 			snprintf(err, errlen, "'%s': no hosts", expr);
-		names_free(&out);
+		lch_strv_clear(&out);
 		return -1;
 	}
 	*names = out.v;
@@ -288,7 +262,7 @@ static int
 add_expr(struct lch_hostlist *l, const char *expr, int slots,
 	 char *err, size_t errlen)
 {
-	struct names nm = { NULL, 0, 0 };
+	struct lch_strv nm = LCH_STRV_INIT;
 	size_t i;
 
 	if (lch_hostlist_expand(expr, &nm.v, &nm.n, err, errlen) != 0)
@@ -297,12 +271,12 @@ add_expr(struct lch_hostlist *l, const char *expr, int slots,
 		if (!lch_host_valid(nm.v[i])) {
 			snprintf(err, errlen, "'%s': not a valid host name",
 			    nm.v[i]);
-			names_free(&nm);
+			lch_strv_clear(&nm);
 			return -1;
 		}
 		hosts_add(l, nm.v[i], slots);
 	}
-	names_free(&nm);
+	lch_strv_clear(&nm);
 	return 0;
 }
 
