@@ -2,6 +2,12 @@
 # whole suite, `make demo` runs the main job.  V=1 shows commands,
 # SANITIZE=address,undefined (or thread) builds instrumented, DEVELOPER=1
 # adds -Werror.  Out-of-tree objects under build/obj, -MMD dependencies.
+# CPPFLAGS, CFLAGS and LDFLAGS are the user's and come last.
+#
+# What links what: common/ (the rendezvous client and wire protocol) is
+# compiled once and linked into libmuster and into each program that talks
+# to a rendezvous (muster, musterd); the programs reach libmuster only
+# through <muster.h>.  Each folder compiles with its own include path.
 
 MAJOR := $(shell sed -n 's/^\#define MUSTER_VERSION_MAJOR \([0-9]*\)/\1/p' lib/include/muster.h)
 MINOR := $(shell sed -n 's/^\#define MUSTER_VERSION_MINOR \([0-9]*\)/\1/p' lib/include/muster.h)
@@ -34,14 +40,21 @@ ALL_CFLAGS := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE $(WARN) $(CFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS)
 # MPI reference programs are Open MPI's peers, never instrumented.
 PEER_CFLAGS := $(ALL_CFLAGS)
+# The shared library names every library it needs (-z defs), except in
+# sanitizer builds, whose runtime clang does not link into shared objects.
+SO_DEFS := -Wl,-z,defs
 ifdef SANITIZE
+SO_DEFS :=
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-PKGS := libzmq libcjson hwloc
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzmq -lcjson -lhwloc)
+# Each package is asked for on its own, so that a missing one is named
+# (pkg-check) instead of failing every file that includes another one.
+PKGS := libzmq libcjson libsodium hwloc
+PKG_MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p)))
+PKG_CFLAGS := $(foreach p,$(PKGS),$(shell pkg-config --cflags $(p) 2>/dev/null))
+PKG_LIBS := $(foreach p,$(PKGS),$(shell pkg-config --libs $(p) 2>/dev/null))
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
 MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
 
@@ -52,9 +65,26 @@ ifneq ($(wildcard $(CUDA_HOME)/include/nccl.h),)
 NCCL_CFLAGS := -DMUSTER_HAVE_NCCL -I$(CUDA_HOME)/include
 endif
 
-INCLUDES := -Ilib/include -Ilib -Irendezvous -Ilauncher $(PKG_CFLAGS)
 LIBS := $(PKG_LIBS) -ldl -lrt -lm
 
+# Include paths per folder: each sees its own headers, common/'s and the
+# public muster.h; the launcher also embeds the rendezvous server.
+INC_common := -Ilib/include -Icommon
+INC_lib := -Ilib/include -Ilib -Icommon
+INC_rendezvous := -Ilib/include -Irendezvous -Icommon
+INC_launcher := -Ilib/include -Ilauncher -Irendezvous -Icommon
+INC_examples := -Ilib/include
+# unit tests and test tools see every internal header
+INC_tests := -Ilib/include -Ilib -Icommon -Irendezvous -Ilauncher -Itests/unit
+$(B)/obj/common/%.o: INCLUDES = $(INC_common)
+$(B)/obj/lib/%.o: INCLUDES = $(INC_lib)
+$(B)/obj/lib/tools/%.o: INCLUDES = $(INC_examples)
+$(B)/obj/rendezvous/%.o: INCLUDES = $(INC_rendezvous)
+$(B)/obj/launcher/%.o: INCLUDES = $(INC_launcher)
+$(B)/obj/examples/%.o: INCLUDES = $(INC_examples)
+$(B)/obj/tests/%.o: INCLUDES = $(INC_tests)
+
+COMMON_SRCS := $(sort $(wildcard common/*.c))
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 RDV_SRCS := $(filter-out rendezvous/musterd.c,$(sort $(wildcard rendezvous/*.c)))
 LCH_SRCS := $(filter-out launcher/main.c,$(sort $(wildcard launcher/*.c)))
@@ -63,14 +93,15 @@ TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
-LIB_OBJS := $(call obj,$(LIB_SRCS))
+COMMON_OBJS := $(call obj,$(COMMON_SRCS))
+# libmuster carries its own copy of common/ (its bootstrap is a client)
+LIB_OBJS := $(call obj,$(LIB_SRCS)) $(COMMON_OBJS)
 RDV_OBJS := $(call obj,$(RDV_SRCS))
 LCH_OBJS := $(call obj,$(LCH_SRCS))
 
 SONAME := libmuster.so.$(MAJOR)
 LIB_SO := $(B)/lib/libmuster.so.$(VERSION)
 LIB_A := $(B)/lib/libmuster.a
-PC := $(B)/lib/pkgconfig/muster.pc
 BINS := $(B)/bin/muster $(B)/bin/musterd
 ifneq ($(wildcard lib/tools/allreduce_perf.c),)
 BINS += $(B)/bin/muster-allreduce-perf
@@ -90,18 +121,25 @@ QUIET_LD = @echo '   LD' $@;
 endif
 
 .PHONY: all lib tests install uninstall check demo deps-check deps-demo \
-	clean perf fuzz lint-man
+	clean perf fuzz lint-man pkg-check
 .DEFAULT_GOAL := all
 .SECONDARY:
 
 all: lib $(BINS) $(EXAMPLE_BINS)
-lib: $(LIB_SO) $(LIB_A) $(PC)
+lib: $(LIB_SO) $(LIB_A)
 
-$(B)/obj/%.o: %.c
+pkg-check:
+ifneq ($(strip $(PKG_MISSING)),)
+	@echo "muster: pkg-config finds no '$(strip $(PKG_MISSING))' (run 'make deps-demo' as root, or install its -dev package)" >&2; exit 1
+endif
+
+$(B)/obj/%.o: %.c | pkg-check
 	@mkdir -p $(dir $@)
-	$(QUIET_CC)$(CC) $(INCLUDES) $(NCCL_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(QUIET_CC)$(CC) $(INCLUDES) $(PKG_CFLAGS) $(NCCL_CFLAGS) $(CPPFLAGS) \
+		$(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# Hot loops (reductions) get -O3 unless a sanitizer build asks otherwise.
+# Hot loops (reductions) get $(OPT_HOT) after CFLAGS, sanitizer builds too
+# (OPT_HOT= turns it off).
 $(B)/obj/lib/reduce.o: ALL_CFLAGS += $(OPT_HOT)
 
 $(LIB_A): $(LIB_OBJS)
@@ -110,26 +148,36 @@ $(LIB_A): $(LIB_OBJS)
 
 $(LIB_SO): $(LIB_OBJS) lib/libmuster.map
 	@mkdir -p $(dir $@)
-	$(QUIET_LD)$(CC) -shared -Wl,-soname,$(SONAME) \
+	$(QUIET_LD)$(CC) -shared -Wl,-soname,$(SONAME) $(SO_DEFS) \
 		-Wl,--version-script=lib/libmuster.map -o $@ $(LIB_OBJS) \
 		$(ALL_LDFLAGS) $(LIBS)
 	$(Q)ln -sf libmuster.so.$(VERSION) $(B)/lib/$(SONAME)
 	$(Q)ln -sf $(SONAME) $(B)/lib/libmuster.so
 
-$(PC): lib/include/muster.h Makefile
-	@mkdir -p $(dir $@)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
-		'includedir=$${prefix}/include' '' 'Name: muster' \
-		'Description: muster rendezvous client and allreduce core' \
-		'Version: $(VERSION)' 'Requires.private: libzmq libcjson hwloc' \
-		'Libs: -L$${libdir} -lmuster' 'Libs.private: -ldl -lrt -lm -pthread' \
-		'Cflags: -I$${includedir}' > $@
+# muster.pc is written at install time, for the PREFIX, LIBDIR and INCDIR
+# of that install.
+define muster_pc
+prefix=$(PREFIX)
+libdir=$(LIBDIR)
+includedir=$(INCDIR)
 
-$(B)/bin/muster: $(call obj,launcher/main.c) $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
+Name: muster
+Description: muster rendezvous client and allreduce core
+Version: $(VERSION)
+Requires.private: libzmq libcjson libsodium
+Libs: -L$${libdir} -lmuster
+Libs.private: -ldl -lrt -lm -pthread
+Cflags: -I$${includedir}
+endef
+export muster_pc
+
+$(B)/bin/muster: $(call obj,launcher/main.c) $(LCH_OBJS) $(RDV_OBJS) \
+		$(COMMON_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
-$(B)/bin/musterd: $(call obj,rendezvous/musterd.c) $(RDV_OBJS) $(LIB_A)
+$(B)/bin/musterd: $(call obj,rendezvous/musterd.c) $(RDV_OBJS) \
+		$(COMMON_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
@@ -142,10 +190,12 @@ $(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
 # Unit tests and test tools see every internal symbol.
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LCH_OBJS) $(RDV_OBJS) $(COMMON_OBJS) \
+		$(LIB_A)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
-$(B)/tests/%: $(B)/obj/tests/tools/%.o $(LCH_OBJS) $(RDV_OBJS) $(LIB_A)
+$(B)/tests/%: $(B)/obj/tests/tools/%.o $(LCH_OBJS) $(RDV_OBJS) \
+		$(COMMON_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
@@ -185,21 +235,32 @@ install: all
 	ln -sf libmuster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmuster.so
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	printf '%s\n' "$$muster_pc" > $(DESTDIR)$(LIBDIR)/pkgconfig/muster.pc
 	install -m 644 lib/include/muster.h $(DESTDIR)$(INCDIR)/
 	for f in man/*.1; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1/; done; true
 	for f in man/*.3; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man3/; done; true
 	for f in man/*.8; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man8/; done; true
 
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS))) \
+		$(DESTDIR)$(LIBDIR)/libmuster.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmuster.so \
+		$(DESTDIR)$(LIBDIR)/libmuster.a \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/muster.pc \
+		$(DESTDIR)$(INCDIR)/muster.h \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
+
 # libFuzzer target on the rendezvous message parser/dispatcher (clang);
 # tests/t3100-musterd-fuzz.sh builds it and runs a short smoke run.
 FUZZ_CC ?= clang
-FUZZ_SRCS := tests/fuzz/rdv_msg_fuzz.c rendezvous/core.c rendezvous/ops.c \
-	lib/rdv_proto.c
-$(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) rendezvous/rdv.h lib/rdv_proto.h
+FUZZ_SRCS := tests/fuzz/rdv_msg_fuzz.c $(RDV_SRCS) common/rdv_proto.c
+$(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) $(wildcard rendezvous/*.h) common/rdv_proto.h
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 \
-		-fsanitize=fuzzer,address,undefined $(INCLUDES) -o $@ \
+		-fsanitize=fuzzer,address,undefined $(INC_rendezvous) \
+		$(PKG_CFLAGS) -o $@ \
 		$(FUZZ_SRCS) $(LIBS) -pthread
 fuzz: $(B)/fuzz/rdv_msg_fuzz
 

@@ -4,7 +4,7 @@
 # As root, installs what is missing (apt-get update once, then install);
 # otherwise prints the exact apt-get line and fails.
 set -u
-build="gcc make pkg-config libzmq3-dev libcjson-dev libhwloc-dev"
+build="gcc make pkg-config libzmq3-dev libsodium-dev libcjson-dev libhwloc-dev"
 run="openmpi-bin libopenmpi-dev"
 test="python3-torch python3-mpi4py openssh-server mandoc iproute2 procps clang libclang-rt-14-dev"
 case "${1:-demo}" in

@@ -1,7 +1,7 @@
 /*
  * server.h: the rendezvous server, run by musterd or embedded in the
  * launcher as a thread.  The protocol it speaks is described in
- * lib/rdv_proto.h and man/musterd.8.
+ * common/rdv_proto.h and man/musterd.8.
  */
 #ifndef RDV_SERVER_H
 #define RDV_SERVER_H

@@ -27,4 +27,25 @@ is "trainer builds with pkg-config --cflags --libs muster" $? 0
 LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 2 -- $T/trainer --steps 20 > $T/out 2>&1
 is "installed muster runs the installed trainer" $? 0
 ok_if "it trained" grep -q 'final loss' $T/out
+
+# muster.pc is written for the install's own PREFIX and LIBDIR, not the
+# build's: install the same build elsewhere.
+make --no-print-directory -s install DESTDIR=$T/opt PREFIX=/opt/muster \
+	LIBDIR=/opt/muster/lib64 B=${MUSTER_BUILD:-build} > $T/log 2>&1
+is "make install PREFIX=/opt/muster LIBDIR=.../lib64" $? 0
+pc=$T/opt/opt/muster/lib64/pkgconfig/muster.pc
+is "muster.pc prefix" "$(sed -n 's/^prefix=//p' $pc 2>/dev/null)" /opt/muster
+is "muster.pc libdir" "$(PKG_CONFIG_PATH=${pc%/*} PKG_CONFIG_SYSROOT_DIR= \
+	pkg-config --variable=libdir muster 2>&1)" /opt/muster/lib64
+ok_if "library under LIBDIR" test -L $T/opt/opt/muster/lib64/libmuster.so
+PKG_CONFIG_PATH=${pc%/*} PKG_CONFIG_SYSROOT_DIR=$T/opt
+cc $san $(pkg-config --cflags muster) -o $T/trainer2 examples/trainer.c \
+	$(pkg-config --libs muster) -lm 2> $T/ccerr
+is "trainer builds against the PREFIX=/opt/muster install" $? 0
+
+make --no-print-directory -s uninstall DESTDIR=$T/opt PREFIX=/opt/muster \
+	LIBDIR=/opt/muster/lib64 B=${MUSTER_BUILD:-build} > $T/log 2>&1
+is "make uninstall" $? 0
+left=$(find $T/opt -type f -o -type l | sed "s|^$T/opt||" | sort | tr '\n' ' ')
+is "make uninstall removes every installed file" "$left" ""
 done_testing

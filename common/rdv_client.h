@@ -1,8 +1,11 @@
 /*
  * rdv_client.h: the rendezvous client (a ZeroMQ DEALER talking JSON to
- * musterd or to the server embedded in the launcher).  Private to muster:
- * libmuster's bootstrap and the launcher's agents use it; it is not part of
- * muster.h.
+ * musterd or to the server embedded in the launcher).  Private to muster,
+ * not part of muster.h; compiled into each program that uses it (common/):
+ * libmuster's bootstrap (lib/boot_rdv.c, lib/comm.c for the job secret),
+ * the launcher's head (registers a job on a standalone musterd) and its
+ * --mpi wrappers (job abort), musterd --status, and the test tools.
+ * Agents do not use it: they talk to the head over pipes.
  *
  * Every call returns a muster_result (muster.h) and never blocks longer
  * than its deadline; on error mst_rdv_error() holds a one-line message.

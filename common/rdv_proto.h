@@ -1,5 +1,5 @@
 /*
- * rdv_proto.h: what the rendezvous client (lib/rdv_client.c) and server
+ * rdv_proto.h: what the rendezvous client (common/rdv_client.c) and server
  * (rendezvous/) share: the protocol version and bounds, error names, the
  * value encoding, constant-time secret comparison and the CURVE key that
  * a job's secret derives.  Private to muster.
