@@ -2,7 +2,6 @@
  * rdv_proto.c: helpers shared by the rendezvous client and server.
  */
 #include <string.h>
-#include <time.h>
 #include <sodium.h>
 #include <zmq.h>
 #include "rdv_proto.h"
@@ -88,13 +87,4 @@ mst_rdv_curve_keys(const char *secret, char pub[41], char sec[41])
 	if (zmq_z85_encode(sec, key, 32) == NULL)
 		return -1;
 	return zmq_curve_public(pub, sec) == 0 ? 0 : -1;
-}
-
-uint64_t
-mst_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

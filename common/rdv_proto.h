@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "clock.h"	/* TODO(merge): users include it themselves */
 #include "muster.h"
 
 #define RDV_VERSION 1
@@ -52,8 +53,5 @@ void    mst_sha256(const void *data, size_t n, unsigned char out[32]);
  * admits exactly the holders of some job's secret.  Z85, 41 bytes each.
  */
 int     mst_rdv_curve_keys(const char *secret, char pub[41], char sec[41]);
-
-/* Milliseconds on the monotonic clock. */
-uint64_t mst_now_ms(void);
 
 #endif /* MST_RDV_PROTO_H */

@@ -24,15 +24,6 @@
 static __thread char tls_err[512];
 static atomic_int comm_seq;
 
-double
-mst_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void
 vset(muster_comm *c, const char *fmt, va_list ap)
 {

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "clock.h"
 #include "muster.h"
 
 /* Bootstrap: a key-value store every rank of the job can reach. */
@@ -77,9 +78,6 @@ struct muster_comm {
 	void *nccl;		/* nccl.c state */
 	char err[512];
 };
-
-/* Monotonic seconds. */
-double mst_now(void);
 
 /* Sets comm->err (printf-style) and returns rv. */
 muster_result mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
