@@ -200,7 +200,7 @@ $in_h1 $MUSTER -H h1:1,-oProxyCommand=x:1 -- true 2> $T/err
 is "a host starting with '-' is refused: 2" $? 2
 
 # the C trainer (libmuster over the CURVE rendezvous, TCP between hosts)
-TRAINER=$ROOT/build/examples/trainer
+TRAINER=$B/examples/trainer
 if [ -x $TRAINER ]; then
 	final() { sed -n 's/^\(\[0\] \)\{0,1\}final loss //p' "$1"; }
 	$MUSTER -n 1 -- $TRAINER --steps 100 > $T/one 2>&1
@@ -213,7 +213,7 @@ if [ -x $TRAINER ]; then
 		m = a < 0 ? -a : a; exit !(a != "" && b != "" && d <= 1e-9 * m + 1e-15) }'
 	[ -n "$got" ] || sed 's/^/# /' $T/out | head -20
 else
-	skip "trainer on 2 hosts" "build/examples/trainer not built"
+	skip "trainer on 2 hosts" "${B#$ROOT/}/examples/trainer not built"
 fi
 
 # torch DDP (gloo, env://) across 2 hosts
