@@ -4,6 +4,7 @@
 #   skip NAME WHY           a skip, never counted as a pass
 #   done_testing            prints the plan
 #   alive/none_alive PIDFILE..., wait_gone PIDFILE..., wait_files N GLOB
+#   rank_files PREFIX N     PREFIX.0 ... PREFIX.N-1 (one pidfile per rank)
 set -u
 cd "${MUSTER_TEST_ROOT:-$(dirname "$0")/..}" || exit 2
 ROOT=$PWD
@@ -49,7 +50,15 @@ alive() {	# alive PIDFILE...: true if any listed process still runs
 	done
 	return 1
 }
-none_alive() {	# none_alive PIDFILE...: true if no listed process runs
+none_alive() {	# none_alive PIDFILE...: true if no listed process runs;
+	# false, with a '#' line, when there is nothing to look at: no
+	# pidfile, or one that is missing, empty or not a pid
+	[ $# -gt 0 ] || { echo "# none_alive: no pidfile given"; return 1; }
+	for f in "$@"; do
+		case $(cat "$f" 2>/dev/null) in
+		""|*[!0-9]*) echo "# none_alive: no pid in $f"; return 1 ;;
+		esac
+	done
 	! alive "$@"
 }
 wait_gone() {	# wait_gone PIDFILE...: up to 2 s for them to end
@@ -61,4 +70,10 @@ wait_files() {	# wait_files N GLOB: until N files match (10 s at most)
 	while [ "$(ls $2 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 200 ]; do
 		sleep 0.05; i=$((i + 1))
 	done
+	wf_n=$(ls $2 2>/dev/null | wc -l)
+	[ "$wf_n" -ge "$1" ] || echo "# wait_files: only $wf_n of $1 files match $2"
+}
+rank_files() {	# rank_files PREFIX N: the names PREFIX.0 ... PREFIX.N-1
+	i=0
+	while [ $i -lt "$2" ]; do echo "$1.$i"; i=$((i + 1)); done
 }

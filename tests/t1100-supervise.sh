@@ -2,19 +2,23 @@
 # Supervision: fail-fast timing, signals, no orphans, time limits.
 . "$(dirname "$0")/lib.sh"
 
-# fail-fast: rank 2 fails after 0.5 s, the others would sleep 30 s
+# fail-fast: rank 2 fails 0.5 s after every rank wrote its pid, the others
+# would sleep 30 s
 for layout in "-n 4" "--nodes 2 --procs-per-node 2" "--nodes 4 --procs-per-node 1"; do
 	rm -f $T/pid.* $T/failed_at
 	$MUSTER $layout -- sh -c '
 		echo $$ > '$T'/pid.$RANK
-		if [ $RANK = 2 ]; then sleep 0.5; date +%s%3N > '$T'/failed_at; exit 3; fi
+		if [ $RANK = 2 ]; then
+			while [ $(ls '$T'/pid.* | wc -l) -lt 4 ]; do sleep 0.02; done
+			sleep 0.5; date +%s%3N > '$T'/failed_at; exit 3
+		fi
 		exec sleep 30' 2> $T/err
 	rc=$?
 	end=$(now_ms)
 	is "fail-fast ($layout): exit code of rank 2" $rc 3
 	ms=$((end - $(cat $T/failed_at)))
 	ok_if "fail-fast ($layout): all stopped within 1 s (took ${ms} ms)" [ $ms -lt 1000 ]
-	ok_if "fail-fast ($layout): no worker left" none_alive $T/pid.*
+	ok_if "fail-fast ($layout): no worker left" none_alive $(rank_files $T/pid 4)
 	ok_if "fail-fast ($layout): names rank 2" grep -q 'rank 2 (host localhost, pid [0-9]*) exited with code 3' $T/err
 done
 
@@ -23,13 +27,15 @@ rm -f $T/pid.*
 start=$(now_ms)
 $MUSTER -n 3 --grace 0.5 -- sh -c '
 	echo $$ > '$T'/pid.$RANK
-	[ $RANK = 0 ] && { sleep 0.3; exit 5; }
+	[ $RANK = 0 ] && {
+		while [ $(ls '$T'/pid.* | wc -l) -lt 3 ]; do sleep 0.02; done
+		sleep 0.3; exit 5; }
 	trap "" TERM; while :; do sleep 0.05; done' 2> /dev/null
 rc=$?
 ms=$(($(now_ms) - start))
 is "SIGTERM-ignoring ranks: first failure's code" $rc 5
 ok_if "SIGTERM-ignoring ranks: SIGKILL after grace (took ${ms} ms)" [ $ms -lt 2000 ]
-ok_if "SIGTERM-ignoring ranks: none left" none_alive $T/pid.*
+ok_if "SIGTERM-ignoring ranks: none left" none_alive $(rank_files $T/pid 3)
 
 # SIGINT to the launcher reaches every rank
 rm -f $T/got.*
@@ -64,7 +70,7 @@ ok_if "first SIGINT ignored by the ranks: still running" alive $T/pid.0 $T/pid.1
 kill -INT $mpid
 wait $mpid
 is "second SIGINT kills: 137" $? 137
-ok_if "second SIGINT: no rank left" none_alive $T/pid.*
+ok_if "second SIGINT: no rank left" none_alive $(rank_files $T/pid 2)
 
 # no orphans when the launcher is SIGKILLed (workers and their children)
 for layout in "-n 3" "--nodes 2 --procs-per-node 2"; do
@@ -73,12 +79,12 @@ for layout in "-n 3" "--nodes 2 --procs-per-node 2"; do
 		sleep 100 & echo $! > '$T'/gpid.$RANK
 		echo r > '$T'/ready.$RANK; wait' &
 	mpid=$!
-	n=$(echo $layout | awk '{ print $2 == 3 ? 3 : 4 }')
+	n=$(printf '%s\n' "$layout" | awk '{ print $2 == 3 ? 3 : 4 }')	# (echo would eat -n)
 	wait_files $n "$T/ready.*"
 	kill -KILL $mpid
 	wait_gone $T/pid.* $T/gpid.*
 	ok_if "launcher SIGKILLed ($layout): workers and children gone within 2 s" \
-		none_alive $T/pid.* $T/gpid.*
+		none_alive $(rank_files $T/pid $n) $(rank_files $T/gpid $n)
 	wait $mpid 2>/dev/null
 done
 
@@ -93,7 +99,7 @@ kill -KILL "$apid"
 wait $mpid
 rc=$?
 ok_if "agent SIGKILLed: job fails (rc $rc)" [ $rc -ne 0 ]
-ok_if "agent SIGKILLed: no worker left" none_alive $T/pid.*
+ok_if "agent SIGKILLed: no worker left" none_alive $(rank_files $T/pid 2)
 
 # --timeout: everything stops, exit 124
 rm -f $T/pid.*
@@ -104,7 +110,7 @@ ms=$(($(now_ms) - start))
 is "--timeout: exit 124" $rc 124
 ok_if "--timeout: stopped in time (${ms} ms)" [ $ms -lt 1500 ]
 ok_if "--timeout: says so" grep -q 'time limit' $T/err
-ok_if "--timeout: no worker left" none_alive $T/pid.*
+ok_if "--timeout: no worker left" none_alive $(rank_files $T/pid 2)
 $MUSTER --timeout 5 -n 2 -- true
 is "--timeout not reached: 0" $? 0
 done_testing

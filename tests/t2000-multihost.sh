@@ -107,7 +107,7 @@ is "rank on h2 fails: exit code is its 7" $rc 7
 ok_if "message names rank 2 and host h2" \
 	grep -q 'rank 2 (host h2, pid [0-9]*) exited with code 7' $T/err
 ok_if "fail-fast across hosts: all stopped in ${ms} ms (< 1000)" [ $ms -lt 1000 ]
-ok_if "fail-fast: no rank left on h1 or h2" none_alive $T/pid.*
+ok_if "fail-fast: no rank left on h1 or h2" none_alive $(rank_files $T/pid 4)
 
 # SIGINT to the launcher reaches every rank on every host
 rm -f $T/got.* $T/ready.*
@@ -132,7 +132,7 @@ is "the background job is the launcher itself" "$(cat /proc/$mpid/comm)" muster
 kill -KILL $mpid
 wait_gone $T/pid.* $T/gpid.*
 ok_if "launcher SIGKILLed: workers and children on h1 and h2 gone within 2 s" \
-	none_alive $T/pid.* $T/gpid.*
+	none_alive $(rank_files $T/pid 4) $(rank_files $T/gpid 4)
 wait $mpid 2>/dev/null
 
 # the ssh connection dies: the job fails, the remote workers go
@@ -149,7 +149,8 @@ wait_gone $T/pid.*
 is "remote agent killed: job fails with ssh's 255" $rc 255
 ok_if "remote agent killed: 'lost the agent of host h2'" grep -q \
 	'^muster: lost the agent of host h2 (ssh exited with code 255): 1 of its 1 ranks unaccounted for' $T/err
-ok_if "remote agent killed: no worker left on either host" none_alive $T/pid.*
+ok_if "remote agent killed: no worker left on either host" \
+	none_alive $(rank_files $T/pid 2)
 
 # the ssh client dies: the head fails the job, the remote agent reads EOF
 rm -f $T/pid.* $T/ready.*
@@ -165,7 +166,8 @@ wait_gone $T/pid.*
 is "ssh client killed: exit 137" $rc 137
 ok_if "ssh client killed: the message says so" \
 	grep -q '^muster: the ssh connection of host h2 (pid [0-9]*) was killed by SIGKILL' $T/err
-ok_if "ssh client killed: no worker left on either host" none_alive $T/pid.*
+ok_if "ssh client killed: no worker left on either host" \
+	none_alive $(rank_files $T/pid 2)
 
 # a plan larger than a pipe (64 KiB) for each of 2 remote hosts
 big=$(head -c 3000 /dev/zero | tr '\0' x)
@@ -198,7 +200,7 @@ $in_h1 $MUSTER -H h1:1,-oProxyCommand=x:1 -- true 2> $T/err
 is "a host starting with '-' is refused: 2" $? 2
 
 # the C trainer (libmuster over the CURVE rendezvous, TCP between hosts)
-TRAINER=$ROOT/build/examples/trainer
+TRAINER=$B/examples/trainer
 if [ -x $TRAINER ]; then
 	final() { sed -n 's/^\(\[0\] \)\{0,1\}final loss //p' "$1"; }
 	$MUSTER -n 1 -- $TRAINER --steps 100 > $T/one 2>&1
@@ -211,7 +213,7 @@ if [ -x $TRAINER ]; then
 		m = a < 0 ? -a : a; exit !(a != "" && b != "" && d <= 1e-9 * m + 1e-15) }'
 	[ -n "$got" ] || sed 's/^/# /' $T/out | head -20
 else
-	skip "trainer on 2 hosts" "build/examples/trainer not built"
+	skip "trainer on 2 hosts" "${B#$ROOT/}/examples/trainer not built"
 fi
 
 # torch DDP (gloo, env://) across 2 hosts

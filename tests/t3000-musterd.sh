@@ -3,7 +3,7 @@
 # flags, man page, daemon start on port 0, jobs and secrets, status, bad
 # input (error reply + log line, still serving), clean shutdown.
 . "$(dirname "$0")/lib.sh"
-CLI=$ROOT/build/tests/rdv_cli
+CLI=$B/tests/rdv_cli
 matches() { expr "$1" : "$2" >/dev/null; }
 export MUSTER_JOB_SECRET=t3000-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 

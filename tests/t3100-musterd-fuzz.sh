@@ -9,7 +9,7 @@ if ! command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
 	skip "fuzz smoke run" "clang not installed"
 	done_testing; exit 0
 fi
-if make -s fuzz > "$T/build.log" 2>&1; then
+if make -s B="$B" fuzz > "$T/build.log" 2>&1; then
 	echo "ok 1 fuzz build"; test_n=1
 else
 	test_n=1; echo "not ok 1 fuzz build"; sed 's/^/# /' "$T/build.log" | tail -20
@@ -17,7 +17,7 @@ else
 fi
 mkdir -p "$T/corpus"
 # a new corpus dir first (libFuzzer writes there), the seeds read-only
-(cd "$T" && "$ROOT/build/fuzz/rdv_msg_fuzz" -max_total_time="$secs" \
+(cd "$T" && "$B/fuzz/rdv_msg_fuzz" -max_total_time="$secs" \
 	-rss_limit_mb=2048 "$T/corpus" "$ROOT/tests/fuzz/corpus/rdv_msg") \
 	> "$T/fuzz.log" 2>&1
 rc=$?

@@ -4,6 +4,9 @@
  * a body in each.  Ranks are laid out on `nodes` virtual nodes in rank
  * order (node sizes differ by at most one), so nodes > 1 runs the TCP path.
  * Each rank reports into a shared page the parent reads after the join.
+ * A rank fails (exits 1) when its body counted failures in me->failures or
+ * a CHECK failed in it: the harness adds the rank's CHECK failures to
+ * me->failures after the body, so bodies never add test_failures_.
  */
 #ifndef COLL_HARNESS_H
 #define COLL_HARNESS_H
@@ -16,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "muster.h"
+#include "test.h"
 
 #define H_MAXR 8
 #define H_SLOTS 4096
@@ -59,6 +63,40 @@ h_setenv_int(const char *k, int v)
 	setenv(k, b, 1);
 }
 
+/*
+ * One rank's child: its environment, the communicator, the body; exits 0
+ * only when neither the body nor a CHECK in it counted a failure.
+ */
+static void __attribute__((noreturn))
+h_rank(int r, int n, int nodes, const char *url, const char *timeout,
+       h_body body, void *arg)
+{
+	struct h_report *me = &h_rep[r];
+	int node = 0, lr = 0, ls = 1;
+	muster_comm *c = NULL;
+
+	test_failures_ = 0;	/* those before h_run are the parent case's */
+	h_layout(r, n, nodes, &node, &lr, &ls);
+	h_setenv_int("MUSTER_RANK", r);
+	h_setenv_int("MUSTER_SIZE", n);
+	h_setenv_int("MUSTER_LOCAL_RANK", lr);
+	h_setenv_int("MUSTER_LOCAL_SIZE", ls);
+	h_setenv_int("MUSTER_NODE_RANK", node);
+	h_setenv_int("MUSTER_NUM_NODES", nodes);
+	setenv("MUSTER_RENDEZVOUS", url, 1);
+	setenv("MUSTER_TIMEOUT", timeout, 1);
+	me->init_rv = muster_comm_init_from_env(&c);
+	if (me->init_rv != MUSTER_OK) {
+		fprintf(stderr, "# rank %d: init: %s\n", r,
+		    muster_comm_last_error(NULL));
+		_exit(3);
+	}
+	body(c, me, arg);
+	me->failures += test_failures_;
+	muster_comm_destroy(c);
+	_exit(me->failures ? 1 : 0);
+}
+
 /* Runs body on n ranks; returns the number of ranks that exited badly. */
 static int
 h_run(int n, int nodes, const char *timeout, h_body body, void *arg)
@@ -76,30 +114,9 @@ h_run(int n, int nodes, const char *timeout, h_body body, void *arg)
 	snprintf(url, sizeof(url), "file://%s", dir);
 	fflush(stdout);
 	fflush(stderr);
-	for (r = 0; r < n; r++) {
-		if ((pids[r] = fork()) == 0) {
-			int node = 0, lr = 0, ls = 1;
-			muster_comm *c = NULL;
-			h_layout(r, n, nodes, &node, &lr, &ls);
-			h_setenv_int("MUSTER_RANK", r);
-			h_setenv_int("MUSTER_SIZE", n);
-			h_setenv_int("MUSTER_LOCAL_RANK", lr);
-			h_setenv_int("MUSTER_LOCAL_SIZE", ls);
-			h_setenv_int("MUSTER_NODE_RANK", node);
-			h_setenv_int("MUSTER_NUM_NODES", nodes);
-			setenv("MUSTER_RENDEZVOUS", url, 1);
-			setenv("MUSTER_TIMEOUT", timeout, 1);
-			h_rep[r].init_rv = muster_comm_init_from_env(&c);
-			if (h_rep[r].init_rv != MUSTER_OK) {
-				fprintf(stderr, "# rank %d: init: %s\n", r,
-				    muster_comm_last_error(NULL));
-				_exit(3);
-			}
-			body(c, &h_rep[r], arg);
-			muster_comm_destroy(c);
-			_exit(h_rep[r].failures ? 1 : 0);
-		}
-	}
+	for (r = 0; r < n; r++)
+		if ((pids[r] = fork()) == 0)
+			h_rank(r, n, nodes, url, timeout, body, arg);
 	for (r = 0; r < n; r++) {
 		int st;
 		waitpid(pids[r], &st, 0);

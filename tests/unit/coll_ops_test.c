@@ -139,7 +139,6 @@ group_body(muster_comm *c, struct h_report *me, void *arg)
 	/* an empty group is fine */
 	CHECK_INT(muster_group_start(), MUSTER_OK);
 	CHECK_INT(muster_group_end(), MUSTER_OK);
-	me->failures += test_failures_;
 }
 
 /* Past the fusion threshold (64 MiB) a group runs in several batches. */
@@ -302,7 +301,6 @@ abort_body(muster_comm *c, struct h_report *me, void *arg)
 		    MUSTER_SUM, c), MUSTER_EABORTED);
 		CHECK_INT(muster_barrier(c), MUSTER_EABORTED);
 		CHECK(strstr(muster_comm_last_error(c), "abort") != NULL);
-		me->failures += test_failures_;
 		return;
 	}
 	me->rv[0] = muster_allreduce(&v, &v, 1, MUSTER_FLOAT32, MUSTER_SUM, c);
@@ -379,6 +377,7 @@ args_body(muster_comm *c, struct h_report *me, void *arg)
 {
 	float v[4] = { 1, 2, 3, 4 };
 
+	(void)me;
 	(void)arg;
 	CHECK_INT(muster_allreduce(v, v, 1, (muster_dtype)42, MUSTER_SUM, c),
 	    MUSTER_EINVAL);
@@ -398,7 +397,6 @@ args_body(muster_comm *c, struct h_report *me, void *arg)
 	CHECK_INT(muster_allreduce(v, v, 4, MUSTER_FLOAT32, MUSTER_SUM, c),
 	    MUSTER_OK);
 	CHECK(v[3] == 4.0f * (float)muster_comm_size(c));
-	me->failures += test_failures_;
 }
 
 static void

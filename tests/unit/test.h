@@ -12,7 +12,10 @@
 #ifndef MUSTER_TEST_H
 #define MUSTER_TEST_H
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +31,27 @@ extern const struct test_case test_list_[];
 
 static int test_failures_;
 
+/* One write per failed check, so that ranks' messages do not interleave. */
+static void __attribute__((format(printf, 3, 4)))
+test_fail_(const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	test_failures_++;
+	n = snprintf(msg, sizeof(msg), "# %s:%d: check failed: ", file, line);
+	if (n < 0 || (size_t)n >= sizeof(msg) - 1)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", msg);
+}
+
 #define CHECK_(cond, ...) do { \
-	if (!(cond)) { \
-		test_failures_++; \
-		fprintf(stderr, "# %s:%d: check failed: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
+	if (!(cond)) \
+		test_fail_(__FILE__, __LINE__, __VA_ARGS__); \
 } while (0)
 #define CHECK(cond) CHECK_(cond, "%s", #cond)
 #define CHECK_INT(a, b) do { long long a_ = (a), b_ = (b); \
@@ -45,12 +62,66 @@ static int test_failures_;
 #define SKIP(why) do { fflush(stderr); printf("SKIP %s\n", why); \
 	fflush(stdout); _exit(77); } while (0)
 
+/* One read() of the case's output: its first size-1 bytes go to buf. */
+static ssize_t
+test_read_(int fd, char *buf, size_t size, size_t *len)
+{
+	char sink[4096];
+	int keep = *len < size - 1;
+	ssize_t got;
+
+	do
+		got = keep ? read(fd, buf + *len, size - 1 - *len) :
+		    read(fd, sink, sizeof(sink));
+	while (got < 0 && errno == EINTR);
+	if (got > 0 && keep)
+		*len += (size_t)got;
+	buf[*len] = '\0';
+	return got;
+}
+
+/*
+ * Reads the case's stdout to EOF (a case may print any amount) and reaps
+ * the case.  It stops before EOF only once the case is gone and the pipe
+ * is empty: a process the case left behind may hold the pipe open.
+ */
+static void
+test_collect_(int fd, pid_t pid, int *st, char *buf, size_t size)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	size_t len = 0;
+	int ready;
+
+	for (;;) {
+		ready = poll(&p, 1, 100);
+		if (ready > 0 && test_read_(fd, buf, size, &len) <= 0)
+			break;
+		if (ready == 0 && waitpid(pid, st, WNOHANG) == pid)
+			return;
+	}
+	waitpid(pid, st, 0);
+}
+
+/* The reason on the case's "SKIP why" line, or "". */
+static const char *
+test_skip_why_(char *out)
+{
+	char *s = strncmp(out, "SKIP ", 5) == 0 ? out : strstr(out, "\nSKIP ");
+	char *nl;
+
+	if (s == NULL)
+		return "";
+	s += *s == '\n' ? 6 : 5;
+	if ((nl = strchr(s, '\n')) != NULL)
+		*nl = '\0';
+	return s;
+}
+
 static int
 test_run_one_(const struct test_case *t, int n)
 {
 	int fds[2], st;
 	char buf[512] = "";
-	ssize_t len;
 	pid_t pid;
 
 	fflush(stdout);
@@ -66,16 +137,10 @@ test_run_one_(const struct test_case *t, int n)
 		_exit(test_failures_ ? 1 : 0);
 	}
 	close(fds[1]);
-	len = read(fds[0], buf, sizeof(buf) - 1);
-	buf[len > 0 ? len : 0] = '\0';
+	test_collect_(fds[0], pid, &st, buf, sizeof(buf));
 	close(fds[0]);
-	waitpid(pid, &st, 0);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-		char *nl = strchr(buf, '\n');
-		if (nl)
-			*nl = '\0';
-		printf("ok %d %s # SKIP %s\n", n,
-		    t->name, strncmp(buf, "SKIP ", 5) == 0 ? buf + 5 : "");
+		printf("ok %d %s # SKIP %s\n", n, t->name, test_skip_why_(buf));
 		return 0;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
