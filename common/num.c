@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "num.h"
 
 /* strtol and strtod skip blanks and take a sign: we take neither '+' nor
@@ -38,7 +39,8 @@ mst_parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!plain_start(s))
+	/* decimal only: no hex floats, "inf" or "nan" */
+	if (!plain_start(s) || s[strspn(s, "0123456789.eE-")] != '\0')
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);

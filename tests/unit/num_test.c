@@ -66,6 +66,11 @@ test_double(void)
 	CHECK_INT(mst_parse_double("1s", 0, 1e9, &d), -1);
 	CHECK_INT(mst_parse_double("-1", 0, 1e9, &d), -1);
 	CHECK_INT(mst_parse_double("nan", 0, 1e9, &d), -1);
+	CHECK_INT(mst_parse_double("0x10", 0, 1e9, &d), -1);
+	CHECK_INT(mst_parse_double("\t1", 0, 1e9, &d), -1);
+	CHECK_INT(mst_parse_double("1e-3", 0, 1e9, &d), 0);
+	CHECK(d == 1e-3);
+	d = 42;
 	CHECK_INT(mst_parse_double("inf", 0, 1e300, &d), -1);
 	CHECK_INT(mst_parse_double("1e400", 0, 1e300, &d), -1);
 	CHECK_INT(mst_parse_double("2e9", 0, 1e9, &d), -1);
