@@ -338,13 +338,10 @@ open_logs(struct agent *a, struct wstate *ws)
 		    ws->w->rank, a->c->log_dir, strerror(errno));
 }
 
-/* Forks the worker with its output on two pipes; -1 with *err set. */
+/* The worker's stdout and stderr pipes: both, or none and -1 with *err. */
 static int
-spawn_worker(struct wstate *ws, int *err)
+open_pipes(int out[2], int errp[2], int *err)
 {
-	struct lch_spawn s;
-	int out[2], errp[2];
-
 	if (pipe2(out, O_CLOEXEC) != 0) {
 		*err = errno;
 		return -1;
@@ -355,6 +352,18 @@ spawn_worker(struct wstate *ws, int *err)
 		close(out[1]);
 		return -1;
 	}
+	return 0;
+}
+
+/* Forks the worker with its output on two pipes; -1 with *err set. */
+static int
+spawn_worker(struct wstate *ws, int *err)
+{
+	struct lch_spawn s;
+	int out[2], errp[2];
+
+	if (open_pipes(out, errp, err) != 0)
+		return -1;
 	memset(&s, 0, sizeof(s));
 	s.argv = ws->w->argv;
 	s.envp = ws->w->envp;
