@@ -18,7 +18,7 @@
  *
  *	{"v":1,"ev":"abort","job":J,"why":TEXT}
  *
- * Out of memory drops the message: the peer's deadline covers it.
+ * Out of memory drops the message; the peer times out waiting for it.
  */
 #ifndef RDV_REPLY_H
 #define RDV_REPLY_H
