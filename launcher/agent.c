@@ -12,43 +12,33 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cJSON.h>
-
 #include "agent.h"
+#include "records.h"
 #include "spawn.h"
+#include "strbuf.h"
 #include "util.h"
 
-#define LINE_MAX_BYTES (64 * 1024)	/* longer lines are split */
-#define PLAN_MAX (256L << 20)
+/* A stream's buffer: a split line and one more read fit. */
+#define STREAM_MAX (LCH_REC_LINE_MAX + 4096)
 #define DRAIN_MS 300	/* after a worker is reaped, wait this long for EOF */
-
-struct linebuf {
-	char *buf;
-	size_t len;
-};
 
 struct wstate {
 	const struct lch_agent_worker *w;
 	pid_t pid;
 	int fd[2];		/* stdout, stderr read ends; -1 when closed */
 	int logfd[2];
-	struct linebuf lb[2];
+	struct lch_strbuf lb[2];	/* a partial line per stream */
 	int reaped, reported, code;
 	long long reaped_at;
-	char prefix[2][24];	/* "o3 "/"e3 " records, or "[3] " */
+	char prefix[2][LCH_REC_PREFIX_MAX];	/* "o[3] "/"e[3] ", or "[3] " */
 	size_t plen[2];
-};
-
-struct outbuf {
-	char *buf;
-	size_t len, cap;
 };
 
 struct agent {
 	const struct lch_agent_cfg *c;
 	struct wstate *ws;
-	struct outbuf out[2];	/* fd 1, fd 2 */
-	struct linebuf ctl;
+	struct lch_strbuf out[2];	/* for fd 1, fd 2 */
+	struct lch_strbuf ctl;		/* a partial command line */
 	int sigfd[2];
 	int running;		/* workers not yet reported */
 	int first_code;		/* 0 until a worker fails */
@@ -58,33 +48,6 @@ struct agent {
 	int forwarded;		/* a signal was forwarded to the workers */
 	int ctl_open;
 };
-
-static void
-out_add(struct outbuf *o, const char *s, size_t n)
-{
-	if (o->len + n > o->cap) {
-		o->cap = (o->len + n) * 2 + 4096;
-		o->buf = lch_xrealloc(o->buf, o->cap);
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-}
-
-static void
-out_printf(struct outbuf *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void
-out_printf(struct outbuf *o, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	out_add(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
 
 static void
 flush_out(struct agent *a)
@@ -97,7 +60,7 @@ flush_out(struct agent *a)
 			/* The head is gone: stop everything. */
 			a->ctl_open = 0;
 		}
-		a->out[i].len = 0;
+		lch_strbuf_reset(&a->out[i]);
 	}
 }
 
@@ -106,24 +69,18 @@ static void
 emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
 	  size_t n)
 {
-	struct outbuf *o = &a->out[a->c->direct ? stream : 0];
-	size_t pl = ws->plen[stream];
+	struct lch_strbuf *o = &a->out[a->c->direct ? stream : 0];
 
-	if (o->len + pl + n + 1 > o->cap) {
-		o->cap = (o->len + pl + n + 1) * 2 + 4096;
-		o->buf = lch_xrealloc(o->buf, o->cap);
-	}
-	memcpy(o->buf + o->len, ws->prefix[stream], pl);
-	memcpy(o->buf + o->len + pl, s, n);
-	o->buf[o->len + pl + n] = '\n';
-	o->len += pl + n + 1;
+	lch_strbuf_add(o, ws->prefix[stream], ws->plen[stream]);
+	lch_strbuf_add(o, s, n);
+	lch_strbuf_addch(o, '\n');
 }
 
 /* Splits what is buffered into lines; at EOF a partial line goes too. */
 static void
 drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 {
-	struct linebuf *lb = &ws->lb[stream];
+	struct lch_strbuf *lb = &ws->lb[stream];
 	size_t start = 0;
 	char *nl;
 
@@ -132,24 +89,20 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 		    (size_t)(nl - (lb->buf + start)));
 		start = (size_t)(nl - lb->buf) + 1;
 	}
-	if ((eof || lb->len - start >= LINE_MAX_BYTES) && lb->len > start) {
+	if ((eof || lb->len - start >= LCH_REC_LINE_MAX) && lb->len > start) {
 		emit_line(a, ws, stream, lb->buf + start, lb->len - start);
 		start = lb->len;
 	}
-	memmove(lb->buf, lb->buf + start, lb->len - start);
-	lb->len -= start;
+	lch_strbuf_consume(lb, start);
 }
 
 static void
 read_stream(struct agent *a, struct wstate *ws, int stream)
 {
-	struct linebuf *lb = &ws->lb[stream];
+	struct lch_strbuf *lb = &ws->lb[stream];
 	ssize_t n;
 
-	if (lb->buf == NULL)
-		lb->buf = lch_xmalloc(LINE_MAX_BYTES + 4096);
-	n = read(ws->fd[stream], lb->buf + lb->len,
-	    LINE_MAX_BYTES + 4096 - lb->len);
+	n = lch_strbuf_read_once(lb, ws->fd[stream], STREAM_MAX);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -159,9 +112,8 @@ read_stream(struct agent *a, struct wstate *ws, int stream)
 		return;
 	}
 	if (ws->logfd[stream] >= 0)
-		(void)lch_write_all(ws->logfd[stream], lb->buf + lb->len,
-		    (size_t)n);
-	lb->len += (size_t)n;
+		(void)lch_write_all(ws->logfd[stream],
+		    lb->buf + lb->len - (size_t)n, (size_t)n);
 	drain_lines(a, ws, stream, 0);
 }
 
@@ -205,7 +157,7 @@ report_failure(struct agent *a, struct wstate *ws)
 	if (a->first_code == 0)
 		a->first_code = ws->code;
 	if (!a->c->direct) {
-		out_printf(&a->out[0], "F[%d] %d %d\n", ws->w->rank,
+		lch_rec_add_end(&a->out[0], LCH_REC_FAIL, ws->w->rank,
 		    (int)ws->pid, ws->code);
 		return;
 	}
@@ -241,7 +193,7 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 	ws->reported = 1;
 	a->running--;
 	if (!a->c->direct)
-		out_printf(&a->out[0], "x[%d] %d %d\n", ws->w->rank,
+		lch_rec_add_end(&a->out[0], LCH_REC_EXIT, ws->w->rank,
 		    (int)ws->pid, ws->code);
 }
 
@@ -284,21 +236,21 @@ forward(struct agent *a, int sig)
 	signal_all(a, sig);
 }
 
-/* Control lines from the head: "term", "kill", "sig N". */
+/* A command from the head (records.h). */
 static void
 control_line(struct agent *a, const char *line)
 {
-	long sig;
+	enum lch_rec_ctl cmd;
+	int sig;
 
-	if (strcmp(line, "term") == 0)
-		stop_all(a, SIGTERM);
-	else if (strcmp(line, "kill") == 0)
-		signal_all(a, SIGKILL);
-	else if (strncmp(line, "sig ", 4) == 0 &&
-	    lch_parse_long(line + 4, 1, 64, &sig) == 0)
-		forward(a, (int)sig);
-	else
+	if (lch_rec_ctl_decode(line, &cmd, &sig) != 0)
 		lch_msg("agent: ignoring control line '%.40s'", line);
+	else if (cmd == LCH_REC_TERM)
+		stop_all(a, SIGTERM);
+	else if (cmd == LCH_REC_KILL)
+		signal_all(a, SIGKILL);
+	else
+		forward(a, sig);
 }
 
 static void
@@ -309,11 +261,10 @@ control_lines(struct agent *a)
 	while ((nl = memchr(a->ctl.buf, '\n', a->ctl.len)) != NULL) {
 		*nl = '\0';
 		control_line(a, a->ctl.buf);
-		a->ctl.len -= (size_t)(nl + 1 - a->ctl.buf);
-		memmove(a->ctl.buf, nl + 1, a->ctl.len);
+		lch_strbuf_consume(&a->ctl, (size_t)(nl + 1 - a->ctl.buf));
 	}
-	if (a->ctl.len >= 4096 - 1)
-		a->ctl.len = 0;	/* garbage without newlines */
+	if (a->ctl.len >= LCH_REC_CTL_MAX - 1)
+		lch_strbuf_reset(&a->ctl);	/* garbage without newlines */
 }
 
 static void
@@ -321,8 +272,8 @@ read_control(struct agent *a)
 {
 	ssize_t n;
 
-	n = read(a->c->control_fd, a->ctl.buf + a->ctl.len,
-	    4096 - a->ctl.len - 1);
+	n = lch_strbuf_read_once(&a->ctl, a->c->control_fd,
+	    LCH_REC_CTL_MAX - 1);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {	/* the head is gone */
@@ -330,7 +281,6 @@ read_control(struct agent *a)
 		stop_all(a, SIGTERM);
 		return;
 	}
-	a->ctl.len += (size_t)n;
 	control_lines(a);
 }
 
@@ -361,69 +311,111 @@ open_log(const char *dir, int rank, const char *what)
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
+/* What goes before each line: a record's "o[3] ", or "[3] " with --tag. */
 static void
-start_worker(struct agent *a, struct wstate *ws)
+set_prefixes(struct agent *a, struct wstate *ws)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		if (!a->c->direct)
+			lch_rec_prefix(ws->prefix[s], s, ws->w->rank);
+		else if (a->c->tag)
+			lch_rec_tag(ws->prefix[s], ws->w->rank);
+		ws->plen[s] = strlen(ws->prefix[s]);
+	}
+}
+
+static void
+open_logs(struct agent *a, struct wstate *ws)
+{
+	if (a->c->log_dir == NULL)
+		return;
+	ws->logfd[0] = open_log(a->c->log_dir, ws->w->rank, "stdout");
+	ws->logfd[1] = open_log(a->c->log_dir, ws->w->rank, "stderr");
+	if (ws->logfd[0] < 0 || ws->logfd[1] < 0)
+		lch_msg("cannot write logs of rank %d in '%s': %s",
+		    ws->w->rank, a->c->log_dir, strerror(errno));
+}
+
+/* The worker's stdout and stderr pipes: both, or none and -1 with *err. */
+static int
+open_pipes(int out[2], int errp[2], int *err)
+{
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		*err = errno;
+		return -1;
+	}
+	if (pipe2(errp, O_CLOEXEC) != 0) {
+		*err = errno;
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Forks the worker with its output on two pipes; -1 with *err set. */
+static int
+spawn_worker(struct wstate *ws, int *err)
 {
 	struct lch_spawn s;
-	int out[2], err[2], e, s2;
+	int out[2], errp[2];
 
-	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
-	for (s2 = 0; s2 < 2; s2++) {
-		if (!a->c->direct)
-			snprintf(ws->prefix[s2], sizeof(ws->prefix[s2]), "%c[%d] ",
-			    s2 ? 'e' : 'o', ws->w->rank);
-		else if (a->c->tag)
-			snprintf(ws->prefix[s2], sizeof(ws->prefix[s2]), "[%d] ",
-			    ws->w->rank);
-		ws->plen[s2] = strlen(ws->prefix[s2]);
-	}
-	if (a->c->log_dir) {
-		ws->logfd[0] = open_log(a->c->log_dir, ws->w->rank, "stdout");
-		ws->logfd[1] = open_log(a->c->log_dir, ws->w->rank, "stderr");
-		if (ws->logfd[0] < 0 || ws->logfd[1] < 0)
-			lch_msg("cannot write logs of rank %d in '%s': %s",
-			    ws->w->rank, a->c->log_dir, strerror(errno));
-	}
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-		e = errno;
-		goto fail;
-	}
+	if (open_pipes(out, errp, err) != 0)
+		return -1;
 	memset(&s, 0, sizeof(s));
 	s.argv = ws->w->argv;
 	s.envp = ws->w->envp;
 	s.in_fd = -1;
 	s.out_fd = out[1];
-	s.err_fd = err[1];
+	s.err_fd = errp[1];
 	s.new_pgroup = 1;
 	s.deathsig = SIGKILL;
-	ws->pid = lch_spawn_start(&s, &e);
+	ws->pid = lch_spawn_start(&s, err);
 	close(out[1]);
-	close(err[1]);
-	ws->fd[0] = out[0];
-	ws->fd[1] = err[0];
+	close(errp[1]);
 	if (ws->pid > 0) {
-		if (!a->c->direct)
-			out_printf(&a->out[0], "s[%d] %d\n", ws->w->rank,
-			    (int)ws->pid);
-		return;
+		ws->fd[0] = out[0];
+		ws->fd[1] = errp[0];
+		return 0;
 	}
-	for (s2 = 0; s2 < 2; s2++) {
-		close(ws->fd[s2]);
-		ws->fd[s2] = -1;
-	}
-fail:
+	close(out[0]);
+	close(errp[0]);
+	return -1;
+}
+
+/* The program could not be run (err): the rank is over, the job stops. */
+static void
+start_failed(struct agent *a, struct wstate *ws, int err)
+{
 	ws->pid = 0;
 	ws->reaped = ws->reported = 1;
-	ws->code = e == ENOENT ? 127 : 126;
+	ws->code = err == ENOENT ? 127 : 126;
 	a->running--;
 	if (a->first_code == 0)
 		a->first_code = ws->code;
 	if (a->c->direct)
 		lch_msg("rank %d: cannot run '%s': %s", ws->w->rank,
-		    ws->w->argv[0], strerror(e));
+		    ws->w->argv[0], strerror(err));
 	else
-		out_printf(&a->out[0], "f[%d] %d %d\n", ws->w->rank, e, ws->code);
+		lch_rec_add_end(&a->out[0], LCH_REC_NOEXEC, ws->w->rank, err,
+		    ws->code);
 	stop_all(a, SIGTERM);
+}
+
+static void
+start_worker(struct agent *a, struct wstate *ws)
+{
+	int err;
+
+	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
+	set_prefixes(a, ws);
+	open_logs(a, ws);
+	if (spawn_worker(ws, &err) != 0)
+		start_failed(a, ws, err);
+	else if (!a->c->direct)
+		lch_rec_add_start(&a->out[0], ws->w->rank, (int)ws->pid);
 }
 
 static int
@@ -549,13 +541,15 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	a.running = c->nworkers;
 	a.ctl_open = c->control_fd >= 0;
 	setup_signals(&a);
-	a.ctl.buf = lch_xmalloc(4096);
-	if (c->ctl_pending_len && c->ctl_pending_len < 4096) {
-		memcpy(a.ctl.buf, c->ctl_pending, c->ctl_pending_len);
-		a.ctl.len = c->ctl_pending_len;
-	}
+	for (i = 0; i < 2; i++)
+		lch_strbuf_init(&a.out[i], 0);
+	lch_strbuf_init(&a.ctl, LCH_REC_CTL_MAX - 1);
+	if (c->ctl_pending_len && c->ctl_pending_len < LCH_REC_CTL_MAX)
+		lch_strbuf_add(&a.ctl, c->ctl_pending, c->ctl_pending_len);
 	for (i = 0; i < c->nworkers; i++) {
 		a.ws[i].w = &c->w[i];
+		lch_strbuf_init(&a.ws[i].lb[0], 0);
+		lch_strbuf_init(&a.ws[i].lb[1], 0);
 		if (!a.stopping)
 			start_worker(&a, &a.ws[i]);
 		else {	/* a sibling could not start: do not start more */
@@ -568,165 +562,106 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	loop(&a);
 	signal_all(&a, SIGKILL);	/* leftovers in the workers' groups */
 	for (i = 0; i < c->nworkers; i++) {
-		free(a.ws[i].lb[0].buf);
-		free(a.ws[i].lb[1].buf);
+		lch_strbuf_release(&a.ws[i].lb[0]);
+		lch_strbuf_release(&a.ws[i].lb[1]);
 		if (a.ws[i].logfd[0] >= 0)
 			close(a.ws[i].logfd[0]);
 		if (a.ws[i].logfd[1] >= 0)
 			close(a.ws[i].logfd[1]);
 	}
-	free(a.out[0].buf);
-	free(a.out[1].buf);
-	free(a.ctl.buf);
+	lch_strbuf_release(&a.out[0]);
+	lch_strbuf_release(&a.out[1]);
+	lch_strbuf_release(&a.ctl);
 	free(a.ws);
 	return a.first_code;
 }
 
-/* Reads the first line of stdin (the plan); what follows is control. */
-static char *
-read_plan(char **rest, size_t *rest_len)
+/* "NAME=VALUE" from the plan into e; an entry without '=' is skipped. */
+static void
+env_put(struct lch_env *e, const char *kv)
 {
-	size_t cap = 65536, len = 0;
-	char *buf = lch_xmalloc(cap), *nl;
-	ssize_t n;
+	const char *eq = strchr(kv, '=');
+	char *name;
 
-	for (;;) {
-		if (len + 4096 >= cap) {
-			if (cap >= (size_t)PLAN_MAX)
-				break;
-			cap *= 2;
-			buf = lch_xrealloc(buf, cap);
-		}
-		n = read(0, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if ((nl = memchr(buf + len, '\n', (size_t)n)) != NULL) {
-			len += (size_t)n;
-			*nl = '\0';
-			*rest_len = len - (size_t)(nl + 1 - buf);
-			*rest = lch_xmalloc(*rest_len + 1);
-			memcpy(*rest, nl + 1, *rest_len);
-			return buf;
-		}
-		len += (size_t)n;
-	}
-	free(buf);
-	return NULL;
+	if (eq == NULL)
+		return;
+	name = lch_xasprintf("%.*s", (int)(eq - kv), kv);
+	lch_env_set(e, name, eq + 1);
+	free(name);
 }
 
-static char **
-json_strv(const cJSON *arr)
-{
-	int n = cJSON_GetArraySize(arr), i = 0;
-	char **v;
-	const cJSON *e;
-
-	if (!cJSON_IsArray(arr) || n == 0)
-		return NULL;
-	v = lch_xcalloc((size_t)n + 1, sizeof(*v));
-	cJSON_ArrayForEach(e, arr) {
-		if (!cJSON_IsString(e)) {
-			free(v);
-			return NULL;
-		}
-		v[i++] = e->valuestring;
-	}
-	return v;
-}
-
-/* Fills c from the plan; env[i] owns worker i's variables. */
-static int
-parse_plan(cJSON *plan, struct lch_agent_cfg *c, struct lch_env *env)
+/* Fills c from the plan; returns env, where env[i] owns worker i's. */
+static struct lch_env *
+plan_config(const struct lch_rec_plan *p, struct lch_agent_cfg *c)
 {
 	extern char **environ;
-	cJSON *ranks = cJSON_GetObjectItem(plan, "ranks"), *r, *it;
-	char **argv = json_strv(cJSON_GetObjectItem(plan, "argv"));
-	int i = 0;
+	struct lch_env *env;
+	int i, k;
 
-	if (!cJSON_IsArray(ranks) || argv == NULL)
-		goto bad;
-	it = cJSON_GetObjectItem(plan, "host");
-	c->host = cJSON_IsString(it) ? it->valuestring : "localhost";
-	it = cJSON_GetObjectItem(plan, "grace_ms");
-	c->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
-	it = cJSON_GetObjectItem(plan, "cwd");
+	c->host = p->host;
+	c->grace_ms = p->grace_ms;
+	c->log_dir = p->log_dir;
 	/* the head's folder, as mpirun's -wdir; else stay in $HOME */
-	if (cJSON_IsString(it) && chdir(it->valuestring) != 0)
+	if (p->cwd && chdir(p->cwd) != 0)
 		lch_msg("agent on %s: cannot enter '%s' (%s): running in %s",
-		    c->host, it->valuestring, strerror(errno),
+		    c->host, p->cwd, strerror(errno),
 		    getenv("HOME") ? getenv("HOME") : "/");
-	it = cJSON_GetObjectItem(plan, "log_dir");
-	c->log_dir = cJSON_IsString(it) ? it->valuestring : NULL;
-	cJSON_ArrayForEach(r, ranks) {
-		char **kv = json_strv(cJSON_GetObjectItem(r, "env"));
-		int k;
-
-		it = cJSON_GetObjectItem(r, "rank");
-		if (!cJSON_IsNumber(it) || kv == NULL || i >= c->nworkers) {
-			free(kv);
-			goto bad;
-		}
-		c->w[i].rank = it->valueint;
-		c->w[i].argv = i == 0 ? argv : c->w[0].argv;
-		for (k = 0; kv[k]; k++) {
-			char *eq = strchr(kv[k], '=');
-
-			if (eq) {
-				*eq = '\0';
-				lch_env_set(&env[i], kv[k], eq + 1);
-			}
-		}
-		free(kv);
+	c->nworkers = p->nranks;
+	c->w = lch_xcalloc((size_t)p->nranks + 1, sizeof(*c->w));
+	env = lch_xcalloc((size_t)p->nranks + 1, sizeof(*env));
+	for (i = 0; i < p->nranks; i++) {
+		c->w[i].rank = p->ranks[i].rank;
+		c->w[i].argv = p->argv;
+		for (k = 0; p->ranks[i].env[k]; k++)
+			env_put(&env[i], p->ranks[i].env[k]);
 		c->w[i].envp = lch_env_merge(environ, &env[i]);
-		i++;
 	}
-	return 0;
-bad:
-	if (i == 0)
-		free(argv);
-	lch_msg("agent: malformed plan on stdin");
-	return -1;
+	return env;
+}
+
+static void
+config_release(struct lch_agent_cfg *c, struct lch_env *env)
+{
+	int i;
+
+	for (i = 0; i < c->nworkers; i++) {
+		free(c->w[i].envp);
+		lch_env_clear(&env[i]);
+	}
+	free(env);
+	free(c->w);
 }
 
 int
 lch_agent_main(void)
 {
+	struct lch_rec_plan plan;
 	struct lch_agent_cfg c;
 	struct lch_env *env;
-	cJSON *plan;
 	char *line, *rest = NULL;
 	size_t rest_len = 0;
-	int i, code = 2;
+	int rv, code = 2;
 
 	signal(SIGINT, SIG_IGN);	/* the head decides; it forwards */
-	if ((line = read_plan(&rest, &rest_len)) == NULL) {
+	if ((line = lch_rec_plan_read(0, &rest, &rest_len)) == NULL) {
 		lch_msg("agent: no plan on stdin");
 		return 2;
 	}
-	plan = cJSON_Parse(line);
-	memset(&c, 0, sizeof(c));
-	c.nworkers = cJSON_GetArraySize(cJSON_GetObjectItem(plan, "ranks"));
-	c.w = lch_xcalloc((size_t)c.nworkers + 1, sizeof(*c.w));
-	env = lch_xcalloc((size_t)c.nworkers + 1, sizeof(*env));
-	c.control_fd = 0;
-	c.abort_fd = -1;
-	c.ctl_pending = rest;
-	c.ctl_pending_len = rest_len;
-	if (plan != NULL && parse_plan(plan, &c, env) == 0)
-		code = lch_agent_run(&c);
-	else if (plan == NULL)
+	if ((rv = lch_rec_plan_decode(line, &plan)) == -1)
 		lch_msg("agent: the plan on stdin is not JSON");
-	for (i = 0; i < c.nworkers; i++) {
-		free(c.w[i].envp);
-		lch_env_clear(&env[i]);
+	else if (rv != 0)
+		lch_msg("agent: malformed plan on stdin");
+	else {
+		memset(&c, 0, sizeof(c));
+		env = plan_config(&plan, &c);
+		c.control_fd = 0;
+		c.abort_fd = -1;
+		c.ctl_pending = rest;
+		c.ctl_pending_len = rest_len;
+		code = lch_agent_run(&c);
+		config_release(&c, env);
 	}
-	if (c.nworkers)
-		free(c.w[0].argv);
-	free(env);
-	free(c.w);
-	cJSON_Delete(plan);
+	lch_rec_plan_release(&plan);
 	free(rest);
 	free(line);
 	return code;

@@ -2,26 +2,16 @@
  * agent.h: one node's supervisor.
  *
  * The head starts one agent per node (`muster --agent`, locally or over
- * ssh) and writes it the node's part of the plan as one JSON line on stdin;
- * stdin then carries control lines ("term", "kill", "sig N") and its EOF
- * means the head is gone.  The agent forks the node's workers, each in its
- * own process group with PR_SET_PDEATHSIG, relays their output line by line
- * and reports exits.  Records on its stdout, one per line:
- *
- *	o[<rank>] <line>	a line the rank wrote on stdout
- *	e[<rank>] <line>	... on stderr
- *	s[<rank>] <pid>		the rank started
- *	x[<rank>] <pid> <code>	the rank ended: exit code, or 128+signal
- *	F[<rank>] <pid> <code>	the rank failed first (sent at once, before
- *				its output is drained; blame goes here)
- *	f[<rank>] <errno> <code> the rank's program could not be run
- *
- * so that the head prints an output record from its second byte on.
+ * ssh) and writes it the node's plan on stdin, then commands; the agent
+ * forks the node's workers, each in its own process group with
+ * PR_SET_PDEATHSIG, relays their output line by line and reports starts
+ * and exits as records on its stdout.  records.h has that protocol.
  *
  * The first failing worker makes the agent stop its other workers at once
- * (SIGTERM to each group, SIGKILL after the grace period).
+ * (SIGTERM to each group, SIGKILL after the grace period); after a
+ * forwarded signal they get the grace period to handle it first.
  * In "direct" mode (under mpirun) there is no head: lines are printed as
- * "[rank] line" and failures as one message.
+ * they are (as "[rank] line" with tag) and failures as one message.
  */
 #ifndef LCH_AGENT_H
 #define LCH_AGENT_H

@@ -11,24 +11,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cJSON.h>
-
 #include "head.h"
 #include "mpi.h"
 #include "plan.h"
 #include "embed.h"
+#include "records.h"
 #include "spawn.h"
+#include "strbuf.h"
 #include "util.h"
 
-#define REC_MAX (80 * 1024)	/* an agent record: a line plus its tag */
 #define EARLY_MAX 2048	/* ssh's own stderr we keep for the message */
 
 struct agent_proc {
 	const struct lch_node *node;
 	pid_t pid;
 	int in_fd, out_fd, err_fd;
-	char *buf[2];
-	size_t len[2];
+	struct lch_strbuf rd[2];	/* a partial line of out_fd, err_fd */
 	int reaped, code, done;
 	int remote;		/* started over ssh */
 	int nrec;		/* records received */
@@ -57,8 +55,7 @@ struct head {
 	struct lch_plan *p;
 	struct agent_proc *ag;
 	int nag, running;
-	char *out[2];
-	size_t olen[2], ocap[2];
+	struct lch_strbuf out[2];	/* for our stdout, stderr */
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
 	int stopping, interrupted, timed_out;
@@ -80,12 +77,15 @@ setup_signals(struct head *h)
 static void
 out_add(struct head *h, int s, const char *data, size_t n)
 {
-	if (h->olen[s] + n > h->ocap[s]) {
-		h->ocap[s] = (h->olen[s] + n) * 2 + 4096;
-		h->out[s] = lch_xrealloc(h->out[s], h->ocap[s]);
-	}
-	memcpy(h->out[s] + h->olen[s], data, n);
-	h->olen[s] += n;
+	lch_strbuf_add(&h->out[s], data, n);
+}
+
+/* A line without its newline, and the newline. */
+static void
+out_line(struct head *h, int s, const char *line, size_t n)
+{
+	lch_strbuf_add(&h->out[s], line, n);
+	lch_strbuf_addch(&h->out[s], '\n');
 }
 
 static void stop_job(struct head *h);
@@ -97,13 +97,13 @@ flush_out(struct head *h)
 	int s;
 
 	for (s = 0; s < 2; s++) {
-		if (h->olen[s] && !h->broken[s] &&
-		    lch_write_all(s + 1, h->out[s], h->olen[s]) != 0 &&
+		if (h->out[s].len && !h->broken[s] &&
+		    lch_write_all(s + 1, h->out[s].buf, h->out[s].len) != 0 &&
 		    errno == EPIPE) {
 			h->broken[s] = 1;
 			stop_job(h);
 		}
-		h->olen[s] = 0;
+		lch_strbuf_reset(&h->out[s]);
 	}
 }
 
@@ -120,13 +120,23 @@ send_all(struct head *h, const char *line)
 		}
 }
 
+/* A command (records.h) to every agent. */
+static void
+send_cmd(struct head *h, enum lch_rec_ctl cmd, int sig)
+{
+	char line[LCH_REC_CTL_MAX];
+
+	lch_rec_ctl_encode(line, cmd, sig);
+	send_all(h, line);
+}
+
 static void
 stop_job(struct head *h)
 {
 	if (h->stopping)
 		return;
 	h->stopping = 1;
-	send_all(h, "term\n");
+	send_cmd(h, LCH_REC_TERM, 0);
 }
 
 static void
@@ -147,72 +157,93 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 		stop_job(h);
 }
 
-/*
- * One record from an agent (see agent.h), n bytes at rec; rec[n] is its
- * newline (or room for one).  "o[3] line" prints as "[3] line".
- */
+/* An F, x or f record: the rank's end, or its failure. */
 static void
-record(struct head *h, struct agent_proc *a, char *rec, size_t n)
+record_end(struct head *h, struct agent_proc *a, const struct lch_rec *r)
 {
-	char *end = NULL;
-	long rank = -1;
-	int x, y, s = rec[0] == 'e';
-
-	if (n >= 4 && rec[1] == '[')
-		rank = strtol(rec + 2, &end, 10);
-	if (rank < 0 || rank >= h->p->np || end[0] != ']' || end[1] != ' ') {
-		rec[n] = '\n';	/* not a record: pass it on */
-		out_add(h, 1, rec, n + 1);
+	if (r->type == LCH_REC_NOEXEC) {
+		a->nended++;
+		if (r->nums == 2)
+			note_failure(h, r->rank, 0, r->num[1], r->num[0]);
 		return;
 	}
-	rec[n] = '\n';
+	a->nended += r->type == LCH_REC_EXIT;
+	if (r->nums == 2 && r->num[1] != 0 &&
+	    (r->type == LCH_REC_FAIL || !h->stopping))
+		note_failure(h, r->rank, r->num[0], r->num[1], 0);
+}
+
+/*
+ * One line from an agent's stdout, n bytes without its newline: a record
+ * (records.h), or passed on.  "o[3] line" prints as "line", or as
+ * "[3] line" with --tag.
+ */
+static void
+record(struct head *h, struct agent_proc *a, const char *line, size_t n)
+{
+	struct lch_rec r;
+
+	if (lch_rec_decode(line, n, h->p->np, &r) != 0) {
+		out_line(h, 1, line, n);	/* not a record: pass it on */
+		return;
+	}
 	if (a->nrec++ == 0 && a->early_len) {	/* the agent's, after all */
 		out_add(h, 1, a->early, a->early_len);
 		a->early_len = 0;
 	}
-	switch (rec[0]) {
-	case 'o':
-	case 'e':
+	switch (r.type) {
+	case LCH_REC_OUT:
+	case LCH_REC_ERR:
 		if (h->o->tag)
-			out_add(h, s, rec + 1, n);
+			out_line(h, r.type == LCH_REC_ERR, r.tag, r.tag_len);
 		else
-			out_add(h, s, end + 2, n - (size_t)(end + 2 - rec) + 1);
+			out_line(h, r.type == LCH_REC_ERR, r.text, r.text_len);
 		return;
-	case 'F':
-	case 'x':
-		rec[n] = '\0';
-		a->nended += rec[0] == 'x';
-		if (sscanf(end + 2, "%d %d", &x, &y) == 2 && y != 0 &&
-		    (rec[0] == 'F' || !h->stopping))
-			note_failure(h, (int)rank, x, y, 0);
+	case LCH_REC_FAIL:
+	case LCH_REC_EXIT:
+	case LCH_REC_NOEXEC:
+		record_end(h, a, &r);
 		return;
-	case 'f':
-		rec[n] = '\0';
-		a->nended++;
-		if (sscanf(end + 2, "%d %d", &x, &y) == 2)
-			note_failure(h, (int)rank, 0, y, x);
-		return;
-	case 's':
+	case LCH_REC_START:
 		return;
 	}
-	out_add(h, 1, rec, n + 1);
+	out_line(h, 1, line, n);
+}
+
+/* Keeps what fits of s in the agent's early stderr. */
+static void
+early_add(struct agent_proc *a, const char *s, size_t n)
+{
+	if (n > sizeof(a->early) - a->early_len)
+		n = sizeof(a->early) - a->early_len;
+	memcpy(a->early + a->early_len, s, n);
+	a->early_len += n;
 }
 
 /*
- * A line on an agent's stderr.  Until a remote agent's first record it may
- * be ssh's own ("Connection refused"): kept for the failure message.
+ * A line on an agent's stderr, without its newline.  Until a remote
+ * agent's first record it may be ssh's own ("Connection refused"): kept
+ * for the failure message.
  */
 static void
 agent_errline(struct head *h, struct agent_proc *a, const char *s, size_t n)
 {
 	if (!a->remote || a->nrec > 0) {
-		out_add(h, 1, s, n);
+		out_line(h, 1, s, n);
 		return;
 	}
-	if (n > sizeof(a->early) - a->early_len)
-		n = sizeof(a->early) - a->early_len;
-	memcpy(a->early + a->early_len, s, n);
-	a->early_len += n;
+	early_add(a, s, n);
+	early_add(a, "\n", 1);
+}
+
+static void
+agent_line(struct head *h, struct agent_proc *a, int s, const char *line,
+	   size_t n)
+{
+	if (s == 0)
+		record(h, a, line, n);
+	else
+		agent_errline(h, a, line, n);
 }
 
 /* Reads an agent's stdout (records) or stderr (its own messages). */
@@ -220,41 +251,25 @@ static void
 read_agent(struct head *h, struct agent_proc *a, int s)
 {
 	int *fd = s == 0 ? &a->out_fd : &a->err_fd;
-	size_t start = 0;
+	struct lch_strbuf *sb = &a->rd[s];
+	size_t start = 0, len;
 	char *nl;
 	ssize_t n;
 
-	if (a->buf[s] == NULL)
-		a->buf[s] = lch_xmalloc(REC_MAX + 1);
-	n = read(*fd, a->buf[s] + a->len[s], REC_MAX - a->len[s]);
+	n = lch_strbuf_read_once(sb, *fd, LCH_REC_MAX);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (n > 0)
-		a->len[s] += (size_t)n;
-	while ((nl = memchr(a->buf[s] + start, '\n', a->len[s] - start))) {
-		size_t len = (size_t)(nl - (a->buf[s] + start));
-
-		if (s == 0)
-			record(h, a, a->buf[s] + start, len);
-		else
-			agent_errline(h, a, a->buf[s] + start, len + 1);
+	while ((nl = memchr(sb->buf + start, '\n', sb->len - start))) {
+		len = (size_t)(nl - (sb->buf + start));
+		agent_line(h, a, s, sb->buf + start, len);
 		start += len + 1;
 	}
-	if (n <= 0 || a->len[s] - start >= REC_MAX) {
-		if (a->len[s] > start) {	/* a partial line at EOF */
-			if (s == 0)
-				record(h, a, a->buf[s] + start,
-				    a->len[s] - start);
-			else {
-				a->buf[s][a->len[s]] = '\n';
-				agent_errline(h, a, a->buf[s] + start,
-				    a->len[s] - start + 1);
-			}
-		}
-		start = a->len[s];
+	/* a partial line at EOF, or one too long for a record */
+	if ((n <= 0 || sb->len - start >= LCH_REC_MAX) && sb->len > start) {
+		agent_line(h, a, s, sb->buf + start, sb->len - start);
+		start = sb->len;
 	}
-	memmove(a->buf[s], a->buf[s] + start, a->len[s] - start);
-	a->len[s] -= start;
+	lch_strbuf_consume(sb, start);
 	if (n <= 0) {
 		close(*fd);
 		*fd = -1;
@@ -324,7 +339,6 @@ static void
 handle_signals(struct head *h)
 {
 	unsigned char b[64];
-	char line[32];
 	ssize_t n, i;
 
 	while ((n = read(h->sigfd[0], b, sizeof(b))) > 0)
@@ -336,58 +350,21 @@ handle_signals(struct head *h)
 				continue;
 			}
 			if (sig == SIGUSR1 || sig == SIGUSR2) {
-				snprintf(line, sizeof(line), "sig %d\n", sig);
-				send_all(h, line);
+				send_cmd(h, LCH_REC_SIG, sig);
 				continue;
 			}
 			if (h->interrupted) {
 				lch_msg("%s again: killing all ranks",
 				    lch_signame(sig));
-				send_all(h, "kill\n");
+				send_cmd(h, LCH_REC_KILL, 0);
 				continue;
 			}
 			h->interrupted = sig;
 			if (h->o->verbose)
 				lch_msg("%s: forwarding to all ranks",
 				    lch_signame(sig));
-			snprintf(line, sizeof(line), "sig %d\n",
-			    sig == SIGQUIT ? SIGTERM : sig);
-			send_all(h, line);
+			send_cmd(h, LCH_REC_SIG, sig == SIGQUIT ? SIGTERM : sig);
 		}
-}
-
-static char *
-node_plan_json(struct head *h, const struct lch_node *n)
-{
-	cJSON *j = cJSON_CreateObject(), *argv, *ranks;
-	char *s;
-	int r, a;
-	size_t i;
-
-	cJSON_AddStringToObject(j, "host", n->host);
-	if (h->cwd)
-		cJSON_AddStringToObject(j, "cwd", h->cwd);
-	cJSON_AddNumberToObject(j, "grace_ms", (double)(long)(h->o->grace * 1000));
-	if (h->o->log_dir)
-		cJSON_AddStringToObject(j, "log_dir", h->o->log_dir);
-	argv = cJSON_AddArrayToObject(j, "argv");
-	for (a = 0; h->p->argv[a]; a++)
-		cJSON_AddItemToArray(argv, cJSON_CreateString(h->p->argv[a]));
-	ranks = cJSON_AddArrayToObject(j, "ranks");
-	for (r = n->first_rank; r < n->first_rank + n->nprocs; r++) {
-		cJSON *rk = cJSON_CreateObject(), *env;
-
-		cJSON_AddNumberToObject(rk, "rank", r);
-		env = cJSON_AddArrayToObject(rk, "env");
-		for (i = 0; i < h->p->ranks[r].env.kv.n; i++)
-			cJSON_AddItemToArray(env, cJSON_CreateString(
-			    h->p->ranks[r].env.kv.v[i]));
-		cJSON_AddItemToArray(ranks, rk);
-	}
-	if ((s = cJSON_PrintUnformatted(j)) == NULL)
-		lch_oom();
-	cJSON_Delete(j);
-	return s;
 }
 
 /*
@@ -492,7 +469,8 @@ send_plan(struct head *h, struct agent_proc *a)
 
 	if (a->in_fd < 0)
 		return;
-	plan = node_plan_json(h, a->node);
+	plan = lch_rec_plan_encode(h->p, a->node, h->cwd,
+	    (long)(h->o->grace * 1000), h->o->log_dir);
 	/* EPIPE: the agent (or ssh) ended; its end says why */
 	if ((lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
 	    lch_write_all(a->in_fd, "\n", 1) != 0) && errno != EPIPE)
@@ -662,8 +640,8 @@ release_agents(struct head *h)
 			close(a->out_fd);
 		if (a->err_fd >= 0)
 			close(a->err_fd);
-		free(a->buf[0]);
-		free(a->buf[1]);
+		lch_strbuf_release(&a->rd[0]);
+		lch_strbuf_release(&a->rd[1]);
 	}
 	free(h->ag);
 	h->ag = NULL;
@@ -685,6 +663,8 @@ run_once(struct head *h)
 	for (i = 0; i < h->nag; i++) {
 		h->ag[i].node = &h->p->nodes[i];
 		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
+		lch_strbuf_init(&h->ag[i].rd[0], 0);
+		lch_strbuf_init(&h->ag[i].rd[1], 0);
 	}
 	for (i = 0; i < h->nag; i++)
 		if (start_agent(h, &h->ag[i], self) != 0)
@@ -780,6 +760,8 @@ lch_head_run(struct lch_opts *o)
 	memset(&h, 0, sizeof(h));
 	h.o = o;
 	h.p = &plan;
+	lch_strbuf_init(&h.out[0], 0);
+	lch_strbuf_init(&h.out[1], 0);
 	if (!plan.all_local)
 		h.cwd = getcwd(NULL, 0);
 	setup_signals(&h);
@@ -800,8 +782,8 @@ lch_head_run(struct lch_opts *o)
 	}
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
-	free(h.out[0]);
-	free(h.out[1]);
+	lch_strbuf_release(&h.out[0]);
+	lch_strbuf_release(&h.out[1]);
 	free(h.cwd);
 out_rdv:
 	lch_rdv_stop(&rdv);

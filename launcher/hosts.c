@@ -139,6 +139,126 @@ lch_hosts_slots(const struct lch_hostlist *l)
 	return sum;
 }
 
+static int expand_word(const char *prefix, const char *rest,
+		       struct lch_strv *out, char *err, size_t errlen);
+
+/* The word at *p up to a comma outside brackets; *p moves to that comma. */
+static char *
+next_word(const char **p)
+{
+	const char *start = *p;
+	int depth;
+
+	for (depth = 0; **p && (depth > 0 || **p != ','); (*p)++)
+		depth += **p == '[' ? 1 : **p == ']' ? -1 : 0;
+	return lch_xasprintf("%.*s", (int)(*p - start), start);
+}
+
+/* A name without brackets left: one host. */
+static int
+add_name(const char *prefix, const char *rest, struct lch_strv *out,
+	 char *err, size_t errlen)
+{
+	char *full = lch_xasprintf("%s%s", prefix, rest);
+	int rc = -1;
+
+	if (strchr(full, ']'))
+		snprintf(err, errlen, "'%s': ']' without '['", full);
+	else if (out->n >= MAX_EXPAND)
+		snprintf(err, errlen, "more than %d hosts", MAX_EXPAND);
+	else {
+		lch_strv_push(out, full);
+		rc = 0;
+	}
+	free(full);
+	return rc;
+}
+
+/* A bracket group: where it opens and closes in the word. */
+struct group {
+	const char *rest, *open, *close;
+	const char *range;	/* what is between the brackets */
+};
+
+/*
+ * One item of a group's range at p, "N" or "N-M": its bounds, the width
+ * of N (leading zeros are kept) and where it ends (',' or '\0').
+ */
+static int
+parse_item(const struct group *g, const char *p, unsigned long *lo,
+	   unsigned long *hi, int *width, const char **end, char *err,
+	   size_t errlen)
+{
+	char *e;
+
+	if (!isdigit((unsigned char)*p)) {
+		snprintf(err, errlen, "'[%s]': expected a number or range",
+		    g->range);
+		return -1;
+	}
+	*width = (int)strspn(p, "0123456789");
+	errno = 0;
+	*lo = *hi = strtoul(p, &e, 10);
+	if (*e == '-') {
+		if (!isdigit((unsigned char)e[1])) {
+			snprintf(err, errlen, "'[%s]': bad range", g->range);
+			return -1;
+		}
+		*hi = strtoul(e + 1, &e, 10);
+	}
+	*end = e;
+	if (errno || *hi < *lo || *hi - *lo >= MAX_EXPAND ||
+	    (*e != ',' && *e != '\0')) {
+		snprintf(err, errlen, "'[%s]': bad range", g->range);
+		return -1;
+	}
+	return 0;
+}
+
+/* Each number of lo..hi in place of the group, then the rest of the word. */
+static int
+expand_item(const char *prefix, const struct group *g, unsigned long lo,
+	    unsigned long hi, int width, struct lch_strv *out, char *err,
+	    size_t errlen)
+{
+	unsigned long v;
+	char *pre;
+	int rc = 0;
+
+	for (v = lo; v <= hi && rc == 0; v++) {
+		pre = lch_xasprintf("%s%.*s%0*lu", prefix,
+		    (int)(g->open - g->rest), g->rest, width, v);
+		rc = expand_word(pre, g->close + 1, out, err, errlen);
+		free(pre);
+	}
+	return rc;
+}
+
+/* The first bracket group of a word, item by item. */
+static int
+expand_group(const char *prefix, struct group *g, struct lch_strv *out,
+	     char *err, size_t errlen)
+{
+	char *range = lch_xasprintf("%.*s", (int)(g->close - g->open - 1),
+	    g->open + 1);
+	const char *p = range, *end;
+	unsigned long lo, hi;
+	int width, rc;
+
+	g->range = range;
+	for (;;) {
+		rc = parse_item(g, p, &lo, &hi, &width, &end, err, errlen);
+		if (rc == 0)
+			rc = expand_item(prefix, g, lo, hi, width, out, err,
+			    errlen);
+		if (rc != 0 || *end == '\0')
+			break;
+		p = end + 1;
+	}
+	free(range);
+	return rc;
+}
+
 /*
  * Expands one hostlist word (no top-level comma): prefix, then for the first
  * bracket group each number in turn, recursing on the rest.
@@ -147,74 +267,15 @@ static int
 expand_word(const char *prefix, const char *rest, struct lch_strv *out,
 	    char *err, size_t errlen)
 {
-	const char *open = strchr(rest, '['), *close, *p;
-	char *range;
-	int rc = 0;
+	struct group g = { rest, strchr(rest, '['), NULL, NULL };
 
-	if (open == NULL) {
-		char *full = lch_xasprintf("%s%s", prefix, rest);
-
-		if (strchr(full, ']')) {
-			snprintf(err, errlen, "'%s': ']' without '['", full);
-			free(full);
-			return -1;
-		}
-		if (out->n >= MAX_EXPAND) {
-			snprintf(err, errlen, "more than %d hosts", MAX_EXPAND);
-			free(full);
-			return -1;
-		}
-		lch_strv_push(out, full);
-		free(full);
-		return 0;
-	}
-	if ((close = strchr(open, ']')) == NULL) {
+	if (g.open == NULL)
+		return add_name(prefix, rest, out, err, errlen);
+	if ((g.close = strchr(g.open, ']')) == NULL) {
 		snprintf(err, errlen, "'%s': '[' without ']'", rest);
 		return -1;
 	}
-	range = lch_xasprintf("%.*s", (int)(close - open - 1), open + 1);
-	p = range;
-	while (rc == 0) {
-		char *end, *pre;
-		unsigned long lo, hi, v;
-		int width;
-
-		if (!isdigit((unsigned char)*p)) {
-			snprintf(err, errlen, "'[%s]': expected a number or range",
-			    range);
-			rc = -1;
-			break;
-		}
-		width = (int)strspn(p, "0123456789");
-		errno = 0;
-		lo = strtoul(p, &end, 10);
-		hi = lo;
-		if (*end == '-') {
-			if (!isdigit((unsigned char)end[1])) {
-				snprintf(err, errlen, "'[%s]': bad range", range);
-				rc = -1;
-				break;
-			}
-			hi = strtoul(end + 1, &end, 10);
-		}
-		if (errno || hi < lo || hi - lo >= MAX_EXPAND ||
-		    (*end != ',' && *end != '\0')) {
-			snprintf(err, errlen, "'[%s]': bad range", range);
-			rc = -1;
-			break;
-		}
-		for (v = lo; v <= hi && rc == 0; v++) {
-			pre = lch_xasprintf("%s%.*s%0*lu", prefix,
-			    (int)(open - rest), rest, width, v);
-			rc = expand_word(pre, close + 1, out, err, errlen);
-			free(pre);
-		}
-		if (*end == '\0')
-			break;
-		p = end + 1;
-	}
-	free(range);
-	return rc;
+	return expand_group(prefix, &g, out, err, errlen);
 }
 
 int
@@ -222,16 +283,12 @@ lch_hostlist_expand(const char *expr, char ***names, size_t *n,
 		    char *err, size_t errlen)
 {
 	struct lch_strv out = LCH_STRV_INIT;
-	const char *p = expr, *start;
-	int depth, rc = 0;
+	const char *p = expr;
+	int rc = 0;
 
 	while (*p && rc == 0) {
-		char *word;
+		char *word = next_word(&p);
 
-		start = p;
-		for (depth = 0; *p && (depth > 0 || *p != ','); p++)
-			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
-		word = lch_xasprintf("%.*s", (int)(p - start), start);
 		if (*word == '\0') {
 			snprintf(err, errlen, "'%s': empty host name", expr);
 			rc = -1;
@@ -312,13 +369,9 @@ lch_hosts_parse_arg(struct lch_hostlist *l, const char *spec,
 		return -1;
 	}
 	while (*p && rc == 0) {
-		const char *start = p;
-		char *item;
-		int depth, slots;
+		char *item = next_word(&p);
+		int slots;
 
-		for (depth = 0; *p && (depth > 0 || *p != ','); p++)
-			depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
-		item = lch_xasprintf("%.*s", (int)(p - start), start);
 		if (*item == '\0') {
 			snprintf(err, errlen, "'%s': empty host name", spec);
 			rc = -1;

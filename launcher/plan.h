@@ -45,7 +45,7 @@ void lch_plan_setenv(struct lch_plan *p, const char *name, const char *val);
 void lch_plan_release(struct lch_plan *p);
 /* One JSON object per rank per line (the --dry-run format). */
 void lch_plan_print(const struct lch_plan *p, int fd);
-/* A free TCP port on the loopback (bound and closed). */
+/* A free TCP port: port 0 bound on every interface, then closed. */
 int  lch_free_port(void);
 
 #endif /* LCH_PLAN_H */

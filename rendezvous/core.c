@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include "rdv.h"
+#include "reply.h"
 
 #define link_init(l) ((l)->prev = (l)->next = (l))
 #define link_empty(l) ((l)->next == (l))
@@ -44,6 +45,12 @@ rdv_log(struct rdv_core *c, int level, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "musterd: %s\n", buf);
+}
+
+const char *
+rdv_kind_name(enum rdv_kind kind)
+{
+	return kind == RDV_KIND_NODE ? "node" : "worker";
 }
 
 /* xorshift64*, seeded from /dev/urandom: tokens and the instance id. */
@@ -154,7 +161,6 @@ job_fail_waiters(struct rdv_core *c, struct rdv_job *j, const char *code,
 void
 rdv_job_abort(struct rdv_core *c, struct rdv_job *j, const char *why)
 {
-	cJSON *ev;
 	size_t i;
 
 	if (j->aborted)
@@ -165,15 +171,8 @@ rdv_job_abort(struct rdv_core *c, struct rdv_job *j, const char *why)
 	job_fail_waiters(c, j, "EABORTED", j->why ? j->why : "aborted");
 	for (i = 0; i < j->nall; i++) {
 		struct rdv_member *m = j->all[i];
-		if (m == NULL || m->left)
-			continue;
-		if ((ev = cJSON_CreateObject()) == NULL)
-			continue;
-		cJSON_AddNumberToObject(ev, "v", RDV_VERSION);
-		cJSON_AddStringToObject(ev, "ev", "abort");
-		cJSON_AddStringToObject(ev, "job", j->name);
-		cJSON_AddStringToObject(ev, "why", j->why ? j->why : "aborted");
-		rdv_send_json(c, &m->id, ev);
+		if (m != NULL && !m->left)
+			rdv_event_abort(c, m, j);
 	}
 }
 
@@ -331,7 +330,7 @@ rdv_member_remove(struct rdv_core *c, struct rdv_member *m)
 	member_free(m);
 }
 
-/* mid is "SLOT.TOKEN" in hex, as rdv_reply_join writes it. */
+/* mid is "SLOT.TOKEN" in hex, as rdv_reply_join (reply.c) writes it. */
 struct rdv_member *
 rdv_member_find(struct rdv_job *j, const char *mid)
 {
@@ -536,7 +535,7 @@ waiter_expire(struct rdv_core *c, struct rdv_waiter *w)
 		    "join: %d of %d %ss joined before the deadline",
 		    w->job->groups[m->kind].joined,
 		    w->job->groups[m->kind].size,
-		    m->kind == RDV_KIND_NODE ? "node" : "worker");
+		    rdv_kind_name(m->kind));
 		rdv_wait_free(w);
 		rdv_member_remove(c, m);
 		return;
@@ -572,8 +571,7 @@ check_heartbeats(struct rdv_core *c)
 				continue;
 			snprintf(why, sizeof(why), "%s rank %d on %.200s "
 			    "missed heartbeats for %llu ms",
-			    m->kind == RDV_KIND_NODE ? "node" : "worker",
-			    m->rank, m->host,
+			    rdv_kind_name(m->kind), m->rank, m->host,
 			    (unsigned long long)(c->now - m->last_seen));
 			rdv_job_abort(c, j, why);
 			break;

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cJSON.h>
 #include "rdv.h"
+#include "reply.h"
 
 struct rdv_req {
 	struct rdv_core *c;
@@ -32,55 +34,6 @@ struct rdv_handler {
 	void (*fn)(struct rdv_req *r);
 	int flags;
 };
-
-static const char *const kind_names[RDV_KINDS] = { "node", "worker" };
-
-cJSON *
-rdv_reply_new(struct rdv_core *c, double req_id)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		return NULL;
-	cJSON_AddNumberToObject(o, "v", RDV_VERSION);
-	cJSON_AddNumberToObject(o, "id", req_id);
-	cJSON_AddBoolToObject(o, "ok", 1);
-	cJSON_AddStringToObject(o, "sid", c->sid_str);
-	return o;
-}
-
-void
-rdv_send_json(struct rdv_core *c, const struct rdv_id *to, cJSON *o)
-{
-	char *s;
-
-	if (o == NULL)
-		return;
-	if ((s = cJSON_PrintUnformatted(o)) != NULL) {
-		c->send(c->send_arg, to, s, strlen(s));
-		cJSON_free(s);
-	}
-	cJSON_Delete(o);
-}
-
-void
-rdv_reply_err(struct rdv_core *c, const struct rdv_id *to, double req_id,
-	      const char *code, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-	cJSON *o;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if ((o = rdv_reply_new(c, req_id)) == NULL)
-		return;
-	cJSON_ReplaceItemInObject(o, "ok", cJSON_CreateBool(0));
-	cJSON_AddStringToObject(o, "code", code);
-	cJSON_AddStringToObject(o, "error", text);
-	rdv_send_json(c, to, o);
-}
 
 /* An error reply to a bad request, with a log line naming the peer. */
 static void
@@ -164,30 +117,7 @@ get_kind(struct rdv_req *r, enum rdv_kind *kind)
 static void
 reply_ok(struct rdv_req *r)
 {
-	rdv_send_json(r->c, r->from, rdv_reply_new(r->c, r->id));
-}
-
-void
-rdv_reply_join(struct rdv_core *c, struct rdv_member *m, struct rdv_waiter *w)
-{
-	struct rdv_group *g = &m->job->groups[m->kind];
-	cJSON *o = rdv_reply_new(c, w->req_id);
-	char mid[48];
-
-	if (o == NULL)
-		return;
-	snprintf(mid, sizeof(mid), "%zx.%llx", m->slot,
-	    (unsigned long long)m->token);
-	cJSON_AddNumberToObject(o, "rank", m->rank);
-	cJSON_AddNumberToObject(o, "size", g->size);
-	cJSON_AddNumberToObject(o, "local_rank", m->local_rank);
-	cJSON_AddNumberToObject(o, "local_size", m->local_size);
-	cJSON_AddNumberToObject(o, "node_rank", m->node_rank);
-	cJSON_AddNumberToObject(o, "num_nodes", m->num_nodes);
-	cJSON_AddNumberToObject(o, "generation", (double)g->generation);
-	cJSON_AddNumberToObject(o, "hb_ms", c->heartbeat_ms);
-	cJSON_AddStringToObject(o, "mid", mid);
-	rdv_send_json(c, &w->to, o);
+	rdv_reply_ok(r->c, r->from, r->id);
 }
 
 static void
@@ -309,7 +239,7 @@ on_join(struct rdv_req *r)
 	}
 	m->join_wait->m = m;
 	rdv_log(r->c, 2, "job %s: %s on %s joined (%d of %d)", r->job->name,
-	    kind_names[kind], host, g->joined, g->size);
+	    rdv_kind_name(kind), host, g->joined, g->size);
 	if (g->joined < g->size)
 		return;
 	rdv_group_assign(g);
@@ -329,40 +259,27 @@ on_peers(struct rdv_req *r)
 {
 	enum rdv_kind kind;
 	struct rdv_group *g;
-	cJSON *o, *a;
-	int i;
 
 	if (get_kind(r, &kind))
 		return;
 	g = &r->job->groups[kind];
 	if (!g->complete) {
 		bad(r, "ESTATE", "the %s group is not complete",
-		    kind_names[kind]);
+		    rdv_kind_name(kind));
 		return;
 	}
-	if ((o = rdv_reply_new(r->c, r->id)) == NULL ||
-	    (a = cJSON_AddArrayToObject(o, "hosts")) == NULL) {
-		cJSON_Delete(o);
-		return;
-	}
-	for (i = 0; i < g->size; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(g->m[i]->host));
-	rdv_send_json(r->c, r->from, o);
+	rdv_reply_peers(r->c, r->from, r->id, g);
 }
 
 static void
 kv_wake(struct rdv_core *c, struct rdv_kv *e)
 {
 	struct rdv_waiter *w;
-	cJSON *o;
 
 	while (e->waiters.next != &e->waiters) {
 		w = (struct rdv_waiter *)(void *)((char *)e->waiters.next -
 		    offsetof(struct rdv_waiter, on));
-		if ((o = rdv_reply_new(c, w->req_id)) != NULL) {
-			cJSON_AddStringToObject(o, "val", e->val);
-			rdv_send_json(c, &w->to, o);
-		}
+		rdv_reply_val(c, &w->to, w->req_id, e->val);
 		rdv_wait_free(w);
 	}
 }
@@ -398,17 +315,13 @@ on_get(struct rdv_req *r)
 	const char *key;
 	struct rdv_kv *e;
 	int wait_ms;
-	cJSON *o;
 
 	if (get_str(r, "key", RDV_KEY_MAX, 1, &key) ||
 	    get_int(r, "wait_ms", 0, RDV_WAIT_MAX, 0, &wait_ms))
 		return;
 	e = rdv_kv_lookup(r->c, r->job, key, wait_ms > 0);
 	if (e && e->val) {
-		if ((o = rdv_reply_new(r->c, r->id)) != NULL) {
-			cJSON_AddStringToObject(o, "val", e->val);
-			rdv_send_json(r->c, r->from, o);
-		}
+		rdv_reply_val(r->c, r->from, r->id, e->val);
 		return;
 	}
 	if (wait_ms == 0) {
@@ -427,7 +340,6 @@ on_barrier(struct rdv_req *r)
 	int wait_ms;
 	struct rdv_barrier *b;
 	struct rdv_waiter *w;
-	cJSON *o;
 
 	if (get_str(r, "name", RDV_KEY_MAX, 1, &name) ||
 	    get_int(r, "wait_ms", 0, RDV_WAIT_MAX, 30000, &wait_ms))
@@ -451,8 +363,7 @@ on_barrier(struct rdv_req *r)
 	while (b->waiters.next != &b->waiters) {
 		w = (struct rdv_waiter *)(void *)((char *)b->waiters.next -
 		    offsetof(struct rdv_waiter, on));
-		if ((o = rdv_reply_new(r->c, w->req_id)) != NULL)
-			rdv_send_json(r->c, &w->to, o);
+		rdv_reply_ok(r->c, &w->to, w->req_id);
 		rdv_wait_free(w);
 	}
 }
@@ -478,7 +389,7 @@ on_leave(struct rdv_req *r)
 	if (error == 0 || r->job->aborted)
 		return;
 	snprintf(text, sizeof(text), "%s rank %d on %.100s left with error %d"
-	    "%s%.300s", kind_names[r->m->kind], r->m->rank, r->m->host, error,
+	    "%s%.300s", rdv_kind_name(r->m->kind), r->m->rank, r->m->host, error,
 	    why ? ": " : "", why ? why : "");
 	rdv_job_abort(r->c, r->job, text);
 }
@@ -493,7 +404,7 @@ on_abort(struct rdv_req *r)
 		return;
 	if (r->m)
 		snprintf(text, sizeof(text), "%s rank %d on %.100s aborted: "
-		    "%.300s", kind_names[r->m->kind], r->m->rank, r->m->host,
+		    "%.300s", rdv_kind_name(r->m->kind), r->m->rank, r->m->host,
 		    why ? why : "no reason given");
 	else
 		snprintf(text, sizeof(text), "aborted: %.300s",
@@ -512,62 +423,11 @@ on_end(struct rdv_req *r)
 	r->job = NULL;
 }
 
-static cJSON *
-status_job(struct rdv_core *c, struct rdv_job *j)
-{
-	cJSON *o = cJSON_CreateObject(), *a, *m;
-	size_t i;
-	int k;
-
-	if (o == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "job", j->name);
-	cJSON_AddNumberToObject(o, "generation",
-	    (double)j->groups[RDV_KIND_WORKER].generation);
-	cJSON_AddBoolToObject(o, "aborted", j->aborted);
-	if (j->why)
-		cJSON_AddStringToObject(o, "why", j->why);
-	cJSON_AddNumberToObject(o, "keys", (double)j->kv_n);
-	for (k = 0; k < RDV_KINDS; k++) {
-		char name[32];
-		snprintf(name, sizeof(name), "%ss", kind_names[k]);
-		m = cJSON_AddObjectToObject(o, name);
-		cJSON_AddNumberToObject(m, "size", j->groups[k].size);
-		cJSON_AddNumberToObject(m, "joined", j->groups[k].joined);
-		cJSON_AddBoolToObject(m, "complete", j->groups[k].complete);
-	}
-	a = cJSON_AddArrayToObject(o, "members");
-	for (i = 0; a && i < j->nall; i++) {
-		struct rdv_member *p = j->all[i];
-		if (p == NULL || (m = cJSON_CreateObject()) == NULL)
-			continue;
-		cJSON_AddStringToObject(m, "kind", kind_names[p->kind]);
-		cJSON_AddNumberToObject(m, "rank", p->rank);
-		cJSON_AddStringToObject(m, "host", p->host);
-		cJSON_AddNumberToObject(m, "idle_ms",
-		    (double)(c->now - p->last_seen));
-		cJSON_AddBoolToObject(m, "left", p->left);
-		cJSON_AddItemToArray(a, m);
-	}
-	return o;
-}
-
 /* Lists jobs and members (no secrets); loopback peers only. */
 static void
 on_status(struct rdv_req *r)
 {
-	cJSON *o = rdv_reply_new(r->c, r->id), *a;
-	struct rdv_job *j;
-
-	if (o == NULL)
-		return;
-	cJSON_AddNumberToObject(o, "heartbeat_ms", r->c->heartbeat_ms);
-	cJSON_AddNumberToObject(o, "messages", (double)r->c->msgs);
-	cJSON_AddNumberToObject(o, "bad_messages", (double)r->c->bad);
-	a = cJSON_AddArrayToObject(o, "jobs");
-	for (j = r->c->jobs; a && j; j = j->next)
-		cJSON_AddItemToArray(a, status_job(r->c, j));
-	rdv_send_json(r->c, r->from, o);
+	rdv_reply_status(r->c, r->from, r->id);
 }
 
 static const struct rdv_handler handlers[] = {

@@ -1,11 +1,13 @@
 /*
  * rdv.h: the rendezvous server's state and its socket-free core.
  *
- * The core (core.c: jobs, members, KV, barriers, waiters; ops.c: the
- * message dispatcher) never touches a socket: it is handed one message at a
- * time by server.c (or by the fuzzer) and answers through core->send.  The
- * core is single-threaded; server.c serializes on core->lock so that
- * rdv_server_add_job() may be called from the launcher's thread.
+ * The core never touches a socket: it is handed one message at a time by
+ * server.c (or by the fuzzer) and answers through core->send.  A message
+ * flows one way: ops.c (the dispatcher) checks it and calls its handler,
+ * core.c (jobs, members, KV, barriers, waiters) keeps the state, and
+ * reply.c (reply.h) builds what goes out.  The core is single-threaded;
+ * server.c serializes on core->lock so that rdv_server_add_job() may be
+ * called from the launcher's thread.
  */
 #ifndef RDV_RDV_H
 #define RDV_RDV_H
@@ -13,7 +15,6 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cJSON.h>
 #include "rdv_proto.h"
 
 #define RDV_ID_MAX 64		/* longest ROUTER routing id we serve */
@@ -130,6 +131,8 @@ int   rdv_core_init(struct rdv_core *c, int heartbeat_ms, int verbose,
 void  rdv_core_release(struct rdv_core *c);
 /* Runs deadlines and heartbeat checks; returns ms until the next one. */
 int   rdv_core_tick(struct rdv_core *c);
+/* "node" or "worker", as the protocol spells kinds. */
+const char *rdv_kind_name(enum rdv_kind kind);
 void  rdv_log(struct rdv_core *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t rdv_random(struct rdv_core *c);
@@ -168,12 +171,5 @@ void  rdv_wait_free(struct rdv_waiter *w);
 void  rdv_core_handle(struct rdv_core *c, const struct rdv_id *from,
 		      const char *peer, const char *user, const char *data,
 		      size_t len);
-void  rdv_reply_err(struct rdv_core *c, const struct rdv_id *to,
-		    double req_id, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-void  rdv_send_json(struct rdv_core *c, const struct rdv_id *to, cJSON *o);
-cJSON *rdv_reply_new(struct rdv_core *c, double req_id);
-void  rdv_reply_join(struct rdv_core *c, struct rdv_member *m,
-		     struct rdv_waiter *w);
 
 #endif /* RDV_RDV_H */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "rdv.h"
+#include "reply.h"
 #include "server.h"
 
 #define RDV_BATCH 512		/* messages handled between ticks */

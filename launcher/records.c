@@ -1,0 +1,291 @@
+/* records.c: see records.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "records.h"
+#include "util.h"
+
+#define PLAN_READ 4096		/* read the plan at least this much at a time */
+
+static void
+add_strings(cJSON *arr, char *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+}
+
+char *
+lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
+		    const char *cwd, long grace_ms, const char *log_dir)
+{
+	cJSON *j = cJSON_CreateObject(), *ranks, *rk;
+	size_t argc = 0;
+	char *s;
+	int r;
+
+	cJSON_AddStringToObject(j, "host", n->host);
+	if (cwd)
+		cJSON_AddStringToObject(j, "cwd", cwd);
+	cJSON_AddNumberToObject(j, "grace_ms", (double)grace_ms);
+	if (log_dir)
+		cJSON_AddStringToObject(j, "log_dir", log_dir);
+	while (p->argv[argc])
+		argc++;
+	add_strings(cJSON_AddArrayToObject(j, "argv"), p->argv, argc);
+	ranks = cJSON_AddArrayToObject(j, "ranks");
+	for (r = n->first_rank; r < n->first_rank + n->nprocs; r++) {
+		rk = cJSON_CreateObject();
+		cJSON_AddNumberToObject(rk, "rank", r);
+		add_strings(cJSON_AddArrayToObject(rk, "env"),
+		    p->ranks[r].env.kv.v, p->ranks[r].env.kv.n);
+		cJSON_AddItemToArray(ranks, rk);
+	}
+	if ((s = cJSON_PrintUnformatted(j)) == NULL)
+		lch_oom();
+	cJSON_Delete(j);
+	return s;
+}
+
+void
+lch_rec_ctl_encode(char *buf, enum lch_rec_ctl cmd, int sig)
+{
+	if (cmd == LCH_REC_TERM)
+		snprintf(buf, LCH_REC_CTL_MAX, "term\n");
+	else if (cmd == LCH_REC_KILL)
+		snprintf(buf, LCH_REC_CTL_MAX, "kill\n");
+	else
+		snprintf(buf, LCH_REC_CTL_MAX, "sig %d\n", sig);
+}
+
+int
+lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig)
+{
+	long v;
+
+	*sig = 0;
+	if (strcmp(line, "term") == 0)
+		*cmd = LCH_REC_TERM;
+	else if (strcmp(line, "kill") == 0)
+		*cmd = LCH_REC_KILL;
+	else if (strncmp(line, "sig ", 4) == 0 &&
+	    lch_parse_long(line + 4, 1, 64, &v) == 0) {
+		*cmd = LCH_REC_SIG;
+		*sig = (int)v;
+	} else
+		return -1;
+	return 0;
+}
+
+/*
+ * "[R] " at line[1..]: the rank as strtol(3) reads it (so blanks and a
+ * sign before the digits pass, as they always did) but within the n
+ * bytes; the offset of the text after "] ", or 0 when there is none.
+ */
+static size_t
+decode_rank(const char *line, size_t n, long *rank)
+{
+	char num[32];
+	size_t i = 2, k = 0;
+	char *end;
+
+	while (i < n && isspace((unsigned char)line[i]) && k < sizeof(num) - 1)
+		num[k++] = line[i++];
+	while (i < n && (isdigit((unsigned char)line[i]) || line[i] == '+' ||
+	    line[i] == '-') && k < sizeof(num) - 1)
+		num[k++] = line[i++];
+	num[k] = '\0';
+	*rank = strtol(num, &end, 10);
+	i = 2 + (size_t)(end - num);
+	if (i + 1 >= n || line[i] != ']' || line[i + 1] != ' ')
+		return 0;
+	return i + 2;
+}
+
+/* The two numbers of s, F, x and f records, as sscanf "%d %d" reads them. */
+static void
+decode_nums(struct lch_rec *r)
+{
+	char num[64];
+	size_t k = r->text_len < sizeof(num) ? r->text_len : sizeof(num) - 1;
+
+	memcpy(num, r->text, k);
+	num[k] = '\0';
+	r->nums = sscanf(num, "%d %d", &r->num[0], &r->num[1]);
+}
+
+int
+lch_rec_decode(const char *line, size_t n, int np, struct lch_rec *r)
+{
+	long rank = -1;
+	size_t off = 0;
+
+	if (n >= 4 && line[1] == '[')
+		off = decode_rank(line, n, &rank);
+	if (off == 0 || rank < 0 || rank >= np)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->type = (unsigned char)line[0];
+	r->rank = (int)rank;
+	r->tag = line + 1;
+	r->tag_len = n - 1;
+	r->text = line + off;
+	r->text_len = n - off;
+	if (strchr("sFxf", r->type) != NULL && r->type != '\0')
+		decode_nums(r);
+	return 0;
+}
+
+/* Room for the next read: the buffer doubles up to LCH_REC_PLAN_MAX. */
+static int
+plan_room(struct lch_strbuf *sb)
+{
+	if (sb->len + PLAN_READ < sb->alloc)
+		return 1;
+	if (sb->alloc >= (size_t)LCH_REC_PLAN_MAX)
+		return 0;
+	lch_strbuf_grow(sb, sb->alloc * 2 - sb->len - 1);
+	return 1;
+}
+
+char *
+lch_rec_plan_read(int fd, char **rest, size_t *rest_len)
+{
+	struct lch_strbuf sb;
+	size_t old;
+	ssize_t n;
+	char *nl;
+
+	lch_strbuf_init(&sb, 65536 - 1);
+	while (plan_room(&sb)) {
+		old = sb.len;
+		n = lch_strbuf_read_once(&sb, fd, sb.alloc - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((nl = memchr(sb.buf + old, '\n', (size_t)n)) != NULL) {
+			*rest_len = sb.len - (size_t)(nl + 1 - sb.buf);
+			*rest = lch_xmalloc(*rest_len + 1);
+			memcpy(*rest, nl + 1, *rest_len);
+			lch_strbuf_setlen(&sb, (size_t)(nl - sb.buf));
+			return sb.buf;
+		}
+	}
+	lch_strbuf_release(&sb);
+	return NULL;
+}
+
+/* A non-empty array of strings as a NULL-ended vector; NULL otherwise. */
+static char **
+json_strv(const cJSON *arr)
+{
+	int n = cJSON_GetArraySize(arr), i = 0;
+	char **v;
+	const cJSON *e;
+
+	if (!cJSON_IsArray(arr) || n == 0)
+		return NULL;
+	v = lch_xcalloc((size_t)n + 1, sizeof(*v));
+	cJSON_ArrayForEach(e, arr) {
+		if (!cJSON_IsString(e)) {
+			free(v);
+			return NULL;
+		}
+		v[i++] = e->valuestring;
+	}
+	return v;
+}
+
+static const char *
+json_str(const cJSON *o, const char *name, const char *dflt)
+{
+	const cJSON *it = cJSON_GetObjectItem(o, name);
+
+	return cJSON_IsString(it) ? it->valuestring : dflt;
+}
+
+static int
+decode_ranks(const cJSON *ranks, struct lch_rec_plan *p)
+{
+	const cJSON *r, *it;
+
+	p->ranks = lch_xcalloc((size_t)cJSON_GetArraySize(ranks) + 1,
+	    sizeof(*p->ranks));
+	cJSON_ArrayForEach(r, ranks) {
+		struct lch_rec_plan_rank *pr = &p->ranks[p->nranks];
+
+		it = cJSON_GetObjectItem(r, "rank");
+		pr->env = json_strv(cJSON_GetObjectItem(r, "env"));
+		if (!cJSON_IsNumber(it) || pr->env == NULL)
+			return -1;
+		pr->rank = it->valueint;
+		p->nranks++;
+	}
+	return 0;
+}
+
+int
+lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
+{
+	cJSON *ranks, *it;
+
+	memset(p, 0, sizeof(*p));
+	if ((p->json = cJSON_Parse(line)) == NULL)
+		return -1;
+	ranks = cJSON_GetObjectItem(p->json, "ranks");
+	p->argv = json_strv(cJSON_GetObjectItem(p->json, "argv"));
+	if (!cJSON_IsArray(ranks) || p->argv == NULL)
+		return -2;
+	p->host = json_str(p->json, "host", "localhost");
+	it = cJSON_GetObjectItem(p->json, "grace_ms");
+	p->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
+	p->cwd = json_str(p->json, "cwd", NULL);
+	p->log_dir = json_str(p->json, "log_dir", NULL);
+	return decode_ranks(ranks, p) == 0 ? 0 : -2;
+}
+
+void
+lch_rec_plan_release(struct lch_rec_plan *p)
+{
+	int i;
+
+	if (p->ranks)
+		for (i = 0; i <= p->nranks; i++)
+			free(p->ranks[i].env);
+	free(p->ranks);
+	free(p->argv);
+	cJSON_Delete(p->json);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+lch_rec_prefix(char buf[LCH_REC_PREFIX_MAX], int stream, int rank)
+{
+	snprintf(buf, LCH_REC_PREFIX_MAX, "%c[%d] ",
+	    stream ? LCH_REC_ERR : LCH_REC_OUT, rank);
+}
+
+void
+lch_rec_tag(char buf[LCH_REC_PREFIX_MAX], int rank)
+{
+	snprintf(buf, LCH_REC_PREFIX_MAX, "[%d] ", rank);
+}
+
+void
+lch_rec_add_start(struct lch_strbuf *sb, int rank, int pid)
+{
+	lch_strbuf_addf(sb, "%c[%d] %d\n", LCH_REC_START, rank, pid);
+}
+
+void
+lch_rec_add_end(struct lch_strbuf *sb, int type, int rank, int num, int code)
+{
+	lch_strbuf_addf(sb, "%c[%d] %d %d\n", type, rank, num, code);
+}

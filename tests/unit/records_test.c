@@ -1,0 +1,209 @@
+/*
+ * records_test.c: the launcher's strbuf and the head<->agent protocol of
+ * records.h: every record and command round trip, the plan line.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "records.h"
+#include "strbuf.h"
+#include "test.h"
+
+/* The invariants of strbuf.h: never NULL, always NUL-terminated. */
+static void
+test_strbuf(void)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	int fds[2];
+
+	CHECK_STR(sb.buf, "");
+	CHECK_INT(sb.alloc, 0);
+	lch_strbuf_reset(&sb);
+	lch_strbuf_add(&sb, "ab", 2);
+	lch_strbuf_addch(&sb, 'c');
+	lch_strbuf_addf(&sb, "[%d]%s", 3, "x");
+	CHECK_STR(sb.buf, "abc[3]x");
+	CHECK_INT(sb.len, 7);
+	CHECK(sb.alloc > sb.len);
+	lch_strbuf_addf(&sb, "%0300d", 0);
+	CHECK_INT(sb.len, 307);
+	CHECK_INT(sb.buf[sb.len], '\0');
+	lch_strbuf_consume(&sb, 300);
+	CHECK_STR(sb.buf, "0000000");
+	lch_strbuf_reset(&sb);
+	CHECK_STR(sb.buf, "");
+	CHECK(pipe(fds) == 0);
+	CHECK(write(fds[1], "hello world", 11) == 11);
+	CHECK_INT(lch_strbuf_read_once(&sb, fds[0], 5), 5);
+	CHECK_STR(sb.buf, "hello");
+	close(fds[1]);
+	CHECK_INT(lch_strbuf_read_once(&sb, fds[0], 100), 6);
+	CHECK_INT(lch_strbuf_read_once(&sb, fds[0], 100), 0);
+	CHECK_STR(sb.buf, "hello world");
+	close(fds[0]);
+	lch_strbuf_release(&sb);
+	CHECK_STR(sb.buf, "");
+	CHECK_INT(sb.alloc, 0);
+}
+
+static void
+check_rec(struct lch_strbuf *sb, const char *want, int type, int rank,
+	  int nums, int a, int b)
+{
+	struct lch_rec r;
+
+	CHECK_STR(sb->buf, want);
+	CHECK_INT(lch_rec_decode(sb->buf, sb->len - 1, 8, &r), 0);
+	CHECK_INT(r.type, type);
+	CHECK_INT(r.rank, rank);
+	CHECK_INT(r.nums, nums);
+	CHECK_INT(r.num[0], a);
+	CHECK_INT(r.num[1], b);
+	lch_strbuf_reset(sb);
+}
+
+/* Each record the agent writes, as the head reads it back. */
+static void
+test_records(void)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	char prefix[LCH_REC_PREFIX_MAX];
+	struct lch_rec r;
+
+	lch_rec_add_start(&sb, 3, 100);
+	check_rec(&sb, "s[3] 100\n", 's', 3, 1, 100, 0);
+	lch_rec_add_end(&sb, LCH_REC_FAIL, 3, 100, 137);
+	check_rec(&sb, "F[3] 100 137\n", 'F', 3, 2, 100, 137);
+	lch_rec_add_end(&sb, LCH_REC_EXIT, 7, 101, 0);
+	check_rec(&sb, "x[7] 101 0\n", 'x', 7, 2, 101, 0);
+	lch_rec_add_end(&sb, LCH_REC_NOEXEC, 0, 2, 127);
+	check_rec(&sb, "f[0] 2 127\n", 'f', 0, 2, 2, 127);
+	lch_rec_prefix(prefix, 1, 5);
+	CHECK_STR(prefix, "e[5] ");
+	lch_rec_tag(prefix, 5);
+	CHECK_STR(prefix, "[5] ");
+	CHECK_INT(lch_rec_decode("o[5] a line", 11, 8, &r), 0);
+	CHECK_INT(r.type, 'o');
+	CHECK_INT(r.text_len, 6);
+	CHECK(strncmp(r.text, "a line", 6) == 0);
+	CHECK_INT(r.tag_len, 10);
+	CHECK(strncmp(r.tag, "[5] a line", 10) == 0);
+	CHECK_INT(lch_rec_decode("o[5] ", 5, 8, &r), 0);
+	CHECK_INT(r.text_len, 0);
+	/* not records: passed on as they are */
+	CHECK_INT(lch_rec_decode("o[8] x", 6, 8, &r), -1);
+	CHECK_INT(lch_rec_decode("o[-1] x", 7, 8, &r), -1);
+	CHECK_INT(lch_rec_decode("o[1]x", 5, 8, &r), -1);
+	CHECK_INT(lch_rec_decode("o[1", 3, 8, &r), -1);
+	CHECK_INT(lch_rec_decode("o[  \n5] x", 4, 8, &r), -1);
+	CHECK_INT(lch_rec_decode("Welcome", 7, 8, &r), -1);
+	lch_strbuf_release(&sb);
+}
+
+static void
+test_commands(void)
+{
+	char line[LCH_REC_CTL_MAX];
+	enum lch_rec_ctl cmd;
+	int sig;
+
+	lch_rec_ctl_encode(line, LCH_REC_TERM, 0);
+	CHECK_STR(line, "term\n");
+	lch_rec_ctl_encode(line, LCH_REC_KILL, 0);
+	CHECK_STR(line, "kill\n");
+	lch_rec_ctl_encode(line, LCH_REC_SIG, 10);
+	CHECK_STR(line, "sig 10\n");
+	CHECK_INT(lch_rec_ctl_decode("term", &cmd, &sig), 0);
+	CHECK_INT(cmd, LCH_REC_TERM);
+	CHECK_INT(lch_rec_ctl_decode("kill", &cmd, &sig), 0);
+	CHECK_INT(cmd, LCH_REC_KILL);
+	CHECK_INT(lch_rec_ctl_decode("sig 10", &cmd, &sig), 0);
+	CHECK_INT(cmd, LCH_REC_SIG);
+	CHECK_INT(sig, 10);
+	CHECK_INT(lch_rec_ctl_decode("sig 65", &cmd, &sig), -1);
+	CHECK_INT(lch_rec_ctl_decode("stop", &cmd, &sig), -1);
+}
+
+/* A node's plan, from the head's encoder through the agent's decoder. */
+static void
+test_plan(void)
+{
+	char a0[] = "prog", a1[] = "-x", *argv[] = { a0, a1, NULL };
+	struct lch_rank ranks[3];
+	struct lch_node node = { "h1", 0, 1, 2 };
+	struct lch_plan p;
+	struct lch_rec_plan d;
+	char *line;
+
+	memset(&p, 0, sizeof(p));
+	memset(ranks, 0, sizeof(ranks));
+	p.argv = argv;
+	p.ranks = ranks;
+	lch_env_set(&ranks[1].env, "RANK", "1");
+	lch_env_set(&ranks[2].env, "RANK", "2");
+	lch_env_set(&ranks[2].env, "X", "a=b");
+	line = lch_rec_plan_encode(&p, &node, "/w", 1500, NULL);
+	CHECK_STR(line, "{\"host\":\"h1\",\"cwd\":\"/w\",\"grace_ms\":1500,"
+	    "\"argv\":[\"prog\",\"-x\"],\"ranks\":[{\"rank\":1,\"env\":"
+	    "[\"RANK=1\"]},{\"rank\":2,\"env\":[\"RANK=2\",\"X=a=b\"]}]}");
+	CHECK_INT(lch_rec_plan_decode(line, &d), 0);
+	CHECK_STR(d.host, "h1");
+	CHECK_STR(d.cwd, "/w");
+	CHECK(d.log_dir == NULL);
+	CHECK_INT(d.grace_ms, 1500);
+	CHECK_STR(d.argv[1], "-x");
+	CHECK(d.argv[2] == NULL);
+	CHECK_INT(d.nranks, 2);
+	CHECK_INT(d.ranks[1].rank, 2);
+	CHECK_STR(d.ranks[1].env[1], "X=a=b");
+	lch_rec_plan_release(&d);
+	CHECK_INT(lch_rec_plan_decode("{\"argv\":[\"p\"],\"ranks\":[]}", &d), 0);
+	CHECK_STR(d.host, "localhost");
+	CHECK_INT(d.grace_ms, 3000);
+	lch_rec_plan_release(&d);
+	CHECK_INT(lch_rec_plan_decode("{\"argv\":[],\"ranks\":[]}", &d), -2);
+	lch_rec_plan_release(&d);
+	CHECK_INT(lch_rec_plan_decode("{\"argv\":[\"p\"],\"ranks\":[{\"rank\":0}]}",
+	    &d), -2);
+	lch_rec_plan_release(&d);
+	CHECK_INT(lch_rec_plan_decode("{", &d), -1);
+	lch_rec_plan_release(&d);
+	free(line);
+	lch_env_clear(&ranks[1].env);
+	lch_env_clear(&ranks[2].env);
+}
+
+/* The plan line and the commands read with it. */
+static void
+test_plan_read(void)
+{
+	char *rest = NULL, *line;
+	size_t rest_len = 0;
+	int fds[2];
+
+	CHECK(pipe(fds) == 0);
+	CHECK(write(fds[1], "{}\nterm\nsig", 11) == 11);
+	close(fds[1]);
+	line = lch_rec_plan_read(fds[0], &rest, &rest_len);
+	CHECK_STR(line, "{}");
+	CHECK_INT(rest_len, 8);
+	CHECK(rest && memcmp(rest, "term\nsig", 8) == 0);
+	free(line);
+	free(rest);
+	close(fds[0]);
+	CHECK(pipe(fds) == 0);
+	CHECK(write(fds[1], "{}", 2) == 2);
+	close(fds[1]);
+	CHECK(lch_rec_plan_read(fds[0], &rest, &rest_len) == NULL);
+	close(fds[0]);
+}
+
+TEST_LIST = {
+	{ "strbuf", test_strbuf },
+	{ "records", test_records },
+	{ "commands", test_commands },
+	{ "plan", test_plan },
+	{ "plan_read", test_plan_read },
+	{ NULL, NULL }
+};
