@@ -40,7 +40,8 @@ mst_parse_double(const char *s, double min, double max, double *out)
 	double v;
 
 	/* decimal only: no hex floats, "inf" or "nan" */
-	if (!plain_start(s) || s[strspn(s, "0123456789.eE-")] != '\0')
+	if (!plain_start(s) || s[strspn(s, "0123456789.eE-")] != '\0' ||
+	    (*s == '-' && min >= 0))	/* "-0" is not a duration */
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include <cJSON.h>
+#include "clock.h"
 #include "rdv_client.h"
 #include "rdv_proto.h"
 

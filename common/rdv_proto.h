@@ -21,7 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "clock.h"	/* TODO(merge): users include it themselves */
 #include "muster.h"
 
 #define RDV_VERSION 1

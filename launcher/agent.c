@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "records.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -139,7 +140,7 @@ stop_all(struct agent *a, int sig)
 	signal_all(a, sig);
 	if (!a->stopping) {
 		a->stopping = 1;
-		a->kill_at = lch_now_ms() + a->c->grace_ms;
+		a->kill_at = (long long)mst_now_ms() + a->c->grace_ms;
 	}
 }
 
@@ -200,7 +201,7 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 static void
 reap(struct agent *a)
 {
-	long long now = lch_now_ms();
+	long long now = (long long)mst_now_ms();
 	pid_t pid;
 	int st, i;
 
@@ -454,7 +455,7 @@ loop(struct agent *a)
 
 	while (a->running > 0) {
 		flush_out(a);
-		now = lch_now_ms();
+		now = (long long)mst_now_ms();
 		if (!a->stopping && a->term_at && now >= a->term_at)
 			stop_all(a, SIGTERM);
 		if (a->stopping && a->kill_at && now >= a->kill_at) {
@@ -496,7 +497,7 @@ loop(struct agent *a)
 				read_stream(a, who[i],
 				    pfd[i].fd == who[i]->fd[0] ? 0 : 1);
 		}
-		now = lch_now_ms();
+		now = (long long)mst_now_ms();
 		for (i = 0; i < a->c->nworkers; i++)
 			check_done(a, &a->ws[i], now);
 	}

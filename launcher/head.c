@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "head.h"
 #include "mpi.h"
 #include "plan.h"
@@ -152,7 +153,7 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 	h->fail.host = h->p->nodes[h->p->ranks[rank].node_rank].host;
 	/* after a forwarded signal the ranks get a grace period to handle it */
 	if (h->interrupted)
-		h->term_at = lch_now_ms() + (long long)(h->o->grace * 1000);
+		h->term_at = (long long)mst_now_ms() + (long long)(h->o->grace * 1000);
 	else
 		stop_job(h);
 }
@@ -482,7 +483,7 @@ send_plan(struct head *h, struct agent_proc *a)
 static int
 poll_timeout(struct head *h)
 {
-	long long now = lch_now_ms(), t = -1;
+	long long now = (long long)mst_now_ms(), t = -1;
 
 	if (h->deadline && !h->timed_out)
 		t = h->deadline - now;
@@ -494,9 +495,9 @@ poll_timeout(struct head *h)
 static void
 check_deadline(struct head *h)
 {
-	if (h->term_at && !h->stopping && lch_now_ms() >= h->term_at)
+	if (h->term_at && !h->stopping && (long long)mst_now_ms() >= h->term_at)
 		stop_job(h);
-	if (h->deadline == 0 || h->timed_out || lch_now_ms() < h->deadline)
+	if (h->deadline == 0 || h->timed_out || (long long)mst_now_ms() < h->deadline)
 		return;
 	h->timed_out = 1;
 	flush_out(h);
@@ -771,7 +772,7 @@ lch_head_run(struct lch_opts *o)
 		snprintf(n, sizeof(n), "%d", attempt);
 		lch_plan_setenv(&plan, "TORCHELASTIC_RESTART_COUNT", n);
 		h.deadline = o->timeout > 0 ?
-		    lch_now_ms() + (long long)(o->timeout * 1000) : 0;
+		    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
 		code = run_once(&h);
 		if (code == 0 || h.timed_out || h.interrupted ||
 		    h.broken[0] || h.broken[1] ||

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hosts.h"
+#include "num.h"
 #include "util.h"
 
 #define MAX_EXPAND 65536	/* hosts one expression may name */
@@ -348,7 +349,7 @@ split_slots(char *item, int *slots, char *err, size_t errlen)
 	if (colon == NULL || strchr(item, ':') != colon)
 		return 0;
 	*colon = '\0';
-	if (lch_parse_long(colon + 1, 1, 1 << 20, &v) != 0) {
+	if (mst_parse_long(colon + 1, 1, 1 << 20, &v) != 0) {
 		snprintf(err, errlen, "'%s:%s': slots must be a positive number",
 		    item, colon + 1);
 		return -1;
@@ -408,7 +409,7 @@ parse_line(struct lch_hostlist *l, char *line, const char *where,
 	}
 	while ((tok = strtok_r(NULL, " \t\r", &save)) != NULL) {
 		if (strncmp(tok, "slots=", 6) == 0) {
-			if (lch_parse_long(tok + 6, 1, 1 << 20, &v) != 0) {
+			if (mst_parse_long(tok + 6, 1, 1 << 20, &v) != 0) {
 				snprintf(err, errlen, "%s: '%s': slots must be "
 				    "a positive number", where, tok);
 				return -1;
@@ -416,7 +417,7 @@ parse_line(struct lch_hostlist *l, char *line, const char *where,
 			slots = (int)v;
 		} else if (strncmp(tok, "max_slots=", 10) == 0 ||
 		    strncmp(tok, "max-slots=", 10) == 0) {
-			if (lch_parse_long(tok + 10, 1, 1 << 20, &v) != 0) {
+			if (mst_parse_long(tok + 10, 1, 1 << 20, &v) != 0) {
 				snprintf(err, errlen, "%s: '%s': max_slots must "
 				    "be a positive number", where, tok);
 				return -1;

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "mpi.h"
+#include "num.h"
 #include "rdv_client.h"
 #include "spawn.h"
 #include "util.h"
@@ -270,13 +272,13 @@ static int
 supervise(const struct lch_opts *o, pid_t pid)
 {
 	long long deadline = o->timeout > 0 ?
-	    lch_now_ms() + (long long)(o->timeout * 1000) : 0, kill_at = 0;
+	    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0, kill_at = 0;
 	int fds[2], st, code = -1, timed_out = 0, interrupted = 0;
 
 	if (lch_signals_setup(fds) != 0)
 		return 70;
 	while (code < 0) {
-		long long now = lch_now_ms(), wake = -1;
+		long long now = (long long)mst_now_ms(), wake = -1;
 		struct pollfd pfd = { fds[0], POLLIN, 0 };
 		unsigned char b[32];
 		ssize_t n, i;
@@ -371,7 +373,7 @@ env_int(const char *name, long *out)
 {
 	const char *v = getenv(name);
 
-	if (v == NULL || lch_parse_long(v, 0, INT_MAX, out) != 0) {
+	if (v == NULL || mst_parse_long(v, 0, INT_MAX, out) != 0) {
 		lch_msg("--mpi-rank: %s %s (run it through 'muster --mpi')",
 		    name, v ? "is not a number" : "is not set");
 		return -1;

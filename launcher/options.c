@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "muster.h"
+#include "num.h"
 #include "options.h"
 
 #define CONFIG_MAX (1 << 20)
@@ -163,7 +164,7 @@ find_def(const char *arg, const char **inline_val)
 static int
 set_count(const char *what, const char *v, long min, long *out)
 {
-	if (lch_parse_long(v, min, 1 << 20, out) != 0) {
+	if (mst_parse_long(v, min, 1 << 20, out) != 0) {
 		lch_msg("%s '%s': expected a whole number from %ld to %d",
 		    what, v, min, 1 << 20);
 		return -1;
@@ -230,7 +231,7 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		return 0;
 	case O_TIMEOUT:
 	case O_GRACE:
-		if (lch_parse_seconds(v, d->id == O_TIMEOUT ? &o->timeout :
+		if (mst_parse_double(v, 0, 1e9, d->id == O_TIMEOUT ? &o->timeout :
 		    &o->grace) != 0) {
 			lch_msg("%s '%s': expected seconds (a number >= 0)",
 			    from, v);
@@ -272,7 +273,7 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		replace(&o->master_addr, v);
 		return 0;
 	case O_MPORT:
-		if (lch_parse_long(v, 1, 65535, &o->master_port) != 0) {
+		if (mst_parse_long(v, 1, 65535, &o->master_port) != 0) {
 			lch_msg("%s '%s': expected a port from 1 to 65535",
 			    from, v);
 			return -1;

@@ -7,6 +7,7 @@
 
 #include <cJSON.h>
 
+#include "num.h"
 #include "records.h"
 #include "util.h"
 
@@ -75,7 +76,7 @@ lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig)
 	else if (strcmp(line, "kill") == 0)
 		*cmd = LCH_REC_KILL;
 	else if (strncmp(line, "sig ", 4) == 0 &&
-	    lch_parse_long(line + 4, 1, 64, &v) == 0) {
+	    mst_parse_long(line + 4, 1, 64, &v) == 0) {
 		*cmd = LCH_REC_SIG;
 		*sig = (int)v;
 	} else

@@ -242,38 +242,6 @@ lch_env_merge(char *const *base, const struct lch_env *e)
 	return out;
 }
 
-int
-lch_parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int
-lch_parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end != '\0' || !(v >= 0) || v > 1e9)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 void
 lch_vmsg(const char *fmt, va_list ap)
 {
@@ -295,15 +263,6 @@ lch_msg(const char *fmt, ...)
 	va_start(ap, fmt);
 	lch_vmsg(fmt, ap);
 	va_end(ap);
-}
-
-long long
-lch_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int

@@ -41,17 +41,10 @@ char *lch_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *lch_xvasprintf(const char *fmt, va_list ap);
 void  lch_oom(void) __attribute__((noreturn));
 
-/* Strict decimal parse into [min, max]; 0 on success, -1 otherwise. */
-int lch_parse_long(const char *s, long min, long max, long *out);
-/* Seconds with an optional fraction ("1.5"); -1 on bad input. */
-int lch_parse_seconds(const char *s, double *out);
-
 /* "muster: " + message + newline on stderr. */
 void lch_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lch_vmsg(const char *fmt, va_list ap);
 
-/* Monotonic clock in milliseconds. */
-long long lch_now_ms(void);
 /* Fills buf with 2*n hex digits of randomness. */
 int lch_random_hex(char *buf, size_t n);
 /* Writes all of buf, retrying on EINTR; -1 on error. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include "clock.h"
 #include "rdv.h"
 #include "reply.h"
 

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "clock.h"
 #include "rdv.h"
 #include "reply.h"
 #include "server.h"

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "clock.h"
 #include "rdv_client.h"
 #include "rdv_proto.h"
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include <cJSON.h>
+#include "clock.h"
 #include "rdv_client.h"
 #include "rdv_proto.h"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "test.h"
+#include "clock.h"
 #include "rdv_client.h"
 #include "rdv_proto.h"
 #include "server.h"
