@@ -20,38 +20,7 @@
 #include "shm.h"
 #include "tcp.h"
 
-/* Errors of calls that have no communicator (init, group calls). */
-static __thread char tls_err[512];
 static atomic_int comm_seq;
-
-double
-mst_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void
-vset(muster_comm *c, const char *fmt, va_list ap)
-{
-	char *buf = c ? c->err : tls_err;
-	size_t n = c ? sizeof(c->err) : sizeof(tls_err);
-
-	vsnprintf(buf, n, fmt, ap);
-}
-
-muster_result
-mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vset(c, fmt, ap);
-	va_end(ap);
-	return rv;
-}
 
 muster_result
 mst_broken(muster_comm *c, muster_result rv, const char *fmt, ...)
@@ -59,7 +28,7 @@ mst_broken(muster_comm *c, muster_result rv, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vset(c, fmt, ap);
+	mst_vfail(c, rv, fmt, ap);
 	va_end(ap);
 	if (c && c->sticky == MUSTER_OK)
 		c->sticky = rv;
@@ -451,7 +420,7 @@ muster_comm_init_from_env(muster_comm **comm)
 	    (rv = env_int("MUSTER_NUM_NODES", &t.num_nodes, 1)) != MUSTER_OK ||
 	    (rv = env_timeout(&timeout)) != MUSTER_OK)
 		return rv;
-	if ((rv = topo_check(&t, tls_err, sizeof(tls_err))) != MUSTER_OK)
+	if ((rv = topo_check(&t, mst_thread_err(), MST_ERRLEN)) != MUSTER_OK)
 		return rv;
 	rdv = getenv("MUSTER_RENDEZVOUS");
 	job = getenv("MUSTER_JOB_ID");
@@ -459,8 +428,8 @@ muster_comm_init_from_env(muster_comm **comm)
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS is not "
 		    "set: not started by muster?");
 	if (strncmp(rdv, "file://", 7) == 0) {
-		rv = mst_boot_file_open(&boot, rdv + 7, tls_err,
-		    sizeof(tls_err));
+		rv = mst_boot_file_open(&boot, rdv + 7, mst_thread_err(),
+		    MST_ERRLEN);
 	} else if (strncmp(rdv, "tcp://", 6) == 0) {
 		if (job == NULL || *job == '\0')
 			return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_ID is "
@@ -470,7 +439,7 @@ muster_comm_init_from_env(muster_comm **comm)
 			return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_SECRET "
 			    "(or MUSTER_JOB_SECRET_FILE) is not set");
 		rv = mst_boot_rdv_open(&boot, rdv, job, secret, &t,
-		    (int)(timeout * 1000), tls_err, sizeof(tls_err));
+		    (int)(timeout * 1000), mst_thread_err(), MST_ERRLEN);
 		explicit_bzero(secret, sizeof(secret));
 	} else {
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS='%s': "
@@ -480,7 +449,7 @@ muster_comm_init_from_env(muster_comm **comm)
 		return rv;
 	listen_host(rdv, host, sizeof(host));
 	return mst_comm_init_boot(comm, &boot, &t, timeout, job ? job : rdv,
-	    host, tls_err, sizeof(tls_err));
+	    host, mst_thread_err(), MST_ERRLEN);
 }
 
 int
@@ -868,7 +837,7 @@ muster_group_end(void)
 		rv = group_run(i);
 		if (rv != MUSTER_OK && first == MUSTER_OK) {
 			first = rv;
-			snprintf(tls_err, sizeof(tls_err), "%s",
+			snprintf(mst_thread_err(), MST_ERRLEN, "%s",
 			    group_ops[i].c->err);
 		}
 	}
@@ -877,47 +846,4 @@ muster_group_end(void)
 	group_ops = NULL;
 	group_cap = 0;
 	return first;
-}
-
-/* --- misc -------------------------------------------------------- */
-
-const char *
-muster_strerror(muster_result r)
-{
-	static const char *const names[] = {
-		"success", "out of memory", "invalid argument",
-		"timed out", "peer failed", "aborted", "not supported",
-		"not started by muster (environment missing)",
-		"rendezvous failed", "call out of order", "NCCL/CUDA error",
-	};
-
-	if ((unsigned)r & MUSTER_ESYSERR)
-		return strerror((int)((unsigned)r & ~(unsigned)MUSTER_ESYSERR));
-	if ((unsigned)r < sizeof(names) / sizeof(names[0]))
-		return names[r];
-	return "unknown error";
-}
-
-const char *
-muster_comm_last_error(const muster_comm *comm)
-{
-	return comm ? comm->err : tls_err;
-}
-
-size_t
-muster_dtype_size(muster_dtype dtype)
-{
-	switch (dtype) {
-	case MUSTER_INT8: case MUSTER_UINT8: return 1;
-	case MUSTER_FLOAT16: case MUSTER_BFLOAT16: return 2;
-	case MUSTER_INT32: case MUSTER_UINT32: case MUSTER_FLOAT32: return 4;
-	case MUSTER_INT64: case MUSTER_UINT64: case MUSTER_FLOAT64: return 8;
-	}
-	return 0;
-}
-
-const char *
-muster_version(void)
-{
-	return MUSTER_VERSION_STRING;
 }

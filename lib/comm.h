@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "muster.h"
+#include "err.h"
 
 /* Bootstrap: a key-value store every rank of the job can reach. */
 struct mst_boot_ops {
@@ -75,15 +76,9 @@ struct muster_comm {
 	void *fuse;		/* group_end packing buffer */
 	size_t fuse_cap;
 	void *nccl;		/* nccl.c state */
-	char err[512];
+	char err[MST_ERRLEN];
 };
 
-/* Monotonic seconds. */
-double mst_now(void);
-
-/* Sets comm->err (printf-style) and returns rv. */
-muster_result mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Like mst_fail, and remembers rv as the communicator's sticky error. */
 muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
 			 ...) __attribute__((format(printf, 3, 4)));

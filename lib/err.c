@@ -1,0 +1,54 @@
+/*
+ * err.c: the clock and the error text (see err.h), and
+ * muster_comm_last_error, which reads it back.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include "comm.h"
+#include "err.h"
+
+/* Errors of calls that have no communicator (init, group calls). */
+static __thread char tls_err[MST_ERRLEN];
+
+double
+mst_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+muster_result
+mst_vfail(muster_comm *c, muster_result rv, const char *fmt, va_list ap)
+{
+	char *buf = c ? c->err : tls_err;
+	size_t n = c ? sizeof(c->err) : sizeof(tls_err);
+
+	vsnprintf(buf, n, fmt, ap);
+	return rv;
+}
+
+muster_result
+mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mst_vfail(c, rv, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+char *
+mst_thread_err(void)
+{
+	return tls_err;
+}
+
+const char *
+muster_comm_last_error(const muster_comm *comm)
+{
+	return comm ? comm->err : tls_err;
+}
