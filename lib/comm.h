@@ -15,28 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "muster.h"
+#include "boot.h"
 #include "err.h"
-
-/* Bootstrap: a key-value store every rank of the job can reach. */
-struct mst_boot_ops {
-	muster_result (*kv_set)(void *ctx, const char *key, const void *val,
-				size_t len, char *err, size_t errlen);
-	/* waits up to wait_ms; *val is malloc'ed */
-	muster_result (*kv_get)(void *ctx, const char *key, void **val,
-				size_t *len, int wait_ms, char *err,
-				size_t errlen);
-	muster_result (*barrier)(void *ctx, const char *name, int size,
-				 int rank, int wait_ms, char *err,
-				 size_t errlen);
-	void (*poll_abort)(void *ctx, char *why, size_t n, int *aborted);
-	void (*close)(void *ctx);
-};
-
-struct mst_boot {
-	const struct mst_boot_ops *ops;
-	void *ctx;
-	uint64_t generation;	/* of the job: keys of a restart differ */
-};
 
 struct mst_topo {
 	int rank, size;
@@ -102,20 +82,6 @@ muster_result mst_comm_init_boot(muster_comm **out, struct mst_boot *boot,
 				 const struct mst_topo *t, double timeout,
 				 const char *job, const char *listen_host,
 				 char *err, size_t errlen);
-
-/* Bootstraps: a directory (file://DIR, for tests and single hosts). */
-muster_result mst_boot_file_open(struct mst_boot *b, const char *dir,
-				 char *err, size_t errlen);
-/* Bootstraps: the rendezvous server (mst_rdv). */
-muster_result mst_boot_rdv_open(struct mst_boot *b, const char *endpoint,
-				const char *job, const char *secret,
-				const struct mst_topo *t, int wait_ms,
-				char *err, size_t errlen);
-
-/* Publishes mine under key, reads every rank's into all[size][len]. */
-muster_result mst_boot_allgather(muster_comm *c, const char *key,
-				 const void *mine, void *all, size_t len,
-				 double deadline);
 
 /* The allreduce engine (comm.c), for collectives built on it. */
 muster_result mst_allreduce(muster_comm *c, const void *sendbuf,
