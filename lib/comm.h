@@ -59,41 +59,6 @@ struct muster_comm {
 	char err[MST_ERRLEN];
 };
 
-/* Like mst_fail, and remembers rv as the communicator's sticky error. */
-muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
-			 ...) __attribute__((format(printf, 3, 4)));
-
-/*
- * A rank found that rank failed (code): tell the local ranks (shared
- * error word), the neighbours on the ring (closed sockets) and everyone
- * else (the bootstrap KV), once.
- */
-void mst_blame(muster_comm *c, muster_result code, int rank);
-/*
- * Called from slow waits: every 50 ms asks the bootstrap whether the job
- * was aborted (the rendezvous broadcasts it); MUSTER_EABORTED if so.
- */
-muster_result mst_check_job(muster_comm *c, double now);
-/* Looks up a blame another rank published, waiting up to wait_ms. */
-int  mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank);
-
-/* Creates a communicator over a bootstrap (takes the boot over). */
-muster_result mst_comm_init_boot(muster_comm **out, struct mst_boot *boot,
-				 const struct mst_topo *t, double timeout,
-				 const char *job, const char *listen_host,
-				 char *err, size_t errlen);
-
-/* The allreduce engine (comm.c), for collectives built on it. */
-muster_result mst_allreduce(muster_comm *c, const void *sendbuf,
-			    void *recvbuf, size_t count, muster_dtype dt,
-			    muster_op op);
-
-/* Argument checks shared by the collectives (comm.c). */
-muster_result mst_usable(muster_comm *c);
-muster_result mst_check_args(muster_comm *c, const void *send,
-			     const void *recv, size_t count, muster_dtype dt,
-			     muster_op op);
-
 /* nccl.c: aborts or frees the NCCL state of a communicator (NULL is fine). */
 void mst_nccl_abort(void *nccl);
 void mst_nccl_free(void *nccl);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "comm.h"
+#include "coll.h"
+#include "health.h"
 
 #ifdef MUSTER_HAVE_NCCL
 #include <dlfcn.h>

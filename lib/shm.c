@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "health.h"
 #include "reduce.h"
 #include "shm.h"
 

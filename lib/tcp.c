@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "health.h"
 #include "reduce.h"
 #include "shm.h"
 #include "tcp.h"
