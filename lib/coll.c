@@ -1,16 +1,17 @@
 /*
  * coll.c: the public collectives: argument checks, then the allreduce
- * engine (dispatch.h), or the open group of this thread (group.h).
+ * engine (dispatch.h), the open group of this thread (group.h), or for
+ * device buffers the NCCL backend (mst_nccl.h).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include "coll.h"
 #include "comm.h"
 #include "dispatch.h"
 #include "group.h"
 #include "health.h"
+#include "mst_nccl.h"
 #include "reduce.h"
-#include "shm.h"
 
 static int
 overlap(const void *a, const void *b, size_t n)
@@ -20,9 +21,9 @@ overlap(const void *a, const void *b, size_t n)
 	return a != b && x < y + n && y < x + n;
 }
 
-muster_result
-mst_check_args(muster_comm *c, const void *send, const void *recv,
-	       size_t count, muster_dtype dt, muster_op op)
+static muster_result
+check_args(muster_comm *c, const void *send, const void *recv,
+	   size_t count, muster_dtype dt, muster_op op)
 {
 	if (!mst_dtype_valid(dt))
 		return mst_fail(c, MUSTER_EINVAL, "unknown dtype %d", (int)dt);
@@ -47,7 +48,7 @@ muster_allreduce(const void *sendbuf, void *recvbuf, size_t count,
 	muster_result rv;
 
 	if ((rv = mst_usable(comm)) != MUSTER_OK ||
-	    (rv = mst_check_args(comm, sendbuf, recvbuf, count, dtype, op))
+	    (rv = check_args(comm, sendbuf, recvbuf, count, dtype, op))
 	    != MUSTER_OK)
 		return rv;
 	if (mst_group_open())
@@ -63,7 +64,7 @@ muster_broadcast(void *buf, size_t count, muster_dtype dtype, int root,
 	muster_result rv;
 
 	if ((rv = mst_usable(comm)) != MUSTER_OK ||
-	    (rv = mst_check_args(comm, buf, buf, count, dtype, MUSTER_SUM))
+	    (rv = check_args(comm, buf, buf, count, dtype, MUSTER_SUM))
 	    != MUSTER_OK)
 		return rv;
 	if (root < 0 || root >= comm->t.size)
@@ -73,8 +74,8 @@ muster_broadcast(void *buf, size_t count, muster_dtype dtype, int root,
 	if (bytes == 0 || comm->t.size == 1)
 		return MUSTER_OK;
 	if (comm->t.num_nodes == 1)
-		return mst_shm_bcast(comm, buf, bytes,
-		    comm->peers[root].local_rank, mst_now() + comm->timeout);
+		return mst_node_bcast(comm, buf, bytes,
+		    comm->peers[root].local_rank);
 	/* across nodes: every byte is root's plus zeros, exactly */
 	if (comm->t.rank != root)
 		memset(buf, 0, bytes);
@@ -90,7 +91,7 @@ muster_allgather(const void *sendbuf, void *recvbuf, size_t sendcount,
 	muster_result rv;
 
 	if ((rv = mst_usable(comm)) != MUSTER_OK ||
-	    (rv = mst_check_args(comm, sendbuf, sendbuf, sendcount, dtype,
+	    (rv = check_args(comm, sendbuf, sendbuf, sendcount, dtype,
 	    MUSTER_SUM)) != MUSTER_OK)
 		return rv;
 	bytes = sendcount * muster_dtype_size(dtype);
@@ -118,4 +119,30 @@ muster_barrier(muster_comm *comm)
 	if ((rv = mst_usable(comm)) != MUSTER_OK)
 		return rv;
 	return mst_allreduce(comm, &b, &b, 1, MUSTER_UINT8, MUSTER_MAX);
+}
+
+muster_result
+muster_allreduce_cuda(const void *sendbuf, void *recvbuf, size_t count,
+		      muster_dtype dtype, muster_op op, muster_comm *comm,
+		      void *stream)
+{
+	const char *missing = mst_nccl_missing();
+	struct mst_nccl_job j;
+	struct mst_fault f;
+	char key[128];
+	muster_result rv;
+
+	if (missing != NULL)
+		return mst_fail(comm, MUSTER_ENOTSUP, "%s", missing);
+	if ((rv = mst_usable(comm)) != MUSTER_OK ||
+	    (rv = check_args(comm, sendbuf, recvbuf, count, dtype, op))
+	    != MUSTER_OK)
+		return rv;
+	snprintf(key, sizeof(key), "%s/nccl-id", comm->prefix);
+	j = (struct mst_nccl_job){ comm->t.rank, comm->t.size,
+	    comm->t.local_rank, &comm->boot, key, (int)(comm->timeout * 1000) };
+	if ((rv = mst_nccl_allreduce(&comm->nccl, &j, sendbuf, recvbuf, count,
+	    dtype, op, stream, &f)) != MUSTER_OK)
+		return mst_fault_report(comm, &f);
+	return MUSTER_OK;
 }

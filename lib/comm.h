@@ -1,13 +1,28 @@
 /*
- * comm.h: the communicator's insides, shared by the files of the
- * allreduce core (comm.c, shm.c, tcp.c, boot.c, nccl.c).  Private.
+ * comm.h: the communicator's insides (struct muster_comm), for the core
+ * files that own its parts.  Private; the backends (shm.c, tcp.c,
+ * nccl.c) never see it (backend.h).
  *
  * Layout of a job: ranks on the same node (MUSTER_NODE_RANK) share one
- * shared-memory segment (shm.c); local rank 0 of each node is its leader,
- * and leaders form a TCP ring in node order (tcp.c).  An allreduce with
+ * shared-memory segment (shm.h); local rank 0 of each node is its leader,
+ * and leaders form a TCP ring in node order (tcp.h).  An allreduce with
  * one node runs entirely in shared memory; with several it reduces in the
  * node (into float32 for the 16-bit floats), runs the ring between
- * leaders, and broadcasts the result in the node.
+ * leaders, and broadcasts the result in the node (dispatch.h).
+ *
+ * The core's files, each with its part of the struct, and its header
+ * where others call it:
+ *   err.c         the clock and the error text (err)
+ *   init.c        life cycle and environment: topology, peers, layout,
+ *                 waiting policy, the transports' setup, abort, destroy
+ *   health.c      the sticky error, blaming a rank, the job-abort check
+ *   boot.c        the bootstrap KV the ranks meet through (boot_rdv.c:
+ *                 over the rendezvous)
+ *   dispatch.c    the allreduce engine (acc)
+ *   group.c       tensor fusion (fuse)
+ *   coll.c        the public collectives; device buffers via nccl.c
+ *   strerror.c    the fixed strings
+ * The backends: shm.c, tcp.c, nccl.c; the kernels: reduce.c.
  */
 #ifndef MST_COMM_H
 #define MST_COMM_H
@@ -34,8 +49,10 @@ struct mst_peer {
 
 struct mst_shm;
 struct mst_tcp;
+struct mst_nccl;
 
 struct muster_comm {
+	/* set at init (init.c) */
 	struct mst_topo t;
 	double timeout;		/* seconds, per operation */
 	char prefix[64];	/* KV key prefix of this communicator */
@@ -47,20 +64,18 @@ struct muster_comm {
 	struct mst_tcp *tcp;	/* leaders, num_nodes > 1 */
 	int host_ranks;		/* ranks on this physical host */
 	double spin_s, yield_s;	/* waiting: spin, then yield, then sleep */
+	/* health (health.c) */
 	muster_result sticky;	/* once set, every call returns it */
-	int aborted;
-	int blamed;
+	int aborted;		/* muster_comm_abort was called */
+	int blamed;		/* this rank published a blame */
 	double next_job_check;
+	/* scratch (dispatch.c, group.c) */
 	void *acc;		/* hierarchical accumulator */
 	size_t acc_cap;
 	void *fuse;		/* group_end packing buffer */
 	size_t fuse_cap;
-	void *nccl;		/* nccl.c state */
+	struct mst_nccl *nccl;	/* made by the first CUDA call */
 	char err[MST_ERRLEN];
 };
-
-/* nccl.c: aborts or frees the NCCL state of a communicator (NULL is fine). */
-void mst_nccl_abort(void *nccl);
-void mst_nccl_free(void *nccl);
 
 #endif /* MST_COMM_H */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "comm.h"
 #include "dispatch.h"
+#include "health.h"
 #include "reduce.h"
 #include "shm.h"
 #include "tcp.h"
@@ -28,7 +29,7 @@ mst_grow(void **buf, size_t *cap, size_t n)
 /* Several nodes: reduce in the node, ring between leaders, broadcast. */
 static muster_result
 hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
-	 muster_dtype dt, muster_op op, double deadline)
+	 muster_dtype dt, muster_op op, struct mst_wait *w)
 {
 	muster_dtype adt = mst_acc_dtype(dt);
 	size_t aes = muster_dtype_size(adt);
@@ -43,28 +44,29 @@ hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
 		acc = recv;
 	} else if (leader) {
 		if (mst_grow(&c->acc, &c->acc_cap, count * aes) != 0)
-			return mst_fail(c, MUSTER_ENOMEM, "out of memory (%zu "
-			    "bytes)", count * aes);
+			return mst_fault_set(&w->fault, MST_FAULT_LOCAL,
+			    MUSTER_ENOMEM, -1, "out of memory (%zu bytes)",
+			    count * aes);
 		acc = c->acc;
 	}
 	if (c->t.local_size > 1) {
-		if ((rv = mst_shm_reduce_leader(c, send, acc, count, dt, op,
-		    deadline)) != MUSTER_OK)
+		if ((rv = mst_shm_reduce_leader(c->shm, send, acc, count, dt,
+		    op, w)) != MUSTER_OK)
 			return rv;
 	} else if (acc != recv) {
 		const void *src[1] = { send };
 		mst_reduce_to_acc(dt, op, acc, src, 1, count);
 	}
 	if (leader) {
-		if ((rv = mst_tcp_allreduce(c, acc, count, adt, op,
-		    deadline)) != MUSTER_OK)
+		if ((rv = mst_tcp_allreduce(c->tcp, acc, count, adt, op, w))
+		    != MUSTER_OK)
 			return rv;
 		if (acc != recv || op == MUSTER_AVG)
 			mst_finalize(dt, op, recv, acc, count, c->t.size);
 	}
 	if (c->t.local_size > 1)
-		return mst_shm_bcast(c, recv, count * muster_dtype_size(dt), 0,
-		    deadline);
+		return mst_shm_bcast(c->shm, recv,
+		    count * muster_dtype_size(dt), 0, w);
 	return MUSTER_OK;
 }
 
@@ -74,7 +76,7 @@ hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
  */
 static muster_result
 hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
-	       muster_dtype dt, muster_op op, double deadline)
+	       muster_dtype dt, muster_op op, struct mst_wait *w)
 {
 	size_t es = muster_dtype_size(dt), seg = (1u << 20) / es, off;
 	muster_result rv;
@@ -82,7 +84,7 @@ hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	for (off = 0; off < count; off += seg) {
 		size_t m = count - off < seg ? count - off : seg;
 		if ((rv = hier_seg(c, (const char *)send + off * es,
-		    (char *)recv + off * es, m, dt, op, deadline)) != MUSTER_OK)
+		    (char *)recv + off * es, m, dt, op, w)) != MUSTER_OK)
 			return rv;
 	}
 	return MUSTER_OK;
@@ -92,8 +94,10 @@ muster_result
 mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	      muster_dtype dt, muster_op op)
 {
-	double deadline = mst_now() + c->timeout;
+	struct mst_wait w;
+	muster_result rv;
 
+	mst_wait_init(&w, c, mst_now() + c->timeout);
 	if (count == 0)
 		return MUSTER_OK;
 	if (c->t.size == 1) {
@@ -102,7 +106,19 @@ mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 		return MUSTER_OK;
 	}
 	if (c->t.num_nodes == 1)
-		return mst_shm_allreduce(c, send, recv, count, dt, op,
-		    deadline);
-	return hier_allreduce(c, send, recv, count, dt, op, deadline);
+		rv = mst_shm_allreduce(c->shm, send, recv, count, dt, op, &w);
+	else
+		rv = hier_allreduce(c, send, recv, count, dt, op, &w);
+	return rv == MUSTER_OK ? rv : mst_fault_report(c, &w.fault);
+}
+
+muster_result
+mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root)
+{
+	struct mst_wait w;
+
+	mst_wait_init(&w, c, mst_now() + c->timeout);
+	if (mst_shm_bcast(c->shm, buf, bytes, root, &w) != MUSTER_OK)
+		return mst_fault_report(c, &w.fault);
+	return MUSTER_OK;
 }

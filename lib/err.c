@@ -1,10 +1,12 @@
 /*
  * err.c: the clock and the error text (see err.h), and
- * muster_comm_last_error, which reads it back.
+ * muster_comm_last_error, which reads it back; the backends' fault
+ * setter (backend.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include "backend.h"
 #include "comm.h"
 #include "err.h"
 
@@ -51,4 +53,19 @@ const char *
 muster_comm_last_error(const muster_comm *comm)
 {
 	return comm ? comm->err : tls_err;
+}
+
+muster_result
+mst_fault_set(struct mst_fault *f, enum mst_fault_kind kind,
+	      muster_result code, int rank, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->code = code;
+	f->kind = kind;
+	f->rank = rank;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	return code;
 }

@@ -3,23 +3,25 @@
  *
  * A communicator is usable until it is aborted or broken.  Broken means
  * a collective failed in a way that leaves the ranks out of step: the
- * code is remembered (sticky) and every later call returns it.  When a
- * rank finds that another rank failed, it blames that rank once: it
- * publishes "code rank" in the bootstrap KV, writes it into the node's
- * shared error word and shuts its ring sockets, so every other rank stops
- * waiting at once and names the same culprit.
+ * code is remembered (sticky), every later call returns it, and a leader
+ * shuts its ring sockets so its neighbours stop waiting.  When a rank
+ * finds that another rank failed, it blames that rank once: it publishes
+ * "code rank" under the communicator's "failed" key in the bootstrap KV,
+ * writes it into the node's shared error word and shuts its ring
+ * sockets, so every other rank stops waiting at once and names the same
+ * culprit.
+ *
+ * The backends never do any of this themselves: they report a fault
+ * (backend.h) and their caller passes it to mst_fault_report.
  */
 #ifndef MST_HEALTH_H
 #define MST_HEALTH_H
 
+#include "backend.h"
 #include "muster.h"
 
 /* MUSTER_OK, or why the communicator cannot be used (its error text). */
 muster_result mst_usable(muster_comm *c);
-
-/* Like mst_fail, and remembers rv as the communicator's sticky error. */
-muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
-			 ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * A rank found that rank failed (code): tell the local ranks (shared
@@ -27,12 +29,21 @@ muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
  * else (the bootstrap KV), once.
  */
 void mst_blame(muster_comm *c, muster_result code, int rank);
+
 /*
- * Called from slow waits: every 50 ms asks the bootstrap whether the job
- * was aborted (the rendezvous broadcasts it); MUSTER_EABORTED if so.
+ * A wait context for one collective of c ending at deadline: c's waiting
+ * policy, and a check that every 50 ms asks the bootstrap whether the
+ * job was aborted (the rendezvous broadcasts it; the local ranks are
+ * told through the shared error word at once).
  */
-muster_result mst_check_job(muster_comm *c, double now);
-/* Looks up a blame another rank published, waiting up to wait_ms. */
-int  mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank);
+void mst_wait_init(struct mst_wait *w, muster_comm *c, double deadline);
+
+/*
+ * Acts on a backend's fault and returns its code: LOCAL sets the error
+ * text; BROKEN also makes it sticky; PEER first blames f->rank; RELAY
+ * waits up to 50 ms for a blame another rank published and blames that
+ * rank instead (else f->rank, with the code it was published with).
+ */
+muster_result mst_fault_report(muster_comm *c, const struct mst_fault *f);
 
 #endif /* MST_HEALTH_H */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "comm.h"
 #include "health.h"
+#include "mst_nccl.h"
 #include "rdv_client.h"
 #include "shm.h"
 #include "tcp.h"
@@ -159,14 +160,68 @@ wait_policy(muster_comm *c)
 	c->yield_s = env_us("MUSTER_YIELD_US", 2000);
 }
 
+/* A leader opens what its hello announces: the segment, the port. */
+static muster_result
+open_transports(muster_comm *c, const char *host, struct hello *mine)
+{
+	int leader = c->t.local_rank == 0;
+	struct mst_fault f;
+
+	if (leader && c->t.local_size > 1 && mst_shm_create(&c->shm,
+	    c->t.local_size, mine->shm, &f) != MUSTER_OK)
+		return mst_fault_report(c, &f);
+	if (leader && c->t.num_nodes > 1 && mst_tcp_listen(&c->tcp,
+	    c->t.node_rank, c->t.num_nodes, host, mine->tcp, &f) != MUSTER_OK)
+		return mst_fault_report(c, &f);
+	return MUSTER_OK;
+}
+
+/* Maps the node's segment; shm.c learns the node's ranks and pids. */
+static muster_result
+shm_join(muster_comm *c, const char *name, double deadline)
+{
+	struct mst_shm_node nd = { c->t.local_rank, c->t.local_size,
+	    c->t.node_rank, c->t.size, c->local_ranks, NULL };
+	struct mst_fault f;
+	muster_result rv;
+	int *pids, j;
+
+	if ((pids = malloc(sizeof(int) * (size_t)c->t.local_size)) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	for (j = 0; j < c->t.local_size; j++)
+		pids[j] = c->peers[c->local_ranks[j]].pid;
+	nd.pids = pids;
+	rv = mst_shm_attach(&c->shm, name, &nd, deadline, &f);
+	free(pids);
+	return rv == MUSTER_OK ? rv : mst_fault_report(c, &f);
+}
+
+/* A leader joins the ring at the addresses the leaders' hellos gave. */
+static muster_result
+ring_join(muster_comm *c, const struct hello *all, const char *job,
+	  double deadline)
+{
+	char (*addrs)[64];
+	struct mst_fault f;
+	muster_result rv;
+	int i;
+
+	if ((addrs = calloc((size_t)c->t.num_nodes, 64)) == NULL)
+		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	for (i = 0; i < c->t.num_nodes; i++)
+		memcpy(addrs[i], all[c->leaders[i]].tcp, 64);
+	rv = mst_tcp_connect(c->tcp, (const char (*)[64])addrs, c->leaders,
+	    fnv1a(job, c->prefix), deadline, &f);
+	free(addrs);
+	return rv == MUSTER_OK ? rv : mst_fault_report(c, &f);
+}
+
 static muster_result
 comm_connect(muster_comm *c, const char *job, const char *host,
 	     double deadline)
 {
 	struct hello mine, *all;
-	char (*addrs)[64];
 	muster_result rv;
-	int leader = c->t.local_rank == 0, i;
 
 	memset(&mine, 0, sizeof(mine));
 	mine.p.rank = c->t.rank;
@@ -175,11 +230,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	mine.p.node_rank = c->t.node_rank;
 	mine.p.pid = (int32_t)getpid();
 	mine.p.host = host_hash();
-	if (leader && c->t.local_size > 1 &&
-	    (rv = mst_shm_create(c, mine.shm)) != MUSTER_OK)
-		return rv;
-	if (leader && c->t.num_nodes > 1 &&
-	    (rv = mst_tcp_listen(c, host, mine.tcp)) != MUSTER_OK)
+	if ((rv = open_transports(c, host, &mine)) != MUSTER_OK)
 		return rv;
 	if ((all = calloc((size_t)c->t.size, sizeof(*all))) == NULL)
 		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
@@ -187,20 +238,11 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	    deadline)) != MUSTER_OK || (rv = layout(c, all)) != MUSTER_OK)
 		goto out;
 	wait_policy(c);
-	if (c->t.local_size > 1 && (rv = mst_shm_attach(c,
+	if (c->t.local_size > 1 && (rv = shm_join(c,
 	    all[c->leaders[c->t.node_rank]].shm, deadline)) != MUSTER_OK)
 		goto out;
-	if (leader && c->t.num_nodes > 1) {
-		if ((addrs = calloc((size_t)c->t.num_nodes, 64)) == NULL) {
-			rv = mst_fail(c, MUSTER_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (i = 0; i < c->t.num_nodes; i++)
-			memcpy(addrs[i], all[c->leaders[i]].tcp, 64);
-		rv = mst_tcp_connect(c, (const char (*)[64])addrs,
-		    fnv1a(job, c->prefix), deadline);
-		free(addrs);
-	}
+	if (c->t.local_rank == 0 && c->t.num_nodes > 1)
+		rv = ring_join(c, all, job, deadline);
 out:
 	free(all);
 	return rv;
