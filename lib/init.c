@@ -362,13 +362,58 @@ env_timeout(double *out)
 	return MUSTER_OK;
 }
 
+/* The topology and the timeout muster gives every worker. */
+static muster_result
+env_topo(struct mst_topo *t, double *timeout)
+{
+	muster_result rv;
+
+	if ((rv = env_int("MUSTER_RANK", &t->rank, 1)) != MUSTER_OK ||
+	    (rv = env_int("MUSTER_SIZE", &t->size, 1)) != MUSTER_OK ||
+	    (rv = env_int("MUSTER_LOCAL_RANK", &t->local_rank, 1))
+	    != MUSTER_OK ||
+	    (rv = env_int("MUSTER_LOCAL_SIZE", &t->local_size, 1))
+	    != MUSTER_OK ||
+	    (rv = env_int("MUSTER_NODE_RANK", &t->node_rank, 1)) != MUSTER_OK ||
+	    (rv = env_int("MUSTER_NUM_NODES", &t->num_nodes, 1)) != MUSTER_OK ||
+	    (rv = env_timeout(timeout)) != MUSTER_OK)
+		return rv;
+	return topo_check(t, mst_thread_err(), MST_ERRLEN);
+}
+
+/* Opens the bootstrap MUSTER_RENDEZVOUS names. */
+static muster_result
+env_boot(struct mst_boot *boot, const char *rdv, const char *job,
+	 const struct mst_topo *t, double timeout)
+{
+	char secret[1024];
+	muster_result rv;
+
+	if (strncmp(rdv, "file://", 7) == 0)
+		return mst_boot_file_open(boot, rdv + 7, mst_thread_err(),
+		    MST_ERRLEN);
+	if (strncmp(rdv, "tcp://", 6) != 0)
+		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS='%s': "
+		    "expected tcp://HOST:PORT or file://DIR", rdv);
+	if (job == NULL || *job == '\0')
+		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_ID is not "
+		    "set");
+	if (mst_rdv_load_secret(secret, sizeof(secret)) != MUSTER_OK ||
+	    secret[0] == '\0')
+		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_SECRET (or "
+		    "MUSTER_JOB_SECRET_FILE) is not set");
+	rv = mst_boot_rdv_open(boot, rdv, job, secret, t,
+	    (int)(timeout * 1000), mst_thread_err(), MST_ERRLEN);
+	explicit_bzero(secret, sizeof(secret));
+	return rv;
+}
+
 muster_result
 muster_comm_init_from_env(muster_comm **comm)
 {
 	struct mst_topo t = { -1, -1, -1, -1, -1, -1 };
-	const char *rdv, *job;
-	char secret[1024];
 	struct mst_boot boot = { 0 };
+	const char *rdv, *job;
 	char host[64];
 	double timeout;
 	muster_result rv;
@@ -376,40 +421,14 @@ muster_comm_init_from_env(muster_comm **comm)
 	if (comm == NULL)
 		return mst_fail(NULL, MUSTER_EINVAL, "comm is NULL");
 	*comm = NULL;
-	if ((rv = env_int("MUSTER_RANK", &t.rank, 1)) != MUSTER_OK ||
-	    (rv = env_int("MUSTER_SIZE", &t.size, 1)) != MUSTER_OK ||
-	    (rv = env_int("MUSTER_LOCAL_RANK", &t.local_rank, 1)) != MUSTER_OK ||
-	    (rv = env_int("MUSTER_LOCAL_SIZE", &t.local_size, 1)) != MUSTER_OK ||
-	    (rv = env_int("MUSTER_NODE_RANK", &t.node_rank, 1)) != MUSTER_OK ||
-	    (rv = env_int("MUSTER_NUM_NODES", &t.num_nodes, 1)) != MUSTER_OK ||
-	    (rv = env_timeout(&timeout)) != MUSTER_OK)
-		return rv;
-	if ((rv = topo_check(&t, mst_thread_err(), MST_ERRLEN)) != MUSTER_OK)
+	if ((rv = env_topo(&t, &timeout)) != MUSTER_OK)
 		return rv;
 	rdv = getenv("MUSTER_RENDEZVOUS");
 	job = getenv("MUSTER_JOB_ID");
 	if (rdv == NULL || *rdv == '\0')
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS is not "
 		    "set: not started by muster?");
-	if (strncmp(rdv, "file://", 7) == 0) {
-		rv = mst_boot_file_open(&boot, rdv + 7, mst_thread_err(),
-		    MST_ERRLEN);
-	} else if (strncmp(rdv, "tcp://", 6) == 0) {
-		if (job == NULL || *job == '\0')
-			return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_ID is "
-			    "not set");
-		if (mst_rdv_load_secret(secret, sizeof(secret)) != MUSTER_OK ||
-		    secret[0] == '\0')
-			return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_SECRET "
-			    "(or MUSTER_JOB_SECRET_FILE) is not set");
-		rv = mst_boot_rdv_open(&boot, rdv, job, secret, &t,
-		    (int)(timeout * 1000), mst_thread_err(), MST_ERRLEN);
-		explicit_bzero(secret, sizeof(secret));
-	} else {
-		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS='%s': "
-		    "expected tcp://HOST:PORT or file://DIR", rdv);
-	}
-	if (rv != MUSTER_OK)
+	if ((rv = env_boot(&boot, rdv, job, &t, timeout)) != MUSTER_OK)
 		return rv;
 	listen_host(rdv, host, sizeof(host));
 	return comm_init_boot(comm, &boot, &t, timeout, job ? job : rdv,
