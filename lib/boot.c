@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "boot.h"
 #include "comm.h"
 
 struct file_boot {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "boot.h"
 #include "comm.h"
 #include "rdv_client.h"
 

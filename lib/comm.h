@@ -1,42 +1,37 @@
 /*
- * comm.h: the communicator's insides, shared by the files of the
- * allreduce core (comm.c, shm.c, tcp.c, boot.c, nccl.c).  Private.
+ * comm.h: the communicator's insides (struct muster_comm), for the core
+ * files that own its parts.  Private; the backends (shm.c, tcp.c,
+ * nccl.c) never see it (backend.h).
  *
  * Layout of a job: ranks on the same node (MUSTER_NODE_RANK) share one
- * shared-memory segment (shm.c); local rank 0 of each node is its leader,
- * and leaders form a TCP ring in node order (tcp.c).  An allreduce with
+ * shared-memory segment (shm.h); local rank 0 of each node is its leader,
+ * and leaders form a TCP ring in node order (tcp.h).  An allreduce with
  * one node runs entirely in shared memory; with several it reduces in the
  * node (into float32 for the 16-bit floats), runs the ring between
- * leaders, and broadcasts the result in the node.
+ * leaders, and broadcasts the result in the node (dispatch.h).
+ *
+ * The core's files, each with its part of the struct, and its header
+ * where others call it:
+ *   err.c         the error text (err); the clock is common/clock.c
+ *   init.c        life cycle and environment: topology, peers, layout,
+ *                 waiting policy, the transports' setup, abort, destroy
+ *   health.c      the sticky error, blaming a rank, the job-abort check
+ *   boot.c        the bootstrap KV the ranks meet through (boot_rdv.c:
+ *                 over the rendezvous)
+ *   dispatch.c    the allreduce engine (acc)
+ *   group.c       tensor fusion (fuse)
+ *   coll.c        the public collectives; device buffers via nccl.c
+ *   strerror.c    the fixed strings
+ * The backends: shm.c, tcp.c, nccl.c; the kernels: reduce.c.
  */
 #ifndef MST_COMM_H
 #define MST_COMM_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "clock.h"
 #include "muster.h"
-
-/* Bootstrap: a key-value store every rank of the job can reach. */
-struct mst_boot_ops {
-	muster_result (*kv_set)(void *ctx, const char *key, const void *val,
-				size_t len, char *err, size_t errlen);
-	/* waits up to wait_ms; *val is malloc'ed */
-	muster_result (*kv_get)(void *ctx, const char *key, void **val,
-				size_t *len, int wait_ms, char *err,
-				size_t errlen);
-	muster_result (*barrier)(void *ctx, const char *name, int size,
-				 int rank, int wait_ms, char *err,
-				 size_t errlen);
-	void (*poll_abort)(void *ctx, char *why, size_t n, int *aborted);
-	void (*close)(void *ctx);
-};
-
-struct mst_boot {
-	const struct mst_boot_ops *ops;
-	void *ctx;
-	uint64_t generation;	/* of the job: keys of a restart differ */
-};
+#include "boot.h"
+#include "err.h"
 
 struct mst_topo {
 	int rank, size;
@@ -54,8 +49,10 @@ struct mst_peer {
 
 struct mst_shm;
 struct mst_tcp;
+struct mst_nccl;
 
 struct muster_comm {
+	/* set at init (init.c) */
 	struct mst_topo t;
 	double timeout;		/* seconds, per operation */
 	char prefix[64];	/* KV key prefix of this communicator */
@@ -67,72 +64,18 @@ struct muster_comm {
 	struct mst_tcp *tcp;	/* leaders, num_nodes > 1 */
 	int host_ranks;		/* ranks on this physical host */
 	double spin_s, yield_s;	/* waiting: spin, then yield, then sleep */
+	/* health (health.c) */
 	muster_result sticky;	/* once set, every call returns it */
-	int aborted;
-	int blamed;
+	int aborted;		/* muster_comm_abort was called */
+	int blamed;		/* this rank published a blame */
 	double next_job_check;
+	/* scratch (dispatch.c, group.c) */
 	void *acc;		/* hierarchical accumulator */
 	size_t acc_cap;
 	void *fuse;		/* group_end packing buffer */
 	size_t fuse_cap;
-	void *nccl;		/* nccl.c state */
-	char err[512];
+	struct mst_nccl *nccl;	/* made by the first CUDA call */
+	char err[MST_ERRLEN];
 };
-
-/* Sets comm->err (printf-style) and returns rv. */
-muster_result mst_fail(muster_comm *c, muster_result rv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Like mst_fail, and remembers rv as the communicator's sticky error. */
-muster_result mst_broken(muster_comm *c, muster_result rv, const char *fmt,
-			 ...) __attribute__((format(printf, 3, 4)));
-
-/*
- * A rank found that rank failed (code): tell the local ranks (shared
- * error word), the neighbours on the ring (closed sockets) and everyone
- * else (the bootstrap KV), once.
- */
-void mst_blame(muster_comm *c, muster_result code, int rank);
-/*
- * Called from slow waits: every 50 ms asks the bootstrap whether the job
- * was aborted (the rendezvous broadcasts it); MUSTER_EABORTED if so.
- */
-muster_result mst_check_job(muster_comm *c, double now);
-/* Looks up a blame another rank published, waiting up to wait_ms. */
-int  mst_blamed(muster_comm *c, int wait_ms, muster_result *code, int *rank);
-
-/* Creates a communicator over a bootstrap (takes the boot over). */
-muster_result mst_comm_init_boot(muster_comm **out, struct mst_boot *boot,
-				 const struct mst_topo *t, double timeout,
-				 const char *job, const char *listen_host,
-				 char *err, size_t errlen);
-
-/* Bootstraps: a directory (file://DIR, for tests and single hosts). */
-muster_result mst_boot_file_open(struct mst_boot *b, const char *dir,
-				 char *err, size_t errlen);
-/* Bootstraps: the rendezvous server (mst_rdv). */
-muster_result mst_boot_rdv_open(struct mst_boot *b, const char *endpoint,
-				const char *job, const char *secret,
-				const struct mst_topo *t, int wait_ms,
-				char *err, size_t errlen);
-
-/* Publishes mine under key, reads every rank's into all[size][len]. */
-muster_result mst_boot_allgather(muster_comm *c, const char *key,
-				 const void *mine, void *all, size_t len,
-				 double deadline);
-
-/* The allreduce engine (comm.c), for collectives built on it. */
-muster_result mst_allreduce(muster_comm *c, const void *sendbuf,
-			    void *recvbuf, size_t count, muster_dtype dt,
-			    muster_op op);
-
-/* Argument checks shared by the collectives (comm.c). */
-muster_result mst_usable(muster_comm *c);
-muster_result mst_check_args(muster_comm *c, const void *send,
-			     const void *recv, size_t count, muster_dtype dt,
-			     muster_op op);
-
-/* nccl.c: aborts or frees the NCCL state of a communicator (NULL is fine). */
-void mst_nccl_abort(void *nccl);
-void mst_nccl_free(void *nccl);
 
 #endif /* MST_COMM_H */

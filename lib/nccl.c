@@ -1,15 +1,13 @@
 /*
- * nccl.c: GPU allreduce through NCCL (muster_allreduce_cuda).  Built when
- * nccl.h is found (MUSTER_HAVE_NCCL); libnccl.so.2 and libcudart are
- * dlopen'ed on first use, so libmuster has no link-time dependency on
- * CUDA and runs where it is absent.  The NCCL communicator is created on
- * the first call: rank 0 draws the ncclUniqueId and publishes it through
- * the communicator's bootstrap KV (the rendezvous), the others wait for it.
+ * nccl.c: the NCCL backend (see mst_nccl.h).  Built when nccl.h is found
+ * (MUSTER_HAVE_NCCL); libnccl.so.2 and libcudart are dlopen'ed on first
+ * use, so libmuster has no link-time dependency on CUDA and runs where it
+ * is absent.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "comm.h"
+#include "mst_nccl.h"
 
 #ifdef MUSTER_HAVE_NCCL
 #include <dlfcn.h>
@@ -51,7 +49,7 @@ open_first(const char *const *names)
 
 /* Loads the two libraries and every entry point we use. */
 static muster_result
-nccl_load(muster_comm *c, struct mst_nccl *n)
+nccl_load(struct mst_nccl *n, struct mst_fault *f)
 {
 	static const char *const nccls[] = { "libnccl.so.2", "libnccl.so",
 		NULL };
@@ -61,11 +59,11 @@ nccl_load(muster_comm *c, struct mst_nccl *n)
 	const char *missing;
 
 	if ((n->hcudart = open_first(cudarts)) == NULL)
-		return mst_fail(c, MUSTER_ENOTSUP, "CUDA runtime (libcudart.so) "
-		    "not found: %s", dlerror());
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOTSUP, -1,
+		    "CUDA runtime (libcudart.so) not found: %s", dlerror());
 	if ((n->hnccl = open_first(nccls)) == NULL)
-		return mst_fail(c, MUSTER_ENOTSUP, "NCCL (libnccl.so.2) not "
-		    "found: %s", dlerror());
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOTSUP, -1,
+		    "NCCL (libnccl.so.2) not found: %s", dlerror());
 	SYM(hnccl, get_unique_id, "ncclGetUniqueId");
 	SYM(hnccl, comm_init_rank, "ncclCommInitRank");
 	SYM(hnccl, all_reduce, "ncclAllReduce");
@@ -77,15 +75,58 @@ nccl_load(muster_comm *c, struct mst_nccl *n)
 	SYM(hcudart, cuda_error, "cudaGetErrorString");
 	return MUSTER_OK;
 bad:
-	return mst_fail(c, MUSTER_ENOTSUP, "%s is missing from the NCCL/CUDA "
-	    "libraries", missing);
+	return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOTSUP, -1, "%s is "
+	    "missing from the NCCL/CUDA libraries", missing);
+}
+
+/* A bootstrap call failed: it wrote f->msg. */
+static muster_result
+kv_fault(struct mst_fault *f, muster_result rv)
+{
+	f->code = rv;
+	f->kind = MST_FAULT_LOCAL;
+	f->rank = -1;
+	return rv;
+}
+
+/* Rank 0 draws the unique id and publishes it, the others wait for it. */
+static muster_result
+nccl_id(struct mst_nccl *n, const struct mst_nccl_job *j, ncclUniqueId *id,
+	struct mst_fault *f)
+{
+	const struct mst_boot *b = j->boot;
+	ncclResult_t nr;
+	muster_result rv;
+	void *v = NULL;
+	size_t l = 0;
+
+	if (j->rank == 0) {
+		if ((nr = n->get_unique_id(id)) != ncclSuccess)
+			return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENCCL,
+			    -1, "ncclGetUniqueId: %s", n->nccl_error(nr));
+		if ((rv = b->ops->kv_set(b->ctx, j->key, id, sizeof(*id),
+		    f->msg, sizeof(f->msg))) != MUSTER_OK)
+			return kv_fault(f, rv);
+		return MUSTER_OK;
+	}
+	if ((rv = b->ops->kv_get(b->ctx, j->key, &v, &l, j->wait_ms, f->msg,
+	    sizeof(f->msg))) != MUSTER_OK)
+		return kv_fault(f, rv);
+	if (l != sizeof(*id)) {
+		free(v);
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
+		    "rank 0 published a %zu-byte ncclUniqueId", l);
+	}
+	memcpy(id, v, sizeof(*id));
+	free(v);
+	return MUSTER_OK;
 }
 
 /* Picks the device and shares the unique id through the bootstrap. */
 static muster_result
-nccl_comm(muster_comm *c, struct mst_nccl *n)
+nccl_comm(struct mst_nccl *n, const struct mst_nccl_job *j,
+	  struct mst_fault *f)
 {
-	char key[128];
 	ncclUniqueId id;
 	ncclResult_t nr;
 	cudaError_t ce;
@@ -93,40 +134,19 @@ nccl_comm(muster_comm *c, struct mst_nccl *n)
 	muster_result rv;
 
 	if ((ce = n->get_device_count(&ndev)) != cudaSuccess || ndev < 1)
-		return mst_fail(c, MUSTER_ENOTSUP, "no CUDA device on this "
-		    "host (cudaGetDeviceCount: %s)", ce != cudaSuccess ?
-		    n->cuda_error(ce) : "0 devices");
-	n->device = c->t.local_rank % ndev;
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOTSUP, -1,
+		    "no CUDA device on this host (cudaGetDeviceCount: %s)",
+		    ce != cudaSuccess ? n->cuda_error(ce) : "0 devices");
+	n->device = j->local_rank % ndev;
 	if ((ce = n->set_device(n->device)) != cudaSuccess)
-		return mst_fail(c, MUSTER_ENCCL, "cudaSetDevice(%d): %s",
-		    n->device, n->cuda_error(ce));
-	snprintf(key, sizeof(key), "%s/nccl-id", c->prefix);
-	if (c->t.rank == 0) {
-		if ((nr = n->get_unique_id(&id)) != ncclSuccess)
-			return mst_fail(c, MUSTER_ENCCL, "ncclGetUniqueId: %s",
-			    n->nccl_error(nr));
-		if ((rv = c->boot.ops->kv_set(c->boot.ctx, key, &id,
-		    sizeof(id), c->err, sizeof(c->err))) != MUSTER_OK)
-			return rv;
-	} else {
-		void *v = NULL;
-		size_t l = 0;
-		if ((rv = c->boot.ops->kv_get(c->boot.ctx, key, &v, &l,
-		    (int)(c->timeout * 1000), c->err, sizeof(c->err)))
-		    != MUSTER_OK)
-			return rv;
-		if (l != sizeof(id)) {
-			free(v);
-			return mst_fail(c, MUSTER_EPEER, "rank 0 published a "
-			    "%zu-byte ncclUniqueId", l);
-		}
-		memcpy(&id, v, sizeof(id));
-		free(v);
-	}
-	if ((nr = n->comm_init_rank(&n->comm, c->t.size, id, c->t.rank))
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENCCL, -1,
+		    "cudaSetDevice(%d): %s", n->device, n->cuda_error(ce));
+	if ((rv = nccl_id(n, j, &id, f)) != MUSTER_OK)
+		return rv;
+	if ((nr = n->comm_init_rank(&n->comm, j->size, id, j->rank))
 	    != ncclSuccess)
-		return mst_fail(c, MUSTER_ENCCL, "ncclCommInitRank: %s",
-		    n->nccl_error(nr));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENCCL, -1,
+		    "ncclCommInitRank: %s", n->nccl_error(nr));
 	return MUSTER_OK;
 }
 
@@ -142,26 +162,26 @@ nccl_close(struct mst_nccl *n)
 	free(n);
 }
 
+/* The NCCL state, created on first use. */
 static muster_result
-nccl_get(muster_comm *c, struct mst_nccl **out)
+nccl_get(struct mst_nccl **np, const struct mst_nccl_job *j,
+	 struct mst_fault *f)
 {
-	struct mst_nccl *n = c->nccl;
+	struct mst_nccl *n;
 	muster_result rv;
 
-	if (n != NULL) {
-		*out = n;
+	if (*np != NULL)
 		return MUSTER_OK;
-	}
 	if ((n = calloc(1, sizeof(*n))) == NULL)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
-	if ((rv = nccl_load(c, n)) != MUSTER_OK ||
-	    (rv = nccl_comm(c, n)) != MUSTER_OK) {
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
+		    "out of memory");
+	if ((rv = nccl_load(n, f)) != MUSTER_OK ||
+	    (rv = nccl_comm(n, j, f)) != MUSTER_OK) {
 		n->comm = NULL;
 		nccl_close(n);
 		return rv;
 	}
-	c->nccl = n;
-	*out = n;
+	*np = n;
 	return MUSTER_OK;
 }
 
@@ -173,34 +193,38 @@ static const ncclRedOp_t nccl_ops[] = {
 	ncclSum, ncclProd, ncclMin, ncclMax, ncclAvg
 };
 
-muster_result
-muster_allreduce_cuda(const void *sendbuf, void *recvbuf, size_t count,
-		      muster_dtype dtype, muster_op op, muster_comm *comm,
-		      void *stream)
+const char *
+mst_nccl_missing(void)
 {
-	struct mst_nccl *n = NULL;
+	return NULL;
+}
+
+muster_result
+mst_nccl_allreduce(struct mst_nccl **np, const struct mst_nccl_job *j,
+		   const void *sendbuf, void *recvbuf, size_t count,
+		   muster_dtype dt, muster_op op, void *stream,
+		   struct mst_fault *f)
+{
+	struct mst_nccl *n;
 	ncclResult_t nr;
 	muster_result rv;
 
-	if ((rv = mst_usable(comm)) != MUSTER_OK ||
-	    (rv = mst_check_args(comm, sendbuf, recvbuf, count, dtype, op))
-	    != MUSTER_OK || (rv = nccl_get(comm, &n)) != MUSTER_OK)
+	if ((rv = nccl_get(np, j, f)) != MUSTER_OK)
 		return rv;
 	if (count == 0)
 		return MUSTER_OK;
-	nr = n->all_reduce(sendbuf, recvbuf, count, nccl_types[dtype],
+	n = *np;
+	nr = n->all_reduce(sendbuf, recvbuf, count, nccl_types[dt],
 	    nccl_ops[op], n->comm, (cudaStream_t)stream);
 	if (nr != ncclSuccess)
-		return mst_broken(comm, MUSTER_ENCCL, "ncclAllReduce: %s",
-		    n->nccl_error(nr));
+		return mst_fault_set(f, MST_FAULT_BROKEN, MUSTER_ENCCL, -1,
+		    "ncclAllReduce: %s", n->nccl_error(nr));
 	return MUSTER_OK;
 }
 
 void
-mst_nccl_abort(void *nccl)
+mst_nccl_abort(struct mst_nccl *n)
 {
-	struct mst_nccl *n = nccl;
-
 	if (n && n->comm) {
 		n->comm_abort(n->comm);
 		n->comm = NULL;
@@ -208,35 +232,43 @@ mst_nccl_abort(void *nccl)
 }
 
 void
-mst_nccl_free(void *nccl)
+mst_nccl_free(struct mst_nccl *n)
 {
-	if (nccl)
-		nccl_close(nccl);
+	if (n)
+		nccl_close(n);
 }
 
 #else /* !MUSTER_HAVE_NCCL */
 
+const char *
+mst_nccl_missing(void)
+{
+	return "libmuster was built without NCCL (nccl.h not found at build "
+	    "time)";
+}
+
 muster_result
-muster_allreduce_cuda(const void *sendbuf, void *recvbuf, size_t count,
-		      muster_dtype dtype, muster_op op, muster_comm *comm,
-		      void *stream)
+mst_nccl_allreduce(struct mst_nccl **np, const struct mst_nccl_job *j,
+		   const void *sendbuf, void *recvbuf, size_t count,
+		   muster_dtype dt, muster_op op, void *stream,
+		   struct mst_fault *f)
 {
-	(void)sendbuf; (void)recvbuf; (void)count; (void)dtype; (void)op;
-	(void)stream;
-	return mst_fail(comm, MUSTER_ENOTSUP, "libmuster was built without "
-	    "NCCL (nccl.h not found at build time)");
+	(void)np; (void)j; (void)sendbuf; (void)recvbuf; (void)count;
+	(void)dt; (void)op; (void)stream;
+	return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOTSUP, -1, "%s",
+	    mst_nccl_missing());
 }
 
 void
-mst_nccl_abort(void *nccl)
+mst_nccl_abort(struct mst_nccl *n)
 {
-	(void)nccl;
+	(void)n;
 }
 
 void
-mst_nccl_free(void *nccl)
+mst_nccl_free(struct mst_nccl *n)
 {
-	(void)nccl;
+	(void)n;
 }
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * reduce.c: reduction kernels.  Built with -O3: every inner loop is a
+ * reduce.c: reduction kernels and what they know of dtypes (sizes,
+ * accumulation types).  Built with -O3: every inner loop is a
  * plain elementwise loop over restrict pointers so the compiler
  * vectorizes it.  Work goes tile by tile through a small accumulator on
  * the stack, so dst may alias a source and the accumulator stays in L1.
@@ -105,6 +106,18 @@ mst_acc_dtype(muster_dtype dt)
 {
 	return dt == MUSTER_FLOAT16 || dt == MUSTER_BFLOAT16 ?
 	    MUSTER_FLOAT32 : dt;
+}
+
+size_t
+muster_dtype_size(muster_dtype dtype)
+{
+	switch (dtype) {
+	case MUSTER_INT8: case MUSTER_UINT8: return 1;
+	case MUSTER_FLOAT16: case MUSTER_BFLOAT16: return 2;
+	case MUSTER_INT32: case MUSTER_UINT32: case MUSTER_FLOAT32: return 4;
+	case MUSTER_INT64: case MUSTER_UINT64: case MUSTER_FLOAT64: return 8;
+	}
+	return 0;
 }
 
 int

@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include "muster.h"
 
-/* The type partial results travel in: float32 for the 16-bit floats. */
+/*
+ * The type partial results travel in: float32 for the 16-bit floats.
+ * muster_dtype_size (muster.h) is defined here too.
+ */
 muster_dtype mst_acc_dtype(muster_dtype dt);
 int          mst_dtype_valid(muster_dtype dt);
 int          mst_op_valid(muster_op op);

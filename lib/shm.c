@@ -51,6 +51,13 @@ struct shm_hdr {
 	struct shm_line line[];
 };
 
+/* What this rank knows of another local rank. */
+struct shm_peer {
+	int rank;		/* global */
+	int pid;
+	int pidfd;		/* -1 for me or when unavailable */
+};
+
 struct mst_shm {
 	struct shm_hdr *hdr;
 	size_t len;
@@ -58,11 +65,11 @@ struct mst_shm {
 	char *slots;		/* [n][2][slot] */
 	char *out;		/* [2][slot] */
 	int me, n;
+	int node, size;		/* node rank; ranks in the job (AVG) */
 	uint32_t seq;		/* my last posted sequence */
 	uint64_t gchunk;	/* chunks used so far (buffer parity) */
-	double spin_s, yield_s;
 	size_t oneshot_max;
-	int *pidfd;		/* [n]: -1 for me or when unavailable */
+	struct shm_peer *peer;	/* [n] */
 	double next_alive;
 };
 
@@ -115,28 +122,30 @@ pidfd_open_(pid_t pid)
 
 /* Fills in the private half of s once the segment is mapped. */
 static muster_result
-shm_setup(muster_comm *c, struct mst_shm *s, size_t hdr_len)
+shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
+	  struct mst_fault *f)
 {
 	int j;
 
-	s->me = c->t.local_rank;
-	s->n = c->t.local_size;
+	s->me = nd->me;
+	s->n = nd->n;
+	s->node = nd->node;
+	s->size = nd->size;
 	s->slots = (char *)s->hdr + hdr_len;
 	s->out = s->slots + (size_t)s->n * 2 * s->slot;
 	s->seq = 0;
 	s->gchunk = 0;
-	/* oversubscribed: a spinning waiter steals the CPU of the awaited */
-	s->spin_s = c->spin_s;
-	s->yield_s = c->yield_s;
 	s->oneshot_max = (size_t)env_double("MUSTER_SHM_ONESHOT",
 	    s->n <= 2 ? 128 * 1024 : 32 * 1024);
 	if (s->oneshot_max > s->slot)
 		s->oneshot_max = s->slot;
-	if ((s->pidfd = malloc(sizeof(int) * (size_t)s->n)) == NULL)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+	if ((s->peer = malloc(sizeof(*s->peer) * (size_t)s->n)) == NULL)
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
+		    "out of memory");
 	for (j = 0; j < s->n; j++) {
-		int pid = c->peers[c->local_ranks[j]].pid;
-		s->pidfd[j] = j == s->me ? -1 : pidfd_open_(pid);
+		s->peer[j].rank = nd->ranks[j];
+		s->peer[j].pid = nd->pids[j];
+		s->peer[j].pidfd = j == s->me ? -1 : pidfd_open_(nd->pids[j]);
 	}
 	return MUSTER_OK;
 }
@@ -151,23 +160,25 @@ slot_bytes(void)
 }
 
 muster_result
-mst_shm_create(muster_comm *c, char name[64])
+mst_shm_create(struct mst_shm **out, int n, char name[64],
+	       struct mst_fault *f)
 {
 	struct mst_shm *s;
 	size_t hdr_len;
 	int fd;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
+		    "out of memory");
 	s->slot = slot_bytes();
-	s->len = seg_len(c->t.local_size, s->slot, &hdr_len);
+	s->len = seg_len(n, s->slot, &hdr_len);
 	snprintf(name, 64, "/muster-%d-%lx", (int)getpid(),
 	    (unsigned long)(mst_now() * 1e9) & 0xffffffffUL);
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		free(s);
-		return mst_fail(c, MUSTER_ESYSERR | errno,
-		    "shm_open %s: %s", name, strerror(errno));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | errno,
+		    -1, "shm_open %s: %s", name, strerror(errno));
 	}
 	if (ftruncate(fd, (off_t)s->len) != 0 ||
 	    (s->hdr = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -177,35 +188,37 @@ mst_shm_create(muster_comm *c, char name[64])
 		close(fd);
 		shm_unlink(name);
 		free(s);
-		return mst_fail(c, MUSTER_ESYSERR | e, "shared segment of %zu "
-		    "bytes: %s", len, strerror(e));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e, -1,
+		    "shared segment of %zu bytes: %s", len, strerror(e));
 	}
 	close(fd);
 	s->hdr->slot = s->slot;
 	s->hdr->len = s->len;
-	s->hdr->nlocal = (uint32_t)c->t.local_size;
+	s->hdr->nlocal = (uint32_t)n;
 	atomic_store(&s->hdr->attached, 1);
 	__atomic_store_n(&s->hdr->magic, SHM_MAGIC, __ATOMIC_RELEASE);
-	c->shm = s;
+	*out = s;
 	return MUSTER_OK;
 }
 
 /* The leader waits until everyone mapped it, then unlinks the name. */
 static muster_result
-shm_leader_attach(muster_comm *c, const char *name, double deadline)
+shm_leader_attach(struct mst_shm *s, const char *name,
+		  const struct mst_shm_node *nd, double deadline,
+		  struct mst_fault *f)
 {
-	struct mst_shm *s = c->shm;
 	size_t hdr_len;
 	muster_result rv;
 
-	seg_len(c->t.local_size, s->slot, &hdr_len);
-	if ((rv = shm_setup(c, s, hdr_len)) != MUSTER_OK)
+	seg_len(nd->n, s->slot, &hdr_len);
+	if ((rv = shm_setup(s, nd, hdr_len, f)) != MUSTER_OK)
 		return rv;
 	while (atomic_load(&s->hdr->attached) < (uint32_t)s->n) {
 		if (mst_now() > deadline) {
 			shm_unlink(name);
-			return mst_fail(c, MUSTER_ETIMEDOUT, "timed out waiting "
-			    "for the local ranks to map the shared segment");
+			return mst_fault_set(f, MST_FAULT_LOCAL,
+			    MUSTER_ETIMEDOUT, -1, "timed out waiting for the "
+			    "local ranks to map the shared segment");
 		}
 		usleep(200);
 	}
@@ -214,42 +227,45 @@ shm_leader_attach(muster_comm *c, const char *name, double deadline)
 }
 
 muster_result
-mst_shm_attach(muster_comm *c, const char *name, double deadline)
+mst_shm_attach(struct mst_shm **sp, const char *name,
+	       const struct mst_shm_node *nd, double deadline,
+	       struct mst_fault *f)
 {
 	struct mst_shm *s;
 	size_t hdr_len;
 	struct stat st;
 	int fd;
 
-	if (c->t.local_rank == 0)
-		return shm_leader_attach(c, name, deadline);
+	if (nd->me == 0)
+		return shm_leader_attach(*sp, name, nd, deadline, f);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
+		    "out of memory");
 	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) < 0) {
 		int e = errno;
 		free(s);
-		return mst_fail(c, MUSTER_ESYSERR | e, "shm_open %s (local "
-		    "rank 0's segment): %s", name, strerror(e));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e, -1,
+		    "shm_open %s (local rank 0's segment): %s", name,
+		    strerror(e));
 	}
 	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(struct shm_hdr) ||
 	    (s->hdr = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		close(fd);
 		free(s);
-		return mst_fail(c, MUSTER_EPEER, "cannot map shared segment %s",
-		    name);
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
+		    "cannot map shared segment %s", name);
 	}
 	close(fd);
 	s->len = (size_t)st.st_size;
 	s->slot = s->hdr->slot;
-	c->shm = s;
-	if (s->hdr->magic != SHM_MAGIC ||
-	    s->hdr->nlocal != (uint32_t)c->t.local_size ||
-	    seg_len(c->t.local_size, s->slot, &hdr_len) != s->len)
-		return mst_fail(c, MUSTER_EPEER, "shared segment %s does not "
-		    "match this job", name);
+	*sp = s;
+	if (s->hdr->magic != SHM_MAGIC || s->hdr->nlocal != (uint32_t)nd->n ||
+	    seg_len(nd->n, s->slot, &hdr_len) != s->len)
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
+		    "shared segment %s does not match this job", name);
 	atomic_fetch_add(&s->hdr->attached, 1);
-	return shm_setup(c, s, hdr_len);
+	return shm_setup(s, nd, hdr_len, f);
 }
 
 void
@@ -259,11 +275,11 @@ mst_shm_free(struct mst_shm *s)
 
 	if (s == NULL)
 		return;
-	if (s->pidfd)
+	if (s->peer)
 		for (j = 0; j < s->n; j++)
-			if (s->pidfd[j] >= 0)
-				close(s->pidfd[j]);
-	free(s->pidfd);
+			if (s->peer[j].pidfd >= 0)
+				close(s->peer[j].pidfd);
+	free(s->peer);
 	if (s->hdr)
 		munmap(s->hdr, s->len);
 	free(s);
@@ -307,7 +323,7 @@ shm_post(struct mst_shm *s)
 
 /* Turns the shared error word into this rank's error. */
 static muster_result
-shm_seen_error(muster_comm *c, struct mst_shm *s)
+shm_seen_error(struct mst_shm *s, struct mst_fault *f)
 {
 	uint64_t e = atomic_load(&s->hdr->err);
 	muster_result code = (muster_result)(e >> 32);
@@ -315,14 +331,14 @@ shm_seen_error(muster_comm *c, struct mst_shm *s)
 
 	switch (code) {
 	case MUSTER_EABORTED:
-		return mst_broken(c, code, "rank %d aborted the communicator",
-		    r);
+		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
+		    "aborted the communicator", r);
 	case MUSTER_ETIMEDOUT:
-		return mst_broken(c, code, "rank %d stalled: a rank on this "
-		    "node timed out waiting for it", r);
+		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
+		    "stalled: a rank on this node timed out waiting for it", r);
 	default:
-		return mst_broken(c, code, "rank %d failed (died, left or "
-		    "timed out) during a collective", r);
+		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
+		    "failed (died, left or timed out) during a collective", r);
 	}
 }
 
@@ -331,21 +347,37 @@ peer_dead(struct mst_shm *s, int j)
 {
 	struct pollfd p;
 
-	if (s->pidfd[j] < 0)
+	if (s->peer[j].pidfd < 0)
 		return 0;
-	p.fd = s->pidfd[j];
+	p.fd = s->peer[j].pidfd;
 	p.events = POLLIN;
 	return poll(&p, 1, 0) > 0;
 }
 
+/* Every 2 ms: whether local rank j died (pidfd readable). */
+static muster_result
+shm_check_alive(struct mst_shm *s, int j, double now, struct mst_fault *f)
+{
+	if (now < s->next_alive)
+		return MUSTER_OK;
+	s->next_alive = now + 0.002;
+	if (!peer_dead(s, j))
+		return MUSTER_OK;
+	/* it may have said why before it went */
+	if (atomic_load(&s->hdr->err) != 0)
+		return shm_seen_error(s, f);
+	return mst_fault_set(f, MST_FAULT_PEER, MUSTER_EPEER, s->peer[j].rank,
+	    "rank %d (pid %d, node %d) died during a collective",
+	    s->peer[j].rank, s->peer[j].pid, s->node);
+}
+
 /* Slow path of a wait: yield, then sleep on the futex; check for death. */
 static muster_result
-shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
-	      double deadline)
+shm_wait_slow(struct mst_shm *s, int j, uint32_t target, struct mst_wait *w)
 {
 	struct shm_line *l = &s->hdr->line[j];
 	double start = mst_now(), now;
-	int grank = c->local_ranks[j];
+	muster_result rv;
 	uint32_t v;
 
 	for (;;) {
@@ -353,37 +385,24 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 		if ((int32_t)(v - target) >= 0)
 			return MUSTER_OK;
 		if (atomic_load_explicit(&s->hdr->err, memory_order_relaxed) != 0)
-			return shm_seen_error(c, s);
+			return shm_seen_error(s, &w->fault);
 		now = mst_now();
-		if (mst_check_job(c, now) != MUSTER_OK)
-			return c->sticky;
-		if (now >= s->next_alive) {
-			s->next_alive = now + 0.002;
-			if (peer_dead(s, j)) {
-				/* it may have said why before it went */
-				if (atomic_load(&s->hdr->err) != 0)
-					return shm_seen_error(c, s);
-				mst_blame(c, MUSTER_EPEER, grank);
-				return mst_broken(c, MUSTER_EPEER, "rank %d "
-				    "(pid %d, node %d) died during a "
-				    "collective", grank, c->peers[grank].pid,
-				    c->t.node_rank);
-			}
-		}
+		if ((rv = w->check(w, now)) != MUSTER_OK ||
+		    (rv = shm_check_alive(s, j, now, &w->fault)) != MUSTER_OK)
+			return rv;
 		/*
 		 * Past the deadline, wait a little longer for a more precise
 		 * error from a rank nearer the trouble (a leader that timed
 		 * out in the TCP ring names the stalled rank on another node).
 		 */
-		if (now > deadline + (c->timeout < 4 ? c->timeout / 8 : 0.5)) {
-			mst_blame(c, MUSTER_ETIMEDOUT, grank);
-			return mst_broken(c, MUSTER_ETIMEDOUT, "timed out after "
-			    "%gs waiting for rank %d (node %d)", c->timeout,
-			    grank, c->t.node_rank);
-		}
-		if (now - start < s->spin_s) {
+		if (now > w->deadline + (w->timeout < 4 ? w->timeout / 8 : 0.5))
+			return mst_fault_set(&w->fault, MST_FAULT_PEER,
+			    MUSTER_ETIMEDOUT, s->peer[j].rank, "timed out "
+			    "after %gs waiting for rank %d (node %d)",
+			    w->timeout, s->peer[j].rank, s->node);
+		if (now - start < w->spin_s) {
 			cpu_relax();
-		} else if (now - start < s->spin_s + s->yield_s) {
+		} else if (now - start < w->spin_s + w->yield_s) {
 			sched_yield();
 		} else {
 			struct timespec ts = { 0, 5 * 1000 * 1000 };
@@ -399,7 +418,7 @@ shm_wait_slow(muster_comm *c, struct mst_shm *s, int j, uint32_t target,
 
 /* Posts this phase's end and waits for every local rank to post it. */
 static muster_result
-shm_barrier(muster_comm *c, struct mst_shm *s, double deadline)
+shm_barrier(struct mst_shm *s, struct mst_wait *w)
 {
 	muster_result rv;
 	int j, k;
@@ -417,15 +436,15 @@ shm_barrier(muster_comm *c, struct mst_shm *s, double deadline)
 			cpu_relax();
 		}
 		if (k == 64 &&
-		    (rv = shm_wait_slow(c, s, j, s->seq, deadline)) != MUSTER_OK)
+		    (rv = shm_wait_slow(s, j, s->seq, w)) != MUSTER_OK)
 			return rv;
 	}
 	return MUSTER_OK;
 }
 
 static muster_result
-shm_oneshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
-	    size_t count, muster_dtype dt, muster_op op, double deadline)
+shm_oneshot(struct mst_shm *s, const void *send, void *recv, size_t count,
+	    muster_dtype dt, muster_op op, struct mst_wait *w)
 {
 	const void **srcs;
 	uint64_t g = s->gchunk++;
@@ -433,12 +452,12 @@ shm_oneshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
 	int j;
 
 	memcpy(slot_of(s, s->me, g), send, count * muster_dtype_size(dt));
-	if ((rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+	if ((rv = shm_barrier(s, w)) != MUSTER_OK)
 		return rv;
 	srcs = alloca(sizeof(void *) * (size_t)s->n);
 	for (j = 0; j < s->n; j++)
 		srcs[j] = j == s->me ? send : slot_of(s, j, g);
-	mst_reduce(dt, op, recv, srcs, s->n, count, c->t.size);
+	mst_reduce(dt, op, recv, srcs, s->n, count, s->size);
 	return MUSTER_OK;
 }
 
@@ -494,8 +513,8 @@ ts_copy_in(struct mst_shm *s, const struct ts *t, size_t q)
 }
 
 static void
-ts_reduce(muster_comm *c, struct mst_shm *s, const struct ts *t, size_t q,
-	  muster_dtype dt, muster_op op)
+ts_reduce(struct mst_shm *s, const struct ts *t, size_t q, muster_dtype dt,
+	  muster_op op)
 {
 	size_t lo, hi, es = t->es, off = q * t->ce;
 	const void **srcs = alloca(sizeof(void *) * (size_t)s->n);
@@ -508,7 +527,7 @@ ts_reduce(muster_comm *c, struct mst_shm *s, const struct ts *t, size_t q,
 		srcs[j] = j == s->me ? t->send + (off + lo) * es :
 		    slot_of(s, j, t->g0 + q) + lo * es;
 	mst_reduce(dt, op, t->recv + (off + lo) * es, srcs, s->n, hi - lo,
-	    c->t.size);
+	    s->size);
 	memcpy(out_of(s, t->g0 + q) + lo * es, t->recv + (off + lo) * es,
 	    (hi - lo) * es);
 }
@@ -525,8 +544,8 @@ ts_copy_out(struct mst_shm *s, const struct ts *t, size_t q)
 }
 
 static muster_result
-shm_twoshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
-	    size_t count, muster_dtype dt, muster_op op, double deadline)
+shm_twoshot(struct mst_shm *s, const void *send, void *recv, size_t count,
+	    muster_dtype dt, muster_op op, struct mst_wait *w)
 {
 	struct ts t = { send, recv, muster_dtype_size(dt), 0, 0, count,
 	    s->gchunk };
@@ -540,35 +559,33 @@ shm_twoshot(muster_comm *c, struct mst_shm *s, const void *send, void *recv,
 		if (p >= 2)
 			ts_copy_out(s, &t, p - 2);
 		if (p >= 1 && p - 1 < nchunks)
-			ts_reduce(c, s, &t, p - 1, dt, op);
+			ts_reduce(s, &t, p - 1, dt, op);
 		if (p < nchunks)
 			ts_copy_in(s, &t, p);
 		if (p <= nchunks &&
-		    (rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+		    (rv = shm_barrier(s, w)) != MUSTER_OK)
 			return rv;
 	}
 	return MUSTER_OK;
 }
 
 muster_result
-mst_shm_allreduce(muster_comm *c, const void *sendbuf, void *recvbuf,
-		  size_t count, muster_dtype dt, muster_op op, double deadline)
+mst_shm_allreduce(struct mst_shm *s, const void *sendbuf, void *recvbuf,
+		  size_t count, muster_dtype dt, muster_op op,
+		  struct mst_wait *w)
 {
-	struct mst_shm *s = c->shm;
 	size_t bytes = count * muster_dtype_size(dt);
 
 	if (bytes <= s->oneshot_max)
-		return shm_oneshot(c, s, sendbuf, recvbuf, count, dt, op,
-		    deadline);
-	return shm_twoshot(c, s, sendbuf, recvbuf, count, dt, op, deadline);
+		return shm_oneshot(s, sendbuf, recvbuf, count, dt, op, w);
+	return shm_twoshot(s, sendbuf, recvbuf, count, dt, op, w);
 }
 
 muster_result
-mst_shm_reduce_leader(muster_comm *c, const void *sendbuf, void *acc,
+mst_shm_reduce_leader(struct mst_shm *s, const void *sendbuf, void *acc,
 		      size_t count, muster_dtype dt, muster_op op,
-		      double deadline)
+		      struct mst_wait *w)
 {
-	struct mst_shm *s = c->shm;
 	size_t es = muster_dtype_size(dt);
 	size_t aes = muster_dtype_size(mst_acc_dtype(dt));
 	size_t ce = s->slot / es, nchunks = (count + ce - 1) / ce, p;
@@ -594,7 +611,7 @@ mst_shm_reduce_leader(muster_comm *c, const void *sendbuf, void *acc,
 			if (s->me != 0)
 				memcpy(slot_of(s, s->me, g0 + p),
 				    (const char *)sendbuf + off * es, m * es);
-			if ((rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+			if ((rv = shm_barrier(s, w)) != MUSTER_OK)
 				return rv;
 		}
 	}
@@ -602,10 +619,9 @@ mst_shm_reduce_leader(muster_comm *c, const void *sendbuf, void *acc,
 }
 
 muster_result
-mst_shm_bcast(muster_comm *c, void *buf, size_t bytes, int root,
-	      double deadline)
+mst_shm_bcast(struct mst_shm *s, void *buf, size_t bytes, int root,
+	      struct mst_wait *w)
 {
-	struct mst_shm *s = c->shm;
 	size_t ce = s->slot, nchunks = (bytes + ce - 1) / ce, p;
 	uint64_t g0 = s->gchunk;
 	muster_result rv;
@@ -622,7 +638,7 @@ mst_shm_bcast(muster_comm *c, void *buf, size_t bytes, int root,
 			size_t m = bytes - off < ce ? bytes - off : ce;
 			if (s->me == root)
 				memcpy(out_of(s, g0 + p), (char *)buf + off, m);
-			if ((rv = shm_barrier(c, s, deadline)) != MUSTER_OK)
+			if ((rv = shm_barrier(s, w)) != MUSTER_OK)
 				return rv;
 		}
 	}

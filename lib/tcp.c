@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "reduce.h"
-#include "shm.h"
 #include "tcp.h"
 
 #define TCP_MAGIC 0x3154534dU	/* "MST1" */
@@ -28,6 +27,7 @@
 struct mst_tcp {
 	int lfd, left, right;
 	int me, n;
+	int lrank, rrank;	/* global ranks of the left, right leaders */
 	char *tmp;
 	size_t tmpcap;
 	size_t small_max;
@@ -52,49 +52,20 @@ struct xfer {
 	muster_op op;
 };
 
-static int
-left_rank(muster_comm *c)
-{
-	struct mst_tcp *t = c->tcp;
-
-	return c->leaders[(t->me + t->n - 1) % t->n];
-}
-
-static int
-right_rank(muster_comm *c)
-{
-	struct mst_tcp *t = c->tcp;
-
-	return c->leaders[(t->me + 1) % t->n];
-}
-
 /*
- * A ring failure.  A neighbour that closed or stalled may only pass on
- * the failure of a rank behind it: if someone published who failed, name
- * that rank.  Then close our side so our other neighbour fails fast too.
+ * A ring failure: close our side so our other neighbour fails fast too,
+ * and name the neighbour (on the left: -1, on the right: +1).  It may
+ * only pass on the failure of a rank behind it, hence MST_FAULT_RELAY.
  */
 static muster_result
-tcp_fail(muster_comm *c, muster_result rv, int rank, const char *what)
+tcp_fail(struct mst_tcp *t, struct mst_fault *f, muster_result rv, int side,
+	 const char *what)
 {
-	muster_result code;
-	int who;
+	int rank = side < 0 ? t->lrank : t->rrank;
 
-	mst_tcp_shutdown(c->tcp);
-	if (mst_blamed(c, 50, &code, &who) && who != rank &&
-	    who != c->t.rank) {
-		mst_blame(c, code, who);
-		return mst_broken(c, code, "rank %d (node %d) %s; seen from "
-		    "rank %d (leader of node %d)", who, c->peers[who].node_rank,
-		    code == MUSTER_EABORTED ? "aborted the communicator" :
-		    code == MUSTER_ETIMEDOUT ? "stalled" : "failed (died or "
-		    "left)", rank, c->peers[rank].node_rank);
-	}
-	if (mst_blamed(c, 0, &code, &who) && who == rank && code != rv)
-		rv = code;
-	mst_blame(c, rv, rank);
-	return mst_broken(c, rv, "rank %d (leader of node %d) %s", rank,
-	    c->peers[rank].node_rank, rv == MUSTER_EABORTED ?
-	    "aborted the communicator" : what);
+	mst_tcp_shutdown(t);
+	return mst_fault_set(f, MST_FAULT_RELAY, rv, rank, "rank %d (leader "
+	    "of node %d) %s", rank, (t->me + t->n + side) % t->n, what);
 }
 
 static int
@@ -112,7 +83,8 @@ split_addr(const char *addr, char *host, size_t hl, char *port, size_t pl)
 }
 
 muster_result
-mst_tcp_listen(muster_comm *c, const char *host, char addr[64])
+mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
+	       char addr[64], struct mst_fault *f)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -120,31 +92,33 @@ mst_tcp_listen(muster_comm *c, const char *host, char addr[64])
 	int one = 1;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
+		    "out of memory");
 	t->left = t->right = -1;
-	t->me = c->t.node_rank;
-	t->n = c->t.num_nodes;
+	t->me = me;
+	t->n = n;
 	t->small_max = 64 * 1024;
 	t->seg = 256 * 1024;
 	if (getenv("MUSTER_TCP_SEG") && atol(getenv("MUSTER_TCP_SEG")) >= 4096)
 		t->seg = (size_t)atol(getenv("MUSTER_TCP_SEG"));
 	if (getenv("MUSTER_TCP_SMALL"))
 		t->small_max = strtoul(getenv("MUSTER_TCP_SMALL"), NULL, 10);
-	c->tcp = t;
+	*out = t;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return mst_fail(c, MUSTER_EINVAL, "bad listen address '%s' "
-		    "(an IPv4 address is expected)", host);
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EINVAL, -1,
+		    "bad listen address '%s' (an IPv4 address is expected)",
+		    host);
 	if ((t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return mst_fail(c, MUSTER_ESYSERR | errno, "socket: %s",
-		    strerror(errno));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | errno,
+		    -1, "socket: %s", strerror(errno));
 	setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(t->lfd, 64) != 0 ||
 	    getsockname(t->lfd, (struct sockaddr *)&sa, &sl) != 0)
-		return mst_fail(c, MUSTER_ESYSERR | errno, "listen on %s: %s",
-		    host, strerror(errno));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | errno,
+		    -1, "listen on %s: %s", host, strerror(errno));
 	snprintf(addr, 64, "%s:%d", host, ntohs(sa.sin_port));
 	return MUSTER_OK;
 }
@@ -239,25 +213,28 @@ accept_left(struct mst_tcp *t, uint64_t hash, double deadline)
 }
 
 muster_result
-mst_tcp_connect(muster_comm *c, const char (*addrs)[64], uint64_t hash,
-		double deadline)
+mst_tcp_connect(struct mst_tcp *t, const char (*addrs)[64],
+		const int *leaders, uint64_t hash, double deadline,
+		struct mst_fault *f)
 {
-	struct mst_tcp *t = c->tcp;
 	struct hello h = { TCP_MAGIC, (uint32_t)t->me, hash };
-	int rn = (t->me + 1) % t->n;
+	int rn = (t->me + 1) % t->n, ln = (t->me + t->n - 1) % t->n;
 
+	t->lrank = leaders[ln];
+	t->rrank = leaders[rn];
 	t->right = dial(addrs[rn], deadline);
 	if (t->right < 0)
-		return mst_fail(c, MUSTER_EPEER, "cannot connect to rank %d "
-		    "(leader of node %d) at %s", c->leaders[rn], rn, addrs[rn]);
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
+		    "cannot connect to rank %d (leader of node %d) at %s",
+		    t->rrank, rn, addrs[rn]);
 	if (send(t->right, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
-		return mst_fail(c, MUSTER_EPEER, "handshake with rank %d: %s",
-		    c->leaders[rn], strerror(errno));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
+		    "handshake with rank %d: %s", t->rrank, strerror(errno));
 	t->left = accept_left(t, hash, deadline);
 	if (t->left < 0)
-		return mst_fail(c, MUSTER_ETIMEDOUT, "rank %d (leader of node "
-		    "%d) did not connect in time", left_rank(c),
-		    (t->me + t->n - 1) % t->n);
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ETIMEDOUT, -1,
+		    "rank %d (leader of node %d) did not connect in time",
+		    t->lrank, ln);
 	sock_tune(t->left);
 	sock_tune(t->right);
 	close(t->lfd);
@@ -336,10 +313,10 @@ xfer_room(struct xfer *x, char **where)
 }
 
 static muster_result
-xfer_run(muster_comm *c, struct xfer *x, double deadline)
+xfer_run(struct mst_tcp *t, struct xfer *x, struct mst_wait *w)
 {
-	struct mst_tcp *t = c->tcp;
 	double idle = 0, now;
+	muster_result rv;
 
 	while (x->sdone < x->slen || x->rdone < x->rlen) {
 		struct pollfd p[2];
@@ -353,7 +330,7 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 				x->sdone += (size_t)r;
 				progress = 1;
 			} else if (errno != EAGAIN && errno != EINTR) {
-				return tcp_fail(c, MUSTER_EPEER, right_rank(c),
+				return tcp_fail(t, &w->fault, MUSTER_EPEER, 1,
 				    "closed its connection (died or failed)");
 			}
 		}
@@ -371,7 +348,7 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 				xfer_reduce(x, 0);
 			} else if (r == 0 ||
 			    (errno != EAGAIN && errno != EINTR)) {
-				return tcp_fail(c, MUSTER_EPEER, left_rank(c),
+				return tcp_fail(t, &w->fault, MUSTER_EPEER, -1,
 				    "closed its connection (died or failed)");
 			}
 		}
@@ -381,12 +358,12 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 		}
 		/* as in shm.c: spin, then yield, then sleep in poll() */
 		now = mst_now();
-		if (mst_check_job(c, now) != MUSTER_OK)
-			return c->sticky;
+		if ((rv = w->check(w, now)) != MUSTER_OK)
+			return rv;
 		if (idle == 0)
 			idle = now;
-		if (now < deadline && now - idle < c->spin_s + c->yield_s) {
-			if (now - idle >= c->spin_s)
+		if (now < w->deadline && now - idle < w->spin_s + w->yield_s) {
+			if (now - idle >= w->spin_s)
 				sched_yield();
 			continue;
 		}
@@ -394,14 +371,14 @@ xfer_run(muster_comm *c, struct xfer *x, double deadline)
 			p[np++] = (struct pollfd){ t->right, POLLOUT, 0 };
 		if (x->rdone < x->rlen)
 			p[np++] = (struct pollfd){ t->left, POLLIN, 0 };
-		ms = (int)((deadline - mst_now()) * 1000) + 1;
+		ms = (int)((w->deadline - mst_now()) * 1000) + 1;
 		if (ms > 50)
 			ms = 50;	/* wake to check for a job abort */
 		if (ms <= 0 || poll(p, (nfds_t)np, ms) == 0) {
-			if (mst_now() < deadline)
+			if (mst_now() < w->deadline)
 				continue;
-			return tcp_fail(c, MUSTER_ETIMEDOUT,
-			    x->rdone < x->rlen ? left_rank(c) : right_rank(c),
+			return tcp_fail(t, &w->fault, MUSTER_ETIMEDOUT,
+			    x->rdone < x->rlen ? -1 : 1,
 			    "stalled: timed out in the TCP ring");
 		}
 	}
@@ -425,28 +402,29 @@ tmp_reserve(struct mst_tcp *t, size_t n)
 
 /* Ring allgather of whole vectors, then a reduction in node order. */
 static muster_result
-tcp_small(muster_comm *c, void *buf, size_t count, muster_dtype dt,
-	  muster_op op, double deadline)
+tcp_small(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
+	  muster_op op, struct mst_wait *w)
 {
-	struct mst_tcp *t = c->tcp;
 	size_t bytes = count * muster_dtype_size(dt);
 	const void **src;
 	muster_result rv;
 	int i;
 
 	if (tmp_reserve(t, bytes * (size_t)t->n) != 0)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+		return mst_fault_set(&w->fault, MST_FAULT_LOCAL, MUSTER_ENOMEM,
+		    -1, "out of memory");
 	memcpy(t->tmp + (size_t)t->me * bytes, buf, bytes);
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me - i + t->n) % t->n;
 		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
 		struct xfer x = { t->tmp + (size_t)sb * bytes, bytes, 0,
 		    t->tmp + (size_t)rb * bytes, bytes, 0, 0, NULL, dt, op };
-		if ((rv = xfer_run(c, &x, deadline)) != MUSTER_OK)
+		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;
 	}
 	if ((src = malloc(sizeof(void *) * (size_t)t->n)) == NULL)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+		return mst_fault_set(&w->fault, MST_FAULT_LOCAL, MUSTER_ENOMEM,
+		    -1, "out of memory");
 	for (i = 0; i < t->n; i++)
 		src[i] = t->tmp + (size_t)i * bytes;
 	mst_reduce(dt, op, buf, src, t->n, count, 0);
@@ -456,10 +434,9 @@ tcp_small(muster_comm *c, void *buf, size_t count, muster_dtype dt,
 
 /* Ring reduce-scatter then ring allgather (bandwidth-optimal). */
 static muster_result
-tcp_ring_seg(muster_comm *c, void *buf, size_t count, muster_dtype dt,
-	     muster_op op, double deadline)
+tcp_ring_seg(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
+	     muster_op op, struct mst_wait *w)
 {
-	struct mst_tcp *t = c->tcp;
 	size_t es = muster_dtype_size(dt), al = ALIGN_B / es;
 	size_t bs = ((count + (size_t)t->n - 1) / (size_t)t->n + al - 1) / al * al;
 	char *b = buf;
@@ -469,13 +446,14 @@ tcp_ring_seg(muster_comm *c, void *buf, size_t count, muster_dtype dt,
 #define BLK_OFF(k) ((size_t)(k) * bs < count ? (size_t)(k) * bs : count)
 #define BLK_LEN(k) ((BLK_OFF((k) + 1) - BLK_OFF(k)) * es)
 	if (tmp_reserve(t, RING) != 0)
-		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
+		return mst_fault_set(&w->fault, MST_FAULT_LOCAL, MUSTER_ENOMEM,
+		    -1, "out of memory");
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me - i + t->n) % t->n;
 		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
 		struct xfer x = { b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
 		    t->tmp, BLK_LEN(rb), 0, 0, b + BLK_OFF(rb) * es, dt, op };
-		if ((rv = xfer_run(c, &x, deadline)) != MUSTER_OK)
+		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;
 	}
 	for (i = 0; i < t->n - 1; i++) {
@@ -483,7 +461,7 @@ tcp_ring_seg(muster_comm *c, void *buf, size_t count, muster_dtype dt,
 		int rb = (t->me - i + t->n) % t->n;
 		struct xfer x = { b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
 		    b + BLK_OFF(rb) * es, BLK_LEN(rb), 0, 0, NULL, dt, op };
-		if ((rv = xfer_run(c, &x, deadline)) != MUSTER_OK)
+		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;
 	}
 #undef BLK_OFF
@@ -496,30 +474,27 @@ tcp_ring_seg(muster_comm *c, void *buf, size_t count, muster_dtype dt,
  * what a step reduces is still in cache when the next step sends it.
  */
 static muster_result
-tcp_ring(muster_comm *c, void *buf, size_t count, muster_dtype dt,
-	 muster_op op, double deadline)
+tcp_ring(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
+	 muster_op op, struct mst_wait *w)
 {
-	struct mst_tcp *t = c->tcp;
 	size_t es = muster_dtype_size(dt);
 	size_t seg = t->seg / es * (size_t)t->n, off;
 	muster_result rv;
 
 	for (off = 0; off < count; off += seg) {
 		size_t m = count - off < seg ? count - off : seg;
-		if ((rv = tcp_ring_seg(c, (char *)buf + off * es, m, dt, op,
-		    deadline)) != MUSTER_OK)
+		if ((rv = tcp_ring_seg(t, (char *)buf + off * es, m, dt, op,
+		    w)) != MUSTER_OK)
 			return rv;
 	}
 	return MUSTER_OK;
 }
 
 muster_result
-mst_tcp_allreduce(muster_comm *c, void *buf, size_t count, muster_dtype dt,
-		  muster_op op, double deadline)
+mst_tcp_allreduce(struct mst_tcp *t, void *buf, size_t count,
+		  muster_dtype dt, muster_op op, struct mst_wait *w)
 {
-	struct mst_tcp *t = c->tcp;
-
 	if (count * muster_dtype_size(dt) <= t->small_max)
-		return tcp_small(c, buf, count, dt, op, deadline);
-	return tcp_ring(c, buf, count, dt, op, deadline);
+		return tcp_small(t, buf, count, dt, op, w);
+	return tcp_ring(t, buf, count, dt, op, w);
 }

@@ -1,0 +1,124 @@
+/*
+ * dispatch.c: the allreduce engine (see dispatch.h): which transports
+ * run an allreduce.  One node: shared memory; several: reduce in the
+ * node, TCP ring between leaders, broadcast in the node.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "comm.h"
+#include "dispatch.h"
+#include "health.h"
+#include "reduce.h"
+#include "shm.h"
+#include "tcp.h"
+
+int
+mst_grow(void **buf, size_t *cap, size_t n)
+{
+	void *p;
+
+	if (n <= *cap)
+		return 0;
+	if ((p = realloc(*buf, n)) == NULL)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* Several nodes: reduce in the node, ring between leaders, broadcast. */
+static muster_result
+hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
+	 muster_dtype dt, muster_op op, struct mst_wait *w)
+{
+	muster_dtype adt = mst_acc_dtype(dt);
+	size_t aes = muster_dtype_size(adt);
+	int leader = c->t.local_rank == 0;
+	void *acc = c->acc;
+	muster_result rv;
+
+	if (leader && adt == dt && c->t.local_size == 1) {
+		/* alone on the node, no widening: the ring runs in recv */
+		if (send != recv)
+			memcpy(recv, send, count * aes);
+		acc = recv;
+	} else if (leader) {
+		if (mst_grow(&c->acc, &c->acc_cap, count * aes) != 0)
+			return mst_fault_set(&w->fault, MST_FAULT_LOCAL,
+			    MUSTER_ENOMEM, -1, "out of memory (%zu bytes)",
+			    count * aes);
+		acc = c->acc;
+	}
+	if (c->t.local_size > 1) {
+		if ((rv = mst_shm_reduce_leader(c->shm, send, acc, count, dt,
+		    op, w)) != MUSTER_OK)
+			return rv;
+	} else if (acc != recv) {
+		const void *src[1] = { send };
+		mst_reduce_to_acc(dt, op, acc, src, 1, count);
+	}
+	if (leader) {
+		if ((rv = mst_tcp_allreduce(c->tcp, acc, count, adt, op, w))
+		    != MUSTER_OK)
+			return rv;
+		if (acc != recv || op == MUSTER_AVG)
+			mst_finalize(dt, op, recv, acc, count, c->t.size);
+	}
+	if (c->t.local_size > 1)
+		return mst_shm_bcast(c->shm, recv,
+		    count * muster_dtype_size(dt), 0, w);
+	return MUSTER_OK;
+}
+
+/*
+ * In segments of 1 MiB, so a segment reduced in the node is still in
+ * cache when its leader sends it and when the node reads the result.
+ */
+static muster_result
+hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
+	       muster_dtype dt, muster_op op, struct mst_wait *w)
+{
+	size_t es = muster_dtype_size(dt), seg = (1u << 20) / es, off;
+	muster_result rv;
+
+	for (off = 0; off < count; off += seg) {
+		size_t m = count - off < seg ? count - off : seg;
+		if ((rv = hier_seg(c, (const char *)send + off * es,
+		    (char *)recv + off * es, m, dt, op, w)) != MUSTER_OK)
+			return rv;
+	}
+	return MUSTER_OK;
+}
+
+muster_result
+mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
+	      muster_dtype dt, muster_op op)
+{
+	struct mst_wait w;
+	muster_result rv;
+
+	mst_wait_init(&w, c, mst_now() + c->timeout);
+	if (count == 0)
+		return MUSTER_OK;
+	if (c->t.size == 1) {
+		if (send != recv)
+			memcpy(recv, send, count * muster_dtype_size(dt));
+		return MUSTER_OK;
+	}
+	if (c->t.num_nodes == 1)
+		rv = mst_shm_allreduce(c->shm, send, recv, count, dt, op, &w);
+	else
+		rv = hier_allreduce(c, send, recv, count, dt, op, &w);
+	return rv == MUSTER_OK ? rv : mst_fault_report(c, &w.fault);
+}
+
+muster_result
+mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root)
+{
+	struct mst_wait w;
+
+	mst_wait_init(&w, c, mst_now() + c->timeout);
+	if (mst_shm_bcast(c->shm, buf, bytes, root, &w) != MUSTER_OK)
+		return mst_fault_report(c, &w.fault);
+	return MUSTER_OK;
+}
