@@ -10,6 +10,8 @@
 #ifndef MST_NUM_H
 #define MST_NUM_H
 
+#include <stddef.h>
+
 int mst_parse_long(const char *s, long min, long max, long *out);
 int mst_parse_double(const char *s, double min, double max, double *out);
 

@@ -32,6 +32,7 @@
 #include "muster.h"
 #include "boot.h"
 #include "err.h"
+#include "tune.h"
 
 struct mst_topo {
 	int rank, size;
@@ -63,6 +64,7 @@ struct muster_comm {
 	struct mst_shm *shm;	/* local_size > 1 */
 	struct mst_tcp *tcp;	/* leaders, num_nodes > 1 */
 	int host_ranks;		/* ranks on this physical host */
+	struct mst_tune tune;	/* the environment's knobs (tune.h) */
 	double spin_s, yield_s;	/* waiting: spin, then yield, then sleep */
 	/* health (health.c) */
 	muster_result sticky;	/* once set, every call returns it */

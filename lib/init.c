@@ -5,7 +5,6 @@
  * hello, deriving the layout, opening the transports, abort and destroy.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netdb.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,9 +14,11 @@
 #include "comm.h"
 #include "health.h"
 #include "mst_nccl.h"
+#include "num.h"
 #include "rdv_client.h"
 #include "shm.h"
 #include "tcp.h"
+#include "tune.h"
 
 static atomic_int comm_seq;
 
@@ -128,19 +129,6 @@ host_hash(void)
 	return fnv1a(buf, boot);
 }
 
-static double
-env_us(const char *name, double dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	double d;
-
-	if (v == NULL || *v == '\0')
-		return dflt * 1e-6;
-	d = strtod(v, &end);
-	return (*end == '\0' && d >= 0 ? d : dflt) * 1e-6;
-}
-
 /*
  * Waiting policy.  Spinning is cheapest while every rank has a CPU; with
  * more ranks on this machine than CPUs a spinner steals the CPU of the
@@ -155,9 +143,9 @@ wait_policy(muster_comm *c)
 	c->host_ranks = 0;
 	for (i = 0; i < c->t.size; i++)
 		c->host_ranks += c->peers[i].host == c->peers[c->t.rank].host;
-	c->spin_s = env_us("MUSTER_SPIN_US",
-	    ncpu > 0 && c->host_ranks > ncpu ? 0 : 5);
-	c->yield_s = env_us("MUSTER_YIELD_US", 2000);
+	c->spin_s = c->tune.spin_us >= 0 ? c->tune.spin_us * 1e-6 :
+	    ncpu > 0 && c->host_ranks > ncpu ? 0 : 5e-6;
+	c->yield_s = c->tune.yield_us * 1e-6;
 }
 
 /* A leader opens what its hello announces: the segment, the port. */
@@ -168,10 +156,10 @@ open_transports(muster_comm *c, const char *host, struct hello *mine)
 	struct mst_fault f;
 
 	if (leader && c->t.local_size > 1 && mst_shm_create(&c->shm,
-	    c->t.local_size, mine->shm, &f) != MUSTER_OK)
+	    c->t.local_size, c->tune.shm_slot, mine->shm, &f) != MUSTER_OK)
 		return mst_fault_report(c, &f);
 	if (leader && c->t.num_nodes > 1 && mst_tcp_listen(&c->tcp,
-	    c->t.node_rank, c->t.num_nodes, host, mine->tcp, &f) != MUSTER_OK)
+	    c->t.node_rank, c->t.num_nodes, host, &c->tune, mine->tcp, &f) != MUSTER_OK)
 		return mst_fault_report(c, &f);
 	return MUSTER_OK;
 }
@@ -181,7 +169,8 @@ static muster_result
 shm_join(muster_comm *c, const char *name, double deadline)
 {
 	struct mst_shm_node nd = { c->t.local_rank, c->t.local_size,
-	    c->t.node_rank, c->t.size, c->local_ranks, NULL };
+	    c->t.node_rank, c->t.size, c->local_ranks, NULL,
+	    c->tune.shm_oneshot };
 	struct mst_fault f;
 	muster_result rv;
 	int *pids, j;
@@ -254,11 +243,13 @@ comm_init_boot(muster_comm **out, struct mst_boot *boot,
 	       const struct mst_topo *t, double timeout, const char *job,
 	       const char *listen_host, char *err, size_t errlen)
 {
+	struct mst_tune tune;
 	muster_comm *c;
 	muster_result rv;
 
 	*out = NULL;
-	if ((rv = topo_check(t, err, errlen)) != MUSTER_OK) {
+	if ((rv = topo_check(t, err, errlen)) != MUSTER_OK ||
+	    (rv = mst_tune_from_env(&tune, err, errlen)) != MUSTER_OK) {
 		boot->ops->close(boot->ctx);
 		return rv;
 	}
@@ -268,6 +259,7 @@ comm_init_boot(muster_comm **out, struct mst_boot *boot,
 		return MUSTER_ENOMEM;
 	}
 	c->t = *t;
+	c->tune = tune;
 	c->timeout = timeout;
 	c->boot = *boot;
 	snprintf(c->prefix, sizeof(c->prefix), "muster/g%llu/c%d",
@@ -288,7 +280,6 @@ static muster_result
 env_int(const char *name, int *v, int required)
 {
 	const char *s = getenv(name);
-	char *end;
 	long l;
 
 	if (s == NULL || *s == '\0') {
@@ -297,9 +288,7 @@ env_int(const char *name, int *v, int required)
 		return mst_fail(NULL, MUSTER_ENOENV, "%s is not set: not "
 		    "started by muster?", name);
 	}
-	errno = 0;
-	l = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || l < 0 || l > 1 << 24)
+	if (mst_parse_long(s, 0, 1 << 24, &l) != 0)
 		return mst_fail(NULL, MUSTER_ENOENV, "%s='%s' is not a "
 		    "non-negative integer", name, s);
 	*v = (int)l;
@@ -348,14 +337,12 @@ static muster_result
 env_timeout(double *out)
 {
 	const char *s = getenv("MUSTER_TIMEOUT");
-	char *end;
 	double d;
 
 	*out = 300;
 	if (s == NULL || *s == '\0')
 		return MUSTER_OK;
-	d = strtod(s, &end);
-	if (*end != '\0' || !(d > 0) || d > 1e9)
+	if (mst_parse_double(s, 0, 1e9, &d) != 0 || !(d > 0))
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_TIMEOUT='%s' is "
 		    "not a positive number of seconds", s);
 	*out = d;

@@ -73,19 +73,6 @@ struct mst_shm {
 	double next_alive;
 };
 
-static double
-env_double(const char *name, double dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	double d;
-
-	if (v == NULL || *v == '\0')
-		return dflt;
-	d = strtod(v, &end);
-	return *end == '\0' && d >= 0 ? d : dflt;
-}
-
 static size_t
 seg_len(int n, size_t slot, size_t *hdr_len)
 {
@@ -135,8 +122,8 @@ shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
 	s->out = s->slots + (size_t)s->n * 2 * s->slot;
 	s->seq = 0;
 	s->gchunk = 0;
-	s->oneshot_max = (size_t)env_double("MUSTER_SHM_ONESHOT",
-	    s->n <= 2 ? 128 * 1024 : 32 * 1024);
+	s->oneshot_max = nd->oneshot >= 0 ? (size_t)nd->oneshot :
+	    s->n <= 2 ? 128 * 1024 : 32 * 1024;
 	if (s->oneshot_max > s->slot)
 		s->oneshot_max = s->slot;
 	if ((s->peer = malloc(sizeof(*s->peer) * (size_t)s->n)) == NULL)
@@ -150,17 +137,8 @@ shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
 	return MUSTER_OK;
 }
 
-static size_t
-slot_bytes(void)
-{
-	size_t v = (size_t)env_double("MUSTER_SHM_SLOT", 256 * 1024);
-
-	v &= ~(size_t)4095;
-	return v < 4096 ? 4096 : v;
-}
-
 muster_result
-mst_shm_create(struct mst_shm **out, int n, char name[64],
+mst_shm_create(struct mst_shm **out, int n, size_t slot, char name[64],
 	       struct mst_fault *f)
 {
 	struct mst_shm *s;
@@ -170,7 +148,7 @@ mst_shm_create(struct mst_shm **out, int n, char name[64],
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
 		    "out of memory");
-	s->slot = slot_bytes();
+	s->slot = slot;
 	s->len = seg_len(n, s->slot, &hdr_len);
 	snprintf(name, 64, "/muster-%d-%lx", (int)getpid(),
 	    (unsigned long)(mst_now() * 1e9) & 0xffffffffUL);

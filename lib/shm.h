@@ -27,11 +27,15 @@ struct mst_shm_node {
 	int size;		/* ranks in the job (MUSTER_AVG) */
 	const int *ranks;	/* [n]: global rank of each local rank */
 	const int *pids;	/* [n]: its process */
+	long oneshot;		/* largest one-shot bytes; < 0: by n (tune.h) */
 };
 
-/* Leader: creates the segment for n ranks; name gets its /dev/shm name. */
-muster_result mst_shm_create(struct mst_shm **out, int n, char name[64],
-			     struct mst_fault *f);
+/*
+ * Leader: creates the segment for n ranks in chunks of slot bytes (a
+ * multiple of 4096); name gets its /dev/shm name.
+ */
+muster_result mst_shm_create(struct mst_shm **out, int n, size_t slot,
+			     char name[64], struct mst_fault *f);
 /*
  * Everyone: maps it.  The leader passes the segment it created in *sp;
  * the others get theirs there (also on failure, for mst_shm_free).

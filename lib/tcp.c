@@ -32,6 +32,7 @@ struct mst_tcp {
 	size_t tmpcap;
 	size_t small_max;
 	size_t seg;		/* ring segment per rank, bytes */
+	int buf;		/* socket buffer bytes; 0: the kernel's */
 };
 
 struct hello {
@@ -84,7 +85,7 @@ split_addr(const char *addr, char *host, size_t hl, char *port, size_t pl)
 
 muster_result
 mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
-	       char addr[64], struct mst_fault *f)
+	       const struct mst_tune *tune, char addr[64], struct mst_fault *f)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -97,12 +98,9 @@ mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
 	t->left = t->right = -1;
 	t->me = me;
 	t->n = n;
-	t->small_max = 64 * 1024;
-	t->seg = 256 * 1024;
-	if (getenv("MUSTER_TCP_SEG") && atol(getenv("MUSTER_TCP_SEG")) >= 4096)
-		t->seg = (size_t)atol(getenv("MUSTER_TCP_SEG"));
-	if (getenv("MUSTER_TCP_SMALL"))
-		t->small_max = strtoul(getenv("MUSTER_TCP_SMALL"), NULL, 10);
+	t->small_max = tune->tcp_small;
+	t->seg = tune->tcp_seg;
+	t->buf = tune->tcp_buf;
 	*out = t;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -124,15 +122,14 @@ mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
 }
 
 static void
-sock_tune(int fd)
+sock_tune(int fd, int buf)
 {
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (getenv("MUSTER_TCP_BUF")) {
-		int b = atoi(getenv("MUSTER_TCP_BUF"));
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof(b));
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof(b));
+	if (buf > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -235,8 +232,8 @@ mst_tcp_connect(struct mst_tcp *t, const char (*addrs)[64],
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ETIMEDOUT, -1,
 		    "rank %d (leader of node %d) did not connect in time",
 		    t->lrank, ln);
-	sock_tune(t->left);
-	sock_tune(t->right);
+	sock_tune(t->left, t->buf);
+	sock_tune(t->right, t->buf);
 	close(t->lfd);
 	t->lfd = -1;
 	return MUSTER_OK;

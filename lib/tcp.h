@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include "backend.h"
+#include "tune.h"
 
 struct mst_tcp;
 
@@ -22,8 +23,8 @@ struct mst_tcp;
  * mst_tcp_free).
  */
 muster_result mst_tcp_listen(struct mst_tcp **out, int me, int n,
-			     const char *host, char addr[64],
-			     struct mst_fault *f);
+			     const char *host, const struct mst_tune *tune,
+			     char addr[64], struct mst_fault *f);
 /* addrs[node] are every leader's listen addresses, leaders[node] ranks. */
 muster_result mst_tcp_connect(struct mst_tcp *t, const char (*addrs)[64],
 			      const int *leaders, uint64_t hash,
