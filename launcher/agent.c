@@ -339,50 +339,35 @@ open_logs(struct agent *a, struct wstate *ws)
 		    ws->w->rank, a->c->log_dir, strerror(errno));
 }
 
-/* The worker's stdout and stderr pipes: both, or none and -1 with *err. */
-static int
-open_pipes(int out[2], int errp[2], int *err)
-{
-	if (pipe2(out, O_CLOEXEC) != 0) {
-		*err = errno;
-		return -1;
-	}
-	if (pipe2(errp, O_CLOEXEC) != 0) {
-		*err = errno;
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	return 0;
-}
-
 /* Forks the worker with its output on two pipes; -1 with *err set. */
 static int
 spawn_worker(struct wstate *ws, int *err)
 {
 	struct lch_spawn s;
-	int out[2], errp[2];
+	int p[2][2];	/* stdout, stderr */
 
-	if (open_pipes(out, errp, err) != 0)
+	if (lch_pipes(p, 2) != 0) {
+		*err = errno;
 		return -1;
+	}
 	memset(&s, 0, sizeof(s));
 	s.argv = ws->w->argv;
 	s.envp = ws->w->envp;
 	s.in_fd = -1;
-	s.out_fd = out[1];
-	s.err_fd = errp[1];
+	s.out_fd = p[0][1];
+	s.err_fd = p[1][1];
 	s.new_pgroup = 1;
 	s.deathsig = SIGKILL;
 	ws->pid = lch_spawn_start(&s, err);
-	close(out[1]);
-	close(errp[1]);
+	close(p[0][1]);
+	close(p[1][1]);
 	if (ws->pid > 0) {
-		ws->fd[0] = out[0];
-		ws->fd[1] = errp[0];
+		ws->fd[0] = p[0][0];
+		ws->fd[1] = p[1][0];
 		return 0;
 	}
-	close(out[0]);
-	close(errp[0]);
+	close(p[0][0]);
+	close(p[1][0]);
 	return -1;
 }
 

@@ -409,10 +409,9 @@ start_agent(struct head *h, struct agent_proc *a, const char *self)
 {
 	struct lch_strv argv = LCH_STRV_INIT;
 	struct lch_spawn s;
-	int in[2], out[2], err[2], e, rc = -1;
+	int p[3][2], e, rc = -1;	/* the agent's stdin, stdout, stderr */
 
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
-	    pipe2(err, O_CLOEXEC) != 0) {
+	if (lch_pipes(p, 3) != 0) {
 		lch_msg("pipe: %s", strerror(errno));
 		return -1;
 	}
@@ -420,12 +419,7 @@ start_agent(struct head *h, struct agent_proc *a, const char *self)
 	if (agent_argv(h, &argv, a->node, self) != 0) {
 		a->reaped = 1;
 		a->code = 2;
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
+		lch_pipes_close(p, 3);
 		goto out;
 	}
 	if (h->o->verbose && a->remote)
@@ -433,18 +427,18 @@ start_agent(struct head *h, struct agent_proc *a, const char *self)
 		    a->node->host, argv.v[argv.n - 1]);
 	memset(&s, 0, sizeof(s));
 	s.argv = argv.v;
-	s.in_fd = in[0];
-	s.out_fd = out[1];
-	s.err_fd = err[1];
+	s.in_fd = p[0][0];
+	s.out_fd = p[1][1];
+	s.err_fd = p[2][1];
 	s.new_pgroup = 1;	/* the terminal's ^C reaches only the head */
 	s.deathsig = SIGTERM;
 	a->pid = lch_spawn_start(&s, &e);
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	a->in_fd = in[1];
-	a->out_fd = out[0];
-	a->err_fd = err[0];
+	close(p[0][0]);
+	close(p[1][1]);
+	close(p[2][1]);
+	a->in_fd = p[0][1];
+	a->out_fd = p[1][0];
+	a->err_fd = p[2][0];
 	if (a->pid < 0) {
 		lch_msg("cannot start the agent for %s (%s): %s", a->node->host,
 		    argv.v[0], strerror(e));

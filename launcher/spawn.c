@@ -135,3 +135,29 @@ lch_signals_setup(int fds[2])
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
+
+int
+lch_pipes(int (*p)[2], int n)
+{
+	int i, e;
+
+	for (i = 0; i < n; i++)
+		if (pipe2(p[i], O_CLOEXEC) != 0) {
+			e = errno;
+			lch_pipes_close(p, i);
+			errno = e;
+			return -1;
+		}
+	return 0;
+}
+
+void
+lch_pipes_close(int (*p)[2], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}

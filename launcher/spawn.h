@@ -26,6 +26,13 @@ struct lch_spawn {
  */
 pid_t lch_spawn_start(const struct lch_spawn *s, int *err_out);
 
+/*
+ * Opens n pipes (O_CLOEXEC) into p: all of them and 0, or none and -1
+ * with errno set.  lch_pipes_close closes both ends of each.
+ */
+int   lch_pipes(int (*p)[2], int n);
+void  lch_pipes_close(int (*p)[2], int n);
+
 /* Exit code for a wait status: the code, or 128 + signal. */
 int   lch_exit_code(int status);
 

@@ -95,7 +95,7 @@ mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
 		    "out of memory");
-	t->left = t->right = -1;
+	t->lfd = t->left = t->right = -1;
 	t->me = me;
 	t->n = n;
 	t->small_max = tune->tcp_small;

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <muster.h>
+#include "clock.h"
 
 static int
 env_int(const char *name, int dflt)
@@ -19,15 +19,6 @@ env_int(const char *name, int dflt)
 	const char *v = getenv(name);
 
 	return v && *v ? atoi(v) : dflt;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 int
@@ -52,12 +43,12 @@ main(void)
 		muster_comm_destroy(c);
 		return 0;
 	}
-	t0 = now();
+	t0 = mst_now();
 	for (k = 0, rv = MUSTER_OK; k < ops && rv == MUSTER_OK; k++)
 		rv = muster_allreduce(buf, buf, k % 2 ? 100000 : 3,
 		    MUSTER_FLOAT32, MUSTER_SUM, c);
 	printf("rank %d: %s (%.1f s): %s\n", r, muster_strerror(rv),
-	    now() - t0, rv ? muster_comm_last_error(c) : "");
+	    mst_now() - t0, rv ? muster_comm_last_error(c) : "");
 	fflush(stdout);
 	muster_comm_destroy(c);
 	return rv == MUSTER_OK ? 0 : 1;

@@ -5,19 +5,9 @@
  * errors.
  */
 #include <signal.h>
-#include <time.h>
 #include "test.h"
 #include "coll_harness.h"
-#include "comm.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "clock.h"
 
 static const size_t bsizes[] = { 1, 3, 1000, 300001 };
 
@@ -207,11 +197,11 @@ fail_body(muster_comm *c, struct h_report *me, void *arg)
 			raise(SIGKILL);
 		_exit(0);
 	}
-	t0 = now_s();
+	t0 = mst_now();
 	for (k = 0; k < 100 && rv == MUSTER_OK; k++)
 		rv = muster_allreduce(buf, buf, k % 2 ? 70000 : 5,
 		    MUSTER_FLOAT32, MUSTER_SUM, c);
-	me->t[0] = now_s() - t0;
+	me->t[0] = mst_now() - t0;
 	me->rv[0] = rv;
 	snprintf(me->msg[0], sizeof(me->msg[0]), "%s",
 	    muster_comm_last_error(c));
