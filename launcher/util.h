@@ -1,6 +1,6 @@
 /*
  * util.h: small helpers the launcher shares: growable string vectors,
- * ordered environment maps, strict number parsing and messages.
+ * ordered environment maps and messages (numbers: common/num.h).
  * The launcher is a program: out of memory ends it (lch_oom).
  */
 #ifndef LCH_UTIL_H
