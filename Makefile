@@ -255,8 +255,8 @@ uninstall:
 # libFuzzer target on the rendezvous message parser/dispatcher (clang);
 # tests/t3100-musterd-fuzz.sh builds it and runs a short smoke run.
 FUZZ_CC ?= clang
-FUZZ_SRCS := tests/fuzz/rdv_msg_fuzz.c $(RDV_SRCS) common/rdv_proto.c
-$(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) $(wildcard rendezvous/*.h) common/rdv_proto.h
+FUZZ_SRCS := tests/fuzz/rdv_msg_fuzz.c $(RDV_SRCS) $(COMMON_SRCS)
+$(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) $(wildcard rendezvous/*.h common/*.h)
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 \
 		-fsanitize=fuzzer,address,undefined $(INC_rendezvous) \
