@@ -120,8 +120,8 @@ QUIET_CC = @echo '   CC' $@;
 QUIET_LD = @echo '   LD' $@;
 endif
 
-.PHONY: all lib tests install uninstall check demo deps-check deps-demo \
-	clean perf fuzz lint-man pkg-check
+.PHONY: all lib tests install uninstall check check-all demo deps-check \
+	deps-demo clean perf fuzz fuzz-long lint-man pkg-check
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -216,6 +216,14 @@ check: deps-check
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)MUSTER_BUILD=$(B) MUSTER_SANITIZE=$(SANITIZE) sh tests/run.sh
 
+# What CI runs: the suite plain, under ASan+UBSan and under TSan (each in
+# its own build tree), then the long fuzz run.
+check-all: deps-check
+	$(Q)$(MAKE) --no-print-directory check SANITIZE=
+	$(Q)$(MAKE) --no-print-directory check SANITIZE=address,undefined
+	$(Q)$(MAKE) --no-print-directory check SANITIZE=thread
+	$(Q)$(MAKE) --no-print-directory fuzz-long SANITIZE=
+
 demo: deps-demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)sh examples/demo.sh
@@ -263,6 +271,18 @@ $(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) $(wildcard rendezvous/*.h common/*.h)
 		$(PKG_CFLAGS) -o $@ \
 		$(FUZZ_SRCS) $(LIBS) -pthread
 fuzz: $(B)/fuzz/rdv_msg_fuzz
+
+# FUZZ_RUNS inputs (10^6) from the seed corpus, on a scratch corpus copy.
+FUZZ_RUNS ?= 1000000
+fuzz-long: $(B)/fuzz/rdv_msg_fuzz
+	$(Q)d=$$(mktemp -d /tmp/muster-fuzz.XXXXXX) && \
+	cp tests/fuzz/corpus/rdv_msg/* $$d/ && \
+	(cd $$d && $(CURDIR)/$(B)/fuzz/rdv_msg_fuzz -runs=$(FUZZ_RUNS) \
+		-rss_limit_mb=2048 -print_final_stats=1 $$d) > $$d.log 2>&1; \
+	rc=$$?; grep -E '^(Done|stat::number_of_executed_units)|ERROR|SUMMARY' $$d.log; \
+	rm -rf $$d $$d.log; \
+	[ $$rc -eq 0 ] && echo "fuzz-long: $(FUZZ_RUNS) inputs, no crash, leak or hang"; \
+	exit $$rc
 
 clean:
 	rm -rf $(B)
