@@ -1,7 +1,8 @@
 /*
  * rdv_cli: the rendezvous client from the shell, for tests (git's
  * test-tool).  The job secret comes from $MUSTER_JOB_SECRET (never argv);
- * the CURVE server key, if any, from $MUSTER_RDV_KEY.
+ * the CURVE server key, if any, from $MUSTER_RDV_KEY; musterd's admin
+ * secret, for create, from the file $MUSTER_ADMIN_SECRET_FILE names.
  *
  *   rdv_cli EP JOB create
  *   rdv_cli EP JOB set KEY VALUE
@@ -112,6 +113,7 @@ main(int argc, char **argv)
 {
 	const char *secret = getenv("MUSTER_JOB_SECRET");
 	struct mst_rdv_opts o = { .timeout_ms = 3000 };
+	char admin[1100];
 	mst_rdv *r;
 	int rc;
 
@@ -125,6 +127,9 @@ main(int argc, char **argv)
 	o.job = argv[2];
 	o.secret = secret ? secret : "";
 	o.server_key = getenv("MUSTER_RDV_KEY");
+	if (strcmp(argv[3], "create") == 0 &&
+	    mst_rdv_load_admin_secret(admin, sizeof(admin)) == MUSTER_OK)
+		o.admin_secret = admin;	/* only create: it changes the key */
 	if (mst_rdv_open(&r, &o) != MUSTER_OK) {
 		fprintf(stderr, "rdv_cli: cannot open %s\n", argv[1]);
 		return 1;
