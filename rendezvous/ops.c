@@ -357,13 +357,13 @@ kv_wake(struct rdv_core *c, struct rdv_kv *e)
 	}
 }
 
-/* Why a key could not be made or stored: a limit, or memory. */
+/* Why a key could not be made (or, storing, its value stored). */
 static void
-kv_failed(struct rdv_req *r)
+kv_failed(struct rdv_req *r, int storing)
 {
 	if (errno != ENOSPC)
 		bad(r, "ENOMEM", "out of memory");
-	else if (r->job->kv_n >= (size_t)r->c->lim.max_keys)
+	else if (!storing && r->job->kv_n >= (size_t)r->c->lim.max_keys)
 		over_limit(r, "keys of a job", (size_t)r->c->lim.max_keys,
 		    "--max-keys");
 	else
@@ -384,9 +384,12 @@ on_set(struct rdv_req *r)
 		bad(r, "EINVAL", "\"val\" must be a (base64) string");
 		return;
 	}
-	if ((e = rdv_kv_lookup(r->c, r->job, key, 1)) == NULL ||
-	    rdv_kv_store(r->c, r->job, e, val->valuestring) != 0) {
-		kv_failed(r);
+	if ((e = rdv_kv_lookup(r->c, r->job, key, 1)) == NULL) {
+		kv_failed(r, 0);
+		return;
+	}
+	if (rdv_kv_store(r->c, r->job, e, val->valuestring) != 0) {
+		kv_failed(r, 1);
 		return;
 	}
 	reply_ok(r);
@@ -413,7 +416,7 @@ on_get(struct rdv_req *r)
 		return;
 	}
 	if (e == NULL) {
-		kv_failed(r);
+		kv_failed(r, 0);
 		return;
 	}
 	if (r->job->nwaiters >= r->c->lim.max_waiters) {
@@ -444,7 +447,7 @@ on_barrier(struct rdv_req *r)
 	}
 	if ((b = rdv_barrier_lookup(r->c, r->job, r->m->kind, name, 1)) ==
 	    NULL) {
-		kv_failed(r);
+		kv_failed(r, 1);
 		return;
 	}
 	if ((w = rdv_wait_add(r->c, RDV_W_BARRIER, r->job, &b->waiters,

@@ -5,10 +5,10 @@
  *   rdv_abuse flood EP CLIENTS SECONDS
  *	CLIENTS DEALERs send pings as fast as they can and never read a
  *	reply; prints "sent N" (requests that left).
- *   rdv_abuse halfopen HOST PORT N SECONDS
+ *   rdv_abuse halfopen HOST PORT N SECONDS [once]
  *	keeps N TCP connections open that never say a word (no ZMTP
- *	greeting); one the server closes is opened again at once; prints
- *	"opened N closed M".
+ *	greeting); one the server closes is opened again at once (with
+ *	"once": not); prints "opened N closed M".
  *   rdv_abuse member EP JOB SECONDS
  *	joins JOB (size 1, secret from $MUSTER_JOB_SECRET) and, for
  *	SECONDS, sends a heartbeat every 100 ms over the joined connection
@@ -84,7 +84,7 @@ tcp_open(const struct sockaddr_in *a)
 
 /* Half-open connections: connected, silent; reopened when closed. */
 static int
-halfopen(const char *host, int port, int n, int secs)
+halfopen(const char *host, int port, int n, int secs, int reopen)
 {
 	struct pollfd *p = calloc((size_t)n, sizeof(*p));
 	struct sockaddr_in a = { .sin_family = AF_INET,
@@ -120,8 +120,8 @@ halfopen(const char *host, int port, int n, int secs)
 				close(p[i].fd);
 				closed++;
 			}
-			if ((p[i].fd = tcp_open(&a)) >= 0)
-				opened++;
+			p[i].fd = reopen ? tcp_open(&a) : -1;
+			opened += p[i].fd >= 0;
 			p[i].revents = 0;
 		}
 	}
@@ -202,12 +202,12 @@ main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "flood") == 0)
 		return flood(argv[2], atoi(argv[3]), atoi(argv[4]));
-	if (argc == 6 && strcmp(argv[1], "halfopen") == 0)
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "halfopen") == 0)
 		return halfopen(argv[2], atoi(argv[3]), atoi(argv[4]),
-		    atoi(argv[5]));
+		    atoi(argv[5]), argc == 6);
 	if (argc == 5 && strcmp(argv[1], "member") == 0)
 		return member(argv[2], argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: rdv_abuse flood EP CLIENTS SECONDS | halfopen "
-	    "HOST PORT N SECONDS | member EP JOB SECONDS\n");
+	    "HOST PORT N SECONDS [once] | member EP JOB SECONDS\n");
 	return 2;
 }

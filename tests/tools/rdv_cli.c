@@ -9,6 +9,7 @@
  *   rdv_cli EP JOB get KEY WAIT_MS
  *   rdv_cli EP JOB join KIND HOST RANK SIZE WAIT_MS [HOLD_MS]
  *   rdv_cli EP JOB abort WHY
+ *   rdv_cli EP JOB status          (the server's jobs, JSON)
  *   rdv_cli EP - raw JSON         (one frame; prints the reply)
  *
  * Prints results on stdout, errors on stderr; exit 0 ok, 1 error.
@@ -81,6 +82,12 @@ run(mst_rdv *r, int argc, char **argv)
 		    atoi(argv[5]))) == MUSTER_OK) {
 			printf("%.*s\n", (int)len, (char *)v);
 			free(v);
+		}
+	} else if (strcmp(cmd, "status") == 0 && argc == 4) {
+		char *json;
+		if ((rv = mst_rdv_status(r, &json)) == MUSTER_OK) {
+			printf("%s\n", json);
+			free(json);
 		}
 	} else if (strcmp(cmd, "abort") == 0 && argc == 5) {
 		rv = mst_rdv_abort(r, argv[4]);
