@@ -202,11 +202,11 @@ setup_monitor(struct rdv_server *s, const struct rdv_server_opts *o,
 	      char *err, size_t n)
 {
 	struct rlimit rl;
-	int fds = 1024, i, reserve;
+	int fds = 1024, i, reserve, hwm = 100000;
 	char addr[64];
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		fds = rl.rlim_cur < (1 << 20) ? (int)rl.rlim_cur : 1 << 20;
+		fds = rl.rlim_cur < (1 << 17) ? (int)rl.rlim_cur : 1 << 17;
 	reserve = 64 + fds / 16;
 	s->max_conns = fds > reserve + 16 ? fds - reserve : 16;
 	if (o->max_conns > 0 && o->max_conns < s->max_conns)
@@ -223,6 +223,7 @@ setup_monitor(struct rdv_server *s, const struct rdv_server_opts *o,
 	if (zmq_socket_monitor(s->router, addr, ZMQ_EVENT_ACCEPTED |
 	    ZMQ_EVENT_DISCONNECTED) != 0 ||
 	    (s->mon = zmq_socket(s->ctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(s->mon, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
 	    zmq_connect(s->mon, addr) != 0) {
 		snprintf(err, n, "monitor: %s", zmq_strerror(errno));
 		return -1;
@@ -249,7 +250,12 @@ monitor_handle(struct rdv_server *s)
 	fd = (int)fd32;
 	if (fd < 0 || fd >= s->nconn_max)
 		return 0;
-	if (what == ZMQ_EVENT_ACCEPTED && s->conn[fd].state == CONN_NONE) {
+	if (what == ZMQ_EVENT_ACCEPTED) {
+		/* a lost DISCONNECTED (the monitor is lossy): the fd is new */
+		if (s->conn[fd].state == CONN_OPEN)
+			conn_unlist(s, fd);
+		if (s->conn[fd].state != CONN_NONE)
+			s->nopen--;
 		s->conn[fd].state = CONN_OPEN;
 		s->conn[fd].prev = s->tail;
 		s->conn[fd].next = -1;

@@ -26,11 +26,11 @@ start_md() {
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 utf8_json() {	# reads one reply on stdin: valid UTF-8 and JSON
-	"$PY" -c 'import sys, json; json.loads(sys.stdin.buffer.read().decode("utf-8", "strict"))'
+	"$PY" -c 'import sys, json; json.loads(sys.stdin.buffer.read().decode("utf-8", "strict"))' 2>/dev/null
 }
 
 # --- who may create: the admin secret, or --open; never argv
-"$MUSTERD" --foreground --bind tcp://127.0.0.1:0 > /dev/null 2> "$T/e"
+timeout 10 "$MUSTERD" --foreground --bind tcp://127.0.0.1:0 > /dev/null 2> "$T/e"
 is "musterd without admin secret or --open: exit 2" "$?" 2
 ok_if "... says what to give, in one line" sh -c \
 	"grep -q -- '--admin-secret-file' $T/e && test \$(wc -l < $T/e) -eq 1"
