@@ -22,7 +22,7 @@ struct mst_rdv {
 	void *ctx;
 	int own_ctx;
 	void *sock;
-	char *endpoint, *job, *secret;
+	char *endpoint, *job, *secret, *admin;
 	char server_key[41], pub[41], sec[41];
 	int curve;
 	int timeout_ms;
@@ -32,6 +32,7 @@ struct mst_rdv {
 	int joined;
 	int hb_ms;
 	char err[512];
+	char code[16];
 	/* shared with the keepalive thread, under lock */
 	pthread_mutex_t lock;
 	char sid[24];
@@ -53,6 +54,7 @@ fail(mst_rdv *r, muster_result rv, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->err, sizeof(r->err), fmt, ap);
 	va_end(ap);
+	r->code[0] = '\0';
 	return rv;
 }
 
@@ -130,7 +132,8 @@ setup_curve(mst_rdv *r, const struct mst_rdv_opts *o)
 		    zmq_curve_public(r->pub, o->curve_secret) != 0)
 			return fail(r, MUSTER_EINVAL, "bad CURVE secret key");
 		memcpy(r->sec, o->curve_secret, 41);
-	} else if (mst_rdv_curve_keys(r->secret, r->pub, r->sec) != 0) {
+	} else if (mst_rdv_curve_keys(r->admin ? r->admin : r->secret, r->pub,
+	    r->sec) != 0) {
 		return fail(r, MUSTER_EINVAL, "cannot derive CURVE keys");
 	}
 	r->curve = 1;
@@ -155,7 +158,8 @@ mst_rdv_open(mst_rdv **out, const struct mst_rdv_opts *o)
 	r->next_id = 1;
 	if ((r->endpoint = strdup(o->endpoint)) == NULL ||
 	    (r->job = strdup(o->job ? o->job : "")) == NULL ||
-	    (r->secret = strdup(o->secret ? o->secret : "")) == NULL)
+	    (r->secret = strdup(o->secret ? o->secret : "")) == NULL ||
+	    (o->admin_secret && (r->admin = strdup(o->admin_secret)) == NULL))
 		goto fail;
 	if ((rv = setup_curve(r, o)) != MUSTER_OK)
 		goto fail;
@@ -173,19 +177,14 @@ fail:
 	return rv;
 }
 
-muster_result
-mst_rdv_load_secret(char *buf, size_t n)
+/* The first line of the file $env names. */
+static muster_result
+load_file(const char *env, char *buf, size_t n)
 {
-	const char *s = getenv("MUSTER_JOB_SECRET"), *path;
+	const char *path = getenv(env);
 	FILE *f;
 
-	if (s && *s) {
-		if (strlen(s) >= n)
-			return MUSTER_EINVAL;
-		memcpy(buf, s, strlen(s) + 1);
-		return MUSTER_OK;
-	}
-	if ((path = getenv("MUSTER_JOB_SECRET_FILE")) == NULL || !*path)
+	if (path == NULL || !*path)
 		return MUSTER_ENOENV;
 	if ((f = fopen(path, "re")) == NULL)
 		return MUSTER_ESYSERR | errno;
@@ -196,6 +195,26 @@ mst_rdv_load_secret(char *buf, size_t n)
 	fclose(f);
 	buf[strcspn(buf, "\r\n")] = '\0';
 	return buf[0] ? MUSTER_OK : MUSTER_EINVAL;
+}
+
+muster_result
+mst_rdv_load_secret(char *buf, size_t n)
+{
+	const char *s = getenv("MUSTER_JOB_SECRET");
+
+	if (s && *s) {
+		if (strlen(s) >= n)
+			return MUSTER_EINVAL;
+		memcpy(buf, s, strlen(s) + 1);
+		return MUSTER_OK;
+	}
+	return load_file("MUSTER_JOB_SECRET_FILE", buf, n);
+}
+
+muster_result
+mst_rdv_load_admin_secret(char *buf, size_t n)
+{
+	return load_file("MUSTER_ADMIN_SECRET_FILE", buf, n);
 }
 
 /* Builds a request: envelope plus job, secret and (once joined) mid. */
@@ -287,8 +306,10 @@ reply_error(mst_rdv *r, const cJSON *msg, const char *op)
 	if (rv == MUSTER_EABORTED)
 		set_gone(r, MUSTER_EABORTED, cJSON_IsString(text) ?
 		    text->valuestring : "job aborted");
-	return fail(r, rv, "rendezvous %s: %s (%s)", op,
+	fail(r, rv, "rendezvous %s: %s (%s)", op,
 	    cJSON_IsString(text) ? text->valuestring : "error", c);
+	snprintf(r->code, sizeof(r->code), "%s", c);
+	return rv;
 }
 
 /*
@@ -367,13 +388,32 @@ call_simple(mst_rdv *r, cJSON *req, uint32_t id, int wait_ms)
 	return rv;
 }
 
+static void
+keepalive_start(mst_rdv *r);
+static int
+jint(const cJSON *o, const char *name);
+
 muster_result
 mst_rdv_create(mst_rdv *r)
 {
 	uint32_t id;
-	cJSON *o = req_new(r, "create", &id);
+	cJSON *o = req_new(r, "create", &id), *rep;
+	muster_result rv;
+	int hb, expire;
 
-	return o ? call_simple(r, o, id, 0) : MUSTER_ENOMEM;
+	if (o == NULL)
+		return MUSTER_ENOMEM;
+	if (r->admin)
+		cJSON_AddStringToObject(o, "admin", r->admin);
+	if ((rv = call(r, o, id, 0, &rep)) != MUSTER_OK)
+		return rv;
+	hb = jint(rep, "hb_ms");
+	expire = jint(rep, "expire_ms");
+	cJSON_Delete(rep);
+	/* the job's own heartbeat: often enough for the expiry too */
+	r->hb_ms = expire > 0 && (hb <= 0 || expire < hb) ? expire : hb;
+	keepalive_start(r);
+	return MUSTER_OK;
 }
 
 static int
@@ -677,6 +717,12 @@ mst_rdv_error(const mst_rdv *r)
 	return r ? r->err : "no rendezvous handle";
 }
 
+const char *
+mst_rdv_code(const mst_rdv *r)
+{
+	return r ? r->code : "";
+}
+
 void
 mst_rdv_close(mst_rdv *r)
 {
@@ -697,6 +743,9 @@ mst_rdv_close(mst_rdv *r)
 	if (r->secret)
 		memset(r->secret, 0, strlen(r->secret));
 	free(r->secret);
+	if (r->admin)
+		memset(r->admin, 0, strlen(r->admin));
+	free(r->admin);
 	memset(r->sec, 0, sizeof(r->sec));
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -733,7 +782,8 @@ keepalive_main(void *arg)
 			cJSON_AddNumberToObject(o, "id", id);
 			cJSON_AddStringToObject(o, "job", r->job);
 			cJSON_AddStringToObject(o, "secret", r->secret);
-			cJSON_AddStringToObject(o, "mid", r->mid);
+			if (r->mid[0])	/* a member; else the job's creator */
+				cJSON_AddStringToObject(o, "mid", r->mid);
 			send_json(s, o);
 			cJSON_Delete(o);
 			next = now + (uint64_t)period;

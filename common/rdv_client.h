@@ -30,8 +30,11 @@ struct mst_rdv_opts {
 	void *zmq_ctx;		/* share a zmq context, or NULL for an own one */
 	const char *curve_secret; /* own CURVE secret key (Z85) instead of the
 				   * one the job secret derives (musterd --status) */
-	int no_keepalive;	/* 1: no heartbeat thread after join; the caller
-				 * sends mst_rdv_heartbeat itself */
+	int no_keepalive;	/* 1: no heartbeat thread after join (or after
+				 * create); the caller sends mst_rdv_heartbeat */
+	const char *admin_secret; /* musterd's admin secret, for create; over
+				   * CURVE the connection then uses the key it
+				   * derives (mst_rdv_load_admin_secret) */
 };
 
 struct mst_rdv_member {
@@ -51,9 +54,22 @@ muster_result mst_rdv_open(mst_rdv **out, const struct mst_rdv_opts *o);
  */
 muster_result mst_rdv_load_secret(char *buf, size_t n);
 
-/* Registers the job with its secret on a standalone musterd (the first
- * to create a job owns it; creating it again with the same secret is ok).
- * The embedded server takes rdv_server_add_job() instead. */
+/*
+ * musterd's admin secret, from the first line of the file
+ * $MUSTER_ADMIN_SECRET_FILE names (never argv, never the environment
+ * itself, which the ranks inherit).  MUSTER_ENOENV when it is unset.
+ */
+muster_result mst_rdv_load_admin_secret(char *buf, size_t n);
+
+/*
+ * Registers the job with its secret on a standalone musterd; needs
+ * opts.admin_secret unless musterd runs --open.  The job's id stays taken
+ * while the job lives: creating it again with the same secret is ok,
+ * with another one fails with MUSTER_ESTATE and mst_rdv_code() "EEXIST".
+ * Unless opts.no_keepalive, a thread then keeps the job alive (musterd
+ * drops jobs nobody talks to, see musterd(8)).  The embedded server takes
+ * rdv_server_add_job() instead: it refuses create.
+ */
 muster_result mst_rdv_create(mst_rdv *r);
 
 /*
@@ -104,6 +120,9 @@ muster_result mst_rdv_status(mst_rdv *r, char **json);
 /* Ends the job on the server: its state is dropped. */
 muster_result mst_rdv_end(mst_rdv *r);
 const char   *mst_rdv_error(const mst_rdv *r);
+/* The server's code ("EAUTH", "EEXIST", ...) of the last error reply, or
+ * "" when the last error was not a reply. */
+const char   *mst_rdv_code(const mst_rdv *r);
 void          mst_rdv_close(mst_rdv *r);
 
 #endif /* MST_RDV_CLIENT_H */

@@ -18,6 +18,8 @@ static const struct {
 	{ "EAUTH", MUSTER_ERENDEZVOUS },
 	{ "EPROTO", MUSTER_ERENDEZVOUS },
 	{ "ETOOBIG", MUSTER_EINVAL },
+	{ "ELIMIT", MUSTER_EINVAL },
+	{ "EEXIST", MUSTER_ESTATE },
 };
 
 muster_result
@@ -87,4 +89,66 @@ mst_rdv_curve_keys(const char *secret, char pub[41], char sec[41])
 	if (zmq_z85_encode(sec, key, 32) == NULL)
 		return -1;
 	return zmq_curve_public(pub, sec) == 0 ? 0 : -1;
+}
+
+/* Length of the UTF-8 sequence at s (n bytes left), or 0 when invalid:
+ * no overlong forms, no surrogates, nothing past U+10FFFF (RFC 3629). */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+int
+mst_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_seq(p + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+size_t
+mst_utf8_fix(char *s, size_t n)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t i = 0, k, fixed = 0;
+
+	while (i < n) {
+		if ((k = utf8_seq(p + i, n - i)) == 0) {
+			p[i] = '?';
+			fixed++;
+			k = 1;
+		}
+		i += k;
+	}
+	return fixed;
 }

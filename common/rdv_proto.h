@@ -31,6 +31,7 @@
 #define RDV_HOST_MAX 256
 #define RDV_SECRET_MIN 1
 #define RDV_SECRET_MAX 1024
+#define RDV_ADMIN_SECRET_MIN 16		/* musterd's admin secret */
 
 /* Error codes on the wire ("code"), mapped to muster_result. */
 muster_result mst_rdv_code_result(const char *code);
@@ -44,6 +45,12 @@ ssize_t mst_b64_decode(const char *in, size_t n, unsigned char *out);
 int     mst_ct_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 void    mst_sha256(const void *data, size_t n, unsigned char out[32]);
+
+/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629). */
+int     mst_utf8_valid(const char *s, size_t n);
+/* Replaces each byte of s[0..n) that is not part of a well-formed UTF-8
+ * sequence with '?'; returns how many. */
+size_t  mst_utf8_fix(char *s, size_t n);
 
 /*
  * The CURVE keypair a client of job secret S uses: secret key =

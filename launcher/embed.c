@@ -1,18 +1,25 @@
 /* embed.c: see embed.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "embed.h"
 #include "rdv_client.h"
+#include "rdv_proto.h"
 #include "server.h"
 #include "util.h"
 
-/* Registers the job with a running musterd (the first creator owns it). */
+/*
+ * Registers the job with a running musterd, with musterd's admin secret
+ * from $MUSTER_ADMIN_SECRET_FILE (none: musterd must run --open).  The
+ * client's keepalive thread keeps the job registered while we live.
+ */
 static int
 create_external(struct lch_rdv *r, const struct lch_plan *p)
 {
 	struct mst_rdv_opts ro;
+	char admin[RDV_SECRET_MAX + 2];
 	muster_result rv;
 
 	memset(&ro, 0, sizeof(ro));
@@ -20,9 +27,25 @@ create_external(struct lch_rdv *r, const struct lch_plan *p)
 	ro.job = p->job_id;
 	ro.secret = p->secret;
 	ro.timeout_ms = 5000;
-	ro.no_keepalive = 1;
+	rv = mst_rdv_load_admin_secret(admin, sizeof(admin));
+	if (rv != MUSTER_OK && rv != MUSTER_ENOENV) {
+		lch_msg("MUSTER_ADMIN_SECRET_FILE: cannot read '%s' (want the "
+		    "admin secret on its first line)",
+		    getenv("MUSTER_ADMIN_SECRET_FILE"));
+		return -1;
+	}
+	ro.admin_secret = rv == MUSTER_OK ? admin : NULL;
 	if ((rv = mst_rdv_open(&r->client, &ro)) == MUSTER_OK)
 		rv = mst_rdv_create(r->client);
+	memset(admin, 0, sizeof(admin));
+	if (rv != MUSTER_OK && r->client &&
+	    strcmp(mst_rdv_code(r->client), "EEXIST") == 0) {
+		lch_msg("job id '%s' is already in use on %s", p->job_id,
+		    r->endpoint);
+		mst_rdv_close(r->client);
+		r->client = NULL;
+		return -1;
+	}
 	if (rv != MUSTER_OK) {
 		lch_msg("--rendezvous %s: %s", r->endpoint,
 		    r->client ? mst_rdv_error(r->client) : muster_strerror(rv));
@@ -39,11 +62,16 @@ static int
 start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 {
 	struct rdv_server_opts so;
+	struct rdv_limits lim;
 	char *port;
 
 	memset(&so, 0, sizeof(so));
 	so.bind = p->all_local ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0";
 	so.verbose = o->verbose;
+	so.create = RDV_CREATE_NONE;	/* only we register, in-process */
+	rdv_limits_default(&lim);
+	lim.job_expire_ms = 0;		/* our job lives as long as we do */
+	so.limits = &lim;
 	if (rdv_server_start(&r->server, &so, r->endpoint,
 	    sizeof(r->endpoint)) != 0) {
 		lch_msg("cannot start the embedded rendezvous: %s", r->endpoint);

@@ -2,12 +2,12 @@
  * core.c: the rendezvous server's state: jobs, members, rank assignment,
  * the KV store, barriers, waiters and their deadlines, heartbeats, aborts.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
+#include <sodium.h>
 #include "clock.h"
 #include "rdv.h"
 #include "reply.h"
@@ -54,42 +54,77 @@ rdv_kind_name(enum rdv_kind kind)
 	return kind == RDV_KIND_NODE ? "node" : "worker";
 }
 
-/* xorshift64*, seeded from /dev/urandom: tokens and the instance id. */
+/* libsodium's CSPRNG: a token cannot be guessed from the sid or another. */
 uint64_t
-rdv_random(struct rdv_core *c)
+rdv_random(void)
 {
-	c->rng ^= c->rng >> 12;
-	c->rng ^= c->rng << 25;
-	c->rng ^= c->rng >> 27;
-	return c->rng * 0x2545F4914F6CDD1DULL;
+	uint64_t v;
+
+	randombytes_buf(&v, sizeof(v));
+	return v;
+}
+
+void
+rdv_limits_default(struct rdv_limits *l)
+{
+	l->max_jobs = 1024;
+	l->max_size = 65536;
+	l->max_members = 262144;
+	l->max_keys = 65536;
+	l->max_kv_bytes = 16u << 20;
+	l->max_waiters = 4096;
+	l->job_expire_ms = 60000;
 }
 
 int
 rdv_core_init(struct rdv_core *c, int heartbeat_ms, int verbose,
 	      rdv_send_fn send, void *arg)
 {
-	int fd;
-
 	memset(c, 0, sizeof(*c));
-	if (pthread_mutex_init(&c->lock, NULL) != 0)
+	if (sodium_init() < 0 || pthread_mutex_init(&c->lock, NULL) != 0)
 		return -1;
 	link_init(&c->waiters);
+	rdv_limits_default(&c->lim);
 	c->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 5000;
 	c->verbose = verbose;
 	c->send = send;
 	c->send_arg = arg;
 	c->now = mst_now_ms();
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (read(fd, &c->rng, sizeof(c->rng)) != sizeof(c->rng))
-			c->rng = 0;
-		close(fd);
-	}
-	c->rng ^= c->now ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)c;
-	if (c->rng == 0)
-		c->rng = 0x9E3779B97F4A7C15ULL;
-	c->sid = rdv_random(c);
+	c->sid = rdv_random();
 	snprintf(c->sid_str, sizeof(c->sid_str), "%016llx",
 	    (unsigned long long)c->sid);
+	return 0;
+}
+
+int
+rdv_core_set_create(struct rdv_core *c, enum rdv_create mode,
+		    const char *secret)
+{
+	char sec[41];
+
+	c->create = mode;
+	if (mode != RDV_CREATE_ADMIN)
+		return 0;
+	if (secret == NULL || (c->admin_secret = strdup(secret)) == NULL)
+		return -1;
+	if (mst_rdv_curve_keys(secret, c->admin_key_pub, sec) != 0)
+		c->admin_key_pub[0] = '\0';
+	sodium_memzero(sec, sizeof(sec));
+	return 0;
+}
+
+int
+rdv_core_key_known(struct rdv_core *c, const char *key)
+{
+	struct rdv_job *j;
+
+	if (c->create == RDV_CREATE_OPEN ||
+	    (c->admin_pub[0] && strcmp(key, c->admin_pub) == 0) ||
+	    (c->admin_key_pub[0] && strcmp(key, c->admin_key_pub) == 0))
+		return 1;
+	for (j = c->jobs; j; j = j->next)
+		if (strcmp(key, j->curve_pub) == 0)
+			return 1;
 	return 0;
 }
 
@@ -98,6 +133,9 @@ rdv_core_release(struct rdv_core *c)
 {
 	while (c->jobs)
 		rdv_job_free(c, c->jobs);
+	if (c->admin_secret)
+		sodium_memzero(c->admin_secret, strlen(c->admin_secret));
+	free(c->admin_secret);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -117,6 +155,10 @@ rdv_job_create(struct rdv_core *c, const char *name, const char *secret)
 {
 	struct rdv_job *j;
 
+	if (c->njobs >= (size_t)c->lim.max_jobs) {
+		errno = ENOSPC;
+		return NULL;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto fail;
 	if ((j->name = strdup(name)) == NULL ||
@@ -128,6 +170,7 @@ rdv_job_create(struct rdv_core *c, const char *name, const char *secret)
 	j->kv_buckets = 64;
 	if ((j->kv = calloc(j->kv_buckets, sizeof(*j->kv))) == NULL)
 		goto fail_job;
+	j->last_active = c->now;
 	j->next = c->jobs;
 	c->jobs = j;
 	c->njobs++;
@@ -137,6 +180,7 @@ fail_job:
 	free(j->secret);
 	free(j);
 fail:
+	errno = ENOMEM;
 	return NULL;
 }
 
@@ -199,6 +243,8 @@ job_clear(struct rdv_core *c, struct rdv_job *j)
 	job_fail_waiters(c, j, NULL, NULL);
 	for (i = 0; i < j->nall; i++)
 		member_free(j->all[i]);
+	c->nmembers -= j->nmembers;
+	j->nmembers = 0;
 	free(j->all);
 	j->all = NULL;
 	j->nall = j->capall = 0;
@@ -206,6 +252,7 @@ job_clear(struct rdv_core *c, struct rdv_job *j)
 		free(j->groups[k].m);
 		free(j->groups[k].by_rank);
 		j->groups[k].m = j->groups[k].by_rank = NULL;
+		j->groups[k].cap_m = j->groups[k].cap_rank = 0;
 		j->groups[k].size = j->groups[k].joined = 0;
 		j->groups[k].complete = 0;
 	}
@@ -217,6 +264,7 @@ job_clear(struct rdv_core *c, struct rdv_job *j)
 			free(e);
 		}
 	j->kv_n = 0;
+	j->kv_bytes = 0;
 	while ((b = j->barriers) != NULL) {
 		j->barriers = b->next;
 		free(b->name);
@@ -267,6 +315,25 @@ rdv_job_free(struct rdv_core *c, struct rdv_job *j)
 	free(j);
 }
 
+/* Grows *v (cap *cap entries, zeroed past the old end) to hold n. */
+static int
+grow_ptrs(struct rdv_member ***v, int *cap, int n)
+{
+	struct rdv_member **p;
+	int nc = *cap ? *cap : 16;
+
+	if (n <= *cap)
+		return 0;
+	while (nc < n)
+		nc *= 2;
+	if ((p = realloc(*v, (size_t)nc * sizeof(*p))) == NULL)
+		return -1;
+	memset(p + *cap, 0, (size_t)(nc - *cap) * sizeof(*p));
+	*v = p;
+	*cap = nc;
+	return 0;
+}
+
 struct rdv_member *
 rdv_member_add(struct rdv_core *c, struct rdv_job *j, enum rdv_kind kind,
 	       const char *host, int want, const struct rdv_id *id)
@@ -281,12 +348,9 @@ rdv_member_add(struct rdv_core *c, struct rdv_job *j, enum rdv_kind kind,
 		j->all = p;
 		j->capall = cap;
 	}
-	if (g->m == NULL) {
-		g->m = calloc((size_t)g->size, sizeof(*g->m));
-		g->by_rank = calloc((size_t)g->size, sizeof(*g->by_rank));
-		if (g->m == NULL || g->by_rank == NULL)
-			return NULL;
-	}
+	if (grow_ptrs(&g->m, &g->cap_m, g->joined + 1) != 0 ||
+	    (want >= 0 && grow_ptrs(&g->by_rank, &g->cap_rank, want + 1)))
+		return NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	if ((m->host = strdup(host)) == NULL) {
@@ -296,7 +360,7 @@ rdv_member_add(struct rdv_core *c, struct rdv_job *j, enum rdv_kind kind,
 	m->job = j;
 	m->kind = kind;
 	m->slot = j->nall;
-	m->token = rdv_random(c);
+	m->token = rdv_random();
 	m->seq = j->seq++;
 	m->id = *id;
 	m->want = want;
@@ -306,7 +370,16 @@ rdv_member_add(struct rdv_core *c, struct rdv_job *j, enum rdv_kind kind,
 	g->m[g->joined++] = m;
 	if (want >= 0)
 		g->by_rank[want] = m;
+	j->nmembers++;
+	c->nmembers++;
 	return m;
+}
+
+/* The planned rank's member, or NULL (by_rank covers planned ranks only). */
+struct rdv_member *
+rdv_group_planned(const struct rdv_group *g, int rank)
+{
+	return rank < g->cap_rank ? g->by_rank[rank] : NULL;
 }
 
 /* Takes a member that never completed its join out of its group. */
@@ -317,7 +390,6 @@ rdv_member_remove(struct rdv_core *c, struct rdv_member *m)
 	struct rdv_group *g = &j->groups[m->kind];
 	int i;
 
-	(void)c;
 	for (i = 0; i < g->joined; i++)
 		if (g->m[i] == m) {
 			memmove(g->m + i, g->m + i + 1,
@@ -328,6 +400,8 @@ rdv_member_remove(struct rdv_core *c, struct rdv_member *m)
 	if (m->want >= 0 && g->by_rank[m->want] == m)
 		g->by_rank[m->want] = NULL;
 	j->all[m->slot] = NULL;
+	j->nmembers--;
+	c->nmembers--;
 	member_free(m);
 }
 
@@ -374,12 +448,15 @@ by_host_rank(const void *a, const void *b)
  * so one host's ranks are contiguous.  Then local rank/size per host and
  * node rank (hosts ordered by their lowest rank).
  */
-void
+int
 rdv_group_assign(struct rdv_group *g)
 {
-	struct rdv_member **v = g->m;
+	struct rdv_member **v;
 	int n = g->joined, i, next = 0, start, nodes = 0, k;
 
+	if (grow_ptrs(&g->by_rank, &g->cap_rank, n) != 0)
+		return -1;
+	v = g->m;
 	qsort(v, (size_t)n, sizeof(*v), by_host_seq);
 	for (i = 0; i < n; i++) {
 		if (v[i]->want >= 0) {
@@ -409,6 +486,7 @@ rdv_group_assign(struct rdv_group *g)
 	}
 	memcpy(g->m, g->by_rank, (size_t)n * sizeof(*g->m));
 	g->complete = 1;
+	return 0;
 }
 
 static size_t
@@ -445,47 +523,84 @@ rdv_kv_lookup(struct rdv_core *c, struct rdv_job *j, const char *key,
 	      int create)
 {
 	struct rdv_kv *e;
-	size_t b = kv_hash(key) % j->kv_buckets;
+	size_t b = kv_hash(key) % j->kv_buckets, n = strlen(key);
 
-	(void)c;
 	for (e = j->kv[b]; e; e = e->next)
 		if (strcmp(e->key, key) == 0)
 			return e;
 	if (!create)
 		return NULL;
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	if (j->kv_n >= (size_t)c->lim.max_keys ||
+	    j->kv_bytes + n > c->lim.max_kv_bytes) {
+		errno = ENOSPC;
 		return NULL;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		goto nomem;
 	if ((e->key = strdup(key)) == NULL) {
 		free(e);
-		return NULL;
+		goto nomem;
 	}
 	link_init(&e->waiters);
 	e->next = j->kv[b];
 	j->kv[b] = e;
+	j->kv_bytes += n;
 	if (++j->kv_n > j->kv_buckets * 2)
 		kv_grow(j);
 	return e;
+nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+int
+rdv_kv_store(struct rdv_core *c, struct rdv_job *j, struct rdv_kv *e,
+	     const char *val)
+{
+	size_t old = e->val ? strlen(e->val) : 0, n = strlen(val);
+	char *v;
+
+	if (j->kv_bytes - old + n > c->lim.max_kv_bytes) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if ((v = strdup(val)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	free(e->val);
+	e->val = v;
+	j->kv_bytes = j->kv_bytes - old + n;
+	return 0;
 }
 
 struct rdv_barrier *
-rdv_barrier_lookup(struct rdv_job *j, enum rdv_kind kind, const char *name,
-		   int create)
+rdv_barrier_lookup(struct rdv_core *c, struct rdv_job *j, enum rdv_kind kind,
+		   const char *name, int create)
 {
 	struct rdv_barrier *b;
+	size_t n = strlen(name);
 
 	for (b = j->barriers; b; b = b->next)
 		if (b->kind == kind && strcmp(b->name, name) == 0)
 			return b;
-	if (!create || (b = calloc(1, sizeof(*b))) == NULL)
+	if (!create)
 		return NULL;
-	if ((b->name = strdup(name)) == NULL) {
+	if (j->kv_bytes + n > c->lim.max_kv_bytes) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->name = strdup(name)) == NULL) {
 		free(b);
+		errno = ENOMEM;
 		return NULL;
 	}
 	b->kind = kind;
 	link_init(&b->waiters);
 	b->next = j->barriers;
 	j->barriers = b;
+	j->kv_bytes += n;
 	return b;
 }
 
@@ -503,6 +618,8 @@ rdv_wait_add(struct rdv_core *c, enum rdv_wait type, struct rdv_job *j,
 	w->to = *to;
 	w->req_id = req_id;
 	w->deadline = c->now + (uint64_t)wait_ms;
+	if (type == RDV_W_GET)
+		j->nwaiters++;
 	if (w->deadline < c->next_deadline)
 		c->next_deadline = w->deadline;
 	link_add(&c->waiters, &w->all);
@@ -518,6 +635,8 @@ rdv_wait_free(struct rdv_waiter *w)
 {
 	link_del(&w->all);
 	link_del(&w->on);
+	if (w->type == RDV_W_GET)
+		w->job->nwaiters--;
 	if (w->m && w->m->join_wait == w)
 		w->m->join_wait = NULL;
 	if (w->m && w->type == RDV_W_BARRIER)
@@ -580,6 +699,41 @@ check_heartbeats(struct rdv_core *c)
 	}
 }
 
+/* A member who may still speak: waiting, or heard within a heartbeat. */
+static int
+member_live(const struct rdv_core *c, const struct rdv_member *m)
+{
+	return m != NULL && !m->left && (m->join_wait || m->in_barrier ||
+	    c->now - m->last_seen <= (uint64_t)c->heartbeat_ms);
+}
+
+/*
+ * A job nobody asked anything for job_expire_ms, with no live member and
+ * no waiting request, is dropped: its creator was killed, or its members
+ * are all gone, and its id is free for the next job.
+ */
+static void
+expire_jobs(struct rdv_core *c)
+{
+	struct rdv_job *j, *next;
+	size_t i;
+
+	for (j = c->jobs; j; j = next) {
+		next = j->next;
+		if (c->lim.job_expire_ms <= 0 || j->nwaiters > 0 ||
+		    c->now - j->last_active <= (uint64_t)c->lim.job_expire_ms)
+			continue;
+		for (i = 0; i < j->nall && !member_live(c, j->all[i]); i++)
+			;
+		if (i < j->nall)
+			continue;
+		rdv_log(c, 1, "job %s expired: no member and no request for "
+		    "%d ms", j->name, c->lim.job_expire_ms);
+		c->expired++;
+		rdv_job_free(c, j);
+	}
+}
+
 int
 rdv_core_tick(struct rdv_core *c)
 {
@@ -604,6 +758,7 @@ rdv_core_tick(struct rdv_core *c)
 	}
 	if (c->now >= c->next_hb_check) {
 		check_heartbeats(c);
+		expire_jobs(c);
 		c->next_hb_check = c->now + (uint64_t)(hb_step < 100 ?
 		    (hb_step < 5 ? 5 : hb_step) : 100);
 	}

@@ -4,6 +4,7 @@
  * its handler by table.  Every bad message gets an error reply and a log
  * line; nothing here blocks.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,9 @@ curve_key_ok(struct rdv_req *r, const char *job_pub, const char *secret)
 
 	if (r->user == NULL || r->user[0] == '\0')
 		return 1;
-	if (r->c->admin_pub[0] && strcmp(r->user, r->c->admin_pub) == 0)
+	if ((r->c->admin_pub[0] && strcmp(r->user, r->c->admin_pub) == 0) ||
+	    (r->c->admin_key_pub[0] && strcmp(r->user, r->c->admin_key_pub)
+	    == 0))
 		return 1;
 	if (job_pub == NULL) {
 		if (mst_rdv_curve_keys(secret, pub, sec) != 0)
@@ -144,13 +147,62 @@ curve_key_ok(struct rdv_req *r, const char *job_pub, const char *secret)
 	return mst_ct_equal(r->user, strlen(r->user), job_pub, strlen(job_pub));
 }
 
-/* Registers a job (first come; the same secret again is fine). */
+/* A request past one of the server's limits: ELIMIT, naming it. */
+static void
+over_limit(struct rdv_req *r, const char *what, size_t n, const char *flag)
+{
+	bad(r, "ELIMIT", "%s: this server's limit is %zu (musterd %s)", what,
+	    n, flag);
+}
+
+/* Who may create: nobody over the network (the launcher's own server),
+ * holders of the admin secret, or anyone (musterd --open). */
+static int
+create_allowed(struct rdv_req *r)
+{
+	const char *admin;
+
+	if (r->c->create == RDV_CREATE_NONE) {
+		bad(r, "EAUTH", "this server's job is registered by its "
+		    "launcher; it takes no create");
+		return 0;
+	}
+	if (r->c->create == RDV_CREATE_OPEN)
+		return 1;
+	if (get_str(r, "admin", RDV_SECRET_MAX, 0, &admin) != 0)
+		return 0;
+	if (admin == NULL || !mst_ct_equal(admin, strlen(admin),
+	    r->c->admin_secret, strlen(r->c->admin_secret)) ||
+	    (r->user && r->user[0] && strcmp(r->user, r->c->admin_key_pub) &&
+	    strcmp(r->user, r->c->admin_pub))) {
+		bad(r, "EAUTH", "create needs musterd's admin secret "
+		    "(MUSTER_ADMIN_SECRET_FILE)");
+		return 0;
+	}
+	return 1;
+}
+
+/* The create reply: how often to keep the job alive (job-level heartbeat). */
+static void
+reply_created(struct rdv_req *r)
+{
+	cJSON *o = rdv_reply_new(r->c, r->id);
+
+	if (o == NULL)
+		return;
+	cJSON_AddNumberToObject(o, "hb_ms", r->c->heartbeat_ms);
+	cJSON_AddNumberToObject(o, "expire_ms", r->c->lim.job_expire_ms);
+	rdv_send_json(r->c, r->from, o);
+}
+
+/* Registers a job; its id stays taken while the job lives (the same
+ * secret again is the same job). */
 static void
 on_create(struct rdv_req *r)
 {
 	const char *job, *secret;
 
-	if (get_str(r, "job", RDV_JOB_MAX, 1, &job) ||
+	if (!create_allowed(r) || get_str(r, "job", RDV_JOB_MAX, 1, &job) ||
 	    get_str(r, "secret", RDV_SECRET_MAX, 1, &secret))
 		return;
 	if (!curve_key_ok(r, NULL, secret)) {
@@ -160,15 +212,23 @@ on_create(struct rdv_req *r)
 	if ((r->job = rdv_job_find(r->c, job)) != NULL) {
 		if (!mst_ct_equal(secret, strlen(secret), r->job->secret,
 		    r->job->secret_len)) {
-			bad(r, "EAUTH", "unknown job or wrong secret");
+			r->job = NULL;
+			bad(r, "EEXIST", "job id '%.256s' is already in use",
+			    job);
 			return;
 		}
 	} else if ((r->job = rdv_job_create(r->c, job, secret)) == NULL) {
-		bad(r, "ENOMEM", "out of memory");
+		if (errno == ENOSPC)
+			over_limit(r, "jobs", (size_t)r->c->lim.max_jobs,
+			    "--max-jobs");
+		else
+			bad(r, "ENOMEM", "out of memory");
 		return;
 	}
+	r->job->last_active = r->c->now;
+	r->c->authed = 1;
 	rdv_log(r->c, 2, "job %s created", job);
-	reply_ok(r);
+	reply_created(r);
 }
 
 static int
@@ -197,7 +257,7 @@ join_check(struct rdv_req *r, struct rdv_group *g, int want, int size)
 		bad(r, "EINVAL", "rank %d out of range for size %d", want, size);
 		return -1;
 	}
-	if (want >= 0 && g->by_rank && g->by_rank[want]) {
+	if (want >= 0 && rdv_group_planned(g, want)) {
 		bad(r, "EINVAL", "rank %d already taken", want);
 		return -1;
 	}
@@ -222,6 +282,16 @@ on_join(struct rdv_req *r)
 		bad(r, "EINVAL", "\"size\" is required");
 		return;
 	}
+	if (size > r->c->lim.max_size) {
+		over_limit(r, "job size", (size_t)r->c->lim.max_size,
+		    "--max-job-size");
+		return;
+	}
+	if (r->c->nmembers >= r->c->lim.max_members) {
+		over_limit(r, "members of all jobs",
+		    (size_t)r->c->lim.max_members, "--max-members");
+		return;
+	}
 	g = &r->job->groups[kind];
 	if (join_check(r, g, want, size) != 0)
 		return;
@@ -242,7 +312,10 @@ on_join(struct rdv_req *r)
 	    rdv_kind_name(kind), host, g->joined, g->size);
 	if (g->joined < g->size)
 		return;
-	rdv_group_assign(g);
+	if (rdv_group_assign(g) != 0) {
+		bad(r, "ENOMEM", "out of memory");
+		return;
+	}
 	for (i = 0; i < g->size; i++) {
 		m = g->m[i];
 		if (m->join_wait) {
@@ -284,13 +357,26 @@ kv_wake(struct rdv_core *c, struct rdv_kv *e)
 	}
 }
 
+/* Why a key could not be made (or, storing, its value stored). */
+static void
+kv_failed(struct rdv_req *r, int storing)
+{
+	if (errno != ENOSPC)
+		bad(r, "ENOMEM", "out of memory");
+	else if (!storing && r->job->kv_n >= (size_t)r->c->lim.max_keys)
+		over_limit(r, "keys of a job", (size_t)r->c->lim.max_keys,
+		    "--max-keys");
+	else
+		over_limit(r, "bytes of a job's keys and values",
+		    r->c->lim.max_kv_bytes, "--max-kv-bytes");
+}
+
 static void
 on_set(struct rdv_req *r)
 {
 	const char *key;
 	cJSON *val = cJSON_GetObjectItemCaseSensitive(r->msg, "val");
 	struct rdv_kv *e;
-	char *v;
 
 	if (get_str(r, "key", RDV_KEY_MAX, 1, &key))
 		return;
@@ -298,13 +384,14 @@ on_set(struct rdv_req *r)
 		bad(r, "EINVAL", "\"val\" must be a (base64) string");
 		return;
 	}
-	if ((e = rdv_kv_lookup(r->c, r->job, key, 1)) == NULL ||
-	    (v = strdup(val->valuestring)) == NULL) {
-		bad(r, "ENOMEM", "out of memory");
+	if ((e = rdv_kv_lookup(r->c, r->job, key, 1)) == NULL) {
+		kv_failed(r, 0);
 		return;
 	}
-	free(e->val);
-	e->val = v;
+	if (rdv_kv_store(r->c, r->job, e, val->valuestring) != 0) {
+		kv_failed(r, 1);
+		return;
+	}
 	reply_ok(r);
 	kv_wake(r->c, e);
 }
@@ -328,8 +415,17 @@ on_get(struct rdv_req *r)
 		rdv_reply_err(r->c, r->from, r->id, "ENOENT", "no such key");
 		return;
 	}
-	if (e == NULL || rdv_wait_add(r->c, RDV_W_GET, r->job, &e->waiters,
-	    r->from, r->id, wait_ms) == NULL)
+	if (e == NULL) {
+		kv_failed(r, 0);
+		return;
+	}
+	if (r->job->nwaiters >= r->c->lim.max_waiters) {
+		over_limit(r, "waiting gets of a job",
+		    (size_t)r->c->lim.max_waiters, "--max-waiters");
+		return;
+	}
+	if (rdv_wait_add(r->c, RDV_W_GET, r->job, &e->waiters, r->from,
+	    r->id, wait_ms) == NULL)
 		bad(r, "ENOMEM", "out of memory");
 }
 
@@ -349,8 +445,12 @@ on_barrier(struct rdv_req *r)
 		    r->m->in_barrier->name);
 		return;
 	}
-	if ((b = rdv_barrier_lookup(r->job, r->m->kind, name, 1)) == NULL ||
-	    (w = rdv_wait_add(r->c, RDV_W_BARRIER, r->job, &b->waiters,
+	if ((b = rdv_barrier_lookup(r->c, r->job, r->m->kind, name, 1)) ==
+	    NULL) {
+		kv_failed(r, 1);
+		return;
+	}
+	if ((w = rdv_wait_add(r->c, RDV_W_BARRIER, r->job, &b->waiters,
 	    r->from, r->id, wait_ms)) == NULL) {
 		bad(r, "ENOMEM", "out of memory");
 		return;
@@ -438,7 +538,7 @@ static const struct rdv_handler handlers[] = {
 	{ "set",	on_set,		RDV_F_AUTH },
 	{ "get",	on_get,		RDV_F_AUTH },
 	{ "barrier",	on_barrier,	RDV_F_MEMBER },
-	{ "heartbeat",	on_heartbeat,	RDV_F_MEMBER },
+	{ "heartbeat",	on_heartbeat,	RDV_F_AUTH },
 	{ "leave",	on_leave,	RDV_F_MEMBER | RDV_F_ABORTOK },
 	{ "abort",	on_abort,	RDV_F_AUTH | RDV_F_ABORTOK },
 	{ "end",	on_end,		RDV_F_AUTH | RDV_F_ABORTOK },
@@ -487,6 +587,8 @@ check_access(struct rdv_req *r, int flags)
 	}
 	if (r->m)
 		r->m->last_seen = r->c->now;
+	r->job->last_active = r->c->now;
+	r->c->authed = 1;
 	if (r->job->aborted && !(flags & RDV_F_ABORTOK)) {
 		rdv_reply_err(r->c, r->from, r->id, "EABORTED", "%s",
 		    r->job->why ? r->job->why : "aborted");
@@ -543,6 +645,10 @@ rdv_core_handle(struct rdv_core *c, const struct rdv_id *from,
 	if (len > RDV_MSG_MAX) {
 		bad(&r, "ETOOBIG", "message of %zu bytes exceeds %d", len,
 		    RDV_MSG_MAX);
+		return;
+	}
+	if (!mst_utf8_valid(data, len)) {
+		bad(&r, "EPROTO", "not valid UTF-8 (JSON must be)");
 		return;
 	}
 	if ((r.msg = cJSON_ParseWithLength(data, len)) == NULL ||

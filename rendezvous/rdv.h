@@ -18,8 +18,28 @@
 #include "rdv_proto.h"
 
 #define RDV_ID_MAX 64		/* longest ROUTER routing id we serve */
-#define RDV_SIZE_MAX (1 << 20)	/* most members in a group */
+#define RDV_SIZE_MAX (1 << 20)	/* largest --max-job-size */
 #define RDV_WAIT_MAX (24 * 3600 * 1000)
+
+/*
+ * What one server holds at most (musterd(8), LIMITS, says each).  A
+ * request that would pass a limit gets ELIMIT and changes nothing.
+ */
+struct rdv_limits {
+	int max_jobs;		/* jobs registered at once (1024) */
+	int max_size;		/* declared size of one group (65536) */
+	int max_members;	/* members of every job together (262144) */
+	int max_keys;		/* KV keys of one job (65536) */
+	size_t max_kv_bytes;	/* one job's keys, values, barrier names (16 MiB) */
+	int max_waiters;	/* requests one job holds unanswered, beyond
+				 * one join and one barrier per member (4096) */
+	int job_expire_ms;	/* a job without a live member and without a
+				 * request this long is dropped (60000;
+				 * 0: never, the launcher's own job) */
+};
+
+/* Who may send "create". */
+enum rdv_create { RDV_CREATE_NONE, RDV_CREATE_ADMIN, RDV_CREATE_OPEN };
 
 struct rdv_id {
 	uint8_t len;
@@ -67,8 +87,10 @@ struct rdv_group {
 	int size;		/* 0 until the first join */
 	int joined, complete;
 	uint64_t generation;
+	/* both grow with the members who came, never to a declared size */
 	struct rdv_member **m;	/* join order; by rank once complete */
-	struct rdv_member **by_rank;
+	struct rdv_member **by_rank;	/* planned ranks; all once complete */
+	int cap_m, cap_rank;
 };
 
 struct rdv_kv {
@@ -99,7 +121,11 @@ struct rdv_job {
 	struct rdv_kv **kv;
 	size_t kv_buckets, kv_n;
 	struct rdv_barrier *barriers;
+	size_t kv_bytes;	/* keys, values, barrier names */
+	int nwaiters;		/* get waiters (joins, barriers: per member) */
+	int nmembers;
 	uint64_t seq;
+	uint64_t last_active;	/* last authenticated request */
 };
 
 typedef void (*rdv_send_fn)(void *arg, const struct rdv_id *to,
@@ -110,34 +136,50 @@ struct rdv_core {
 	struct rdv_job *jobs;
 	size_t njobs;
 	struct rdv_link waiters;
+	struct rdv_limits lim;
+	int nmembers;		/* every job's */
+	enum rdv_create create;
+	char *admin_secret;	/* RDV_CREATE_ADMIN: what "create" must give */
+	char admin_key_pub[41];	/* the CURVE key admin_secret derives */
 	int heartbeat_ms;
 	int verbose;
 	uint64_t now;
 	uint64_t sid;		/* this instance */
 	char sid_str[24];
-	uint64_t rng;
 	rdv_send_fn send;
 	void *send_arg;
 	uint64_t next_hb_check;
 	uint64_t next_deadline;	/* no waiter expires before this */
 	int fake_clock;		/* the fuzzer moves now itself */
 	char admin_pub[41];	/* CURVE key allowed every job (the server's) */
-	unsigned long msgs, bad;
+	unsigned long msgs, bad, expired;
+	int authed;		/* the last request passed a job's secret */
 };
 
 /* core.c */
+/* The limits musterd starts with unless told otherwise. */
+void  rdv_limits_default(struct rdv_limits *l);
+/* Default limits, no create op (rdv_core_set_admin changes that). */
 int   rdv_core_init(struct rdv_core *c, int heartbeat_ms, int verbose,
 		    rdv_send_fn send, void *arg);
+/* mode RDV_CREATE_ADMIN needs secret; 0, or -1 without memory. */
+int   rdv_core_set_create(struct rdv_core *c, enum rdv_create mode,
+			  const char *secret);
 void  rdv_core_release(struct rdv_core *c);
+/* 1 when key (Z85) may connect over CURVE: a job's, the admin's, the
+ * server's own; any key when jobs are open to all (RDV_CREATE_OPEN). */
+int   rdv_core_key_known(struct rdv_core *c, const char *key);
 /* Runs deadlines and heartbeat checks; returns ms until the next one. */
 int   rdv_core_tick(struct rdv_core *c);
 /* "node" or "worker", as the protocol spells kinds. */
 const char *rdv_kind_name(enum rdv_kind kind);
 void  rdv_log(struct rdv_core *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-uint64_t rdv_random(struct rdv_core *c);
+/* Unpredictable (libsodium's randombytes): tokens, the instance id. */
+uint64_t rdv_random(void);
 
 struct rdv_job *rdv_job_find(struct rdv_core *c, const char *name);
+/* NULL without memory or past max_jobs (errno ENOMEM or ENOSPC). */
 struct rdv_job *rdv_job_create(struct rdv_core *c, const char *name,
 			       const char *secret);
 void  rdv_job_abort(struct rdv_core *c, struct rdv_job *j, const char *why);
@@ -150,12 +192,20 @@ struct rdv_member *rdv_member_add(struct rdv_core *c, struct rdv_job *j,
 				  int want, const struct rdv_id *id);
 void  rdv_member_remove(struct rdv_core *c, struct rdv_member *m);
 struct rdv_member *rdv_member_find(struct rdv_job *j, const char *mid);
-void  rdv_group_assign(struct rdv_group *g);
+/* Assigns ranks once every member came; -1 without memory. */
+int   rdv_group_assign(struct rdv_group *g);
+struct rdv_member *rdv_group_planned(const struct rdv_group *g, int rank);
 
+/* create: NULL without memory or past max_keys / max_kv_bytes. */
 struct rdv_kv *rdv_kv_lookup(struct rdv_core *c, struct rdv_job *j,
 			     const char *key, int create);
-struct rdv_barrier *rdv_barrier_lookup(struct rdv_job *j, enum rdv_kind kind,
-				       const char *name, int create);
+/* Sets e's value, accounting its bytes; -1 past max_kv_bytes or ENOMEM. */
+int   rdv_kv_store(struct rdv_core *c, struct rdv_job *j, struct rdv_kv *e,
+		   const char *val);
+/* create: NULL without memory or past max_kv_bytes (errno). */
+struct rdv_barrier *rdv_barrier_lookup(struct rdv_core *c, struct rdv_job *j,
+				       enum rdv_kind kind, const char *name,
+				       int create);
 
 struct rdv_waiter *rdv_wait_add(struct rdv_core *c, enum rdv_wait type,
 				struct rdv_job *j, struct rdv_link *on,

@@ -26,6 +26,9 @@ rdv_send_json(struct rdv_core *c, const struct rdv_id *to, cJSON *o)
 	if (o == NULL)
 		return;
 	if ((s = cJSON_PrintUnformatted(o)) != NULL) {
+		/* requests are valid UTF-8, but a cut ("%.32s") may split a
+		 * character: what goes out is valid UTF-8 JSON all the same */
+		mst_utf8_fix(s, strlen(s));
 		c->send(c->send_arg, to, s, strlen(s));
 		cJSON_free(s);
 	}
@@ -175,6 +178,8 @@ rdv_reply_status(struct rdv_core *c, const struct rdv_id *to, double req_id)
 	cJSON_AddNumberToObject(o, "heartbeat_ms", c->heartbeat_ms);
 	cJSON_AddNumberToObject(o, "messages", (double)c->msgs);
 	cJSON_AddNumberToObject(o, "bad_messages", (double)c->bad);
+	cJSON_AddNumberToObject(o, "expired_jobs", (double)c->expired);
+	cJSON_AddNumberToObject(o, "members", c->nmembers);
 	a = cJSON_AddArrayToObject(o, "jobs");
 	for (j = c->jobs; a && j; j = j->next)
 		cJSON_AddItemToArray(a, status_job(c, j));

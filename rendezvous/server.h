@@ -7,6 +7,7 @@
 #define RDV_SERVER_H
 
 #include <stddef.h>
+#include "rdv.h"
 
 struct rdv_server;
 
@@ -21,6 +22,17 @@ struct rdv_server_opts {
 	 */
 	int curve;
 	const char *curve_secret;
+	/*
+	 * Who may create jobs over the network: RDV_CREATE_NONE (the
+	 * launcher's server: rdv_server_add_job only), RDV_CREATE_ADMIN
+	 * (the holder of admin_secret) or RDV_CREATE_OPEN (anyone).
+	 */
+	enum rdv_create create;
+	const char *admin_secret;
+	const struct rdv_limits *limits;	/* NULL: rdv_limits_default */
+	int max_conns;		/* open connections (0: the fd limit allows) */
+	int handshake_ms;	/* a connection silent this long at its start
+				 * is closed (default 3000) */
 };
 
 /*

@@ -116,8 +116,11 @@ is "three attempts" "$(sed 's/^\[.\] //' $T/out | sort -u | tr '\n' ' ')" "try 0
 $MUSTER -n 1 --max-restarts 1 -- sh -c 'exit 4' > /dev/null 2>&1
 is "restarts exhausted: the code" $? 4
 
-# --rendezvous: a running musterd instead of the embedded server
-$MUSTERD --bind tcp://127.0.0.1:0 --foreground > $T/md.out 2> $T/md.err &
+# --rendezvous: a running musterd instead of the embedded server (the
+# launcher creates its job there with musterd's admin secret)
+od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > $T/admin
+export MUSTER_ADMIN_SECRET_FILE=$T/admin
+$MUSTERD --admin-secret-file $T/admin --bind tcp://127.0.0.1:0 --foreground > $T/md.out 2> $T/md.err &
 mdpid=$!
 i=0; while [ ! -s $T/md.out ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 ep=$(head -1 $T/md.out)
@@ -127,6 +130,7 @@ ok_if "trainer through musterd: reached its loss" grep -q '^\[0\] final loss' $T
 $MUSTER --rendezvous "$ep" -n 1 -- sh -c 'echo $MUSTER_RENDEZVOUS' > $T/out
 is "ranks get the musterd endpoint" "$(cat $T/out)" "[0] $ep"
 kill $mdpid; wait $mdpid
+unset MUSTER_ADMIN_SECRET_FILE
 $MUSTER --rendezvous tcp://127.0.0.1:1 -n 1 -- touch $T/started 2> $T/err
 is "unreachable musterd: exit 2" $? 2
 ok_if "unreachable musterd: says so, starts nothing" sh -c \

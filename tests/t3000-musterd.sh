@@ -6,6 +6,10 @@
 CLI=$B/tests/rdv_cli
 matches() { expr "$1" : "$2" >/dev/null; }
 export MUSTER_JOB_SECRET=t3000-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+# musterd's admin secret: only its holders create jobs (rdv_cli reads it)
+od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$T/admin"
+export MUSTER_ADMIN_SECRET_FILE=$T/admin
+ADM="--admin-secret-file $T/admin"
 
 # --- flags and the man page
 out=$("$MUSTERD" --help); rc=$?
@@ -20,7 +24,7 @@ err=$("$MUSTERD" --heartbeat soon 2>&1); rc=$?
 is "bad --heartbeat exits 2" "$rc" 2
 ok_if "bad --heartbeat names the value" matches "$err" ".*'soon'"
 err=$("$MUSTERD" --bind 2>&1); is "missing argument exits 2" "$?" 2
-err=$("$MUSTERD" --bind tcp://256.1.1.1:0 --foreground 2>&1)
+err=$("$MUSTERD" $ADM --bind tcp://256.1.1.1:0 --foreground 2>&1)
 is "unbindable address exits 1" "$?" 1
 helpopts=$(printf '%s\n' "$out" | grep -o -- '--[a-z][a-z-]*' | sort -u)
 manopts=$(grep -o 'Fl \\-[a-z\\-]*' man/musterd.8 | sed 's/Fl \\-/--/; s/\\//g' | sort -u)
@@ -32,7 +36,7 @@ else
 fi
 
 # --- daemon on a free port
-"$MUSTERD" --bind tcp://127.0.0.1:0 --heartbeat 400 2> "$T/log" > "$T/ep"
+"$MUSTERD" $ADM --bind tcp://127.0.0.1:0 --heartbeat 400 2> "$T/log" > "$T/ep"
 is "daemon start exits 0" "$?" 0
 EP=$(head -1 "$T/ep")
 ok_if "prints the bound endpoint" matches "$EP" 'tcp://127\.0\.0\.1:[1-9][0-9]*$'
@@ -48,7 +52,7 @@ MUSTER_JOB_SECRET=other-secret "$CLI" "$EP" B create
 ok_if "create job A again, same secret" "$CLI" "$EP" A create
 MUSTER_JOB_SECRET=not-it "$CLI" "$EP" A create 2> "$T/e"
 is "create A with another secret refused" "$?" 1
-ok_if "refusal says why" grep -q "wrong secret" "$T/e"
+ok_if "refusal says the id is in use" grep -q "job id .A. is already in use" "$T/e"
 "$CLI" "$EP" A set addr 10.0.0.1:7000
 is "get in job A" "$("$CLI" "$EP" A get addr 0)" "10.0.0.1:7000"
 MUSTER_JOB_SECRET=other-secret "$CLI" "$EP" B get addr 0 2>/dev/null
@@ -119,7 +123,7 @@ ok_if "the port is free again" sh -c "test -z \"\$(ss -Htln 'sport = :$PORT')\""
 is "a client of a stopped server gets an error" "$?" 1
 
 # CURVE (forced on loopback): the printed key lets clients in, nothing else
-"$MUSTERD" --foreground --curve --bind tcp://127.0.0.1:0 > "$T/ep3" 2>"$T/log3" &
+"$MUSTERD" $ADM --foreground --curve --bind tcp://127.0.0.1:0 > "$T/ep3" 2>"$T/log3" &
 cp=$!
 for i in $(seq 100); do [ "$(wc -l < "$T/ep3")" -ge 2 ] && break; sleep 0.05; done
 EP3=$(head -1 "$T/ep3"); KEY=$(sed -n 's/^curve-public-key //p' "$T/ep3")
@@ -129,13 +133,13 @@ MUSTER_RDV_KEY=$KEY "$CLI" "$EP3" C set k encrypted
 is "CURVE client with the key and secret" "$(MUSTER_RDV_KEY=$KEY "$CLI" "$EP3" C get k 0)" encrypted
 MUSTER_RDV_KEY=$KEY MUSTER_JOB_SECRET=guess "$CLI" "$EP3" C get k 0 2>/dev/null
 is "CURVE: a secret no job has is refused" "$?" 1
-ok_if "CURVE refusal is logged" grep -q "EAUTH" "$T/log3"
+ok_if "CURVE refusal is logged" grep -q "ZAP: refused a client .*belongs to no job" "$T/log3"
 "$CLI" "$EP3" C get k 0 2>/dev/null
 is "CURVE: plaintext client gets nothing" "$?" 1
 kill -TERM $cp; wait $cp
 
 # foreground + SIGINT
-"$MUSTERD" --foreground --bind tcp://127.0.0.1:0 > "$T/ep2" 2>/dev/null &
+"$MUSTERD" --open --foreground --bind tcp://127.0.0.1:0 > "$T/ep2" 2>/dev/null &
 fp=$!
 for i in $(seq 50); do [ -s "$T/ep2" ] && break; sleep 0.05; done
 kill -INT $fp; wait $fp

@@ -8,7 +8,7 @@ CLI=$B/tests/rdv_cli
 export MUSTER_JOB_SECRET=t4400-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 
 # --- a job aborted on musterd: the worker in the allreduce hears it
-"$MUSTERD" --bind tcp://127.0.0.1:0 --foreground > "$T/ep" 2> "$T/log" &
+"$MUSTERD" --open --bind tcp://127.0.0.1:0 --foreground > "$T/ep" 2> "$T/log" &
 DPID=$!
 stop_daemon() { kill "$DPID" 2>/dev/null; }
 test_cleanup_hooks="stop_daemon"

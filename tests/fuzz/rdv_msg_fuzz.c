@@ -21,8 +21,9 @@ sink(void *arg, const struct rdv_id *to, const char *buf, size_t len)
 {
 	(void)arg;
 	(void)to;
-	/* every reply must be JSON with the version */
-	if (len == 0 || buf[0] != '{' || strstr(buf, "\"v\":1") == NULL)
+	/* every reply must be valid UTF-8 JSON with the version */
+	if (len == 0 || buf[0] != '{' || strstr(buf, "\"v\":1") == NULL ||
+	    !mst_utf8_valid(buf, len))
 		abort();
 	sent += len;
 }
@@ -43,6 +44,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ids[i].b[4] = (uint8_t)i;
 	}
 	c.fake_clock = 1;
+	/* small limits, so that inputs reach them; create open to all */
+	c.lim.max_jobs = 4;
+	c.lim.max_size = 64;
+	c.lim.max_members = 128;
+	c.lim.max_keys = 16;
+	c.lim.max_kv_bytes = 4096;
+	c.lim.max_waiters = 8;
+	c.lim.job_expire_ms = 500;
+	rdv_core_set_create(&c, (size & 1) ? RDV_CREATE_OPEN : RDV_CREATE_ADMIN,
+	    "admin-secret-for-fuzz");
 	rdv_job_create(&c, "j", "s");
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));

@@ -24,7 +24,7 @@ printf '%-8s %10s %10s %12s %12s %8s\n' members musterd_s rss_MiB tcpstore_s tcp
 for n in $sizes; do
 	: > "$tmp/times"; rss=0
 	for r in $(seq "$reps"); do
-		"$MUSTERD" --foreground --quiet --bind tcp://127.0.0.1:0 > "$tmp/ep" &
+		"$MUSTERD" --foreground --quiet --open --bind tcp://127.0.0.1:0 > "$tmp/ep" &
 		pid=$!
 		for i in $(seq 200); do [ -s "$tmp/ep" ] && break; sleep 0.05; done
 		ep=$(head -1 "$tmp/ep")

@@ -1,13 +1,15 @@
 /*
  * rdv_cli: the rendezvous client from the shell, for tests (git's
  * test-tool).  The job secret comes from $MUSTER_JOB_SECRET (never argv);
- * the CURVE server key, if any, from $MUSTER_RDV_KEY.
+ * the CURVE server key, if any, from $MUSTER_RDV_KEY; musterd's admin
+ * secret, for create, from the file $MUSTER_ADMIN_SECRET_FILE names.
  *
  *   rdv_cli EP JOB create
  *   rdv_cli EP JOB set KEY VALUE
  *   rdv_cli EP JOB get KEY WAIT_MS
  *   rdv_cli EP JOB join KIND HOST RANK SIZE WAIT_MS [HOLD_MS]
  *   rdv_cli EP JOB abort WHY
+ *   rdv_cli EP JOB status          (the server's jobs, JSON)
  *   rdv_cli EP - raw JSON         (one frame; prints the reply)
  *
  * Prints results on stdout, errors on stderr; exit 0 ok, 1 error.
@@ -81,6 +83,12 @@ run(mst_rdv *r, int argc, char **argv)
 			printf("%.*s\n", (int)len, (char *)v);
 			free(v);
 		}
+	} else if (strcmp(cmd, "status") == 0 && argc == 4) {
+		char *json;
+		if ((rv = mst_rdv_status(r, &json)) == MUSTER_OK) {
+			printf("%s\n", json);
+			free(json);
+		}
 	} else if (strcmp(cmd, "abort") == 0 && argc == 5) {
 		rv = mst_rdv_abort(r, argv[4]);
 	} else if (strcmp(cmd, "join") == 0 && (argc == 9 || argc == 10)) {
@@ -112,6 +120,7 @@ main(int argc, char **argv)
 {
 	const char *secret = getenv("MUSTER_JOB_SECRET");
 	struct mst_rdv_opts o = { .timeout_ms = 3000 };
+	char admin[1100];
 	mst_rdv *r;
 	int rc;
 
@@ -125,6 +134,9 @@ main(int argc, char **argv)
 	o.job = argv[2];
 	o.secret = secret ? secret : "";
 	o.server_key = getenv("MUSTER_RDV_KEY");
+	if (strcmp(argv[3], "create") == 0 &&
+	    mst_rdv_load_admin_secret(admin, sizeof(admin)) == MUSTER_OK)
+		o.admin_secret = admin;	/* only create: it changes the key */
 	if (mst_rdv_open(&r, &o) != MUSTER_OK) {
 		fprintf(stderr, "rdv_cli: cannot open %s\n", argv[1]);
 		return 1;

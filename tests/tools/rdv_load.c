@@ -169,15 +169,19 @@ out:
 	return NULL;
 }
 
-/* The job must exist on a standalone musterd: the first one creates it. */
+/* The job must exist on a standalone musterd: the first one creates it
+ * (with the admin secret of $MUSTER_ADMIN_SECRET_FILE, or on --open). */
 static int
 create_job(const char *ep, const char *job, const char *secret)
 {
 	struct mst_rdv_opts o = { .endpoint = ep, .job = job,
-		.secret = secret, .timeout_ms = 5000 };
+		.secret = secret, .timeout_ms = 5000, .no_keepalive = 1 };
+	char admin[1100];
 	mst_rdv *r;
 	muster_result rv;
 
+	if (mst_rdv_load_admin_secret(admin, sizeof(admin)) == MUSTER_OK)
+		o.admin_secret = admin;
 	if ((rv = mst_rdv_open(&r, &o)) == MUSTER_OK &&
 	    (rv = mst_rdv_create(r)) != MUSTER_OK)
 		fprintf(stderr, "rdv_load: %s\n", mst_rdv_error(r));

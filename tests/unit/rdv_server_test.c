@@ -622,6 +622,107 @@ test_bad_input(void)
 	rdv_server_stop(s);
 }
 
+/* One raw request and its reply text (NUL-terminated) in buf. */
+static int
+raw_call(void *sock, const char *msg, char *buf, size_t n)
+{
+	int r, to = 2000;
+
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &to, sizeof(to));
+	if (zmq_send(sock, msg, strlen(msg), 0) < 0 ||
+	    (r = zmq_recv(sock, buf, n - 1, 0)) < 0)
+		return -1;
+	buf[(size_t)r < n - 1 ? (size_t)r : n - 1] = '\0';
+	return 0;
+}
+
+/* xorshift64* of the old core, run backwards from an output. */
+static uint64_t
+xs_unmul(uint64_t out)
+{
+	uint64_t m = 0x2545F4914F6CDD1DULL, inv = m;
+	int i;
+
+	for (i = 0; i < 6; i++)	/* Newton: inverse of an odd number mod 2^64 */
+		inv *= 2 - m * inv;
+	return out * inv;
+}
+
+static uint64_t
+xs_unshift_r(uint64_t y, int k)
+{
+	uint64_t x = y;
+	int i;
+
+	for (i = 0; i < 64 / k + 1; i++)
+		x = y ^ (x >> k);
+	return x;
+}
+
+static uint64_t
+xs_unshift_l(uint64_t y, int k)
+{
+	uint64_t x = y;
+	int i;
+
+	for (i = 0; i < 64 / k + 1; i++)
+		x = y ^ (x << k);
+	return x;
+}
+
+static uint64_t
+xs_next(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * A member's token must not follow from the sid that any ping reply
+ * shows: with the old xorshift core the sid was its first output, so
+ * the state and every later token were one inversion away.
+ */
+static void
+test_tokens_unpredictable(void)
+{
+	struct rdv_server *s = start(5000);
+	void *ctx = zmq_ctx_new(), *d = zmq_socket(ctx, ZMQ_DEALER);
+	char buf[2048], *p;
+	unsigned long long sid = 0, token = 0, guess[4];
+	uint64_t st;
+	int zero = 0, i, hit = 0;
+
+	zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof(zero));
+	CHECK_INT(zmq_connect(d, ep), 0);
+	CHECK_INT(rdv_server_add_job(s, "tok", "s3cret"), 0);
+	CHECK_INT(raw_call(d, "{\"v\":1,\"op\":\"ping\",\"id\":1}", buf,
+	    sizeof(buf)), 0);
+	CHECK((p = strstr(buf, "\"sid\":\"")) != NULL);
+	if (p)
+		sid = strtoull(p + 7, NULL, 16);
+	CHECK_INT(raw_call(d, "{\"v\":1,\"op\":\"join\",\"id\":2,\"job\":"
+	    "\"tok\",\"secret\":\"s3cret\",\"host\":\"h\",\"size\":1}", buf,
+	    sizeof(buf)), 0);
+	CHECK((p = strstr(buf, "\"mid\":\"")) != NULL && strchr(p, '.'));
+	if (p && strchr(p, '.'))
+		token = strtoull(strchr(p, '.') + 1, NULL, 16);
+	CHECK(token != 0);
+	/* invert the output, then the three shifts, and step forward */
+	st = xs_unshift_r(xs_unshift_l(xs_unshift_r(xs_unmul(sid), 27), 25),
+	    12);
+	for (i = 0; i < 4; i++) {
+		guess[i] = xs_next(&st);
+		hit |= i > 0 && guess[i] == token;
+	}
+	CHECK_(guess[0] != sid || !hit, "token %llx follows from sid %llx",
+	    token, sid);
+	zmq_close(d);
+	zmq_ctx_term(ctx);
+	rdv_server_stop(s);
+}
+
 static void
 test_curve(void)
 {
@@ -704,5 +805,6 @@ TEST_LIST = {
 	{ "wrong_secret_rejected", test_wrong_secret },
 	{ "bad_input", test_bad_input },
 	{ "curve_and_zap", test_curve },
+	{ "tokens_unpredictable", test_tokens_unpredictable },
 	{ NULL, NULL },
 };
