@@ -48,6 +48,10 @@ SO_DEFS :=
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+# TSan's suppressions live in common/tsan.c: every program takes them
+ifeq ($(SANITIZE),thread)
+ALL_LDFLAGS += -Wl,-u,__tsan_default_suppressions
+endif
 
 # Each package is asked for on its own, so that a missing one is named
 # (pkg-check) instead of failing every file that includes another one.
@@ -217,11 +221,13 @@ check: deps-check
 	$(Q)MUSTER_BUILD=$(B) MUSTER_SANITIZE=$(SANITIZE) sh tests/run.sh
 
 # What CI runs: the suite plain, under ASan+UBSan and under TSan (each in
-# its own build tree), then the long fuzz run.
+# its own build tree), then the long fuzz run.  TSan code runs 5-15x
+# slower, so its per-case (TEST_TIMEOUT) and per-file limits are larger.
 check-all: deps-check
 	$(Q)$(MAKE) --no-print-directory check SANITIZE=
 	$(Q)$(MAKE) --no-print-directory check SANITIZE=address,undefined
-	$(Q)$(MAKE) --no-print-directory check SANITIZE=thread
+	$(Q)TEST_TIMEOUT=600 MUSTER_TEST_TIMEOUT=3000 \
+		$(MAKE) --no-print-directory check SANITIZE=thread
 	$(Q)$(MAKE) --no-print-directory fuzz-long SANITIZE=
 
 demo: deps-demo
