@@ -164,9 +164,9 @@ find_def(const char *arg, const char **inline_val)
 static int
 set_count(const char *what, const char *v, long min, long *out)
 {
-	if (mst_parse_long(v, min, 1 << 20, out) != 0) {
+	if (mst_parse_long(v, min, LCH_NP_MAX, out) != 0) {
 		lch_msg("%s '%s': expected a whole number from %ld to %d",
-		    what, v, min, 1 << 20);
+		    what, v, min, LCH_NP_MAX);
 		return -1;
 	}
 	return 0;
@@ -192,6 +192,40 @@ valid_xvar(const char *v)
 		    (i > 0 && v[i] >= '0' && v[i] <= '9')))
 			return 0;
 	return 1;
+}
+
+/* --rendezvous tcp://HOST:PORT: an IPv4 host or name and a port. */
+static int
+check_endpoint(const char *v, const char *from)
+{
+	const char *colon = strrchr(v, ':');
+	char *host;
+	long port;
+	int ok;
+
+	if (strncmp(v, "tcp://", 6) != 0 || colon < v + 6) {
+		lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+		return -1;
+	}
+	host = lch_xasprintf("%.*s", (int)(colon - v - 6), v + 6);
+	if (strchr(host, ':') || strchr(host, '[')) {
+		lch_msg("%s '%s': " LCH_IPV6_REFUSED, from, v);
+		free(host);
+		return -1;
+	}
+	ok = lch_host_valid(host) && mst_parse_long(colon + 1, 1, 65535,
+	    &port) == 0;
+	free(host);
+	if (!ok) {
+		lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+		return -1;
+	}
+	if (strlen(v) > LCH_ENDPOINT_MAX) {
+		lch_msg("%s: longer than %d characters", from,
+		    LCH_ENDPOINT_MAX);
+		return -1;
+	}
+	return 0;
 }
 
 /* Applies one option; from names where the value came from (for errors). */
@@ -223,10 +257,8 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 	case O_NOTAG:	o->tag = 0; return 0;
 	case O_VERBOSE:	o->verbose = 1; return 0;
 	case O_RDV:
-		if (strncmp(v, "tcp://", 6) != 0 || strrchr(v, ':') < v + 6) {
-			lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+		if (check_endpoint(v, from) != 0)
 			return -1;
-		}
 		replace(&o->rendezvous, v);
 		return 0;
 	case O_TIMEOUT:
@@ -265,6 +297,10 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		replace(&o->ssh, v);
 		return 0;
 	case O_MADDR:
+		if (lch_host_is_ipv6(v)) {
+			lch_msg("%s '%s': " LCH_IPV6_REFUSED, from, v);
+			return -1;
+		}
 		if (!lch_host_valid(v)) {
 			lch_msg("%s '%s': expected a host name or address",
 			    from, v);
@@ -504,6 +540,13 @@ finish_ps(struct lch_opts *o)
 		    "worker or --chief");
 		return -1;
 	}
+	if (tasks > LCH_NP_MAX) {
+		lch_msg("parameter-server mode: %ld tasks (chief %d + workers "
+		    "%ld + ps %ld + evaluator %d), more than the %d processes "
+		    "of a job", tasks, o->chief, o->workers, o->ps,
+		    o->evaluator, LCH_NP_MAX);
+		return -1;
+	}
 	if (o->np && o->np != tasks) {
 		lch_msg("-n %ld: parameter-server mode runs %ld tasks "
 		    "(chief %d + workers %ld + ps %ld + evaluator %d)", o->np,
@@ -518,26 +561,57 @@ finish_ps(struct lch_opts *o)
 	return 0;
 }
 
+/* Nodes for the tasks of parameter-server mode, within the hosts given. */
+static int
+finish_ps_nodes(struct lch_opts *o)
+{
+	long hosts = (long)o->hosts.n;
+
+	if (!o->nodes && !o->ppn)
+		return 0;	/* the hosts' slots, or one node */
+	if (o->ppn && !o->nodes)
+		o->nodes = (o->np + o->ppn - 1) / o->ppn;
+	if (o->nodes && !o->ppn)
+		o->ppn = (o->np + o->nodes - 1) / o->nodes;
+	if (hosts && o->nodes > hosts) {
+		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
+		return -1;
+	}
+	return 0;
+}
+
+/* -n from the hosts' slots alone, within LCH_NP_MAX. */
+static int
+finish_slots(struct lch_opts *o)
+{
+	long slots = lch_hosts_slots(&o->hosts);
+
+	if (!o->np && slots > LCH_NP_MAX) {
+		lch_msg("the hosts give %ld slots, more than the %d processes "
+		    "of a job (give -n)", slots, LCH_NP_MAX);
+		return -1;
+	}
+	if (!o->np)
+		o->np = slots;
+	if (o->np > slots) {
+		lch_msg("-n %ld: the hosts give only %ld slots", o->np, slots);
+		return -1;
+	}
+	return 0;
+}
+
 /* Resolves -n, --nodes and --procs-per-node against the hosts given. */
 static int
 finish_counts(struct lch_opts *o)
 {
-	long hosts = (long)o->hosts.n, slots = lch_hosts_slots(&o->hosts);
+	long hosts = (long)o->hosts.n, procs;
 
 	if (hosts && o->nodes > hosts) {
 		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
 		return -1;
 	}
-	if (hosts && !o->nodes && !o->ppn) {
-		if (!o->np)
-			o->np = slots;
-		if (o->np > slots) {
-			lch_msg("-n %ld: the hosts give only %ld slots", o->np,
-			    slots);
-			return -1;
-		}
-		return 0;
-	}
+	if (hosts && !o->nodes && !o->ppn)
+		return finish_slots(o);
 	if (!o->nodes)
 		o->nodes = hosts && o->ppn && o->np ?
 		    (o->np + o->ppn - 1) / o->ppn : hosts ? hosts : 1;
@@ -549,11 +623,19 @@ finish_counts(struct lch_opts *o)
 		}
 		o->ppn = o->np ? o->np / o->nodes : 1;
 	}
+	/* both at most LCH_NP_MAX (2^20): the product fits in 64 bits */
+	procs = o->nodes * o->ppn;
+	if (!o->np && procs > LCH_NP_MAX) {
+		lch_msg("%ld nodes x %ld processes per node: %ld processes, "
+		    "more than the %d of a job", o->nodes, o->ppn, procs,
+		    LCH_NP_MAX);
+		return -1;
+	}
 	if (!o->np)
-		o->np = o->nodes * o->ppn;
-	if (o->np != o->nodes * o->ppn) {
+		o->np = procs;
+	if (o->np != procs) {
 		lch_msg("-n %ld: --nodes %ld x --procs-per-node %ld gives %ld",
-		    o->np, o->nodes, o->ppn, o->nodes * o->ppn);
+		    o->np, o->nodes, o->ppn, procs);
 		return -1;
 	}
 	if (hosts && o->nodes > hosts) {
@@ -587,16 +669,7 @@ lch_opts_finish(struct lch_opts *o)
 		    "PROGRAM [ARGS...])");
 		return -1;
 	}
-	if (lch_opts_ps_mode(o)) {
-		if (finish_ps(o) != 0)
-			return -1;
-		if (!o->nodes && !o->ppn && !o->hosts.n)
-			return 0;
-		if (o->ppn && !o->nodes)
-			o->nodes = (o->np + o->ppn - 1) / o->ppn;
-		if (o->nodes && !o->ppn)
-			o->ppn = (o->np + o->nodes - 1) / o->nodes;
-		return 0;
-	}
+	if (lch_opts_ps_mode(o))
+		return finish_ps(o) != 0 ? -1 : finish_ps_nodes(o);
 	return finish_counts(o);
 }

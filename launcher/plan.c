@@ -203,20 +203,27 @@ out:
 	return rc;
 }
 
-/* Horovod's cross rank: index of this node among nodes with this local rank. */
+/*
+ * Horovod's cross rank: the index of a rank's node among the nodes that
+ * have a rank of its local rank; its size is how many such nodes there
+ * are.  One pass over the nodes, linear in the ranks.
+ */
 static void
-cross(const struct lch_plan *p, int node, int local, int *rank, int *size)
+set_cross(struct lch_plan *p)
 {
-	int i;
+	int *seen, i, l, biggest = 0;
 
-	*rank = *size = 0;
-	for (i = 0; i < p->nnodes; i++) {
-		if (p->nodes[i].nprocs <= local)
-			continue;
-		if (i < node)
-			(*rank)++;
-		(*size)++;
-	}
+	for (i = 0; i < p->nnodes; i++)
+		if (p->nodes[i].nprocs > biggest)
+			biggest = p->nodes[i].nprocs;
+	seen = lch_xcalloc((size_t)biggest, sizeof(*seen));
+	for (i = 0; i < p->nnodes; i++)
+		for (l = 0; l < p->nodes[i].nprocs; l++)
+			p->ranks[p->nodes[i].first_rank + l].cross_rank =
+			    seen[l]++;
+	for (i = 0; i < p->np; i++)
+		p->ranks[i].cross_size = seen[p->ranks[i].local_rank];
+	free(seen);
 }
 
 static void
@@ -225,10 +232,8 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	struct lch_rank *rk = &p->ranks[r];
 	struct lch_env *e = &rk->env;
 	const struct lch_node *n = &p->nodes[rk->node_rank];
-	int cr, cs;
 	size_t x;
 
-	cross(p, rk->node_rank, rk->local_rank, &cr, &cs);
 	lch_env_setf(e, "MUSTER_RANK", "%d", r);
 	lch_env_setf(e, "MUSTER_SIZE", "%d", p->np);
 	lch_env_setf(e, "MUSTER_LOCAL_RANK", "%d", rk->local_rank);
@@ -262,8 +267,8 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "HOROVOD_SIZE", "%d", p->np);
 	lch_env_setf(e, "HOROVOD_LOCAL_RANK", "%d", rk->local_rank);
 	lch_env_setf(e, "HOROVOD_LOCAL_SIZE", "%d", n->nprocs);
-	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", cr);
-	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", cs);
+	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", rk->cross_rank);
+	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", rk->cross_size);
 	lch_env_set(e, "HOROVOD_HOSTNAME", n->host);
 	/* Azure ML */
 	lch_env_setf(e, "AZ_BATCH_MASTER_NODE", "%s:%d", p->master_addr,
@@ -294,6 +299,9 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 	int i, r;
 
 	memset(p, 0, sizeof(*p));
+	if (o->np < 1 || o->np > LCH_NP_MAX)	/* lch_opts_finish's bounds */
+		return lch_msg("-n %ld: expected 1 to %d processes", o->np,
+		    LCH_NP_MAX), -1;
 	p->np = (int)o->np;
 	p->argv = o->argv;
 	if (o->job_id)
@@ -314,6 +322,7 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 			rk->node_rank = i;
 		}
 	assign_roles(p, o);
+	set_cross(p);
 	set_here(p);
 	snprintf(p->master_addr, sizeof(p->master_addr), "%s",
 	    o->master_addr ? o->master_addr : node_addr(p, &p->nodes[0]));

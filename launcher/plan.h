@@ -22,6 +22,8 @@ struct lch_rank {
 	int rank, local_rank, node_rank;
 	const char *role;	/* TF task type in ps mode, else "default" */
 	int role_index, role_size;	/* among ranks of this role */
+	int cross_rank, cross_size;	/* Horovod's, among the nodes with
+					   a rank of this local rank */
 	struct lch_env env;	/* what muster sets for this rank */
 };
 

@@ -267,16 +267,16 @@ test_strings(void)
 	CHECK_STR(o.rendezvous, "tcp://rdv.example:5555");
 	CHECK_STR(o.ssh, "ssh -F cfg");
 	lch_opts_release(&o);
-	CHECK_INT(PARSE(&o, "--master-addr", "::1", "--master-port", "1",
+	CHECK_INT(PARSE(&o, "--master-addr", "10.0.0.1", "--master-port", "1",
 	    "--master-addr=node7", "--log-dir=a", "--log-dir", "b", "true"), 0);
 	CHECK_STR(o.master_addr, "node7");
 	CHECK_INT(o.master_port, 1);
 	CHECK_STR(o.log_dir, "b");
 	lch_opts_release(&o);
 	CHECK_INT(PARSE(&o, "--master-port", "65535", "--rendezvous",
-	    "tcp://[::1]:7", "true"), 0);
+	    "tcp://127.0.0.1:7", "true"), 0);
 	CHECK_INT(o.master_port, 65535);
-	CHECK_STR(o.rendezvous, "tcp://[::1]:7");
+	CHECK_STR(o.rendezvous, "tcp://127.0.0.1:7");
 	lch_opts_release(&o);
 }
 
@@ -287,7 +287,11 @@ test_strings_bad(void)
 	static const char *ids[] = { "", "a:b", "-x", "a b", "a/b", NULL };
 	static const char *addrs[] = { "", "-h", "a b", "a;b", NULL };
 	static const char *rdvs[] = { "", "rdv:5555", "tcp://", "tcp://rdv",
-		"udp://rdv:1", NULL };
+		"udp://rdv:1", "tcp://rdv:", "tcp://rdv:0", "tcp://rdv:65536",
+		"tcp://:5555", "tcp://a b:1", "tcp://rdv:1x", NULL };
+	static const char *v6[] = { "::1", "fd00::1", "fe80::1%eth0", NULL };
+	static const char *v6rdv[] = { "tcp://[::1]:7", "tcp://fd00::1:7",
+		"tcp://[fd00::1]:5555", NULL };
 	char want[256];
 	int i;
 
@@ -310,6 +314,18 @@ test_strings_bad(void)
 		snprintf(want, sizeof(want), "muster: --rendezvous '%s': "
 		    "expected tcp://HOST:PORT\n", rdvs[i]);
 		check_bad("--rendezvous", rdvs[i], want);
+	}
+	for (i = 0; v6[i]; i++) {
+		snprintf(want, sizeof(want), "muster: --master-addr '%s': IPv6 "
+		    "addresses are not supported yet (use a host name that "
+		    "resolves to IPv4)\n", v6[i]);
+		check_bad("--master-addr", v6[i], want);
+	}
+	for (i = 0; v6rdv[i]; i++) {
+		snprintf(want, sizeof(want), "muster: --rendezvous '%s': IPv6 "
+		    "addresses are not supported yet (use a host name that "
+		    "resolves to IPv4)\n", v6rdv[i]);
+		check_bad("--rendezvous", v6rdv[i], want);
 	}
 	check_bad("--ssh", "", "muster: --ssh '': expected a command, e.g. "
 	    "'ssh -F FILE'\n");
@@ -528,6 +544,48 @@ test_finish_ps_bad(void)
 	    "1", "true");
 	CHECK_FINISH_FAILS("muster: --mpi: not available in parameter-server "
 	    "mode\n", "--mpi", "--ps", "1", "true");
+	CHECK_FINISH_FAILS("muster: parameter-server mode: 2097152 tasks "
+	    "(chief 0 + workers 1048576 + ps 1048576 + evaluator 0), more "
+	    "than the 1048576 processes of a job\n", "--ps", "1048576",
+	    "--workers", "1048576", "true");
+	/* more nodes than hosts read past the host list */
+	CHECK_FINISH_FAILS("muster: --nodes 4: only 2 hosts given\n", "--ps",
+	    "1", "--workers", "3", "--nodes", "4", "-H", "a,b", "true");
+	CHECK_FINISH_FAILS("muster: --nodes 4: only 2 hosts given\n", "--ps",
+	    "1", "--workers", "3", "--procs-per-node", "1", "-H", "a,b", "true");
+}
+
+/* Products and sums of counts past LCH_NP_MAX are refused, not wrapped. */
+static void
+test_finish_overflow(void)
+{
+	struct lch_opts o;
+
+	CHECK_FINISH_FAILS("muster: 65536 nodes x 65536 processes per node: "
+	    "4294967296 processes, more than the 1048576 of a job\n",
+	    "--nodes", "65536", "--procs-per-node", "65536", "true");
+	CHECK_FINISH_FAILS("muster: 1048576 nodes x 1048576 processes per "
+	    "node: 1099511627776 processes, more than the 1048576 of a job\n",
+	    "--nodes", "1048576", "--procs-per-node", "1048576", "true");
+	CHECK_FINISH_FAILS("muster: 2 nodes x 1048576 processes per node: "
+	    "2097152 processes, more than the 1048576 of a job\n",
+	    "--procs-per-node", "1048576", "-H", "a,b", "true");
+	CHECK_FINISH_FAILS("muster: the hosts give 2097152 slots, more than "
+	    "the 1048576 processes of a job (give -n)\n", "-H",
+	    "a[1-2]:1048576", "true");
+	CHECK_FINISH_FAILS("muster: -H: 'a': more than 1048576 slots\n", "-H",
+	    "a:1048576,a", "true");
+	CHECK_FINISH_FAILS("muster: -n 1048576: --nodes 65536 x "
+	    "--procs-per-node 65536 gives 4294967296\n", "-n", "1048576",
+	    "--nodes", "65536", "--procs-per-node", "65536", "true");
+	/* at the maximum: accepted */
+	CHECK_INT(FINISH(&o, "--nodes", "1024", "--procs-per-node", "1024",
+	    "true"), 0);
+	CHECK_INT(o.np, LCH_NP_MAX);
+	lch_opts_release(&o);
+	CHECK_INT(FINISH(&o, "-n", "8", "-H", "a[1-2]:1048576", "true"), 0);
+	CHECK_INT(o.np, 8);
+	lch_opts_release(&o);
 }
 
 /* FINISH with --config holding json and then these words. */
@@ -726,6 +784,7 @@ TEST_LIST = {
 	{ "finish_bad", test_finish_bad },
 	{ "finish_ps", test_finish_ps },
 	{ "finish_ps_bad", test_finish_ps_bad },
+	{ "finish_overflow", test_finish_overflow },
 	{ "config", test_config },
 	{ "config_lists", test_config_lists },
 	{ "config_precedence", test_config_precedence },

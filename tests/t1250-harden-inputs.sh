@@ -1,0 +1,81 @@
+#!/bin/sh
+# Inputs kept whole or refused: counts that would wrap, values too long
+# for where they go, config files that are not plain JSON objects, IPv6
+# literals (not supported yet) and host lists large enough to show a
+# quadratic parse.  Each refusal is one line naming the input, exit 2,
+# nothing started.
+. "$(dirname "$0")/lib.sh"
+
+bad() {	# bad "WORD IN MESSAGE" ARGS...
+	want=$1; shift
+	rm -f $T/started
+	timeout 20 "$MUSTER" "$@" > $T/out 2> $T/err < /dev/null
+	rc=$?
+	lines=$(wc -l < $T/err)
+	test_n=$((test_n + 1))
+	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" $T/err &&
+	    grep -q '^muster: ' $T/err && [ ! -e $T/started ]; then
+		echo "ok $test_n refused: $(echo "$*" | cut -c1-100)"
+	else
+		echo "not ok $test_n refused: $(echo "$*" | cut -c1-100) (rc $rc, $lines lines, want '$want')"
+		sed 's/^/#   /' $T/err | cut -c1-200 | head -5
+	fi
+}
+P="touch $T/started"
+V6="IPv6 addresses are not supported yet (use a host name that resolves to IPv4)"
+
+# --- counts: products and sums that would wrap are refused -------------
+bad "65536 nodes x 65536 processes per node: 4294967296 processes, more than the 1048576 of a job" \
+    --nodes 65536 --procs-per-node 65536 -- $P
+bad "4294967296 processes, more than the 1048576" \
+    --dry-run --nodes 65536 --procs-per-node 65536 -- $P
+bad "the hosts give 2097152 slots, more than the 1048576 processes of a job (give -n)" \
+    -H 'a[1-2]:1048576' -- $P
+bad "-H: 'a': more than 1048576 slots" -H a:1048576,a -- $P
+i=0; : > $T/hf-slots
+while [ $i -lt 4096 ]; do echo "a slots=1048576"; i=$((i + 1)); done > $T/hf-slots
+bad "hostfile '$T/hf-slots' line 2: 'a': more than 1048576 slots" \
+    --hostfile $T/hf-slots -- $P
+bad "parameter-server mode: 2097152 tasks" --ps 1048576 --workers 1048576 -- $P
+bad "--nodes 4: only 2 hosts given" --ps 1 --workers 3 --nodes 4 -H a,b -- $P
+bad "'[0-99999999]': 100000000 hosts, more than 1048576" -H 'node[0-99999999]' -- $P
+bad "more than 1048576 hosts" -H 'n[0-1048575]x[0-1]' -- $P
+
+# --- IPv6 literals: refused by name, wherever a host is taken ----------
+bad "-H: 'fd00::1:4': $V6" -H fd00::1:4 -- $P
+bad "-H: '[fd00::1]:4': $V6" -H '[fd00::1]:4' -- $P
+bad "-H: '::1': $V6" -H a,::1 -- $P
+printf 'node1 slots=2\nfd00::1 slots=4\n' > $T/hf6
+bad "hostfile '$T/hf6' line 2: 'fd00::1': $V6" --hostfile $T/hf6 -- $P
+bad "--master-addr 'fd00::1': $V6" --master-addr fd00::1 -- $P
+bad "--rendezvous 'tcp://[fd00::1]:5555': $V6" --rendezvous 'tcp://[fd00::1]:5555' -- $P
+printf '{"hosts": "[fd00::1]:2"}' > $T/h6.json
+bad "config '$T/h6.json': \"hosts\": '[fd00::1]:2': $V6" --config $T/h6.json -- $P
+# an IPv4 literal still works
+"$MUSTER" --dry-run -H 10.1.2.3:2 --master-addr 10.1.2.3 -- true > $T/out 2>&1
+is "-H 10.1.2.3:2 --dry-run" "$(grep -c '"host":"10.1.2.3"' $T/out)" 2
+
+# --- large host lists parse in linear time ------------------------------
+# 10^5 hosts in a hostfile took 21 s before (a list scan per host).
+timed() {	# timed CMD...: its status in rc, its milliseconds in t
+	start=$(now_ms); "$@" > $T/out 2> $T/err; rc=$?
+	t=$(( $(now_ms) - start ))
+}
+awk 'BEGIN { for (i = 0; i < 100000; i++) printf "node%d slots=2\n", i }' > $T/hf100k
+timed "$MUSTER" --dry-run -n 1 --hostfile $T/hf100k -- true
+echo "# 10^5-host hostfile: $t ms (rc $rc)"
+ok_if "10^5-host hostfile parses in under 2 s ($t ms)" [ $rc -eq 0 -a "$t" -lt 2000 ]
+is "10^5-host hostfile: rank 0 on node0" "$(grep -o '"host":"[^"]*"' $T/out)" '"host":"node0"'
+# every host twice, 2x10^5 lines: sums kept, order of first sight kept
+awk 'BEGIN { for (r = 0; r < 2; r++) for (i = 0; i < 100000; i++)
+	printf "n%d\n", (i * 7919) % 100000 }' > $T/hf200k
+timed "$MUSTER" --dry-run -n 3 --hostfile $T/hf200k -- true
+echo "# 2x10^5-line hostfile: $t ms (rc $rc)"
+ok_if "2x10^5-line hostfile within a generous 5 s ($t ms)" [ $rc -eq 0 -a "$t" -lt 5000 ]
+is "repeated hosts sum their slots, first seen first" \
+    "$(grep -o '"host":"[^"]*"' $T/out | tr '\n' ' ')" \
+    '"host":"n0" "host":"n0" "host":"n7919" '
+# -H with a range of 2x10^5 hosts
+timed "$MUSTER" --dry-run -n 1 -H 'h[000000-199999]' -- true
+ok_if "-H h[000000-199999] within 5 s ($t ms)" [ $rc -eq 0 -a "$t" -lt 5000 ]
+done_testing
