@@ -186,9 +186,16 @@ set_tf_config(struct lch_plan *p)
 		cJSON_AddStringToObject(tf, "environment", "cloud");
 		if ((s = cJSON_PrintUnformatted(tf)) == NULL)
 			lch_oom();
+		cJSON_Delete(tf);
+		if (strlen("TF_CONFIG=") + strlen(s) > LCH_ENV_MAX) {
+			lch_msg("parameter-server mode: TF_CONFIG for %d tasks "
+			    "is %zu bytes, more than the %d Linux passes in one "
+			    "variable", p->np, strlen(s), LCH_ENV_MAX);
+			free(s);
+			goto out;
+		}
 		lch_env_set(&p->ranks[r].env, "TF_CONFIG", s);
 		free(s);
-		cJSON_Delete(tf);
 	}
 	rc = 0;
 out:

@@ -55,6 +55,85 @@ bad "config '$T/h6.json': \"hosts\": '[fd00::1]:2': $V6" --config $T/h6.json -- 
 "$MUSTER" --dry-run -H 10.1.2.3:2 --master-addr 10.1.2.3 -- true > $T/out 2>&1
 is "-H 10.1.2.3:2 --dry-run" "$(grep -c '"host":"10.1.2.3"' $T/out)" 2
 
+# --- values are taken whole or refused, never cut ------------------------
+id63=$(printf 'j%.0s' $(seq 63))
+bad "--job-id '$(printf 'j%.0s' $(seq 20))...': 64 characters, more than 63" \
+    --job-id "${id63}x" -- $P
+"$MUSTER" --dry-run --job-id "$id63" -- true > $T/out 2>&1
+is "a 63-character --job-id is kept whole" \
+    "$(grep -o '"MUSTER_JOB_ID":"[^"]*"' $T/out)" "\"MUSTER_JOB_ID\":\"$id63\""
+# a config env value over 4 KiB (was cut at 4 KiB): whole in the rank
+awk 'BEGIN { printf "{\"env\": {\"BIG\": \""; for (i = 0; i < 10000; i++)
+	printf "%d", i % 10; printf "\"}}" }' > $T/env10k.json
+"$MUSTER" --config $T/env10k.json -- sh -c 'printf %s "$BIG" | wc -c' \
+    > $T/out 2>&1
+is "config env value of 10000 bytes arrives whole" "$(cat $T/out)" "[0] 10000"
+awk 'BEGIN { printf "{\"env\": {\"HUGE\": \""; for (i = 0; i < 200000; i++)
+	printf "x"; printf "\"}}" }' > $T/env200k.json
+bad "config '$T/env200k.json': \"env\": HUGE=... is 200005 bytes, more than the 131071 Linux passes in one variable" \
+    --config $T/env200k.json -- $P
+bad "config '$T/envkey.json': \"env\": \"A=B\": expected a variable name" \
+    --config "$(printf '{"env": {"A=B": "x"}}' > $T/envkey.json; echo $T/envkey.json)" -- $P
+# a --log-dir too long for its files' paths (rank.N.stdout went elsewhere)
+long=$T; while [ ${#long} -lt 4050 ]; do long=$long/$(printf 'd%.0s' $(seq 200)); done
+bad "--log-dir '" --log-dir "$long" -- $P
+bad "characters, more than 255" \
+    --rendezvous "tcp://$(printf 'r%.0s' $(seq 250)):5555" -- $P
+bad "parameter-server mode: TF_CONFIG for 8100 tasks is" \
+    --ps 100 --workers 8000 -- $P
+# the embedded rendezvous advertised a local host name of 201 to 255
+# characters cut at 200: a name that is this machine, and a "remote" host
+# reached through a stand-in ssh that runs the agent here
+me=$(hostname)
+case $me in
+*.*) skip "long local host name in the endpoint" "host name $me has a domain" ;;
+*)
+	lname=$me.$(printf 'l%.0s' $(seq $((240 - ${#me}))))
+	printf '#!/bin/sh\nwhile [ "$1" != -- ]; do shift; done\nshift 2\nexec sh -c "$1"\n' \
+	    > $T/fakessh
+	chmod +x $T/fakessh
+	timeout 20 "$MUSTER" --ssh $T/fakessh -H "$lname:1,far.invalid:1" -- \
+	    sh -c 'echo "$MUSTER_RENDEZVOUS"' > $T/out 2> $T/err
+	ok_if "a 241-character local host name is advertised whole" \
+	    [ "$(grep -c "^\[[01]\] tcp://$lname:[0-9]*\$" $T/out)" -eq 2 ]
+	sed 's/^/#   /' $T/err | cut -c1-200 | head -3 ;;
+esac
+
+# --- config: a regular JSON object, whole, or refused -------------------
+mkfifo $T/fifo
+start=$(now_ms)
+bad "config '$T/fifo': expected a regular file under 1048576 bytes" --config $T/fifo -- $P
+ok_if "a FIFO as --config is refused at once" [ $(( $(now_ms) - start )) -lt 5000 ]
+printf '{"np": 2} trailing' > $T/trail.json
+bad "config '$T/trail.json': unexpected text after the JSON value at byte 10" \
+    --config $T/trail.json -- $P
+printf '{"np": 2}{"np": 3}' > $T/two.json
+bad "config '$T/two.json': unexpected text after the JSON value at byte 9" \
+    --config $T/two.json -- $P
+printf '{"np": 2, "np": 3}' > $T/dup.json
+bad "config '$T/dup.json': duplicate key \"np\"" --config $T/dup.json -- $P
+printf '{"env": {"A": "1"}, "env": {"B": "2"}}' > $T/dupenv.json
+bad "config '$T/dupenv.json': duplicate key \"env\"" --config $T/dupenv.json -- $P
+printf '{"env": {"A": "1", "B": "2", "A": "3"}}' > $T/dupvar.json
+bad "config '$T/dupvar.json': \"env\": duplicate key \"A\"" --config $T/dupvar.json -- $P
+printf '{"env": {"A": "x\\u0000y"}}' > $T/nul.json
+bad "config '$T/nul.json': \\u0000 at byte 16 (a string cannot hold a NUL)" \
+    --config $T/nul.json -- $P
+# (cJSON cut the string there: the program ran as "touch .../started")
+printf '{"program": ["sh", "-c", "touch %s/started\\u0000; echo more"]}' "$T" \
+    > $T/nulprog.json
+bad "config '$T/nulprog.json': \\u0000 at byte" --config $T/nulprog.json
+printf '{"np": 1, "job_id": "a\0b"}' > $T/raw.json
+bad "config '$T/raw.json': NUL byte at byte 22" --config $T/raw.json -- $P
+printf '{"np": 1e30}' > $T/huge.json
+bad "config '$T/huge.json': \"np\" '1e+30': expected a whole number from 1 to 1048576" \
+    --config $T/huge.json -- $P
+# what stays valid: trailing blank lines, an escaped backslash before u0000
+printf '{"env": {"A": "x\\\\u0000y"}, "dry_run": true}\n\n  \n' > $T/fine.json
+"$MUSTER" --config $T/fine.json -- true > $T/out 2>&1
+is "'\\\\u0000' (an escaped backslash) is text, kept" \
+    "$(grep -o '"A":"[^"]*"' $T/out)" '"A":"x\\u0000y"'
+
 # --- large host lists parse in linear time ------------------------------
 # 10^5 hosts in a hostfile took 21 s before (a list scan per host).
 timed() {	# timed CMD...: its status in rc, its milliseconds in t

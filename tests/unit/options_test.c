@@ -6,6 +6,7 @@
  * the command line.
  */
 #include <math.h>
+#include <sys/stat.h>
 
 #include "launcher_harness.h"
 
@@ -728,12 +729,64 @@ test_config_bad(void)
 	    "non-empty list of strings");
 	check_config_bad("{\"program\": [\"a\", 1]}", "\"program\" must be a "
 	    "list of strings");
+	/* whole or refused: nothing after the object, no key twice, no NUL */
+	check_config_bad("{\"np\": 1} x", "unexpected text after the JSON "
+	    "value at byte 10");
+	check_config_bad("{\"np\": 1}{}", "unexpected text after the JSON "
+	    "value at byte 9");
+	check_config_bad("{\"np\": 1, \"np\": 2}", "duplicate key \"np\"");
+	check_config_bad("{\"env\": {}, \"hosts\": \"a\", \"env\": {}}",
+	    "duplicate key \"env\"");
+	check_config_bad("{\"env\": {\"B\": \"1\", \"A\": \"2\", \"B\": \"3\"}}",
+	    "\"env\": duplicate key \"B\"");
+	check_config_bad("{\"env\": {\"A\": \"x\\u0000\"}}", "\\u0000 at byte "
+	    "16 (a string cannot hold a NUL)");
+	check_config_bad("{\"job_id\": \"a\\u0000b\"}", "\\u0000 at byte 13 (a string "
+	    "cannot hold a NUL)");
+	check_config_bad("{\"env\": {\"A\\u0000\": \"x\"}}", "\\u0000 at byte 11 (a string "
+	    "cannot hold a NUL)");
+	check_config_bad("{\"env\": {\"A=B\": \"x\"}}", "\"env\": \"A=B\": "
+	    "expected a variable name (letters, digits and '_', not first a "
+	    "digit)");
+	check_config_bad("{\"np\": 1e300}", "\"np\" '1.0000000000000001e+300': "
+	    "expected a whole number from 1 to 1048576");
+	check_config_bad("{\"job_id\": \"0123456789012345678901234567890123456"
+	    "789012345678901234567890123\"}", "\"job_id\" '01234567890123456789"
+	    "...': 64 characters, more than 63");
+}
+
+/* A config value of any length up to the file's bound is taken whole. */
+static void
+test_config_long_values(void)
+{
+	struct lch_opts o;
+	size_t n = 100000, i;
+	char *json = malloc(n + 4100), *want = malloc(n + 8);
+
+	strcpy(json, "{\"env\": {\"BIG\": \"");
+	strcpy(want, "BIG=");
+	for (i = 0; i < n; i++)
+		json[17 + i] = want[4 + i] = (char)('a' + i % 26);
+	strcpy(json + 17 + n, "\"}, \"log_dir\": \"");
+	want[4 + n] = '\0';
+	i = strlen(json);
+	memset(json + i, 'L', 4000);
+	strcpy(json + i + 4000, "\"}");
+	CHECK_INT(CONFIG(&o, json, "true"), 0);
+	CHECK_INT(o.xvars.n, 1);
+	if (o.xvars.n == 1)
+		CHECK(strcmp(o.xvars.v[0], want) == 0);
+	CHECK(o.log_dir && strlen(o.log_dir) == 4000);
+	lch_opts_release(&o);
+	free(json);
+	free(want);
 }
 
 static void
 test_config_file_bad(void)
 {
 	struct lch_opts o;
+	char fifo[64], want[256];
 
 	CHECK_INT(FINISH(&o, "--config", "/nonexistent/job.json", "true"), -1);
 	CHECK_STR(lh_err, "muster: config '/nonexistent/job.json': No such "
@@ -742,6 +795,19 @@ test_config_file_bad(void)
 	CHECK_INT(FINISH(&o, "--config", "/tmp", "true"), -1);
 	CHECK_STR(lh_err, "muster: config '/tmp': expected a regular file "
 	    "under 1048576 bytes\n");
+	lch_opts_release(&o);
+	/* a FIFO without a writer blocked open() forever */
+	snprintf(fifo, sizeof(fifo), "/tmp/muster-fifo-%d", (int)getpid());
+	CHECK(mkfifo(fifo, 0600) == 0);
+	snprintf(want, sizeof(want), "muster: config '%s': expected a regular "
+	    "file under 1048576 bytes\n", fifo);
+	CHECK_INT(FINISH(&o, "--config", fifo, "true"), -1);
+	CHECK_STR(lh_err, want);
+	lch_opts_release(&o);
+	unlink(fifo);
+	CHECK_INT(FINISH(&o, "--config", "/dev/zero", "true"), -1);
+	CHECK_STR(lh_err, "muster: config '/dev/zero': expected a regular "
+	    "file under 1048576 bytes\n");
 	lch_opts_release(&o);
 }
 
@@ -790,6 +856,7 @@ TEST_LIST = {
 	{ "config_precedence", test_config_precedence },
 	{ "config_bad", test_config_bad },
 	{ "config_file_bad", test_config_file_bad },
+	{ "config_long_values", test_config_long_values },
 	{ "usage", test_usage },
 	{ NULL, NULL }
 };
