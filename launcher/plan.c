@@ -318,7 +318,7 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 	if (lch_random_hex(p->secret, 32) != 0)
 		return lch_msg("cannot read random bytes for the job secret"), -1;
 	if (place(p, o) != 0)
-		return -1;
+		goto fail;
 	p->ranks = lch_xcalloc((size_t)p->np, sizeof(*p->ranks));
 	for (i = 0; i < p->nnodes; i++)
 		for (r = 0; r < p->nodes[i].nprocs; r++) {
@@ -334,13 +334,18 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 	snprintf(p->master_addr, sizeof(p->master_addr), "%s",
 	    o->master_addr ? o->master_addr : node_addr(p, &p->nodes[0]));
 	p->master_port = (int)o->master_port;
-	if (!p->master_port && (p->master_port = lch_free_port()) <= 0)
-		return lch_msg("cannot find a free port for MASTER_PORT"), -1;
+	if (!p->master_port && (p->master_port = lch_free_port()) <= 0) {
+		lch_msg("cannot find a free port for MASTER_PORT");
+		goto fail;
+	}
 	if (lch_opts_ps_mode(o) && set_tf_config(p) != 0)
-		return -1;
+		goto fail;
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
 	return 0;
+fail:
+	lch_plan_release(p);	/* the caller has nothing to release */
+	return -1;
 }
 
 void
