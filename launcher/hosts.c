@@ -2,12 +2,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hosts.h"
@@ -500,6 +502,42 @@ parse_line(struct lch_hostlist *l, char *line, const char *where,
 	return 0;
 }
 
+/*
+ * Opens a hostfile: a regular file or a pipe (`--hostfile <(...)`).  The
+ * open does not block, so a FIFO nobody writes to reads as empty; a
+ * device (/dev/zero: one endless line) or a folder is refused.
+ */
+static FILE *
+open_hostfile(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *f;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		e = errno;
+		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		snprintf(err, errlen, "hostfile '%s': expected a regular file "
+		    "or a pipe", path);
+		close(fd);
+		return NULL;
+	}
+	/* a pipe's writer may still be on its way: from here, wait for it */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 int
 lch_hosts_parse_file(struct lch_hostlist *l, const char *path,
 		     char *err, size_t errlen)
@@ -510,10 +548,8 @@ lch_hosts_parse_file(struct lch_hostlist *l, const char *path,
 	int lineno = 0, rc = 0;
 	FILE *f;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(errno));
+	if ((f = open_hostfile(path, err, errlen)) == NULL)
 		return -1;
-	}
 	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		char *hash = strchr(line, '#');
 

@@ -99,6 +99,22 @@ case $me in
 	sed 's/^/#   /' $T/err | cut -c1-200 | head -3 ;;
 esac
 
+# --- hostfiles: a regular file or a pipe; never a wait or an endless line
+# (/dev/zero was one endless line: memory grew until the OOM killer; the
+# address-space limit keeps a regression from taking the machine along)
+start=$(now_ms)
+(ulimit -v 2000000; exec timeout 20 "$MUSTER" --hostfile /dev/zero -- $P) \
+    > $T/out 2> $T/err < /dev/null
+is "--hostfile /dev/zero: refused" "$? $(cat $T/err)" \
+    "2 muster: hostfile '/dev/zero': expected a regular file or a pipe"
+mkfifo $T/hfifo
+bad "hostfile '$T/hfifo': no hosts" --hostfile $T/hfifo -- $P
+ok_if "a device or a FIFO nobody writes as --hostfile: refused at once" \
+    [ $(( $(now_ms) - start )) -lt 5000 ]
+bad "hostfile '$T': expected a regular file or a pipe" --hostfile $T -- $P
+printf 'p1 slots=2\n' | "$MUSTER" --dry-run --hostfile /dev/stdin -- true > $T/out 2>&1
+is "--hostfile /dev/stdin (a pipe) still works" "$(grep -c '"host":"p1"' $T/out)" 2
+
 # --- config: a regular JSON object, whole, or refused -------------------
 mkfifo $T/fifo
 start=$(now_ms)

@@ -1,5 +1,6 @@
 /* hosts_test.c: -H, hostfiles and Slurm hostlists. */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "hosts.h"
@@ -143,6 +144,7 @@ test_file_bad(void)
 		"-bad slots=1\n", "node[1-\n", NULL };
 	struct lch_hostlist l = { 0 };
 	const char *p;
+	char fifo[64];
 	int i;
 
 	for (i = 0; bad[i]; i++) {
@@ -158,6 +160,17 @@ test_file_bad(void)
 	CHECK(lch_hosts_parse_file(&l, "/nonexistent/hosts", err,
 	    sizeof(err)) != 0);
 	CHECK(strstr(err, "/nonexistent/hosts") != NULL);
+	/* a device was read as one endless line; a FIFO waited for a writer */
+	CHECK(lch_hosts_parse_file(&l, "/dev/zero", err, sizeof(err)) != 0);
+	CHECK_STR(err, "hostfile '/dev/zero': expected a regular file or a "
+	    "pipe");
+	CHECK(lch_hosts_parse_file(&l, "/tmp", err, sizeof(err)) != 0);
+	CHECK_STR(err, "hostfile '/tmp': expected a regular file or a pipe");
+	snprintf(fifo, sizeof(fifo), "/tmp/muster-hfifo-%d", (int)getpid());
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK(lch_hosts_parse_file(&l, fifo, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "': no hosts") != NULL);
+	unlink(fifo);
 }
 
 static void
