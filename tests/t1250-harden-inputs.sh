@@ -81,6 +81,10 @@ bad "characters, more than 255" \
     --rendezvous "tcp://$(printf 'r%.0s' $(seq 250)):5555" -- $P
 bad "parameter-server mode: TF_CONFIG for 8100 tasks is" \
     --ps 100 --workers 8000 -- $P
+# --mpi hands the host list to mpirun as one argument: past Linux's bound
+# exec failed and it read "cannot run 'mpirun': Argument list too long"
+bad "--mpi: the host list for mpirun is 179999 bytes, more than the 131071 Linux passes in one argument (20000 hosts)" \
+    --mpi -H 'h[00000-19999]' -- $P
 # the embedded rendezvous advertised a local host name of 201 to 255
 # characters cut at 200: a name that is this machine, and a "remote" host
 # reached through a stand-in ssh that runs the agent here
