@@ -500,6 +500,12 @@ config_program(struct lch_opts *o, const cJSON *prog, const char *path)
 			    "strings", path);
 			return -1;
 		}
+		if (strlen(e->valuestring) > LCH_ENV_MAX) {
+			lch_msg("config '%s': \"program\" word %d is %zu bytes, "
+			    "more than the %d Linux passes in one argument",
+			    path, n, strlen(e->valuestring), LCH_ENV_MAX);
+			return -1;
+		}
 		o->argv[n++] = lch_xstrdup(e->valuestring);
 	}
 	o->argc = n;

@@ -72,6 +72,10 @@ awk 'BEGIN { printf "{\"env\": {\"HUGE\": \""; for (i = 0; i < 200000; i++)
 	printf "x"; printf "\"}}" }' > $T/env200k.json
 bad "config '$T/env200k.json': \"env\": HUGE=... is 200005 bytes, more than the 131071 Linux passes in one variable" \
     --config $T/env200k.json -- $P
+awk 'BEGIN { printf "{\"program\": [\"echo\", \""; for (i = 0; i < 140000; i++)
+	printf "w"; printf "\"]}" }' > $T/argbig.json
+bad "config '$T/argbig.json': \"program\" word 1 is 140000 bytes, more than the 131071 Linux passes in one argument" \
+    --config $T/argbig.json
 bad "config '$T/envkey.json': \"env\": \"A=B\": expected a variable name" \
     --config "$(printf '{"env": {"A=B": "x"}}' > $T/envkey.json; echo $T/envkey.json)" -- $P
 # a --log-dir too long for its files' paths (rank.N.stdout went elsewhere)
