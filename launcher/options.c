@@ -142,6 +142,13 @@ lch_opts_release(struct lch_opts *o)
 	free(o->ssh);
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
+	if (o->argv_owned) {
+		while (o->argc > 0)
+			free(o->argv[--o->argc]);
+		free(o->argv);
+	}
+	o->argv = NULL;
+	o->argv_owned = 0;
 }
 
 static const struct opt_def *
@@ -494,6 +501,8 @@ config_program(struct lch_opts *o, const cJSON *prog, const char *path)
 	}
 	o->argv = lch_xcalloc((size_t)cJSON_GetArraySize(prog) + 1,
 	    sizeof(char *));
+	o->argv_owned = 1;
+	o->argc = 0;	/* counts what lch_opts_release frees */
 	cJSON_ArrayForEach(e, prog) {
 		if (!cJSON_IsString(e)) {
 			lch_msg("config '%s': \"program\" must be a list of "
@@ -507,8 +516,8 @@ config_program(struct lch_opts *o, const cJSON *prog, const char *path)
 			return -1;
 		}
 		o->argv[n++] = lch_xstrdup(e->valuestring);
+		o->argc = n;
 	}
-	o->argc = n;
 	return 0;
 }
 

@@ -56,6 +56,7 @@ struct lch_opts {
 	int verbose;
 	char **argv;		/* the program and its arguments */
 	int argc;
+	int argv_owned;		/* argv is the config's: released with o */
 	/* set-by-command-line markers, so the config only fills the rest */
 	unsigned set;
 };
