@@ -1,5 +1,6 @@
 /* plan.c: see plan.h. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,12 @@
 #include <cJSON.h>
 
 #include "plan.h"
+#include "records.h"
+
+/* What a node's plan line may take (records.h), less room for the cwd and
+ * what the rendezvous adds to every rank (endpoint, secret, key). */
+#define PLAN_LINE_MAX (LCH_REC_PLAN_MAX - 4096 - PATH_MAX)
+#define PLAN_RANK_EXTRA 1024
 
 /* Binds port 0 and keeps the socket, so ports handed out stay distinct. */
 static int
@@ -300,6 +307,54 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	}
 }
 
+/* Bytes of a string vector, each string as JSON escapes it at worst. */
+static size_t
+strv_json_max(char *const *v, size_t n)
+{
+	size_t i, sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += 6 * strlen(v[i]) + 3;	/* "\u00XX" per byte, quotes, ',' */
+	return sum;
+}
+
+/*
+ * Each node's plan goes to its agent as one line, at most PLAN_LINE_MAX
+ * bytes: past that the agent found "no plan on stdin".  A cheap bound
+ * first; the exact line only for a node that might not fit.
+ */
+static int
+check_plan_lines(const struct lch_plan *p, const struct lch_opts *o)
+{
+	size_t argv_n = 0, bound, len;
+	char *line;
+	int i, r;
+
+	while (p->argv[argv_n])
+		argv_n++;
+	for (i = 0; i < p->nnodes; i++) {
+		const struct lch_node *n = &p->nodes[i];
+
+		bound = strv_json_max(p->argv, argv_n) + 4096;
+		for (r = n->first_rank; r < n->first_rank + n->nprocs; r++)
+			bound += strv_json_max(p->ranks[r].env.kv.v,
+			    p->ranks[r].env.kv.n) + PLAN_RANK_EXTRA;
+		if (bound <= PLAN_LINE_MAX)
+			continue;
+		line = lch_rec_plan_encode(p, n, NULL, 0, o->log_dir);
+		len = strlen(line) + (size_t)n->nprocs * PLAN_RANK_EXTRA;
+		free(line);
+		if (len > PLAN_LINE_MAX) {
+			lch_msg("node %d (%s): the plan of its %d ranks is %zu "
+			    "bytes, more than the %ld an agent takes (fewer "
+			    "ranks per node, or smaller -x values)", i, n->host,
+			    n->nprocs, len, (long)PLAN_LINE_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 {
@@ -342,6 +397,8 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		goto fail;
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
+	if (!o->mpi && check_plan_lines(p, o) != 0)
+		goto fail;
 	return 0;
 fail:
 	lch_plan_release(p);	/* the caller has nothing to release */

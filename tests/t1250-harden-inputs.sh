@@ -85,6 +85,12 @@ bad "characters, more than 255" \
     --rendezvous "tcp://$(printf 'r%.0s' $(seq 250)):5555" -- $P
 bad "parameter-server mode: TF_CONFIG for 8100 tasks is" \
     --ps 100 --workers 8000 -- $P
+# a node's plan goes to its agent as one line of at most 256 MiB: past it
+# the agent said "no plan on stdin" and the head lost all its ranks
+awk 'BEGIN { printf "{\"env\": {\"BIG\": \""; for (i = 0; i < 130000; i++)
+	printf "x"; printf "\"}}" }' > $T/env130k.json
+bad "node 0 (localhost): the plan of its 2100 ranks is" \
+    --config $T/env130k.json --procs-per-node 2100 -- $P
 # --mpi hands the host list to mpirun as one argument: past Linux's bound
 # exec failed and it read "cannot run 'mpirun': Argument list too long"
 bad "--mpi: the host list for mpirun is 179999 bytes, more than the 131071 Linux passes in one argument (20000 hosts)" \
