@@ -534,12 +534,14 @@ config_text(const char *path, size_t *len)
 	ssize_t n = 0;
 	int fd, e = 0;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) < 0) {
 		lch_msg("config '%s': %s", path, strerror(errno));
 		return NULL;
 	}
 	buf = lch_xmalloc(CONFIG_MAX + 2);
 	*len = 0;
+	/* not a regular file, or too big: nothing read, as if over the bound */
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONFIG_MAX)
 		*len = CONFIG_MAX + 1;

@@ -741,10 +741,10 @@ test_config_bad(void)
 	    "\"env\": duplicate key \"B\"");
 	check_config_bad("{\"env\": {\"A\": \"x\\u0000\"}}", "\\u0000 at byte "
 	    "16 (a string cannot hold a NUL)");
-	check_config_bad("{\"job_id\": \"a\\u0000b\"}", "\\u0000 at byte 13 (a string "
-	    "cannot hold a NUL)");
-	check_config_bad("{\"env\": {\"A\\u0000\": \"x\"}}", "\\u0000 at byte 11 (a string "
-	    "cannot hold a NUL)");
+	check_config_bad("{\"job_id\": \"a\\u0000b\"}", "\\u0000 at byte 13 "
+	    "(a string cannot hold a NUL)");
+	check_config_bad("{\"env\": {\"A\\u0000\": \"x\"}}", "\\u0000 at byte "
+	    "11 (a string cannot hold a NUL)");
 	check_config_bad("{\"env\": {\"A=B\": \"x\"}}", "\"env\": \"A=B\": "
 	    "expected a variable name (letters, digits and '_', not first a "
 	    "digit)");
