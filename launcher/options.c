@@ -250,6 +250,7 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
       const char *from)
 {
 	char err[512];
+	double max;
 
 	switch (d->id) {
 	case O_NP:	return set_count(from, v, 1, &o->np);
@@ -279,10 +280,11 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		return 0;
 	case O_TIMEOUT:
 	case O_GRACE:
-		if (mst_parse_double(v, 0, 1e9, d->id == O_TIMEOUT ? &o->timeout :
-		    &o->grace) != 0) {
-			lch_msg("%s '%s': expected seconds (a number >= 0)",
-			    from, v);
+		max = d->id == O_TIMEOUT ? LCH_TIMEOUT_MAX : LCH_GRACE_MAX;
+		if (mst_parse_double(v, 0, max, d->id == O_TIMEOUT ?
+		    &o->timeout : &o->grace) != 0) {
+			lch_msg("%s '%s': expected seconds (a number from 0 to "
+			    "%.0f)", from, v, max);
 			return -1;
 		}
 		return 0;

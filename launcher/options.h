@@ -20,6 +20,8 @@
 #define LCH_ENDPOINT_MAX 255	/* characters of --rendezvous */
 #define LCH_ENV_MAX (128 * 1024 - 1)	/* NAME=VALUE: Linux's MAX_ARG_STRLEN */
 #define LCH_DIR_MAX 4000	/* --log-dir, --output-dir: room for names */
+#define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout */
+#define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
 
 enum lch_mode {
 	LCH_RUN = 0,	/* launch a job */

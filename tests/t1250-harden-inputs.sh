@@ -91,6 +91,9 @@ awk 'BEGIN { printf "{\"env\": {\"BIG\": \""; for (i = 0; i < 130000; i++)
 	printf "x"; printf "\"}}" }' > $T/env130k.json
 bad "node 0 (localhost): the plan of its 2100 ranks is" \
     --config $T/env130k.json --procs-per-node 2100 -- $P
+# the agent holds --grace in int milliseconds: 1e9 s was cut to 24.8 days
+bad "--grace '1000000000': expected seconds (a number from 0 to 1000000)" \
+    --grace 1000000000 -- $P
 # --mpi hands the host list to mpirun as one argument: past Linux's bound
 # exec failed and it read "cannot run 'mpirun': Argument list too long"
 bad "--mpi: the host list for mpirun is 179999 bytes, more than the 131071 Linux passes in one argument (20000 hosts)" \

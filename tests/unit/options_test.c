@@ -237,15 +237,20 @@ test_seconds_bad(void)
 	static const char *bad[] = { "", "x", "-1", "-0", "+1", " 1", "1s",
 		"1.5.2", "nan", "inf", "1e10", NULL };
 	static const char *opts[] = { "--timeout", "--grace", NULL };
+	static const char *max[] = { "1000000000", "1000000" };
 	char want[256];
 	int i, k;
 
 	for (k = 0; opts[k]; k++)
 		for (i = 0; bad[i]; i++) {
 			snprintf(want, sizeof(want), "muster: %s '%s': expected "
-			    "seconds (a number >= 0)\n", opts[k], bad[i]);
+			    "seconds (a number from 0 to %s)\n", opts[k],
+			    bad[i], max[k]);
 			check_bad(opts[k], bad[i], want);
 		}
+	/* the agent holds the grace period in int milliseconds */
+	check_bad("--grace", "1000001", "muster: --grace '1000001': expected "
+	    "seconds (a number from 0 to 1000000)\n");
 }
 
 static void
@@ -714,7 +719,7 @@ test_config_bad(void)
 	check_config_bad("{\"dry_run\": \"yes\"}", "\"dry_run\": expected "
 	    "true or false");
 	check_config_bad("{\"timeout\": -1}", "\"timeout\" '-1': expected "
-	    "seconds (a number >= 0)");
+	    "seconds (a number from 0 to 1000000000)");
 	check_config_bad("{\"env\": true}", "\"env\": expected an object or a "
 	    "list of strings");
 	check_config_bad("{\"env\": {\"A\": 1}}", "\"env\": value of \"A\" "
