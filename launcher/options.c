@@ -439,10 +439,50 @@ config_env(struct lch_opts *o, const struct opt_def *d, const cJSON *e,
 	return rc;
 }
 
+/* Orders "NAME=VALUE" and "NAME" strings by NAME. */
+static int
+by_var(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t nx = strcspn(x, "="), ny = strcspn(y, "=");
+	int c = strncmp(x, y, nx < ny ? nx : ny);
+
+	return c ? c : (nx > ny) - (nx < ny);
+}
+
+/*
+ * A config "env" list that names a variable twice, as an object could:
+ * one of the two would silently win.  Length of the name, or 0.
+ */
+static size_t
+env_list_dup(const cJSON *list, const char **name)
+{
+	const cJSON *e;
+	const char **v;
+	size_t n = 0, i, len = 0;
+
+	cJSON_ArrayForEach(e, list)
+		n++;
+	v = lch_xcalloc(n, sizeof(*v));
+	n = 0;
+	cJSON_ArrayForEach(e, list)
+		if (cJSON_IsString(e))
+			v[n++] = e->valuestring;
+	qsort(v, n, sizeof(*v), by_var);
+	for (i = 1; i < n && len == 0; i++)
+		if (by_var(&v[i - 1], &v[i]) == 0) {
+			*name = v[i];
+			len = strcspn(v[i], "=");
+		}
+	free(v);
+	return len;
+}
+
 static int
 config_item(struct lch_opts *o, const cJSON *it, const char *path)
 {
 	const struct opt_def *d = NULL;
+	const char *dup;
 	char *from, *val;
 	const cJSON *e;
 	size_t i;
@@ -463,6 +503,9 @@ config_item(struct lch_opts *o, const cJSON *it, const char *path)
 		cJSON_ArrayForEach(e, it)
 			if ((rc = config_env(o, d, e, from)) != 0)
 				break;
+	} else if (d->id == O_X && cJSON_IsArray(it) &&
+	    (i = env_list_dup(it, &dup)) > 0) {
+		lch_msg("%s: \"%.*s\" is set twice", from, (int)i, dup);
 	} else if ((d->id == O_X || d->id == O_HOSTS) && cJSON_IsArray(it)) {
 		rc = 0;
 		cJSON_ArrayForEach(e, it) {

@@ -156,6 +156,8 @@ printf '{"env": {"A": "1"}, "env": {"B": "2"}}' > $T/dupenv.json
 bad "config '$T/dupenv.json': duplicate key \"env\"" --config $T/dupenv.json -- $P
 printf '{"env": {"A": "1", "B": "2", "A": "3"}}' > $T/dupvar.json
 bad "config '$T/dupvar.json': \"env\": duplicate key \"A\"" --config $T/dupvar.json -- $P
+printf '{"env": ["A=1", "B=2", "A=3"]}' > $T/duplist.json
+bad "config '$T/duplist.json': \"env\": \"A\" is set twice" --config $T/duplist.json -- $P
 printf '{"env": {"A": "x\\u0000y"}}' > $T/nul.json
 bad "config '$T/nul.json': \\u0000 at byte 16 (a string cannot hold a NUL)" \
     --config $T/nul.json -- $P

@@ -750,6 +750,10 @@ test_config_bad(void)
 	    "(a string cannot hold a NUL)");
 	check_config_bad("{\"env\": {\"A\\u0000\": \"x\"}}", "\\u0000 at byte "
 	    "11 (a string cannot hold a NUL)");
+	check_config_bad("{\"env\": [\"A=1\", \"AB\", \"A\"]}", "\"env\": \"A\" "
+	    "is set twice");
+	check_config_bad("{\"env\": [\"B=1\", \"B=1\"]}", "\"env\": \"B\" is "
+	    "set twice");
 	check_config_bad("{\"env\": {\"A=B\": \"x\"}}", "\"env\": \"A=B\": "
 	    "expected a variable name (letters, digits and '_', not first a "
 	    "digit)");
