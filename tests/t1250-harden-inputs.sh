@@ -80,9 +80,13 @@ bad "config '$T/envkey.json': \"env\": \"A=B\": expected a variable name" \
     --config "$(printf '{"env": {"A=B": "x"}}' > $T/envkey.json; echo $T/envkey.json)" -- $P
 # a --log-dir too long for its files' paths (rank.N.stdout went elsewhere)
 long=$T; while [ ${#long} -lt 4050 ]; do long=$long/$(printf 'd%.0s' $(seq 200)); done
-bad "--log-dir '" --log-dir "$long" -- $P
-bad "characters, more than 255" \
-    --rendezvous "tcp://$(printf 'r%.0s' $(seq 250)):5555" -- $P
+bad "--log-dir '$(printf '%.20s' "$long")...': ${#long} bytes, more than 4000" \
+    --log-dir "$long" -- $P
+bad "--output-dir '$(printf '%.20s' "$long")...': ${#long} bytes, more than 4000" \
+    --output-dir "$long" -- $P
+rdv="tcp://$(printf 'r%.0s' $(seq 250)):5555"
+bad "--rendezvous '$(printf '%.20s' "$rdv")...': 261 characters, more than 255" \
+    --rendezvous "$rdv" -- $P
 bad "parameter-server mode: TF_CONFIG for 8100 tasks is" \
     --ps 100 --workers 8000 -- $P
 # a node's plan goes to its agent as one line of at most 256 MiB: past it
