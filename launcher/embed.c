@@ -87,7 +87,7 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL) {
 		char ep[sizeof(r->endpoint)];
 
-		snprintf(ep, sizeof(ep), "tcp://%.200s%.8s", p->here, port);
+		snprintf(ep, sizeof(ep), "tcp://%s%s", p->here, port);
 		snprintf(r->endpoint, sizeof(r->endpoint), "%s", ep);
 	}
 	if (*rdv_server_public_key(r->server))

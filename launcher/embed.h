@@ -16,7 +16,8 @@ struct mst_rdv;
 struct lch_rdv {
 	struct rdv_server *server;	/* NULL: external or none */
 	struct mst_rdv *client;		/* registered the job on musterd */
-	char endpoint[256];
+	/* tcp://, a host name (LCH_HOST_MAX) or --rendezvous, and :PORT */
+	char endpoint[LCH_HOST_MAX + 32];
 };
 
 int  lch_rdv_start(struct lch_rdv *r, const struct lch_opts *o,

@@ -2,18 +2,27 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hosts.h"
 #include "num.h"
 #include "util.h"
 
-#define MAX_EXPAND 65536	/* hosts one expression may name */
+int
+lch_host_is_ipv6(const char *name)
+{
+	const char *c = strchr(name, ':');
+
+	return c != NULL && strchr(c + 1, ':') != NULL;
+}
 
 int
 lch_host_valid(const char *name)
@@ -22,11 +31,6 @@ lch_host_valid(const char *name)
 
 	if (len == 0 || len > LCH_HOST_MAX || name[0] == '-')
 		return 0;
-	if (strchr(name, ':')) {	/* only as an IPv6 address */
-		struct in6_addr a6;
-
-		return inet_pton(AF_INET6, name, &a6) == 1;
-	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 
@@ -43,12 +47,18 @@ lch_host_is_loopback(const char *name)
 	    strncmp(name, "127.", 4) == 0 || strcmp(name, "::1") == 0;
 }
 
-/* An address literal that one of our interfaces holds. */
+/*
+ * An address literal that one of our interfaces holds.  The interfaces
+ * are read once: a plan asks for every node, and getifaddrs() costs a
+ * netlink dump (3 s for 50000 hosts).
+ */
 static int
 is_our_address(const char *name)
 {
+	static struct ifaddrs *ifs;
+	static int have_ifs;
 	unsigned char a[sizeof(struct in6_addr)];
-	struct ifaddrs *ifs, *i;
+	struct ifaddrs *i;
 	int fam, found = 0;
 
 	if (inet_pton(AF_INET, name, a) == 1)
@@ -57,8 +67,9 @@ is_our_address(const char *name)
 		fam = AF_INET6;
 	else
 		return 0;
-	if (getifaddrs(&ifs) != 0)
+	if (!have_ifs && getifaddrs(&ifs) != 0)
 		return 0;
+	have_ifs = 1;
 	for (i = ifs; i && !found; i = i->ifa_next) {
 		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != fam)
 			continue;
@@ -69,7 +80,6 @@ is_our_address(const char *name)
 			found = memcmp(&((struct sockaddr_in6 *)(void *)
 			    i->ifa_addr)->sin6_addr, a, 16) == 0;
 	}
-	freeifaddrs(ifs);
 	return found;
 }
 
@@ -93,20 +103,68 @@ lch_host_is_local(const char *name)
 	return is_our_address(name);
 }
 
+/* FNV-1a: spreads host names over the index. */
+static size_t
+name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* The index slot that holds name, or the free slot where it would go. */
+static size_t *
+index_slot(const struct lch_hostlist *l, const char *name)
+{
+	size_t mask = l->index_cap - 1, i = name_hash(name) & mask;
+
+	while (l->index[i] && strcmp(l->h[l->index[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &l->index[i];
+}
+
+/* Doubles the index (and builds it for a list that has none yet). */
 static void
-hosts_add(struct lch_hostlist *l, const char *name, int slots)
+index_grow(struct lch_hostlist *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		if (strcmp(l->h[i].name, name) == 0) {
-			if (l->h[i].slots < 0 || slots < 0)
-				l->h[i].slots = (l->h[i].slots < 0 ? 1 : l->h[i].slots) +
-				    (slots < 0 ? 1 : slots);
-			else
-				l->h[i].slots += slots;
-			return;
+	free(l->index);
+	l->index_cap = l->index_cap ? 2 * l->index_cap : 64;
+	l->index = lch_xcalloc(l->index_cap, sizeof(*l->index));
+	for (i = 0; i < l->n; i++)
+		*index_slot(l, l->h[i].name) = i + 1;
+}
+
+/* A new host goes last; one named again gets the sum of its slots. */
+static int
+hosts_add(struct lch_hostlist *l, const char *name, int slots, char *err,
+	  size_t errlen)
+{
+	size_t *at;
+	long sum;
+
+	if (2 * (l->n + 1) > l->index_cap)
+		index_grow(l);
+	at = index_slot(l, name);
+	if (*at) {
+		struct lch_host *h = &l->h[*at - 1];
+
+		sum = (long)(h->slots < 0 ? 1 : h->slots) +
+		    (slots < 0 ? 1 : slots);
+		if (sum > LCH_SLOTS_MAX) {
+			snprintf(err, errlen, "'%s': more than %d slots",
+			    name, LCH_SLOTS_MAX);
+			return -1;
 		}
+		h->slots = (int)sum;
+		return 0;
+	}
+	if (l->n >= LCH_HOSTS_MAX) {
+		snprintf(err, errlen, "more than %d hosts", LCH_HOSTS_MAX);
+		return -1;
 	}
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 8;
@@ -114,7 +172,8 @@ hosts_add(struct lch_hostlist *l, const char *name, int slots)
 	}
 	l->h[l->n].name = lch_xstrdup(name);
 	l->h[l->n].slots = slots;
-	l->n++;
+	*at = ++l->n;
+	return 0;
 }
 
 void
@@ -125,8 +184,10 @@ lch_hosts_clear(struct lch_hostlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->h[i].name);
 	free(l->h);
+	free(l->index);
 	l->h = NULL;
-	l->n = l->cap = 0;
+	l->index = NULL;
+	l->n = l->cap = l->index_cap = 0;
 }
 
 long
@@ -165,8 +226,8 @@ add_name(const char *prefix, const char *rest, struct lch_strv *out,
 
 	if (strchr(full, ']'))
 		snprintf(err, errlen, "'%s': ']' without '['", full);
-	else if (out->n >= MAX_EXPAND)
-		snprintf(err, errlen, "more than %d hosts", MAX_EXPAND);
+	else if (out->n >= LCH_HOSTS_MAX)
+		snprintf(err, errlen, "more than %d hosts", LCH_HOSTS_MAX);
 	else {
 		lch_strv_push(out, full);
 		rc = 0;
@@ -208,8 +269,12 @@ parse_item(const struct group *g, const char *p, unsigned long *lo,
 		*hi = strtoul(e + 1, &e, 10);
 	}
 	*end = e;
-	if (errno || *hi < *lo || *hi - *lo >= MAX_EXPAND ||
-	    (*e != ',' && *e != '\0')) {
+	if (!errno && *hi >= *lo && *hi - *lo >= LCH_HOSTS_MAX) {
+		snprintf(err, errlen, "'[%s]': %lu hosts, more than %d",
+		    g->range, *hi - *lo + 1, LCH_HOSTS_MAX);
+		return -1;
+	}
+	if (errno || *hi < *lo || (*e != ',' && *e != '\0')) {
 		snprintf(err, errlen, "'[%s]': bad range", g->range);
 		return -1;
 	}
@@ -322,23 +387,24 @@ add_expr(struct lch_hostlist *l, const char *expr, int slots,
 {
 	struct lch_strv nm = LCH_STRV_INIT;
 	size_t i;
+	int rc = 0;
 
 	if (lch_hostlist_expand(expr, &nm.v, &nm.n, err, errlen) != 0)
 		return -1;
-	for (i = 0; i < nm.n; i++) {
+	for (i = 0; i < nm.n && rc == 0; i++) {
 		if (!lch_host_valid(nm.v[i])) {
 			snprintf(err, errlen, "'%s': not a valid host name",
 			    nm.v[i]);
-			lch_strv_clear(&nm);
-			return -1;
+			rc = -1;
+		} else {
+			rc = hosts_add(l, nm.v[i], slots, err, errlen);
 		}
-		hosts_add(l, nm.v[i], slots);
 	}
 	lch_strv_clear(&nm);
-	return 0;
+	return rc;
 }
 
-/* Splits "name:slots"; a name with several ':' (IPv6) has no slot count. */
+/* Splits "name:slots"; refuses IPv6 literals, whose ':' are no slots. */
 static int
 split_slots(char *item, int *slots, char *err, size_t errlen)
 {
@@ -346,7 +412,11 @@ split_slots(char *item, int *slots, char *err, size_t errlen)
 	long v;
 
 	*slots = -1;
-	if (colon == NULL || strchr(item, ':') != colon)
+	if (lch_host_is_ipv6(item)) {
+		snprintf(err, errlen, "'%s': " LCH_IPV6_REFUSED, item);
+		return -1;
+	}
+	if (colon == NULL)
 		return 0;
 	*colon = '\0';
 	if (mst_parse_long(colon + 1, 1, 1 << 20, &v) != 0) {
@@ -438,6 +508,42 @@ parse_line(struct lch_hostlist *l, char *line, const char *where,
 	return 0;
 }
 
+/*
+ * Opens a hostfile: a regular file or a pipe (`--hostfile <(...)`).  The
+ * open does not block, so a FIFO nobody writes to reads as empty; a
+ * device (/dev/zero: one endless line) or a folder is refused.
+ */
+static FILE *
+open_hostfile(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *f;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		e = errno;
+		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		snprintf(err, errlen, "hostfile '%s': expected a regular file "
+		    "or a pipe", path);
+		close(fd);
+		return NULL;
+	}
+	/* a pipe's writer may still be on its way: from here, wait for it */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 int
 lch_hosts_parse_file(struct lch_hostlist *l, const char *path,
 		     char *err, size_t errlen)
@@ -448,10 +554,8 @@ lch_hosts_parse_file(struct lch_hostlist *l, const char *path,
 	int lineno = 0, rc = 0;
 	FILE *f;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "hostfile '%s': %s", path, strerror(errno));
+	if ((f = open_hostfile(path, err, errlen)) == NULL)
 		return -1;
-	}
 	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		char *hash = strchr(line, '#');
 

@@ -18,6 +18,7 @@
 #include "num.h"
 #include "rdv_client.h"
 #include "spawn.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define CUTOFF_PROCS 32	/* mpirun's threaded spawn hangs above this */
@@ -148,20 +149,45 @@ abort_code(const struct lch_plan *p)
 	return code;
 }
 
-/* "host:nprocs,..." of the plan's nodes. */
+/* "host:nprocs,..." of the plan's nodes (linear: one buffer grows). */
 static char *
 hosts_csv(const struct lch_plan *p)
 {
-	char *h = lch_xstrdup(""), *t;
+	struct lch_strbuf sb;
+	char *h;
 	int n;
 
-	for (n = 0; n < p->nnodes; n++) {
-		t = lch_xasprintf("%s%s%s:%d", h, n ? "," : "",
-		    p->nodes[n].host, p->nodes[n].nprocs);
-		free(h);
-		h = t;
-	}
+	lch_strbuf_init(&sb, 0);
+	for (n = 0; n < p->nnodes; n++)
+		lch_strbuf_addf(&sb, "%s%s:%d", n ? "," : "", p->nodes[n].host,
+		    p->nodes[n].nprocs);
+	h = lch_xstrdup(sb.buf);
+	lch_strbuf_release(&sb);
 	return h;
+}
+
+/*
+ * mpirun and every rank's wrapper get the host list as one argument:
+ * past what Linux passes in one, exec would fail with E2BIG and look
+ * like a missing mpirun.
+ */
+static int
+check_hosts_arg(const struct lch_opts *o, const struct lch_plan *p)
+{
+	char *h;
+	size_t len;
+
+	if (p->all_local && !o->hosts.n)
+		return 0;	/* "localhost:N" and --nodes: no list */
+	h = hosts_csv(p);
+	len = strlen(h);
+	free(h);
+	if (len <= LCH_ENV_MAX)
+		return 0;
+	lch_msg("--mpi: the host list for mpirun is %zu bytes, more than the "
+	    "%d Linux passes in one argument (%d hosts)", len, LCH_ENV_MAX,
+	    p->nnodes);
+	return -1;
 }
 
 /* The options a rank's wrapper needs to rebuild the plan. */
@@ -329,6 +355,8 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	pid_t pid;
 	int e, code, i;
 
+	if (check_hosts_arg(o, p) != 0)
+		return 2;
 	setenv("MUSTER_JOB_SECRET", p->secret, 1);
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RENDEZVOUS");
 	if (rdv)

@@ -1,9 +1,12 @@
 /* options.c: see options.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -139,6 +142,13 @@ lch_opts_release(struct lch_opts *o)
 	free(o->ssh);
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
+	if (o->argv_owned) {
+		while (o->argc > 0)
+			free(o->argv[--o->argc]);
+		free(o->argv);
+	}
+	o->argv = NULL;
+	o->argv_owned = 0;
 }
 
 static const struct opt_def *
@@ -164,9 +174,9 @@ find_def(const char *arg, const char **inline_val)
 static int
 set_count(const char *what, const char *v, long min, long *out)
 {
-	if (mst_parse_long(v, min, 1 << 20, out) != 0) {
+	if (mst_parse_long(v, min, LCH_NP_MAX, out) != 0) {
 		lch_msg("%s '%s': expected a whole number from %ld to %d",
-		    what, v, min, 1 << 20);
+		    what, v, min, LCH_NP_MAX);
 		return -1;
 	}
 	return 0;
@@ -194,12 +204,53 @@ valid_xvar(const char *v)
 	return 1;
 }
 
+/* A value longer than max (in unit) is refused, whole, not cut. */
+static int
+too_long(const char *from, const char *v, size_t max, const char *unit)
+{
+	if (strlen(v) <= max)
+		return 0;
+	lch_msg("%s '%.20s...': %zu %s, more than %zu", from, v, strlen(v),
+	    unit, max);
+	return -1;
+}
+
+/* --rendezvous tcp://HOST:PORT: an IPv4 host or name and a port. */
+static int
+check_endpoint(const char *v, const char *from)
+{
+	const char *colon = strrchr(v, ':');
+	char *host;
+	long port;
+	int ok;
+
+	if (strncmp(v, "tcp://", 6) != 0 || colon < v + 6) {
+		lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+		return -1;
+	}
+	host = lch_xasprintf("%.*s", (int)(colon - v - 6), v + 6);
+	if (strchr(host, ':') || strchr(host, '[')) {
+		lch_msg("%s '%s': " LCH_IPV6_REFUSED, from, v);
+		free(host);
+		return -1;
+	}
+	ok = lch_host_valid(host) && mst_parse_long(colon + 1, 1, 65535,
+	    &port) == 0;
+	free(host);
+	if (!ok) {
+		lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+		return -1;
+	}
+	return too_long(from, v, LCH_ENDPOINT_MAX, "characters");
+}
+
 /* Applies one option; from names where the value came from (for errors). */
 static int
 apply(struct lch_opts *o, const struct opt_def *d, const char *v,
       const char *from)
 {
 	char err[512];
+	double max;
 
 	switch (d->id) {
 	case O_NP:	return set_count(from, v, 1, &o->np);
@@ -223,34 +274,45 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 	case O_NOTAG:	o->tag = 0; return 0;
 	case O_VERBOSE:	o->verbose = 1; return 0;
 	case O_RDV:
-		if (strncmp(v, "tcp://", 6) != 0 || strrchr(v, ':') < v + 6) {
-			lch_msg("%s '%s': expected tcp://HOST:PORT", from, v);
+		if (check_endpoint(v, from) != 0)
 			return -1;
-		}
 		replace(&o->rendezvous, v);
 		return 0;
 	case O_TIMEOUT:
 	case O_GRACE:
-		if (mst_parse_double(v, 0, 1e9, d->id == O_TIMEOUT ? &o->timeout :
-		    &o->grace) != 0) {
-			lch_msg("%s '%s': expected seconds (a number >= 0)",
-			    from, v);
+		max = d->id == O_TIMEOUT ? LCH_TIMEOUT_MAX : LCH_GRACE_MAX;
+		if (mst_parse_double(v, 0, max, d->id == O_TIMEOUT ?
+		    &o->timeout : &o->grace) != 0) {
+			lch_msg("%s '%s': expected seconds (a number from 0 to "
+			    "%.0f)", from, v, max);
 			return -1;
 		}
 		return 0;
-	case O_LOGDIR:	replace(&o->log_dir, v); return 0;
-	case O_OUTDIR:	replace(&o->output_dir, v); return 0;
+	case O_LOGDIR:
+	case O_OUTDIR:
+		if (too_long(from, v, LCH_DIR_MAX, "bytes") != 0)
+			return -1;
+		replace(d->id == O_LOGDIR ? &o->log_dir : &o->output_dir, v);
+		return 0;
 	case O_JOBID:
 		if (!lch_host_valid(v) || strchr(v, ':')) {
 			lch_msg("%s '%s': expected letters, digits, '-', '.' "
 			    "or '_'", from, v);
 			return -1;
 		}
+		if (too_long(from, v, LCH_JOB_ID_MAX, "characters") != 0)
+			return -1;
 		replace(&o->job_id, v);
 		return 0;
 	case O_X:
 		if (!valid_xvar(v)) {
 			lch_msg("%s '%s': expected VAR or VAR=VALUE", from, v);
+			return -1;
+		}
+		if (strlen(v) > LCH_ENV_MAX) {
+			lch_msg("%s: %.*s=... is %zu bytes, more than the %d "
+			    "Linux passes in one variable", from,
+			    (int)strcspn(v, "="), v, strlen(v), LCH_ENV_MAX);
 			return -1;
 		}
 		lch_strv_push(&o->xvars, v);
@@ -265,6 +327,10 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		replace(&o->ssh, v);
 		return 0;
 	case O_MADDR:
+		if (lch_host_is_ipv6(v)) {
+			lch_msg("%s '%s': " LCH_IPV6_REFUSED, from, v);
+			return -1;
+		}
 		if (!lch_host_valid(v)) {
 			lch_msg("%s '%s': expected a host name or address",
 			    from, v);
@@ -326,84 +392,143 @@ lch_opts_parse(struct lch_opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* A config value as the option string it stands for. */
-static int
-config_value(const cJSON *it, const struct opt_def *d, char *buf, size_t n)
+/* A config value as the option string it stands for (malloc'ed), or NULL. */
+static char *
+config_value(const cJSON *it, const struct opt_def *d)
 {
-	if (!d->arg) {
-		if (!cJSON_IsBool(it))
-			return -1;
-		snprintf(buf, n, "%s", cJSON_IsTrue(it) ? "1" : "0");
-		return 0;
+	double v;
+
+	if (!d->arg)
+		return cJSON_IsBool(it) ? lch_xstrdup(cJSON_IsTrue(it) ? "1" :
+		    "0") : NULL;
+	if (cJSON_IsString(it))
+		return lch_xstrdup(it->valuestring);
+	if (!cJSON_IsNumber(it))
+		return NULL;
+	v = it->valuedouble;
+	if (d->id == O_TIMEOUT || d->id == O_GRACE)
+		return lch_xasprintf("%.17g", v);
+	if (!isfinite(v) || floor(v) != v)
+		return NULL;
+	/* beyond what a long holds exactly: as written, for the range message */
+	if (fabs(v) > 1e15)
+		return lch_xasprintf("%.17g", v);
+	return lch_xasprintf("%ld", (long)v);
+}
+
+/* One member of the config's "env" object: NAME, its value a string. */
+static int
+config_env(struct lch_opts *o, const struct opt_def *d, const cJSON *e,
+	   const char *from)
+{
+	char *kv;
+	int rc;
+
+	if (!cJSON_IsString(e)) {
+		lch_msg("%s: value of \"%s\" must be a string", from, e->string);
+		return -1;
 	}
-	if (cJSON_IsString(it)) {
-		snprintf(buf, n, "%s", it->valuestring);
-		return strlen(it->valuestring) < n ? 0 : -1;
+	if (strchr(e->string, '=') || !valid_xvar(e->string)) {
+		lch_msg("%s: \"%s\": expected a variable name (letters, "
+		    "digits and '_', not first a digit)", from, e->string);
+		return -1;
 	}
-	if (cJSON_IsNumber(it)) {
-		if (d->id == O_TIMEOUT || d->id == O_GRACE)
-			snprintf(buf, n, "%.17g", it->valuedouble);
-		else if (it->valuedouble == (double)(long)it->valuedouble)
-			snprintf(buf, n, "%ld", (long)it->valuedouble);
-		else
-			return -1;
-		return 0;
-	}
-	return -1;
+	kv = lch_xasprintf("%s=%s", e->string, e->valuestring);
+	rc = apply(o, d, kv, from);
+	free(kv);
+	return rc;
+}
+
+/* Orders "NAME=VALUE" and "NAME" strings by NAME. */
+static int
+by_var(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t nx = strcspn(x, "="), ny = strcspn(y, "=");
+	int c = strncmp(x, y, nx < ny ? nx : ny);
+
+	return c ? c : (nx > ny) - (nx < ny);
+}
+
+/*
+ * A config "env" list that names a variable twice, as an object could:
+ * one of the two would silently win.  Length of the name, or 0.
+ */
+static size_t
+env_list_dup(const cJSON *list, const char **name)
+{
+	const cJSON *e;
+	const char **v;
+	size_t n = 0, i, len = 0;
+
+	cJSON_ArrayForEach(e, list)
+		n++;
+	v = lch_xcalloc(n, sizeof(*v));
+	n = 0;
+	cJSON_ArrayForEach(e, list)
+		if (cJSON_IsString(e))
+			v[n++] = e->valuestring;
+	qsort(v, n, sizeof(*v), by_var);
+	for (i = 1; i < n && len == 0; i++)
+		if (by_var(&v[i - 1], &v[i]) == 0) {
+			*name = v[i];
+			len = strcspn(v[i], "=");
+		}
+	free(v);
+	return len;
 }
 
 static int
 config_item(struct lch_opts *o, const cJSON *it, const char *path)
 {
 	const struct opt_def *d = NULL;
-	char from[300], buf[4096];
+	const char *dup;
+	char *from, *val;
 	const cJSON *e;
 	size_t i;
+	int rc = -1;
 
 	for (i = 0; i < NDEFS && !d; i++)
 		if (opt_defs[i].key && strcmp(opt_defs[i].key, it->string) == 0)
 			d = &opt_defs[i];
-	snprintf(from, sizeof(from), "config '%s': \"%s\"", path, it->string);
 	if (d == NULL) {
 		lch_msg("config '%s': unknown key \"%s\"", path, it->string);
 		return -1;
 	}
 	if (o->set & (1u << d->id))
 		return 0;	/* the command line wins */
+	from = lch_xasprintf("config '%s': \"%s\"", path, it->string);
 	if (d->id == O_X && cJSON_IsObject(it)) {
-		cJSON_ArrayForEach(e, it) {
-			if (!cJSON_IsString(e)) {
-				lch_msg("%s: value of \"%s\" must be a string",
-				    from, e->string);
-				return -1;
-			}
-			snprintf(buf, sizeof(buf), "%s=%s", e->string,
-			    e->valuestring);
-			if (apply(o, d, buf, from) != 0)
-				return -1;
-		}
-		return 0;
-	}
-	if ((d->id == O_X || d->id == O_HOSTS) && cJSON_IsArray(it)) {
+		rc = 0;
+		cJSON_ArrayForEach(e, it)
+			if ((rc = config_env(o, d, e, from)) != 0)
+				break;
+	} else if (d->id == O_X && cJSON_IsArray(it) &&
+	    (i = env_list_dup(it, &dup)) > 0) {
+		lch_msg("%s: \"%.*s\" is set twice", from, (int)i, dup);
+	} else if ((d->id == O_X || d->id == O_HOSTS) && cJSON_IsArray(it)) {
+		rc = 0;
 		cJSON_ArrayForEach(e, it) {
 			if (!cJSON_IsString(e)) {
 				lch_msg("%s: expected strings", from);
-				return -1;
+				rc = -1;
+			} else {
+				rc = apply(o, d, e->valuestring, from);
 			}
-			if (apply(o, d, e->valuestring, from) != 0)
-				return -1;
+			if (rc != 0)
+				break;
 		}
-		return 0;
-	}
-	if (config_value(it, d, buf, sizeof(buf)) != 0) {
+	} else if ((val = config_value(it, d)) == NULL) {
 		lch_msg("%s: expected %s", from, !d->arg ? "true or false" :
 		    d->id == O_X ? "an object or a list of strings" :
 		    "a string or a whole number");
-		return -1;
+	} else {
+		rc = !d->arg && strcmp(val, "0") == 0 ? 0 :
+		    apply(o, d, val, from);
+		free(val);
 	}
-	if (!d->arg && strcmp(buf, "0") == 0)
-		return 0;
-	return apply(o, d, buf, from);
+	free(from);
+	return rc;
 }
 
 static int
@@ -421,51 +546,183 @@ config_program(struct lch_opts *o, const cJSON *prog, const char *path)
 	}
 	o->argv = lch_xcalloc((size_t)cJSON_GetArraySize(prog) + 1,
 	    sizeof(char *));
+	o->argv_owned = 1;
+	o->argc = 0;	/* counts what lch_opts_release frees */
 	cJSON_ArrayForEach(e, prog) {
 		if (!cJSON_IsString(e)) {
 			lch_msg("config '%s': \"program\" must be a list of "
 			    "strings", path);
 			return -1;
 		}
+		if (strlen(e->valuestring) > LCH_ENV_MAX) {
+			lch_msg("config '%s': \"program\" word %d is %zu bytes, "
+			    "more than the %d Linux passes in one argument",
+			    path, n, strlen(e->valuestring), LCH_ENV_MAX);
+			return -1;
+		}
 		o->argv[n++] = lch_xstrdup(e->valuestring);
+		o->argc = n;
 	}
-	o->argc = n;
 	return 0;
+}
+
+/*
+ * The config file's text, NUL-terminated: a regular file of at most
+ * CONFIG_MAX bytes.  Opened without blocking, so that a FIFO or a device
+ * is refused instead of waited on.
+ */
+static char *
+config_text(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n = 0;
+	int fd, e = 0;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) < 0) {
+		lch_msg("config '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = lch_xmalloc(CONFIG_MAX + 2);
+	*len = 0;
+	/* not a regular file, or too big: nothing read, as if over the bound */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONFIG_MAX)
+		*len = CONFIG_MAX + 1;
+	/* up to a byte more than allowed: the file may grow meanwhile */
+	while (*len <= CONFIG_MAX) {
+		n = read(fd, buf + *len, CONFIG_MAX + 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	e = n < 0 ? errno : 0;
+	close(fd);
+	if (e || *len > CONFIG_MAX) {
+		if (e)
+			lch_msg("config '%s': %s", path, strerror(e));
+		else
+			lch_msg("config '%s': expected a regular file under %d "
+			    "bytes", path, CONFIG_MAX);
+		free(buf);
+		return NULL;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* Where JSON text holds a \u0000 escape (cJSON would cut its string), or -1. */
+static long
+nul_escape_at(const char *s, size_t len)
+{
+	size_t i;
+	int in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"')
+			in_str = !in_str;
+		else if (in_str && s[i] == '\\') {
+			if (i + 6 <= len && strncmp(s + i + 1, "u0000", 5) == 0)
+				return (long)i;
+			i++;	/* the escaped character */
+		}
+	}
+	return -1;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string,
+	    (*(const cJSON *const *)b)->string);
+}
+
+/*
+ * Refuses an object, at any depth, that names a key twice: cJSON keeps
+ * both, and one of them would silently win.  Sorted, so linear-ish.
+ */
+static int
+check_dups(const cJSON *node, const char *path)
+{
+	const cJSON *c, **v;
+	size_t n = 0, i;
+	int rc = 0;
+
+	cJSON_ArrayForEach(c, node)
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    check_dups(c, path) != 0)
+			return -1;
+	if (!cJSON_IsObject(node))
+		return 0;
+	cJSON_ArrayForEach(c, node)
+		n++;
+	v = lch_xcalloc(n, sizeof(*v));
+	n = 0;
+	cJSON_ArrayForEach(c, node)
+		v[n++] = c;
+	qsort(v, n, sizeof(*v), by_name);
+	for (i = 1; i < n && rc == 0; i++)
+		if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
+			if (node->string)
+				lch_msg("config '%s': \"%s\": duplicate key "
+				    "\"%s\"", path, node->string, v[i]->string);
+			else
+				lch_msg("config '%s': duplicate key \"%s\"",
+				    path, v[i]->string);
+			rc = -1;
+		}
+	free(v);
+	return rc;
+}
+
+/* Parses the text: one JSON object, nothing after it, no NUL in it. */
+static cJSON *
+config_parse(const char *buf, size_t len, const char *path)
+{
+	const char *end = NULL, *nul = memchr(buf, '\0', len);
+	cJSON *root;
+	long at;
+
+	if (nul) {
+		lch_msg("config '%s': NUL byte at byte %ld", path,
+		    (long)(nul - buf));
+		return NULL;
+	}
+	if ((root = cJSON_ParseWithLengthOpts(buf, len, &end, 0)) == NULL) {
+		lch_msg("config '%s': invalid JSON at byte %ld", path,
+		    end ? (long)(end - buf) : 0L);
+		return NULL;
+	}
+	end += strspn(end, " \t\r\n");
+	if (end < buf + len)
+		lch_msg("config '%s': unexpected text after the JSON value at "
+		    "byte %ld", path, (long)(end - buf));
+	else if ((at = nul_escape_at(buf, len)) >= 0)
+		lch_msg("config '%s': \\u0000 at byte %ld (a string cannot "
+		    "hold a NUL)", path, at);
+	else if (!cJSON_IsObject(root))
+		lch_msg("config '%s': expected a JSON object", path);
+	else if (check_dups(root, path) == 0)
+		return root;
+	cJSON_Delete(root);
+	return NULL;
 }
 
 static int
 read_config(struct lch_opts *o, const char *path)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	cJSON *root = NULL, *it;
-	struct stat st;
-	FILE *f;
+	cJSON *root, *it;
+	size_t len;
+	char *buf;
 	int rc = -1;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		lch_msg("config '%s': %s", path, strerror(errno));
+	if ((buf = config_text(path, &len)) == NULL)
 		return -1;
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONFIG_MAX) {
-		lch_msg("config '%s': expected a regular file under %d bytes",
-		    path, CONFIG_MAX);
+	if ((root = config_parse(buf, len, path)) == NULL)
 		goto out;
-	}
-	buf = lch_xmalloc((size_t)st.st_size + 1);
-	len = fread(buf, 1, (size_t)st.st_size, f);
-	if ((root = cJSON_ParseWithLength(buf, len)) == NULL) {
-		const char *at = cJSON_GetErrorPtr();
-
-		lch_msg("config '%s': invalid JSON at byte %ld", path,
-		    at ? (long)(at - buf) : 0L);
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		lch_msg("config '%s': expected a JSON object", path);
-		goto out;
-	}
 	cJSON_ArrayForEach(it, root) {
 		if (strcmp(it->string, "program") == 0) {
 			if (config_program(o, it, path) != 0)
@@ -478,7 +735,6 @@ read_config(struct lch_opts *o, const char *path)
 out:
 	cJSON_Delete(root);
 	free(buf);
-	fclose(f);
 	return rc;
 }
 
@@ -504,6 +760,13 @@ finish_ps(struct lch_opts *o)
 		    "worker or --chief");
 		return -1;
 	}
+	if (tasks > LCH_NP_MAX) {
+		lch_msg("parameter-server mode: %ld tasks (chief %d + workers "
+		    "%ld + ps %ld + evaluator %d), more than the %d processes "
+		    "of a job", tasks, o->chief, o->workers, o->ps,
+		    o->evaluator, LCH_NP_MAX);
+		return -1;
+	}
 	if (o->np && o->np != tasks) {
 		lch_msg("-n %ld: parameter-server mode runs %ld tasks "
 		    "(chief %d + workers %ld + ps %ld + evaluator %d)", o->np,
@@ -518,26 +781,57 @@ finish_ps(struct lch_opts *o)
 	return 0;
 }
 
+/* Nodes for the tasks of parameter-server mode, within the hosts given. */
+static int
+finish_ps_nodes(struct lch_opts *o)
+{
+	long hosts = (long)o->hosts.n;
+
+	if (!o->nodes && !o->ppn)
+		return 0;	/* the hosts' slots, or one node */
+	if (o->ppn && !o->nodes)
+		o->nodes = (o->np + o->ppn - 1) / o->ppn;
+	if (o->nodes && !o->ppn)
+		o->ppn = (o->np + o->nodes - 1) / o->nodes;
+	if (hosts && o->nodes > hosts) {
+		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
+		return -1;
+	}
+	return 0;
+}
+
+/* -n from the hosts' slots alone, within LCH_NP_MAX. */
+static int
+finish_slots(struct lch_opts *o)
+{
+	long slots = lch_hosts_slots(&o->hosts);
+
+	if (!o->np && slots > LCH_NP_MAX) {
+		lch_msg("the hosts give %ld slots, more than the %d processes "
+		    "of a job (give -n)", slots, LCH_NP_MAX);
+		return -1;
+	}
+	if (!o->np)
+		o->np = slots;
+	if (o->np > slots) {
+		lch_msg("-n %ld: the hosts give only %ld slots", o->np, slots);
+		return -1;
+	}
+	return 0;
+}
+
 /* Resolves -n, --nodes and --procs-per-node against the hosts given. */
 static int
 finish_counts(struct lch_opts *o)
 {
-	long hosts = (long)o->hosts.n, slots = lch_hosts_slots(&o->hosts);
+	long hosts = (long)o->hosts.n, procs;
 
 	if (hosts && o->nodes > hosts) {
 		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
 		return -1;
 	}
-	if (hosts && !o->nodes && !o->ppn) {
-		if (!o->np)
-			o->np = slots;
-		if (o->np > slots) {
-			lch_msg("-n %ld: the hosts give only %ld slots", o->np,
-			    slots);
-			return -1;
-		}
-		return 0;
-	}
+	if (hosts && !o->nodes && !o->ppn)
+		return finish_slots(o);
 	if (!o->nodes)
 		o->nodes = hosts && o->ppn && o->np ?
 		    (o->np + o->ppn - 1) / o->ppn : hosts ? hosts : 1;
@@ -549,11 +843,19 @@ finish_counts(struct lch_opts *o)
 		}
 		o->ppn = o->np ? o->np / o->nodes : 1;
 	}
+	/* both at most LCH_NP_MAX (2^20): the product fits in 64 bits */
+	procs = o->nodes * o->ppn;
+	if (!o->np && procs > LCH_NP_MAX) {
+		lch_msg("%ld nodes x %ld processes per node: %ld processes, "
+		    "more than the %d of a job", o->nodes, o->ppn, procs,
+		    LCH_NP_MAX);
+		return -1;
+	}
 	if (!o->np)
-		o->np = o->nodes * o->ppn;
-	if (o->np != o->nodes * o->ppn) {
+		o->np = procs;
+	if (o->np != procs) {
 		lch_msg("-n %ld: --nodes %ld x --procs-per-node %ld gives %ld",
-		    o->np, o->nodes, o->ppn, o->nodes * o->ppn);
+		    o->np, o->nodes, o->ppn, procs);
 		return -1;
 	}
 	if (hosts && o->nodes > hosts) {
@@ -587,16 +889,7 @@ lch_opts_finish(struct lch_opts *o)
 		    "PROGRAM [ARGS...])");
 		return -1;
 	}
-	if (lch_opts_ps_mode(o)) {
-		if (finish_ps(o) != 0)
-			return -1;
-		if (!o->nodes && !o->ppn && !o->hosts.n)
-			return 0;
-		if (o->ppn && !o->nodes)
-			o->nodes = (o->np + o->ppn - 1) / o->ppn;
-		if (o->nodes && !o->ppn)
-			o->ppn = (o->np + o->nodes - 1) / o->nodes;
-		return 0;
-	}
+	if (lch_opts_ps_mode(o))
+		return finish_ps(o) != 0 ? -1 : finish_ps_nodes(o);
 	return finish_counts(o);
 }

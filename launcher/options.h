@@ -11,6 +11,18 @@
 #include "hosts.h"
 #include "util.h"
 
+/*
+ * Limits on what is given (man/muster.1 lists them): a larger value is
+ * refused with one line, never cut or wrapped.
+ */
+#define LCH_NP_MAX (1 << 20)	/* processes in a job: a rendezvous group */
+#define LCH_JOB_ID_MAX 63	/* characters of --job-id */
+#define LCH_ENDPOINT_MAX 255	/* characters of --rendezvous */
+#define LCH_ENV_MAX (128 * 1024 - 1)	/* NAME=VALUE: Linux's MAX_ARG_STRLEN */
+#define LCH_DIR_MAX 4000	/* --log-dir, --output-dir: room for names */
+#define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout */
+#define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
+
 enum lch_mode {
 	LCH_RUN = 0,	/* launch a job */
 	LCH_HELP,	/* --help */
@@ -46,6 +58,7 @@ struct lch_opts {
 	int verbose;
 	char **argv;		/* the program and its arguments */
 	int argc;
+	int argv_owned;		/* argv is the config's: released with o */
 	/* set-by-command-line markers, so the config only fills the rest */
 	unsigned set;
 };

@@ -1,5 +1,6 @@
 /* plan.c: see plan.h. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,12 @@
 #include <cJSON.h>
 
 #include "plan.h"
+#include "records.h"
+
+/* What a node's plan line may take (records.h), less room for the cwd and
+ * what the rendezvous adds to every rank (endpoint, secret, key). */
+#define PLAN_LINE_MAX (LCH_REC_PLAN_MAX - 4096 - PATH_MAX)
+#define PLAN_RANK_EXTRA 1024
 
 /* Binds port 0 and keeps the socket, so ports handed out stay distinct. */
 static int
@@ -186,9 +193,16 @@ set_tf_config(struct lch_plan *p)
 		cJSON_AddStringToObject(tf, "environment", "cloud");
 		if ((s = cJSON_PrintUnformatted(tf)) == NULL)
 			lch_oom();
+		cJSON_Delete(tf);
+		if (strlen("TF_CONFIG=") + strlen(s) > LCH_ENV_MAX) {
+			lch_msg("parameter-server mode: TF_CONFIG for %d tasks "
+			    "is %zu bytes, more than the %d Linux passes in one "
+			    "variable", p->np, strlen(s), LCH_ENV_MAX);
+			free(s);
+			goto out;
+		}
 		lch_env_set(&p->ranks[r].env, "TF_CONFIG", s);
 		free(s);
-		cJSON_Delete(tf);
 	}
 	rc = 0;
 out:
@@ -203,20 +217,27 @@ out:
 	return rc;
 }
 
-/* Horovod's cross rank: index of this node among nodes with this local rank. */
+/*
+ * Horovod's cross rank: the index of a rank's node among the nodes that
+ * have a rank of its local rank; its size is how many such nodes there
+ * are.  One pass over the nodes, linear in the ranks.
+ */
 static void
-cross(const struct lch_plan *p, int node, int local, int *rank, int *size)
+set_cross(struct lch_plan *p)
 {
-	int i;
+	int *seen, i, l, biggest = 0;
 
-	*rank = *size = 0;
-	for (i = 0; i < p->nnodes; i++) {
-		if (p->nodes[i].nprocs <= local)
-			continue;
-		if (i < node)
-			(*rank)++;
-		(*size)++;
-	}
+	for (i = 0; i < p->nnodes; i++)
+		if (p->nodes[i].nprocs > biggest)
+			biggest = p->nodes[i].nprocs;
+	seen = lch_xcalloc((size_t)biggest, sizeof(*seen));
+	for (i = 0; i < p->nnodes; i++)
+		for (l = 0; l < p->nodes[i].nprocs; l++)
+			p->ranks[p->nodes[i].first_rank + l].cross_rank =
+			    seen[l]++;
+	for (i = 0; i < p->np; i++)
+		p->ranks[i].cross_size = seen[p->ranks[i].local_rank];
+	free(seen);
 }
 
 static void
@@ -225,10 +246,8 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	struct lch_rank *rk = &p->ranks[r];
 	struct lch_env *e = &rk->env;
 	const struct lch_node *n = &p->nodes[rk->node_rank];
-	int cr, cs;
 	size_t x;
 
-	cross(p, rk->node_rank, rk->local_rank, &cr, &cs);
 	lch_env_setf(e, "MUSTER_RANK", "%d", r);
 	lch_env_setf(e, "MUSTER_SIZE", "%d", p->np);
 	lch_env_setf(e, "MUSTER_LOCAL_RANK", "%d", rk->local_rank);
@@ -262,8 +281,8 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "HOROVOD_SIZE", "%d", p->np);
 	lch_env_setf(e, "HOROVOD_LOCAL_RANK", "%d", rk->local_rank);
 	lch_env_setf(e, "HOROVOD_LOCAL_SIZE", "%d", n->nprocs);
-	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", cr);
-	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", cs);
+	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", rk->cross_rank);
+	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", rk->cross_size);
 	lch_env_set(e, "HOROVOD_HOSTNAME", n->host);
 	/* Azure ML */
 	lch_env_setf(e, "AZ_BATCH_MASTER_NODE", "%s:%d", p->master_addr,
@@ -288,12 +307,63 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	}
 }
 
+/* Bytes of a string vector, each string as JSON escapes it at worst. */
+static size_t
+strv_json_max(char *const *v, size_t n)
+{
+	size_t i, sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += 6 * strlen(v[i]) + 3;	/* "\u00XX" per byte, quotes, ',' */
+	return sum;
+}
+
+/*
+ * Each node's plan goes to its agent as one line, at most PLAN_LINE_MAX
+ * bytes: past that the agent found "no plan on stdin".  A cheap bound
+ * first; the exact line only for a node that might not fit.
+ */
+static int
+check_plan_lines(const struct lch_plan *p, const struct lch_opts *o)
+{
+	size_t argv_n = 0, bound, len;
+	char *line;
+	int i, r;
+
+	while (p->argv[argv_n])
+		argv_n++;
+	for (i = 0; i < p->nnodes; i++) {
+		const struct lch_node *n = &p->nodes[i];
+
+		bound = strv_json_max(p->argv, argv_n) + 4096;
+		for (r = n->first_rank; r < n->first_rank + n->nprocs; r++)
+			bound += strv_json_max(p->ranks[r].env.kv.v,
+			    p->ranks[r].env.kv.n) + PLAN_RANK_EXTRA;
+		if (bound <= PLAN_LINE_MAX)
+			continue;
+		line = lch_rec_plan_encode(p, n, NULL, 0, o->log_dir);
+		len = strlen(line) + (size_t)n->nprocs * PLAN_RANK_EXTRA;
+		free(line);
+		if (len > PLAN_LINE_MAX) {
+			lch_msg("node %d (%s): the plan of its %d ranks is %zu "
+			    "bytes, more than the %ld an agent takes (fewer "
+			    "ranks per node, or smaller -x values)", i, n->host,
+			    n->nprocs, len, (long)PLAN_LINE_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 {
 	int i, r;
 
 	memset(p, 0, sizeof(*p));
+	if (o->np < 1 || o->np > LCH_NP_MAX)	/* lch_opts_finish's bounds */
+		return lch_msg("-n %ld: expected 1 to %d processes", o->np,
+		    LCH_NP_MAX), -1;
 	p->np = (int)o->np;
 	p->argv = o->argv;
 	if (o->job_id)
@@ -303,7 +373,7 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 	if (lch_random_hex(p->secret, 32) != 0)
 		return lch_msg("cannot read random bytes for the job secret"), -1;
 	if (place(p, o) != 0)
-		return -1;
+		goto fail;
 	p->ranks = lch_xcalloc((size_t)p->np, sizeof(*p->ranks));
 	for (i = 0; i < p->nnodes; i++)
 		for (r = 0; r < p->nodes[i].nprocs; r++) {
@@ -314,17 +384,25 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 			rk->node_rank = i;
 		}
 	assign_roles(p, o);
+	set_cross(p);
 	set_here(p);
 	snprintf(p->master_addr, sizeof(p->master_addr), "%s",
 	    o->master_addr ? o->master_addr : node_addr(p, &p->nodes[0]));
 	p->master_port = (int)o->master_port;
-	if (!p->master_port && (p->master_port = lch_free_port()) <= 0)
-		return lch_msg("cannot find a free port for MASTER_PORT"), -1;
+	if (!p->master_port && (p->master_port = lch_free_port()) <= 0) {
+		lch_msg("cannot find a free port for MASTER_PORT");
+		goto fail;
+	}
 	if (lch_opts_ps_mode(o) && set_tf_config(p) != 0)
-		return -1;
+		goto fail;
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
+	if (!o->mpi && check_plan_lines(p, o) != 0)
+		goto fail;
 	return 0;
+fail:
+	lch_plan_release(p);	/* the caller has nothing to release */
+	return -1;
 }
 
 void

@@ -22,6 +22,8 @@ struct lch_rank {
 	int rank, local_rank, node_rank;
 	const char *role;	/* TF task type in ps mode, else "default" */
 	int role_index, role_size;	/* among ranks of this role */
+	int cross_rank, cross_size;	/* Horovod's, among the nodes with
+					   a rank of this local rank */
 	struct lch_env env;	/* what muster sets for this rank */
 };
 
@@ -38,7 +40,10 @@ struct lch_plan {
 	char **argv;		/* the program, borrowed */
 };
 
-/* Builds the plan; -1 after a one-line message on bad input. */
+/*
+ * Builds the plan; -1 after a one-line message on bad input, with
+ * nothing left to release.
+ */
 int  lch_plan_build(struct lch_plan *p, const struct lch_opts *o);
 /* Sets name=val on every rank (e.g. MUSTER_RENDEZVOUS once known). */
 void lch_plan_setenv(struct lch_plan *p, const char *name, const char *val);

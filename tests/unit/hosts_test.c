@@ -1,8 +1,13 @@
 /* hosts_test.c: -H, hostfiles and Slurm hostlists. */
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "hosts.h"
 #include "test.h"
+
+#define V6 "IPv6 addresses are not supported yet (use a host name that " \
+	"resolves to IPv4)"
 
 static char err[512];
 
@@ -139,6 +144,7 @@ test_file_bad(void)
 		"-bad slots=1\n", "node[1-\n", NULL };
 	struct lch_hostlist l = { 0 };
 	const char *p;
+	char fifo[64];
 	int i;
 
 	for (i = 0; bad[i]; i++) {
@@ -154,6 +160,17 @@ test_file_bad(void)
 	CHECK(lch_hosts_parse_file(&l, "/nonexistent/hosts", err,
 	    sizeof(err)) != 0);
 	CHECK(strstr(err, "/nonexistent/hosts") != NULL);
+	/* a device was read as one endless line; a FIFO waited for a writer */
+	CHECK(lch_hosts_parse_file(&l, "/dev/zero", err, sizeof(err)) != 0);
+	CHECK_STR(err, "hostfile '/dev/zero': expected a regular file or a "
+	    "pipe");
+	CHECK(lch_hosts_parse_file(&l, "/tmp", err, sizeof(err)) != 0);
+	CHECK_STR(err, "hostfile '/tmp': expected a regular file or a pipe");
+	snprintf(fifo, sizeof(fifo), "/tmp/muster-hfifo-%d", (int)getpid());
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK(lch_hosts_parse_file(&l, fifo, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "': no hosts") != NULL);
+	unlink(fifo);
 }
 
 static void
@@ -180,6 +197,174 @@ test_local(void)
 	}
 }
 
+/* -H and hostfile lines refuse IPv6 literals, naming the host. */
+static void
+test_ipv6(void)
+{
+	static const char *bad[] = { "fd00::1:4", "[fd00::1]:4", "fd00::1",
+		"::1", "[::1]", "fe80::1%eth0:2", NULL };
+	struct lch_hostlist l = { 0 };
+	char want[600], *list;
+	const char *p;
+	int i;
+
+	for (i = 0; bad[i]; i++) {
+		snprintf(want, sizeof(want), "'%s': " V6, bad[i]);
+		CHECK_(lch_hosts_parse_arg(&l, bad[i], err, sizeof(err)) != 0,
+		    "-H '%s' accepted", bad[i]);
+		CHECK_STR(err, want);
+		lch_hosts_clear(&l);
+		list = NULL;
+		CHECK(asprintf(&list, "a:2,%s,b", bad[i]) > 0);
+		CHECK(lch_hosts_parse_arg(&l, list, err, sizeof(err)) != 0);
+		CHECK_STR(err, want);
+		free(list);
+		lch_hosts_clear(&l);
+	}
+	p = write_file("node1 slots=2\nfd00::1 slots=4\n");
+	CHECK(lch_hosts_parse_file(&l, p, err, sizeof(err)) != 0);
+	snprintf(want, sizeof(want), "hostfile '%s' line 2: 'fd00::1': " V6, p);
+	CHECK_STR(err, want);
+	lch_hosts_clear(&l);
+	p = write_file("[fd00::1]:4\n");
+	CHECK(lch_hosts_parse_file(&l, p, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "'[fd00::1]:4': " V6) != NULL);
+	lch_hosts_clear(&l);
+	unlink(p);
+	CHECK(lch_host_is_ipv6("fd00::1"));
+	CHECK(!lch_host_is_ipv6("node1:4"));
+	CHECK(!lch_host_valid("fd00::1"));	/* ':' is no host name's */
+	CHECK(lch_host_valid("10.0.0.1"));
+}
+
+/* Sums and sizes past the documented maximums are refused, not wrapped. */
+static void
+test_limits(void)
+{
+	struct lch_hostlist l = { 0 };
+	const char *p;
+
+	CHECK_INT(lch_hosts_parse_arg(&l, "a:1048576", err, sizeof(err)), 0);
+	CHECK_INT(l.h[0].slots, LCH_SLOTS_MAX);
+	lch_hosts_clear(&l);
+	CHECK(lch_hosts_parse_arg(&l, "a:1048576,b,a:1", err, sizeof(err)) != 0);
+	CHECK_STR(err, "'a': more than 1048576 slots");
+	lch_hosts_clear(&l);
+	/* int wrap: 4096 x 2^20 slots would be 2^32, that is 0 */
+	p = write_file("a slots=1048576\na slots=1048576\n");
+	CHECK(lch_hosts_parse_file(&l, p, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "line 2: 'a': more than 1048576 slots") != NULL);
+	lch_hosts_clear(&l);
+	unlink(p);
+	CHECK(lch_hosts_parse_arg(&l, "node[0-99999999]", err, sizeof(err)) != 0);
+	CHECK_STR(err, "'[0-99999999]': 100000000 hosts, more than 1048576");
+	lch_hosts_clear(&l);
+	CHECK(lch_hosts_parse_arg(&l, "n[0-1048575]x[0-1]", err,
+	    sizeof(err)) != 0);
+	CHECK_STR(err, "more than 1048576 hosts");
+	lch_hosts_clear(&l);
+	/* many expressions together are held to the same total */
+	CHECK(lch_hosts_parse_arg(&l, "a[0-599999],b[0-599999]", err,
+	    sizeof(err)) != 0);
+	CHECK_STR(err, "more than 1048576 hosts");
+	lch_hosts_clear(&l);
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* "h0,h1,...": n hosts, each named twice (the second adds a slot). */
+static char *
+many_hosts(int n, const char *sep, const char *suffix)
+{
+	size_t cap = (size_t)n * 2 * 24 + 1, len = 0;
+	char *s = malloc(cap);
+	int i;
+
+	for (i = 0; i < 2 * n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%sh%ld%s",
+		    i ? sep : "", (long)i * 7919 % n, suffix);
+	return s;
+}
+
+/* Every host once, in first-seen order, with 2 slots; in what time. */
+static double
+check_many(int n, int file)
+{
+	struct lch_hostlist l = { 0 };
+	char *text = many_hosts(n, file ? "\n" : ",", file ? " slots=1" : "");
+	struct timespec t0;
+	const char *p = file ? write_file(text) : NULL;
+	double secs;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = file ? lch_hosts_parse_file(&l, p, err, sizeof(err)) :
+	    lch_hosts_parse_arg(&l, text, err, sizeof(err));
+	secs = seconds_since(&t0);
+	CHECK_(rc == 0, "%d hosts: %s", n, err);
+	CHECK_INT(l.n, n);
+	if (l.n == (size_t)n) {
+		CHECK_STR(l.h[0].name, "h0");
+		CHECK_STR(l.h[1].name, "h7919");
+		CHECK_INT(l.h[n - 1].slots, 2);
+		CHECK_INT(lch_hosts_slots(&l), 2L * n);
+	}
+	lch_hosts_clear(&l);
+	if (p)
+		unlink(p);
+	free(text);
+	return secs;
+}
+
+/*
+ * 10^5 hosts (each named twice) parse in well under 2 s, from -H and from
+ * a hostfile; 2x10^5 within a generous 5 s, so that a quadratic parse
+ * (16 s for 10^5 before) fails even on a loaded machine.  Instrumented
+ * builds get TEST_SLOWDOWN times as long.
+ */
+static void
+test_many_hosts(void)
+{
+	double a = check_many(100000, 0), f = check_many(100000, 1);
+	double b = check_many(200000, 0);
+
+	fprintf(stderr, "# 10^5 hosts: -H %.3f s, hostfile %.3f s; "
+	    "2x10^5: %.3f s\n", a, f, b);
+	CHECK_(a < 2.0 * TEST_SLOWDOWN, "-H with 10^5 hosts took %.2f s", a);
+	CHECK_(f < 2.0 * TEST_SLOWDOWN, "a hostfile of 10^5 hosts took %.2f s",
+	    f);
+	CHECK_(b < 5.0 * TEST_SLOWDOWN, "-H with 2x10^5 hosts took %.2f s", b);
+}
+
+/*
+ * The plan asks lch_host_is_local() of every node: 10^5 address literals
+ * took 6 s when each asked the kernel for the interfaces again.
+ */
+static void
+test_local_many(void)
+{
+	struct timespec t0;
+	double secs;
+	int i, local = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 100000; i++)
+		local += lch_host_is_local("10.200.0.7");
+	secs = seconds_since(&t0);
+	fprintf(stderr, "# 10^5 lch_host_is_local: %.3f s\n", secs);
+	CHECK_INT(local, 0);
+	CHECK(lch_host_is_local("127.0.0.1"));
+	CHECK_(secs < 2.0 * TEST_SLOWDOWN, "10^5 addresses took %.2f s", secs);
+}
+
 TEST_LIST = {
 	{ "hostlist", test_hostlist },
 	{ "hostlist_bad", test_hostlist_bad },
@@ -188,5 +373,9 @@ TEST_LIST = {
 	{ "file", test_file },
 	{ "file_bad", test_file_bad },
 	{ "local", test_local },
+	{ "ipv6", test_ipv6 },
+	{ "limits", test_limits },
+	{ "many_hosts", test_many_hosts },
+	{ "local_many", test_local_many },
 	{ NULL, NULL }
 };

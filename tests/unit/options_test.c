@@ -6,6 +6,7 @@
  * the command line.
  */
 #include <math.h>
+#include <sys/stat.h>
 
 #include "launcher_harness.h"
 
@@ -236,15 +237,20 @@ test_seconds_bad(void)
 	static const char *bad[] = { "", "x", "-1", "-0", "+1", " 1", "1s",
 		"1.5.2", "nan", "inf", "1e10", NULL };
 	static const char *opts[] = { "--timeout", "--grace", NULL };
+	static const char *max[] = { "1000000000", "1000000" };
 	char want[256];
 	int i, k;
 
 	for (k = 0; opts[k]; k++)
 		for (i = 0; bad[i]; i++) {
 			snprintf(want, sizeof(want), "muster: %s '%s': expected "
-			    "seconds (a number >= 0)\n", opts[k], bad[i]);
+			    "seconds (a number from 0 to %s)\n", opts[k],
+			    bad[i], max[k]);
 			check_bad(opts[k], bad[i], want);
 		}
+	/* the agent holds the grace period in int milliseconds */
+	check_bad("--grace", "1000001", "muster: --grace '1000001': expected "
+	    "seconds (a number from 0 to 1000000)\n");
 }
 
 static void
@@ -267,16 +273,16 @@ test_strings(void)
 	CHECK_STR(o.rendezvous, "tcp://rdv.example:5555");
 	CHECK_STR(o.ssh, "ssh -F cfg");
 	lch_opts_release(&o);
-	CHECK_INT(PARSE(&o, "--master-addr", "::1", "--master-port", "1",
+	CHECK_INT(PARSE(&o, "--master-addr", "10.0.0.1", "--master-port", "1",
 	    "--master-addr=node7", "--log-dir=a", "--log-dir", "b", "true"), 0);
 	CHECK_STR(o.master_addr, "node7");
 	CHECK_INT(o.master_port, 1);
 	CHECK_STR(o.log_dir, "b");
 	lch_opts_release(&o);
 	CHECK_INT(PARSE(&o, "--master-port", "65535", "--rendezvous",
-	    "tcp://[::1]:7", "true"), 0);
+	    "tcp://127.0.0.1:7", "true"), 0);
 	CHECK_INT(o.master_port, 65535);
-	CHECK_STR(o.rendezvous, "tcp://[::1]:7");
+	CHECK_STR(o.rendezvous, "tcp://127.0.0.1:7");
 	lch_opts_release(&o);
 }
 
@@ -287,7 +293,11 @@ test_strings_bad(void)
 	static const char *ids[] = { "", "a:b", "-x", "a b", "a/b", NULL };
 	static const char *addrs[] = { "", "-h", "a b", "a;b", NULL };
 	static const char *rdvs[] = { "", "rdv:5555", "tcp://", "tcp://rdv",
-		"udp://rdv:1", NULL };
+		"udp://rdv:1", "tcp://rdv:", "tcp://rdv:0", "tcp://rdv:65536",
+		"tcp://:5555", "tcp://a b:1", "tcp://rdv:1x", NULL };
+	static const char *v6[] = { "::1", "fd00::1", "fe80::1%eth0", NULL };
+	static const char *v6rdv[] = { "tcp://[::1]:7", "tcp://fd00::1:7",
+		"tcp://[fd00::1]:5555", NULL };
 	char want[256];
 	int i;
 
@@ -310,6 +320,18 @@ test_strings_bad(void)
 		snprintf(want, sizeof(want), "muster: --rendezvous '%s': "
 		    "expected tcp://HOST:PORT\n", rdvs[i]);
 		check_bad("--rendezvous", rdvs[i], want);
+	}
+	for (i = 0; v6[i]; i++) {
+		snprintf(want, sizeof(want), "muster: --master-addr '%s': IPv6 "
+		    "addresses are not supported yet (use a host name that "
+		    "resolves to IPv4)\n", v6[i]);
+		check_bad("--master-addr", v6[i], want);
+	}
+	for (i = 0; v6rdv[i]; i++) {
+		snprintf(want, sizeof(want), "muster: --rendezvous '%s': IPv6 "
+		    "addresses are not supported yet (use a host name that "
+		    "resolves to IPv4)\n", v6rdv[i]);
+		check_bad("--rendezvous", v6rdv[i], want);
 	}
 	check_bad("--ssh", "", "muster: --ssh '': expected a command, e.g. "
 	    "'ssh -F FILE'\n");
@@ -528,6 +550,48 @@ test_finish_ps_bad(void)
 	    "1", "true");
 	CHECK_FINISH_FAILS("muster: --mpi: not available in parameter-server "
 	    "mode\n", "--mpi", "--ps", "1", "true");
+	CHECK_FINISH_FAILS("muster: parameter-server mode: 2097152 tasks "
+	    "(chief 0 + workers 1048576 + ps 1048576 + evaluator 0), more "
+	    "than the 1048576 processes of a job\n", "--ps", "1048576",
+	    "--workers", "1048576", "true");
+	/* more nodes than hosts read past the host list */
+	CHECK_FINISH_FAILS("muster: --nodes 4: only 2 hosts given\n", "--ps",
+	    "1", "--workers", "3", "--nodes", "4", "-H", "a,b", "true");
+	CHECK_FINISH_FAILS("muster: --nodes 4: only 2 hosts given\n", "--ps",
+	    "1", "--workers", "3", "--procs-per-node", "1", "-H", "a,b", "true");
+}
+
+/* Products and sums of counts past LCH_NP_MAX are refused, not wrapped. */
+static void
+test_finish_overflow(void)
+{
+	struct lch_opts o;
+
+	CHECK_FINISH_FAILS("muster: 65536 nodes x 65536 processes per node: "
+	    "4294967296 processes, more than the 1048576 of a job\n",
+	    "--nodes", "65536", "--procs-per-node", "65536", "true");
+	CHECK_FINISH_FAILS("muster: 1048576 nodes x 1048576 processes per "
+	    "node: 1099511627776 processes, more than the 1048576 of a job\n",
+	    "--nodes", "1048576", "--procs-per-node", "1048576", "true");
+	CHECK_FINISH_FAILS("muster: 2 nodes x 1048576 processes per node: "
+	    "2097152 processes, more than the 1048576 of a job\n",
+	    "--procs-per-node", "1048576", "-H", "a,b", "true");
+	CHECK_FINISH_FAILS("muster: the hosts give 2097152 slots, more than "
+	    "the 1048576 processes of a job (give -n)\n", "-H",
+	    "a[1-2]:1048576", "true");
+	CHECK_FINISH_FAILS("muster: -H: 'a': more than 1048576 slots\n", "-H",
+	    "a:1048576,a", "true");
+	CHECK_FINISH_FAILS("muster: -n 1048576: --nodes 65536 x "
+	    "--procs-per-node 65536 gives 4294967296\n", "-n", "1048576",
+	    "--nodes", "65536", "--procs-per-node", "65536", "true");
+	/* at the maximum: accepted */
+	CHECK_INT(FINISH(&o, "--nodes", "1024", "--procs-per-node", "1024",
+	    "true"), 0);
+	CHECK_INT(o.np, LCH_NP_MAX);
+	lch_opts_release(&o);
+	CHECK_INT(FINISH(&o, "-n", "8", "-H", "a[1-2]:1048576", "true"), 0);
+	CHECK_INT(o.np, 8);
+	lch_opts_release(&o);
 }
 
 /* FINISH with --config holding json and then these words. */
@@ -655,7 +719,7 @@ test_config_bad(void)
 	check_config_bad("{\"dry_run\": \"yes\"}", "\"dry_run\": expected "
 	    "true or false");
 	check_config_bad("{\"timeout\": -1}", "\"timeout\" '-1': expected "
-	    "seconds (a number >= 0)");
+	    "seconds (a number from 0 to 1000000000)");
 	check_config_bad("{\"env\": true}", "\"env\": expected an object or a "
 	    "list of strings");
 	check_config_bad("{\"env\": {\"A\": 1}}", "\"env\": value of \"A\" "
@@ -670,12 +734,68 @@ test_config_bad(void)
 	    "non-empty list of strings");
 	check_config_bad("{\"program\": [\"a\", 1]}", "\"program\" must be a "
 	    "list of strings");
+	/* whole or refused: nothing after the object, no key twice, no NUL */
+	check_config_bad("{\"np\": 1} x", "unexpected text after the JSON "
+	    "value at byte 10");
+	check_config_bad("{\"np\": 1}{}", "unexpected text after the JSON "
+	    "value at byte 9");
+	check_config_bad("{\"np\": 1, \"np\": 2}", "duplicate key \"np\"");
+	check_config_bad("{\"env\": {}, \"hosts\": \"a\", \"env\": {}}",
+	    "duplicate key \"env\"");
+	check_config_bad("{\"env\": {\"B\": \"1\", \"A\": \"2\", \"B\": \"3\"}}",
+	    "\"env\": duplicate key \"B\"");
+	check_config_bad("{\"env\": {\"A\": \"x\\u0000\"}}", "\\u0000 at byte "
+	    "16 (a string cannot hold a NUL)");
+	check_config_bad("{\"job_id\": \"a\\u0000b\"}", "\\u0000 at byte 13 "
+	    "(a string cannot hold a NUL)");
+	check_config_bad("{\"env\": {\"A\\u0000\": \"x\"}}", "\\u0000 at byte "
+	    "11 (a string cannot hold a NUL)");
+	check_config_bad("{\"env\": [\"A=1\", \"AB\", \"A\"]}", "\"env\": \"A\" "
+	    "is set twice");
+	check_config_bad("{\"env\": [\"B=1\", \"B=1\"]}", "\"env\": \"B\" is "
+	    "set twice");
+	check_config_bad("{\"env\": {\"A=B\": \"x\"}}", "\"env\": \"A=B\": "
+	    "expected a variable name (letters, digits and '_', not first a "
+	    "digit)");
+	check_config_bad("{\"np\": 1e300}", "\"np\" '1.0000000000000001e+300': "
+	    "expected a whole number from 1 to 1048576");
+	check_config_bad("{\"job_id\": \"0123456789012345678901234567890123456"
+	    "789012345678901234567890123\"}", "\"job_id\" '01234567890123456789"
+	    "...': 64 characters, more than 63");
+}
+
+/* A config value of any length up to the file's bound is taken whole. */
+static void
+test_config_long_values(void)
+{
+	struct lch_opts o;
+	size_t n = 100000, i;
+	char *json = malloc(n + 4100), *want = malloc(n + 8);
+
+	strcpy(json, "{\"env\": {\"BIG\": \"");
+	strcpy(want, "BIG=");
+	for (i = 0; i < n; i++)
+		json[17 + i] = want[4 + i] = (char)('a' + i % 26);
+	strcpy(json + 17 + n, "\"}, \"log_dir\": \"");
+	want[4 + n] = '\0';
+	i = strlen(json);
+	memset(json + i, 'L', 4000);
+	strcpy(json + i + 4000, "\"}");
+	CHECK_INT(CONFIG(&o, json, "true"), 0);
+	CHECK_INT(o.xvars.n, 1);
+	if (o.xvars.n == 1)
+		CHECK(strcmp(o.xvars.v[0], want) == 0);
+	CHECK(o.log_dir && strlen(o.log_dir) == 4000);
+	lch_opts_release(&o);
+	free(json);
+	free(want);
 }
 
 static void
 test_config_file_bad(void)
 {
 	struct lch_opts o;
+	char fifo[64], want[256];
 
 	CHECK_INT(FINISH(&o, "--config", "/nonexistent/job.json", "true"), -1);
 	CHECK_STR(lh_err, "muster: config '/nonexistent/job.json': No such "
@@ -684,6 +804,19 @@ test_config_file_bad(void)
 	CHECK_INT(FINISH(&o, "--config", "/tmp", "true"), -1);
 	CHECK_STR(lh_err, "muster: config '/tmp': expected a regular file "
 	    "under 1048576 bytes\n");
+	lch_opts_release(&o);
+	/* a FIFO without a writer blocked open() forever */
+	snprintf(fifo, sizeof(fifo), "/tmp/muster-fifo-%d", (int)getpid());
+	CHECK(mkfifo(fifo, 0600) == 0);
+	snprintf(want, sizeof(want), "muster: config '%s': expected a regular "
+	    "file under 1048576 bytes\n", fifo);
+	CHECK_INT(FINISH(&o, "--config", fifo, "true"), -1);
+	CHECK_STR(lh_err, want);
+	lch_opts_release(&o);
+	unlink(fifo);
+	CHECK_INT(FINISH(&o, "--config", "/dev/zero", "true"), -1);
+	CHECK_STR(lh_err, "muster: config '/dev/zero': expected a regular "
+	    "file under 1048576 bytes\n");
 	lch_opts_release(&o);
 }
 
@@ -726,11 +859,13 @@ TEST_LIST = {
 	{ "finish_bad", test_finish_bad },
 	{ "finish_ps", test_finish_ps },
 	{ "finish_ps_bad", test_finish_ps_bad },
+	{ "finish_overflow", test_finish_overflow },
 	{ "config", test_config },
 	{ "config_lists", test_config_lists },
 	{ "config_precedence", test_config_precedence },
 	{ "config_bad", test_config_bad },
 	{ "config_file_bad", test_config_file_bad },
+	{ "config_long_values", test_config_long_values },
 	{ "usage", test_usage },
 	{ NULL, NULL }
 };

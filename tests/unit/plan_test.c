@@ -9,6 +9,8 @@
 
 #include <cJSON.h>
 
+#include <time.h>
+
 #include "launcher_harness.h"
 #include "plan.h"
 
@@ -623,6 +625,45 @@ test_free_port(void)
 	CHECK(b > 0 && b < 65536);
 }
 
+/*
+ * 10^5 hosts of one rank each: Horovod's cross rank was found with a pass
+ * over the nodes for every rank (10^10 steps, 11 s); the plan is linear
+ * now (1 s).  5 s is generous; instrumented builds get TEST_SLOWDOWN
+ * times as long.
+ */
+static void
+test_many_nodes(void)
+{
+	struct lch_plan p;
+	struct lch_opts o;
+	struct timespec t0, t1;
+	size_t cap = 100000 * 10, len = 0;
+	char *hosts = malloc(cap);
+	double secs;
+	int i, rc;
+
+	for (i = 0; i < 100000; i++)
+		len += (size_t)snprintf(hosts + len, cap - len, "%sh%d",
+		    i ? "," : "", i);
+	CHECK_INT(FINISH(&o, "-H", hosts, "true"), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = plan_of(&p, &o, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "# a plan of 10^5 nodes: %.2f s\n", secs);
+	CHECK_INT(rc, 0);
+	CHECK_(secs < 5.0 * TEST_SLOWDOWN, "a plan of 10^5 nodes took %.1f s",
+	    secs);
+	CHECK_INT(p.np, 100000);
+	CHECK_INT(p.nnodes, 100000);
+	check_env_int(&p, 99999, "HOROVOD_CROSS_RANK", 99999);
+	check_env_int(&p, 99999, "HOROVOD_CROSS_SIZE", 100000);
+	check_env(&p, 99999, "MUSTER_HOST", "h99999");
+	done(&p, &o);
+	free(hosts);
+}
+
 TEST_LIST = {
 	{ "local_n", test_local_n },
 	{ "one_rank", test_one_rank },
@@ -640,5 +681,6 @@ TEST_LIST = {
 	{ "setenv", test_setenv },
 	{ "print", test_print },
 	{ "free_port", test_free_port },
+	{ "many_nodes", test_many_nodes },
 	{ NULL, NULL }
 };

@@ -22,6 +22,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/*
+ * How many times slower an instrumented build runs: time bounds in tests
+ * are multiplied by it (ASan and TSan, by GCC's or clang's macros).
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TEST_SLOWDOWN 8
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TEST_SLOWDOWN 8
+#endif
+#endif
+#ifndef TEST_SLOWDOWN
+#define TEST_SLOWDOWN 1
+#endif
+
 struct test_case {
 	const char *name;
 	void (*fn)(void);
