@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -47,7 +48,8 @@ struct shm_hdr {
 	uint32_t nlocal;
 	_Atomic uint32_t attached;
 	_Atomic uint64_t err;	/* code << 32 | rank, first error wins */
-	char pad[LINE - 40];
+	uint64_t cookie;	/* in the name too: the segment is this job's */
+	char pad[LINE - 48];
 	struct shm_line line[];
 };
 
@@ -60,6 +62,7 @@ struct shm_peer {
 
 struct mst_shm {
 	struct shm_hdr *hdr;
+	int fd;			/* leader: the memfd, until all mapped it */
 	size_t len;
 	size_t slot;		/* bytes per slot */
 	char *slots;		/* [n][2][slot] */
@@ -107,6 +110,18 @@ pidfd_open_(pid_t pid)
 #endif
 }
 
+static int
+peer_dead(struct mst_shm *s, int j)
+{
+	struct pollfd p;
+
+	if (s->peer[j].pidfd < 0)
+		return 0;
+	p.fd = s->peer[j].pidfd;
+	p.events = POLLIN;
+	return poll(&p, 1, 0) > 0;
+}
+
 /* Fills in the private half of s once the segment is mapped. */
 static muster_result
 shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
@@ -137,71 +152,132 @@ shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
 	return MUSTER_OK;
 }
 
+/* A random cookie, so a recycled pid or fd is not taken for ours. */
+static uint64_t
+shm_cookie(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (uint64_t)(mst_now() * 1e9) ^ (uint64_t)getpid() << 32;
+	return v | 1;
+}
+
+/*
+ * The segment is a memfd: it has no name in /dev/shm at all, so no way
+ * of dying (SIGKILL at any point) leaves a file behind; the kernel frees
+ * it with its last mapping.  The other local ranks open it through
+ * /proc/PID/fd/FD while the leader holds it open (shm_leader_attach).
+ */
 muster_result
 mst_shm_create(struct mst_shm **out, int n, size_t slot, char name[64],
 	       struct mst_fault *f)
 {
 	struct mst_shm *s;
 	size_t hdr_len;
-	int fd;
+	int e;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
 		    "out of memory");
 	s->slot = slot;
 	s->len = seg_len(n, s->slot, &hdr_len);
-	snprintf(name, 64, "/muster-%d-%lx", (int)getpid(),
-	    (unsigned long)(mst_now() * 1e9) & 0xffffffffUL);
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	s->fd = memfd_create("muster-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->fd < 0) {
+		e = errno;
 		free(s);
-		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | errno,
-		    -1, "shm_open %s: %s", name, strerror(errno));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e,
+		    -1, "memfd_create: %s", strerror(e));
 	}
-	if (ftruncate(fd, (off_t)s->len) != 0 ||
+	/* sealed at its size: no rank can shrink it under the others */
+	if (ftruncate(s->fd, (off_t)s->len) != 0 ||
+	    fcntl(s->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) != 0 ||
 	    (s->hdr = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0)) == MAP_FAILED) {
-		int e = errno;
+	    s->fd, 0)) == MAP_FAILED) {
 		size_t len = s->len;
-		close(fd);
-		shm_unlink(name);
+		e = errno;
+		close(s->fd);
 		free(s);
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e, -1,
 		    "shared segment of %zu bytes: %s", len, strerror(e));
 	}
-	close(fd);
 	s->hdr->slot = s->slot;
 	s->hdr->len = s->len;
 	s->hdr->nlocal = (uint32_t)n;
+	s->hdr->cookie = shm_cookie();
 	atomic_store(&s->hdr->attached, 1);
 	__atomic_store_n(&s->hdr->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+	snprintf(name, 64, "memfd:%d:%d:%016llx", (int)getpid(), s->fd,
+	    (unsigned long long)s->hdr->cookie);
 	*out = s;
 	return MUSTER_OK;
 }
 
-/* The leader waits until everyone mapped it, then unlinks the name. */
+/* The leader's memfd is only needed until every local rank opened it. */
+static void
+shm_close_fd(struct mst_shm *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/*
+ * The leader waits until everyone mapped it, then closes its memfd;
+ * a local rank that dies first fails it at once.
+ */
 static muster_result
-shm_leader_attach(struct mst_shm *s, const char *name,
-		  const struct mst_shm_node *nd, double deadline,
-		  struct mst_fault *f)
+shm_leader_attach(struct mst_shm *s, const struct mst_shm_node *nd,
+		  double deadline, struct mst_fault *f)
 {
 	size_t hdr_len;
 	muster_result rv;
+	int j;
 
 	seg_len(nd->n, s->slot, &hdr_len);
-	if ((rv = shm_setup(s, nd, hdr_len, f)) != MUSTER_OK)
+	if ((rv = shm_setup(s, nd, hdr_len, f)) != MUSTER_OK) {
+		shm_close_fd(s);
 		return rv;
+	}
 	while (atomic_load(&s->hdr->attached) < (uint32_t)s->n) {
+		for (j = 1; j < s->n; j++)
+			if (peer_dead(s, j)) {
+				shm_close_fd(s);
+				return mst_fault_set(f, MST_FAULT_LOCAL,
+				    MUSTER_EPEER, s->peer[j].rank, "rank %d "
+				    "(pid %d, node %d) died before it mapped "
+				    "the shared segment", s->peer[j].rank,
+				    s->peer[j].pid, s->node);
+			}
 		if (mst_now() > deadline) {
-			shm_unlink(name);
+			shm_close_fd(s);
 			return mst_fault_set(f, MST_FAULT_LOCAL,
 			    MUSTER_ETIMEDOUT, -1, "timed out waiting for the "
 			    "local ranks to map the shared segment");
 		}
 		usleep(200);
 	}
-	shm_unlink(name);
+	shm_close_fd(s);
 	return MUSTER_OK;
+}
+
+/* Opens the leader's memfd by the name it published. */
+static int
+shm_open_leader(const char *name, uint64_t *cookie)
+{
+	unsigned long long ck;
+	char path[64];
+	int pid, fd, end = 0;
+
+	if (sscanf(name, "memfd:%d:%d:%16llx%n", &pid, &fd, &ck, &end) != 3 ||
+	    name[end] != '\0' || pid <= 0 || fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	*cookie = ck;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	return open(path, O_RDWR | O_CLOEXEC);
 }
 
 muster_result
@@ -212,18 +288,20 @@ mst_shm_attach(struct mst_shm **sp, const char *name,
 	struct mst_shm *s;
 	size_t hdr_len;
 	struct stat st;
+	uint64_t cookie = 0;
 	int fd;
 
 	if (nd->me == 0)
-		return shm_leader_attach(*sp, name, nd, deadline, f);
+		return shm_leader_attach(*sp, nd, deadline, f);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
 		    "out of memory");
-	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) < 0) {
+	s->fd = -1;
+	if ((fd = shm_open_leader(name, &cookie)) < 0) {
 		int e = errno;
 		free(s);
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e, -1,
-		    "shm_open %s (local rank 0's segment): %s", name,
+		    "cannot open local rank 0's shared segment (%s): %s", name,
 		    strerror(e));
 	}
 	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(struct shm_hdr) ||
@@ -238,7 +316,8 @@ mst_shm_attach(struct mst_shm **sp, const char *name,
 	s->len = (size_t)st.st_size;
 	s->slot = s->hdr->slot;
 	*sp = s;
-	if (s->hdr->magic != SHM_MAGIC || s->hdr->nlocal != (uint32_t)nd->n ||
+	if (s->hdr->magic != SHM_MAGIC || s->hdr->cookie != cookie ||
+	    s->hdr->nlocal != (uint32_t)nd->n ||
 	    seg_len(nd->n, s->slot, &hdr_len) != s->len)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
 		    "shared segment %s does not match this job", name);
@@ -253,6 +332,7 @@ mst_shm_free(struct mst_shm *s)
 
 	if (s == NULL)
 		return;
+	shm_close_fd(s);
 	if (s->peer)
 		for (j = 0; j < s->n; j++)
 			if (s->peer[j].pidfd >= 0)
@@ -318,18 +398,6 @@ shm_seen_error(struct mst_shm *s, struct mst_fault *f)
 		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
 		    "failed (died, left or timed out) during a collective", r);
 	}
-}
-
-static int
-peer_dead(struct mst_shm *s, int j)
-{
-	struct pollfd p;
-
-	if (s->peer[j].pidfd < 0)
-		return 0;
-	p.fd = s->peer[j].pidfd;
-	p.events = POLLIN;
-	return poll(&p, 1, 0) > 0;
 }
 
 /* Every 2 ms: whether local rank j died (pidfd readable). */
