@@ -16,7 +16,8 @@ ROGUE=$B/tests/ring_rogue
 # start_ranks DIR NP NODES [ENV=VAL...]: NP ranks of coll_worker on NODES
 # virtual nodes, bootstrap file://DIR; their pids in $pids, outputs in
 # DIR.out.R.  With late=MS set, the last local rank of each node starts
-# MS ms after the others (a slow import, a loaded host).
+# MS ms after the others (a slow import, a loaded host); with only="R..."
+# set, only those ranks start (the others by a later call).
 start_ranks() {
 	sr_dir=$1 sr_np=$2 sr_nodes=$3
 	shift 3
@@ -28,6 +29,10 @@ start_ranks() {
 		[ "$sr_node" -lt "$sr_extra" ] && sr_sz=$((sr_sz + 1))
 		sr_lr=0
 		while [ "$sr_lr" -lt "$sr_sz" ]; do
+			case " ${only:-$sr_r} " in
+			*" $sr_r "*) ;;
+			*) sr_r=$((sr_r + 1)) sr_lr=$((sr_lr + 1)); continue ;;
+			esac
 			sr_wait=0
 			[ "${late:-0}" -gt 0 ] && [ "$sr_lr" -eq $((sr_sz - 1)) ] &&
 				sr_wait=0.$(printf %03d "$late")
@@ -102,5 +107,59 @@ ok_if "shm: the kills hit live ranks ($early of $runs had already exited)" \
 start_ranks "$T/k0" 4 2 MUSTER_TIMEOUT=10 COLL_OPS=50
 wait_ranks
 is "shm: the same job, not killed, completes" "$rcs" "0 0 0 0"
+
+# --- 2. the TCP ring's handshake is keyed by the job's secret
+# Two nodes of one rank.  Rank 1 starts first; three strays connect to
+# its ring port before rank 0 exists: one speaks the old handshake (a
+# hash of public values), one garbage, one nothing.  Each is refused
+# (closed), and the job, started then, completes.
+d=$T/rogue
+only=1 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
+p1=$pids
+for m in old garbage silent; do
+	MUSTER_JOB_ID=t4500 "$ROGUE" "$d" 1 $m 8 > "$T/rogue.$m" 2>&1 &
+	eval "r_$m=\$!"
+done
+sleep 0.5
+only=0 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
+pids="$pids $p1"
+t0=$(now_ms)
+wait_ranks
+ms=$(($(now_ms) - t0))
+is "ring: with strays on the port, the job completes" "$rcs" "0 0"
+ok_if "ring: ... in ${ms} ms (not held up by them)" [ "$ms" -lt 5000 ]
+for m in old garbage silent; do
+	eval "wait \$r_$m"
+	ok_if "ring: the stray speaking $m is closed: $(cat "$T/rogue.$m")" \
+		grep -q "^closed after 0 bytes" "$T/rogue.$m"
+done
+sed 's/^/# /' "$d.out.0" "$d.out.1"
+ok_if "ring: the file:// bootstrap holds the job's secret, mode 0600" \
+	[ "$(stat -c %a%s "$d/.muster-secret" 2>/dev/null)" = 60032 ]
+
+# A leader with another secret cannot join: both leaders fail the
+# set-up (exit 2), saying why, within the timeout.
+d=$T/wrong
+only=0 start_ranks "$d" 2 2 MUSTER_TIMEOUT=3 MUSTER_JOB_SECRET=alpha-$$
+p0=$pids
+only=1 start_ranks "$d" 2 2 MUSTER_TIMEOUT=3 MUSTER_JOB_SECRET=beta-$$
+pids="$p0 $pids"
+t0=$(now_ms)
+wait_ranks
+ms=$(($(now_ms) - t0))
+is "ring: leaders with different secrets both fail to start" "$rcs" "2 2"
+ok_if "ring: ... within the timeout (${ms} ms)" [ "$ms" -lt 6000 ]
+ok_if "ring: ... a rank says the other has not this job's key" \
+	grep -q "rank [01] (leader of node [01]) .*without this job's key" \
+	"$d.out.0" "$d.out.1"
+ok_if "ring: ... and the other names the handshake too" \
+	[ "$(grep -l "MUSTER_JOB_SECRET" "$d.out.0" "$d.out.1" | wc -l)" -eq 2 ]
+sed 's/^/# /' "$d.out.0" "$d.out.1"
+# and with the same secret (and no bootstrap secret file) it works
+d=$T/right
+start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 MUSTER_JOB_SECRET=alpha-$$
+wait_ranks
+is "ring: leaders with the same MUSTER_JOB_SECRET run" "$rcs" "0 0"
+ok_if "ring: ... and make no secret file" [ ! -e "$d/.muster-secret" ]
 
 done_testing
