@@ -223,6 +223,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	mine.p.local_size = c->t.local_size;
 	mine.p.node_rank = c->t.node_rank;
 	mine.p.pid = (int32_t)getpid();
+	mine.p.flags = c->tune.check_args ? MST_PEER_CHECK_ARGS : 0;
 	mine.p.host = host_hash();
 	if ((rv = open_transports(c, host, &mine)) != MUSTER_OK)
 		return rv;
@@ -232,6 +233,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	    deadline)) != MUSTER_OK || (rv = layout(c, all)) != MUSTER_OK)
 		goto out;
 	wait_policy(c);
+	c->check_args = (all[0].p.flags & MST_PEER_CHECK_ARGS) != 0;
 	if (c->t.local_size > 1 && (rv = shm_join(c,
 	    all[c->leaders[c->t.node_rank]].shm, deadline)) != MUSTER_OK)
 		goto out;

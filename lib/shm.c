@@ -38,7 +38,10 @@
 struct shm_line {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t waiters;
-	char pad[LINE - 8];
+	/* what the rank called, by checked collective parity: a rank may
+	 * write the next while a slower one still reads this one */
+	struct mst_desc desc[2];
+	char pad[LINE - 8 - 2 * sizeof(struct mst_desc)];
 };
 
 struct shm_hdr {
@@ -71,6 +74,8 @@ struct mst_shm {
 	int node, size;		/* node rank; ranks in the job (AVG) */
 	uint32_t seq;		/* my last posted sequence */
 	uint64_t gchunk;	/* chunks used so far (buffer parity) */
+	uint64_t nchecked;	/* collectives checked so far (desc parity) */
+	const struct mst_desc *check;	/* to compare at the next barrier */
 	size_t oneshot_max;
 	struct shm_peer *peer;	/* [n] */
 	double next_alive;
@@ -394,6 +399,9 @@ shm_seen_error(struct mst_shm *s, struct mst_fault *f)
 	case MUSTER_ETIMEDOUT:
 		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
 		    "stalled: a rank on this node timed out waiting for it", r);
+	case MUSTER_EINVAL:
+		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
+		    "called a collective that does not match the others'", r);
 	default:
 		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
 		    "failed (died, left or timed out) during a collective", r);
@@ -462,6 +470,38 @@ shm_wait_slow(struct mst_shm *s, int j, uint32_t target, struct mst_wait *w)
 	}
 }
 
+/*
+ * The start of a collective: publishes what this rank called (w->desc)
+ * in its line, for shm_barrier to compare once everyone posted.
+ */
+static void
+shm_desc_post(struct mst_shm *s, const struct mst_wait *w)
+{
+	s->check = w->desc;
+	if (w->desc != NULL)
+		s->hdr->line[s->me].desc[s->nchecked & 1] = *w->desc;
+}
+
+/*
+ * After the collective's first barrier every local rank's descriptor is
+ * there: each compares them all with local rank 0's, so every rank
+ * finds the same mismatch and names it alike.
+ */
+static muster_result
+shm_desc_check(struct mst_shm *s, struct mst_fault *f)
+{
+	unsigned k = (unsigned)(s->nchecked++ & 1);
+	const struct mst_desc *d0 = &s->hdr->line[0].desc[k];
+	int j;
+
+	s->check = NULL;
+	for (j = 1; j < s->n; j++)
+		if (memcmp(&s->hdr->line[j].desc[k], d0, sizeof(*d0)) != 0)
+			return mst_fault_mismatch(f, s->peer[j].rank,
+			    &s->hdr->line[j].desc[k], s->peer[0].rank, d0);
+	return MUSTER_OK;
+}
+
 /* Posts this phase's end and waits for every local rank to post it. */
 static muster_result
 shm_barrier(struct mst_shm *s, struct mst_wait *w)
@@ -485,7 +525,7 @@ shm_barrier(struct mst_shm *s, struct mst_wait *w)
 		    (rv = shm_wait_slow(s, j, s->seq, w)) != MUSTER_OK)
 			return rv;
 	}
-	return MUSTER_OK;
+	return s->check ? shm_desc_check(s, &w->fault) : MUSTER_OK;
 }
 
 static muster_result
@@ -622,6 +662,7 @@ mst_shm_allreduce(struct mst_shm *s, const void *sendbuf, void *recvbuf,
 {
 	size_t bytes = count * muster_dtype_size(dt);
 
+	shm_desc_post(s, w);
 	if (bytes <= s->oneshot_max)
 		return shm_oneshot(s, sendbuf, recvbuf, count, dt, op, w);
 	return shm_twoshot(s, sendbuf, recvbuf, count, dt, op, w);
@@ -639,6 +680,7 @@ mst_shm_reduce_leader(struct mst_shm *s, const void *sendbuf, void *acc,
 	uint64_t g0 = s->gchunk;
 	muster_result rv;
 
+	shm_desc_post(s, w);
 	s->gchunk += nchunks;
 	for (p = 0; p <= nchunks; p++) {
 		if (p >= 1 && s->me == 0) {
@@ -672,6 +714,7 @@ mst_shm_bcast(struct mst_shm *s, void *buf, size_t bytes, int root,
 	uint64_t g0 = s->gchunk;
 	muster_result rv;
 
+	shm_desc_post(s, w);
 	s->gchunk += nchunks;
 	for (p = 0; p <= nchunks; p++) {
 		if (p >= 1 && s->me != root) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "reduce.h"
 #include "tcp.h"
@@ -32,6 +33,7 @@
 struct mst_tcp {
 	int lfd, left, right;
 	int me, n;
+	int rank;		/* mine, global */
 	int lrank, rrank;	/* global ranks of the left, right leaders */
 	char *tmp;
 	size_t tmpcap;
@@ -57,8 +59,21 @@ struct hs_reply {
 	unsigned char mac[MAC];
 };
 
+/*
+ * A collective's descriptor (backend.h), sent ahead of its first step's
+ * data and checked as soon as the left neighbour's has come in.
+ */
+struct xhdr {
+	const struct mst_desc *mine;
+	struct mst_desc in;
+	size_t sent, got;
+};
+
+#define HDR sizeof(struct mst_desc)
+
 /* One step: send slen bytes right while receiving rlen bytes from left. */
 struct xfer {
+	struct xhdr *h;		/* NULL: no descriptor on this step */
 	const char *sbuf;
 	size_t slen, sdone;
 	char *rbuf;
@@ -466,6 +481,7 @@ mst_tcp_connect(struct mst_tcp *t, const char (*addrs)[64],
 	int rn = (t->me + 1) % t->n, ln = (t->me + t->n - 1) % t->n, i;
 	struct hs h;
 
+	t->rank = leaders[t->me];
 	t->lrank = leaders[ln];
 	t->rrank = leaders[rn];
 	if (mst_sodium() != 0)
@@ -584,45 +600,112 @@ xfer_room(struct xfer *x, char **where)
 	return n;
 }
 
+static int
+xfer_sending(const struct xfer *x)
+{
+	return x->sdone < x->slen || (x->h && x->h->sent < HDR);
+}
+
+static int
+xfer_receiving(const struct xfer *x)
+{
+	return x->rdone < x->rlen || (x->h && x->h->got < HDR);
+}
+
+/* Sends what the socket takes, the descriptor first: 1 if any, -1 on error. */
+static int
+xfer_send(struct mst_tcp *t, struct xfer *x)
+{
+	struct xhdr *h = x->h;
+	ssize_t r;
+
+	if (h && h->sent < HDR) {
+		struct iovec v[2] = {
+			{ (char *)h->mine + h->sent, HDR - h->sent },
+			{ (char *)x->sbuf + x->sdone, x->slen - x->sdone } };
+		struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+		if ((r = sendmsg(t->right, &m, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
+			size_t a = (size_t)r < v[0].iov_len ? (size_t)r :
+			    v[0].iov_len;
+			h->sent += a;
+			x->sdone += (size_t)r - a;
+		}
+	} else if ((r = send(t->right, x->sbuf + x->sdone, x->slen - x->sdone,
+	    MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
+		x->sdone += (size_t)r;
+	}
+	if (r > 0)
+		return 1;
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+/*
+ * Receives what has come, the descriptor first: 1 if any, 0 if none,
+ * -1 on EOF or error; -2 when the left neighbour's descriptor is not
+ * mine (f filled).
+ */
+static int
+xfer_recv(struct mst_tcp *t, struct xfer *x, struct mst_fault *f)
+{
+	struct xhdr *h = x->h;
+	char *where;
+	size_t room = xfer_room(x, &where);
+	ssize_t r;
+
+	if (room == 0 && x->rdone < x->rlen) {
+		xfer_reduce(x, 1);
+		room = xfer_room(x, &where);
+	}
+	if (h && h->got < HDR) {
+		struct iovec v[2] = { { (char *)&h->in + h->got, HDR - h->got },
+			{ where, room } };
+		struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+		if ((r = recvmsg(t->left, &m, MSG_DONTWAIT)) > 0) {
+			size_t a = (size_t)r < v[0].iov_len ? (size_t)r :
+			    v[0].iov_len;
+			h->got += a;
+			x->rdone += (size_t)r - a;
+			if (h->got == HDR && memcmp(&h->in, h->mine, HDR) != 0) {
+				mst_fault_mismatch(f, t->lrank, &h->in, t->rank,
+				    h->mine);
+				return -2;
+			}
+		}
+	} else {
+		r = recv(t->left, where, room, MSG_DONTWAIT);
+		if (r > 0)
+			x->rdone += (size_t)r;
+	}
+	if (r > 0) {
+		xfer_reduce(x, 0);
+		return 1;
+	}
+	return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
 static muster_result
 xfer_run(struct mst_tcp *t, struct xfer *x, struct mst_wait *w)
 {
 	double idle = 0, now;
 	muster_result rv;
 
-	while (x->sdone < x->slen || x->rdone < x->rlen) {
+	while (xfer_sending(x) || xfer_receiving(x)) {
 		struct pollfd p[2];
-		int np = 0, ms, progress = 0;
-		ssize_t r;
+		int np = 0, ms, progress = 0, r;
 
-		if (x->sdone < x->slen) {
-			r = send(t->right, x->sbuf + x->sdone,
-			    x->slen - x->sdone, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (r > 0) {
-				x->sdone += (size_t)r;
-				progress = 1;
-			} else if (errno != EAGAIN && errno != EINTR) {
+		if (xfer_sending(x)) {
+			if ((r = xfer_send(t, x)) < 0)
 				return tcp_fail(t, &w->fault, MUSTER_EPEER, 1,
 				    "closed its connection (died or failed)");
-			}
+			progress |= r;
 		}
-		if (x->rdone < x->rlen) {
-			char *where;
-			size_t room = xfer_room(x, &where);
-			if (room == 0) {
-				xfer_reduce(x, 1);
-				room = xfer_room(x, &where);
-			}
-			r = recv(t->left, where, room, MSG_DONTWAIT);
-			if (r > 0) {
-				x->rdone += (size_t)r;
-				progress = 1;
-				xfer_reduce(x, 0);
-			} else if (r == 0 ||
-			    (errno != EAGAIN && errno != EINTR)) {
+		if (xfer_receiving(x)) {
+			if ((r = xfer_recv(t, x, &w->fault)) == -2)
+				return w->fault.code;
+			if (r < 0)
 				return tcp_fail(t, &w->fault, MUSTER_EPEER, -1,
 				    "closed its connection (died or failed)");
-			}
+			progress |= r;
 		}
 		if (progress) {
 			idle = 0;
@@ -639,9 +722,9 @@ xfer_run(struct mst_tcp *t, struct xfer *x, struct mst_wait *w)
 				sched_yield();
 			continue;
 		}
-		if (x->sdone < x->slen)
+		if (xfer_sending(x))
 			p[np++] = (struct pollfd){ t->right, POLLOUT, 0 };
-		if (x->rdone < x->rlen)
+		if (xfer_receiving(x))
 			p[np++] = (struct pollfd){ t->left, POLLIN, 0 };
 		ms = (int)((w->deadline - mst_now()) * 1000) + 1;
 		if (ms > 50)
@@ -650,12 +733,24 @@ xfer_run(struct mst_tcp *t, struct xfer *x, struct mst_wait *w)
 			if (mst_now() < w->deadline)
 				continue;
 			return tcp_fail(t, &w->fault, MUSTER_ETIMEDOUT,
-			    x->rdone < x->rlen ? -1 : 1,
+			    xfer_receiving(x) ? -1 : 1,
 			    "stalled: timed out in the TCP ring");
 		}
 	}
 	xfer_reduce(x, 1);
 	return MUSTER_OK;
+}
+
+/* The descriptor rides on the collective's first step (w->desc once). */
+static struct xhdr *
+xfer_hdr(struct xhdr *h, struct mst_wait *w)
+{
+	if (w->desc == NULL)
+		return NULL;
+	memset(h, 0, sizeof(*h));
+	h->mine = w->desc;
+	w->desc = NULL;
+	return h;
 }
 
 static int
@@ -679,6 +774,7 @@ tcp_small(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
 {
 	size_t bytes = count * muster_dtype_size(dt);
 	const void **src;
+	struct xhdr h;
 	muster_result rv;
 	int i;
 
@@ -689,8 +785,9 @@ tcp_small(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me - i + t->n) % t->n;
 		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
-		struct xfer x = { t->tmp + (size_t)sb * bytes, bytes, 0,
-		    t->tmp + (size_t)rb * bytes, bytes, 0, 0, NULL, dt, op };
+		struct xfer x = { xfer_hdr(&h, w), t->tmp + (size_t)sb * bytes,
+		    bytes, 0, t->tmp + (size_t)rb * bytes, bytes, 0, 0, NULL, dt,
+		    op };
 		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;
 	}
@@ -712,6 +809,7 @@ tcp_ring_seg(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
 	size_t es = muster_dtype_size(dt), al = ALIGN_B / es;
 	size_t bs = ((count + (size_t)t->n - 1) / (size_t)t->n + al - 1) / al * al;
 	char *b = buf;
+	struct xhdr h;
 	muster_result rv;
 	int i;
 
@@ -723,15 +821,16 @@ tcp_ring_seg(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me - i + t->n) % t->n;
 		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
-		struct xfer x = { b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
-		    t->tmp, BLK_LEN(rb), 0, 0, b + BLK_OFF(rb) * es, dt, op };
+		struct xfer x = { xfer_hdr(&h, w), b + BLK_OFF(sb) * es,
+		    BLK_LEN(sb), 0, t->tmp, BLK_LEN(rb), 0, 0,
+		    b + BLK_OFF(rb) * es, dt, op };
 		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;
 	}
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me + 1 - i + t->n) % t->n;
 		int rb = (t->me - i + t->n) % t->n;
-		struct xfer x = { b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
+		struct xfer x = { NULL, b + BLK_OFF(sb) * es, BLK_LEN(sb), 0,
 		    b + BLK_OFF(rb) * es, BLK_LEN(rb), 0, 0, NULL, dt, op };
 		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;

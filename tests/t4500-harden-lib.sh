@@ -162,4 +162,25 @@ wait_ranks
 is "ring: leaders with the same MUSTER_JOB_SECRET run" "$rcs" "0 0"
 ok_if "ring: ... and make no secret file" [ ! -e "$d/.muster-secret" ]
 
+# --- 3. a collective whose arguments differ between ranks
+# Rank 3 (node 1, not its leader) calls its large allreduces with one
+# element fewer: every rank fails with MUSTER_EINVAL at the first of
+# them, naming the mismatch, in well under the timeout (was: exit 0
+# with wrong sums).
+d=$T/odd
+start_ranks "$d" 4 2 MUSTER_TIMEOUT=20 COLL_OPS=10 COLL_ODD_RANK=3
+t0=$(now_ms)
+wait_ranks
+ms=$(($(now_ms) - t0))
+is "mismatch: every rank fails" "$rcs" "1 1 1 1"
+ok_if "mismatch: ... within 5 s of a 20 s timeout (${ms} ms)" [ "$ms" -lt 5000 ]
+want="rank 3 called allreduce(99999 x float32, sum), rank 2 allreduce(100000 x float32, sum)"
+n=0
+for r in 0 1 2 3; do
+	grep "^rank $r: invalid argument " "$d.out.$r" |
+		grep -qF "mismatched collective: $want" && n=$((n + 1))
+done
+is "mismatch: each rank says EINVAL and names it" "$n" 4
+sed 's/^/# /' "$d.out.0"
+
 done_testing
