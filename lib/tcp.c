@@ -61,12 +61,16 @@ struct hs_reply {
 
 /*
  * A collective's descriptor (backend.h), sent ahead of its first step's
- * data and checked as soon as the left neighbour's has come in.
+ * data and checked as soon as the left neighbour's has come in.  Inline
+ * (the small allgather): it is already the first HDR bytes of sbuf and
+ * rbuf, so the step stays one send and one recv; else it goes in front
+ * of the data by sendmsg and recvmsg.
  */
 struct xhdr {
 	const struct mst_desc *mine;
 	struct mst_desc in;
 	size_t sent, got;
+	int inl;
 };
 
 #define HDR sizeof(struct mst_desc)
@@ -656,7 +660,7 @@ xfer_recv(struct mst_tcp *t, struct xfer *x, struct mst_fault *f)
 		xfer_reduce(x, 1);
 		room = xfer_room(x, &where);
 	}
-	if (h && h->got < HDR) {
+	if (h && !h->inl && h->got < HDR) {
 		struct iovec v[2] = { { (char *)&h->in + h->got, HDR - h->got },
 			{ where, room } };
 		struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
@@ -675,6 +679,15 @@ xfer_recv(struct mst_tcp *t, struct xfer *x, struct mst_fault *f)
 		r = recv(t->left, where, room, MSG_DONTWAIT);
 		if (r > 0)
 			x->rdone += (size_t)r;
+		if (h && h->inl && h->got < HDR && x->rdone >= HDR) {
+			h->got = HDR;
+			memcpy(&h->in, x->rbuf, HDR);
+			if (memcmp(&h->in, h->mine, HDR) != 0) {
+				mst_fault_mismatch(f, t->lrank, &h->in, t->rank,
+				    h->mine);
+				return -2;
+			}
+		}
 	}
 	if (r > 0) {
 		xfer_reduce(x, 0);
@@ -772,22 +785,30 @@ static muster_result
 tcp_small(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
 	  muster_op op, struct mst_wait *w)
 {
-	size_t bytes = count * muster_dtype_size(dt);
+	size_t bytes = count * muster_dtype_size(dt), stride;
 	const void **src;
 	struct xhdr h;
 	muster_result rv;
 	int i;
 
-	if (tmp_reserve(t, bytes * (size_t)t->n) != 0)
+	/* block i at tmp + i * stride + HDR, its descriptor just before */
+	stride = (bytes + HDR + ALIGN_B - 1) / ALIGN_B * ALIGN_B;
+	if (tmp_reserve(t, stride * (size_t)t->n) != 0)
 		return mst_fault_set(&w->fault, MST_FAULT_LOCAL, MUSTER_ENOMEM,
 		    -1, "out of memory");
-	memcpy(t->tmp + (size_t)t->me * bytes, buf, bytes);
+	memcpy(t->tmp + (size_t)t->me * stride + HDR, buf, bytes);
 	for (i = 0; i < t->n - 1; i++) {
 		int sb = (t->me - i + t->n) % t->n;
 		int rb = (t->me - i - 1 + 2 * t->n) % t->n;
-		struct xfer x = { xfer_hdr(&h, w), t->tmp + (size_t)sb * bytes,
-		    bytes, 0, t->tmp + (size_t)rb * bytes, bytes, 0, 0, NULL, dt,
-		    op };
+		struct xhdr *hp = xfer_hdr(&h, w);
+		size_t at = hp ? 0 : HDR, len = bytes + HDR - at;
+		struct xfer x = { hp, t->tmp + (size_t)sb * stride + at, len, 0,
+		    t->tmp + (size_t)rb * stride + at, len, 0, 0, NULL, dt, op };
+		if (hp) {
+			hp->inl = 1;
+			hp->sent = HDR;
+			memcpy(t->tmp + (size_t)sb * stride, hp->mine, HDR);
+		}
 		if ((rv = xfer_run(t, &x, w)) != MUSTER_OK)
 			return rv;
 	}
@@ -795,7 +816,7 @@ tcp_small(struct mst_tcp *t, void *buf, size_t count, muster_dtype dt,
 		return mst_fault_set(&w->fault, MST_FAULT_LOCAL, MUSTER_ENOMEM,
 		    -1, "out of memory");
 	for (i = 0; i < t->n; i++)
-		src[i] = t->tmp + (size_t)i * bytes;
+		src[i] = t->tmp + (size_t)i * stride + HDR;
 	mst_reduce(dt, op, buf, src, t->n, count, 0);
 	free(src);
 	return MUSTER_OK;
