@@ -422,7 +422,11 @@ hs_on_cand(struct hs *h, int i)
 	h->cand[i] = h->cand[--h->ncand];
 }
 
-/* A new connection on my port; when all slots are taken, the oldest goes. */
+/*
+ * A new connection on my port.  When all slots are taken the oldest
+ * goes, one that has not said hello first (one that has may be our
+ * neighbour, waiting for its answer to be checked).
+ */
 static void
 hs_accept(struct hs *h)
 {
@@ -433,7 +437,9 @@ hs_accept(struct hs *h)
 		return;
 	if (h->ncand == CANDIDATES) {
 		for (i = 1; i < h->ncand; i++)
-			if (h->cand[i].since < h->cand[old].since)
+			if (h->cand[i].st < h->cand[old].st ||
+			    (h->cand[i].st == h->cand[old].st &&
+			    h->cand[i].since < h->cand[old].since))
 				old = i;
 		hs_drop(h, old, "was pushed out by newer connections");
 	}

@@ -137,6 +137,29 @@ sed 's/^/# /' "$d.out.0" "$d.out.1"
 ok_if "ring: the file:// bootstrap holds the job's secret, mode 0600" \
 	[ "$(stat -c %a%s "$d/.muster-secret" 2>/dev/null)" = 60032 ]
 
+# More silent strays than the leader keeps pending (16): the oldest are
+# pushed out, the neighbour still gets in.
+d=$T/flood
+only=1 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
+p1=$pids rogues=""
+i=0
+while [ $i -lt 20 ]; do
+	MUSTER_JOB_ID=t4500 "$ROGUE" "$d" 1 silent 8 > "$T/flood.$i" 2>&1 &
+	rogues="$rogues $!"
+	i=$((i + 1))
+done
+sleep 0.5
+only=0 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
+pids="$pids $p1"
+t0=$(now_ms)
+wait_ranks
+ms=$(($(now_ms) - t0))
+is "ring: with 20 silent strays on the port, the job completes" "$rcs" "0 0"
+ok_if "ring: ... in ${ms} ms" [ "$ms" -lt 5000 ]
+for p in $rogues; do wait "$p"; done
+is "ring: ... and every stray was closed" \
+	"$(cat "$T"/flood.* | grep -c '^closed after 0 bytes')" 20
+
 # A leader with another secret cannot join: both leaders fail the
 # set-up (exit 2), saying why, within the timeout.
 d=$T/wrong
