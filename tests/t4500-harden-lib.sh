@@ -109,56 +109,54 @@ wait_ranks
 is "shm: the same job, not killed, completes" "$rcs" "0 0 0 0"
 
 # --- 2. the TCP ring's handshake is keyed by the job's secret
-# Two nodes of one rank.  Rank 1 starts first; three strays connect to
-# its ring port before rank 0 exists: one speaks the old handshake (a
-# hash of public values), one garbage, one nothing.  Each is refused
-# (closed), and the job, started then, completes.
+# strays_job DIR MODE...: two nodes of one rank; rank 1 starts first,
+# one stray per MODE (ring_rogue) connects to its ring port before rank
+# 0 exists, then rank 0 starts; $rcs, $ms (the job's time from rank 0's
+# start), the strays' reports in DIR.stray.K
+strays_job() {
+	sj_d=$1
+	shift
+	only=1 start_ranks "$sj_d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
+	sj_p1=$pids sj_rogues="" sj_k=0
+	for sj_m in "$@"; do
+		MUSTER_JOB_ID=t4500 "$ROGUE" "$sj_d" 1 "$sj_m" 8 \
+			> "$sj_d.stray.$sj_k" 2>&1 &
+		sj_rogues="$sj_rogues $!"
+		sj_k=$((sj_k + 1))
+	done
+	sleep 0.5
+	only=0 start_ranks "$sj_d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
+	pids="$pids $sj_p1"
+	sj_t0=$(now_ms)
+	wait_ranks
+	ms=$(($(now_ms) - sj_t0))
+	for sj_p in $sj_rogues; do wait "$sj_p"; done
+}
+
+# One stray speaks the old handshake (a hash of public values), one
+# garbage, one nothing: each is refused (closed), and the job completes.
 d=$T/rogue
-only=1 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
-p1=$pids
-for m in old garbage silent; do
-	MUSTER_JOB_ID=t4500 "$ROGUE" "$d" 1 $m 8 > "$T/rogue.$m" 2>&1 &
-	eval "r_$m=\$!"
-done
-sleep 0.5
-only=0 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
-pids="$pids $p1"
-t0=$(now_ms)
-wait_ranks
-ms=$(($(now_ms) - t0))
+strays_job "$d" old garbage silent
 is "ring: with strays on the port, the job completes" "$rcs" "0 0"
 ok_if "ring: ... in ${ms} ms (not held up by them)" [ "$ms" -lt 5000 ]
+k=0
 for m in old garbage silent; do
-	eval "wait \$r_$m"
-	ok_if "ring: the stray speaking $m is closed: $(cat "$T/rogue.$m")" \
-		grep -q "^closed after 0 bytes" "$T/rogue.$m"
+	ok_if "ring: the stray speaking $m is closed: $(cat "$d.stray.$k")" \
+		grep -q "^closed after 0 bytes" "$d.stray.$k"
+	k=$((k + 1))
 done
 sed 's/^/# /' "$d.out.0" "$d.out.1"
 ok_if "ring: the file:// bootstrap holds the job's secret, mode 0600" \
 	[ "$(stat -c %a%s "$d/.muster-secret" 2>/dev/null)" = 60032 ]
 
-# More silent strays than the leader keeps pending (16): the oldest are
+# More silent strays than a leader keeps pending (16): the oldest are
 # pushed out, the neighbour still gets in.
 d=$T/flood
-only=1 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
-p1=$pids rogues=""
-i=0
-while [ $i -lt 20 ]; do
-	MUSTER_JOB_ID=t4500 "$ROGUE" "$d" 1 silent 8 > "$T/flood.$i" 2>&1 &
-	rogues="$rogues $!"
-	i=$((i + 1))
-done
-sleep 0.5
-only=0 start_ranks "$d" 2 2 MUSTER_TIMEOUT=10 COLL_OPS=20
-pids="$pids $p1"
-t0=$(now_ms)
-wait_ranks
-ms=$(($(now_ms) - t0))
+strays_job "$d" $(seq 20 | sed 's/.*/silent/')
 is "ring: with 20 silent strays on the port, the job completes" "$rcs" "0 0"
 ok_if "ring: ... in ${ms} ms" [ "$ms" -lt 5000 ]
-for p in $rogues; do wait "$p"; done
 is "ring: ... and every stray was closed" \
-	"$(cat "$T"/flood.* | grep -c '^closed after 0 bytes')" 20
+	"$(cat "$d".stray.* | grep -c '^closed after 0 bytes')" 20
 
 # A leader with another secret cannot join: both leaders fail the
 # set-up (exit 2), saying why, within the timeout.
