@@ -31,6 +31,11 @@
 #include "reduce.h"
 #include "shm.h"
 
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U	/* linux/memfd.h, 6.3: never executable,
+				 * as vm.memfd_noexec=2 requires */
+#endif
+
 #define SHM_MAGIC 0x6d757374657273ULL
 #define LINE 128
 #define ALIGN_B 64
@@ -187,7 +192,11 @@ mst_shm_create(struct mst_shm **out, int n, size_t slot, char name[64],
 		    "out of memory");
 	s->slot = slot;
 	s->len = seg_len(n, s->slot, &hdr_len);
-	s->fd = memfd_create("muster-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	s->fd = memfd_create("muster-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING |
+	    MFD_NOEXEC_SEAL);
+	if (s->fd < 0 && errno == EINVAL)	/* a kernel before 6.3 */
+		s->fd = memfd_create("muster-shm", MFD_CLOEXEC |
+		    MFD_ALLOW_SEALING);
 	if (s->fd < 0) {
 		e = errno;
 		free(s);
