@@ -49,6 +49,8 @@ struct shm_line {
 	char pad[LINE - 8 - 2 * sizeof(struct mst_desc)];
 };
 
+_Static_assert(sizeof(struct mst_desc) == 16, "two uint64_t, compared so");
+
 struct shm_hdr {
 	uint64_t magic;
 	uint64_t slot;
@@ -501,13 +503,17 @@ shm_desc_check(struct mst_shm *s, struct mst_fault *f)
 {
 	unsigned k = (unsigned)(s->nchecked++ & 1);
 	const struct mst_desc *d0 = &s->hdr->line[0].desc[k];
+	uint64_t a[2], b[2];
 	int j;
 
 	s->check = NULL;
-	for (j = 1; j < s->n; j++)
-		if (memcmp(&s->hdr->line[j].desc[k], d0, sizeof(*d0)) != 0)
+	memcpy(a, d0, sizeof(a));
+	for (j = 1; j < s->n; j++) {
+		memcpy(b, &s->hdr->line[j].desc[k], sizeof(b));
+		if (((a[0] ^ b[0]) | (a[1] ^ b[1])) != 0)
 			return mst_fault_mismatch(f, s->peer[j].rank,
 			    &s->hdr->line[j].desc[k], s->peer[0].rank, d0);
+	}
 	return MUSTER_OK;
 }
 
