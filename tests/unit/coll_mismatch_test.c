@@ -10,7 +10,7 @@
 #include "clock.h"
 
 enum what { COUNT, DTYPE, OP, ROOT, KIND, GROUP_ORDER, GROUP_COUNT,
-	BCAST_COUNT, GATHER_COUNT };
+	BCAST_COUNT, GATHER_COUNT, BIG_COUNT };
 
 struct mcase {
 	int odd;		/* the rank that calls differently */
@@ -18,7 +18,7 @@ struct mcase {
 	const char *a, *b;	/* both calls, as the message says them */
 };
 
-static float fbuf[4096];
+static float fbuf[4096], big[300000];
 
 /* What rank r calls; odd: the other arguments. */
 static muster_result
@@ -54,6 +54,9 @@ call(muster_comm *c, enum what w, int odd)
 	case GATHER_COUNT:
 		return muster_allgather(fbuf, fbuf + 512, odd ? 7 : 8,
 		    MUSTER_FLOAT32, c);
+	case BIG_COUNT:		/* the pipelined ring, several segments */
+		return muster_allreduce(big, big, odd ? 299999 : 300000,
+		    MUSTER_FLOAT32, MUSTER_SUM, c);
 	}
 	return MUSTER_EINVAL;
 }
@@ -133,6 +136,18 @@ test_count_2nodes_leader(void)
 	CHECK_STR(h_rep[0].msg[1], "mismatched collective: rank 1 called "
 	    "allreduce(1000 x float32, sum), rank 0 allreduce(1024 x float32, "
 	    "sum)");
+}
+
+/* large: the ring's reduce-scatter carries the descriptor */
+static void
+test_count_big(void)
+{
+	static const struct mcase k = { 1, BIG_COUNT, ARF(299999),
+	    ARF(300000) };
+
+	run_case(2, 2, &k, 1);
+	run_case(3, 3, &k, 0);
+	run_case(2, 1, &k, 1);
 }
 
 /* three leaders: the two that see it may name different pairs */
@@ -272,6 +287,7 @@ TEST_LIST = {
 	{ "count_2nodes", test_count_2nodes },
 	{ "count_2nodes_leader", test_count_2nodes_leader },
 	{ "count_3nodes", test_count_3nodes },
+	{ "count_big", test_count_big },
 	{ "dtype", test_dtype },
 	{ "op", test_op },
 	{ "root", test_root },
