@@ -25,6 +25,7 @@
 #ifndef MST_BACKEND_H
 #define MST_BACKEND_H
 
+#include <stdint.h>
 #include "err.h"
 #include "muster.h"
 
@@ -42,6 +43,9 @@ enum mst_fault_kind {
 	 * failure of a rank behind it: blame the rank someone published,
 	 * else the neighbour */
 	MST_FAULT_RELAY,
+	/* the ranks called different collectives (struct mst_desc): msg
+	 * names both, rank the one that differs; every rank must fail */
+	MST_FAULT_MISMATCH,
 };
 
 struct mst_fault {
@@ -56,6 +60,38 @@ muster_result mst_fault_set(struct mst_fault *f, enum mst_fault_kind kind,
 			    muster_result code, int rank, const char *fmt,
 			    ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * What a rank called, as the user called it, for the argument check:
+ * each rank publishes its descriptor at the start of a collective (in
+ * its shared-memory line; a leader in the first bytes it sends on the
+ * ring) and compares it with the others' where it first waits for
+ * them, so a mismatch costs no extra round.  16 bytes, compared whole:
+ * two of them share the cache line of the rank's sequence word.
+ */
+enum mst_kind {
+	MST_K_ALLREDUCE = 1, MST_K_BROADCAST, MST_K_ALLGATHER, MST_K_BARRIER,
+	MST_K_GROUP
+};
+
+struct mst_desc {
+	uint8_t kind;		/* enum mst_kind */
+	uint8_t dtype, op;
+	uint8_t nops;		/* group: allreduces fused (at most 255) */
+	uint32_t extra;		/* broadcast: root; group: hash of the
+				 * fused counts; else 0 */
+	uint64_t count;		/* elements (group: of all the fused ones) */
+};
+
+/*
+ * A mismatch between rank a (descriptor da) and rank b: fills f
+ * (MST_FAULT_MISMATCH, MUSTER_EINVAL, blaming the higher rank) with a
+ * sentence that reads the same whichever rank writes it, and returns
+ * MUSTER_EINVAL.
+ */
+muster_result mst_fault_mismatch(struct mst_fault *f, int a,
+				 const struct mst_desc *da, int b,
+				 const struct mst_desc *db);
+
 struct mst_wait {
 	double deadline;	/* mst_now() seconds: give up after it */
 	double timeout;		/* the operation's length, seconds */
@@ -63,6 +99,9 @@ struct mst_wait {
 	/* MUSTER_OK, or a failure found elsewhere (f filled) */
 	muster_result (*check)(struct mst_wait *w, double now);
 	void *arg;		/* the check's */
+	/* what this rank called, to compare with the others (NULL: no
+	 * check, or already done for this collective) */
+	const struct mst_desc *desc;
 	struct mst_fault fault;	/* out */
 };
 

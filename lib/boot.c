@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "boot.h"
@@ -160,6 +161,61 @@ mst_boot_file_open(struct mst_boot *b, const char *dir, char *err,
 	b->ops = &file_ops;
 	b->ctx = f;
 	return MUSTER_OK;
+}
+
+/* Reads exactly MST_SECRET bytes of path into out; -1 otherwise. */
+static int
+secret_read(const char *path, unsigned char *out)
+{
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == MST_SECRET ? read(fd, out, MST_SECRET) : -1;
+	close(fd);
+	return r == MST_SECRET ? 0 : -1;
+}
+
+/*
+ * Written to a file of this process, then linked into place: link()
+ * fails when another rank was first, and a reader never sees a part.
+ */
+static int
+secret_make(const char *path, const char *tmp)
+{
+	unsigned char b[MST_SECRET];
+	int fd, rv = -1;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (write(fd, b, sizeof(b)) == (ssize_t)sizeof(b) && fsync(fd) == 0)
+		rv = link(tmp, path) == 0 || errno == EEXIST ? 0 : -1;
+	close(fd);
+	unlink(tmp);
+	explicit_bzero(b, sizeof(b));
+	return rv;
+}
+
+muster_result
+mst_boot_file_secret(struct mst_boot *b, const char *dir, char *err,
+		     size_t errlen)
+{
+	char path[4200], tmp[4300];
+
+	snprintf(path, sizeof(path), "%s/.muster-secret", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	if (secret_read(path, b->secret) == 0 ||
+	    (secret_make(path, tmp) == 0 && secret_read(path, b->secret) == 0))
+		return MUSTER_OK;
+	snprintf(err, errlen, "bootstrap directory %s: cannot read or make the "
+	    "job's secret .muster-secret (%d random bytes, mode 0600): %s", dir,
+	    MST_SECRET, strerror(errno));
+	return MUSTER_ERENDEZVOUS;
 }
 
 muster_result

@@ -33,15 +33,28 @@ struct mst_boot_ops {
 	void (*close)(void *ctx);
 };
 
+/*
+ * The job's secret as 32 bytes: the BLAKE2b hash of MUSTER_JOB_SECRET
+ * (or of MUSTER_JOB_SECRET_FILE's first line) when set, else, with a
+ * file:// bootstrap, the random bytes of DIR/.muster-secret (made 0600 by
+ * the first rank there: whoever can read the directory can join the job
+ * anyway).  It keys the TCP ring's handshake (tcp.h).
+ */
+#define MST_SECRET 32
+
 struct mst_boot {
 	const struct mst_boot_ops *ops;
 	void *ctx;
 	uint64_t generation;	/* of the job: keys of a restart differ */
+	unsigned char secret[MST_SECRET];
 };
 
 /* A directory (file://DIR, for tests and single hosts). */
 muster_result mst_boot_file_open(struct mst_boot *b, const char *dir,
 				 char *err, size_t errlen);
+/* b->secret from DIR/.muster-secret, made by the first rank that asks. */
+muster_result mst_boot_file_secret(struct mst_boot *b, const char *dir,
+				   char *err, size_t errlen);
 /* The rendezvous server (rdv_client.h): joins as the planned rank. */
 muster_result mst_boot_rdv_open(struct mst_boot *b, const char *endpoint,
 				const char *job, const char *secret,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "backend.h"
 #include "comm.h"
 #include "dispatch.h"
 #include "group.h"
@@ -45,6 +46,7 @@ muster_result
 muster_allreduce(const void *sendbuf, void *recvbuf, size_t count,
 		 muster_dtype dtype, muster_op op, muster_comm *comm)
 {
+	struct mst_desc d;
 	muster_result rv;
 
 	if ((rv = mst_usable(comm)) != MUSTER_OK ||
@@ -53,13 +55,15 @@ muster_allreduce(const void *sendbuf, void *recvbuf, size_t count,
 		return rv;
 	if (mst_group_open())
 		return mst_group_add(sendbuf, recvbuf, count, dtype, op, comm);
-	return mst_allreduce(comm, sendbuf, recvbuf, count, dtype, op);
+	d = mst_desc_of(MST_K_ALLREDUCE, count, dtype, op, 0);
+	return mst_allreduce(comm, sendbuf, recvbuf, count, dtype, op, &d);
 }
 
 muster_result
 muster_broadcast(void *buf, size_t count, muster_dtype dtype, int root,
 		 muster_comm *comm)
 {
+	struct mst_desc d;
 	size_t bytes;
 	muster_result rv;
 
@@ -73,19 +77,22 @@ muster_broadcast(void *buf, size_t count, muster_dtype dtype, int root,
 	bytes = count * muster_dtype_size(dtype);
 	if (bytes == 0 || comm->t.size == 1)
 		return MUSTER_OK;
+	d = mst_desc_of(MST_K_BROADCAST, count, dtype, MUSTER_SUM, root);
 	if (comm->t.num_nodes == 1)
 		return mst_node_bcast(comm, buf, bytes,
-		    comm->peers[root].local_rank);
+		    comm->peers[root].local_rank, &d);
 	/* across nodes: every byte is root's plus zeros, exactly */
 	if (comm->t.rank != root)
 		memset(buf, 0, bytes);
-	return mst_allreduce(comm, buf, buf, bytes, MUSTER_UINT8, MUSTER_SUM);
+	return mst_allreduce(comm, buf, buf, bytes, MUSTER_UINT8, MUSTER_SUM,
+	    &d);
 }
 
 muster_result
 muster_allgather(const void *sendbuf, void *recvbuf, size_t sendcount,
 		 muster_dtype dtype, muster_comm *comm)
 {
+	struct mst_desc d;
 	size_t bytes, total;
 	char *mine;
 	muster_result rv;
@@ -106,19 +113,22 @@ muster_allgather(const void *sendbuf, void *recvbuf, size_t sendcount,
 	/* every block is its owner's plus zeros: a byte sum is exact */
 	memset(recvbuf, 0, mine - (char *)recvbuf);
 	memset(mine + bytes, 0, total - (size_t)(mine + bytes - (char *)recvbuf));
+	d = mst_desc_of(MST_K_ALLGATHER, sendcount, dtype, MUSTER_SUM, 0);
 	return mst_allreduce(comm, recvbuf, recvbuf, total, MUSTER_UINT8,
-	    MUSTER_SUM);
+	    MUSTER_SUM, &d);
 }
 
 muster_result
 muster_barrier(muster_comm *comm)
 {
+	struct mst_desc d = mst_desc_of(MST_K_BARRIER, 0, MUSTER_UINT8,
+	    MUSTER_MAX, 0);
 	unsigned char b = 0;
 	muster_result rv;
 
 	if ((rv = mst_usable(comm)) != MUSTER_OK)
 		return rv;
-	return mst_allreduce(comm, &b, &b, 1, MUSTER_UINT8, MUSTER_MAX);
+	return mst_allreduce(comm, &b, &b, 1, MUSTER_UINT8, MUSTER_MAX, &d);
 }
 
 muster_result

@@ -40,11 +40,14 @@ struct mst_topo {
 	int node_rank, num_nodes;
 };
 
+/* This rank checks the collectives' arguments (MUSTER_CHECK_ARGS). */
+#define MST_PEER_CHECK_ARGS 1
+
 /* Information every rank publishes at init. */
 struct mst_peer {
 	int32_t rank, local_rank, local_size, node_rank;
 	int32_t pid;
-	int32_t pad;
+	int32_t flags;		/* MST_PEER_CHECK_ARGS */
 	uint64_t host;		/* hash of host name and boot id */
 };
 
@@ -66,6 +69,8 @@ struct muster_comm {
 	int host_ranks;		/* ranks on this physical host */
 	struct mst_tune tune;	/* the environment's knobs (tune.h) */
 	double spin_s, yield_s;	/* waiting: spin, then yield, then sleep */
+	int check_args;		/* compare the collectives' arguments: rank
+				 * 0's MUSTER_CHECK_ARGS, so all agree */
 	/* health (health.c) */
 	muster_result sticky;	/* once set, every call returns it */
 	int aborted;		/* muster_comm_abort was called */

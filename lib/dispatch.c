@@ -3,8 +3,10 @@
  * run an allreduce.  One node: shared memory; several: reduce in the
  * node, TCP ring between leaders, broadcast in the node.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "backend.h"
 #include "comm.h"
 #include "dispatch.h"
 #include "health.h"
@@ -26,7 +28,26 @@ mst_grow(void **buf, size_t *cap, size_t n)
 	return 0;
 }
 
-/* Several nodes: reduce in the node, ring between leaders, broadcast. */
+struct mst_desc
+mst_desc_of(int kind, size_t count, muster_dtype dt, muster_op op, int root)
+{
+	struct mst_desc d;
+
+	memset(&d, 0, sizeof(d));	/* compared whole, padding too */
+	d.kind = (uint8_t)kind;
+	d.dtype = (uint8_t)dt;
+	d.op = (uint8_t)op;
+	d.extra = (uint32_t)root;
+	d.nops = 1;
+	d.count = count;
+	return d;
+}
+
+/*
+ * Several nodes: reduce in the node, ring between leaders, broadcast.
+ * w->desc, when set, is checked in the node's reduction and on the ring
+ * (which clears it), not again in the broadcast.
+ */
 static muster_result
 hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
 	 muster_dtype dt, muster_op op, struct mst_wait *w)
@@ -64,6 +85,7 @@ hier_seg(muster_comm *c, const void *send, void *recv, size_t count,
 		if (acc != recv || op == MUSTER_AVG)
 			mst_finalize(dt, op, recv, acc, count, c->t.size);
 	}
+	w->desc = NULL;
 	if (c->t.local_size > 1)
 		return mst_shm_bcast(c->shm, recv,
 		    count * muster_dtype_size(dt), 0, w);
@@ -92,12 +114,13 @@ hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 
 muster_result
 mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
-	      muster_dtype dt, muster_op op)
+	      muster_dtype dt, muster_op op, const struct mst_desc *d)
 {
 	struct mst_wait w;
 	muster_result rv;
 
 	mst_wait_init(&w, c, mst_now() + c->timeout);
+	w.desc = c->check_args ? d : NULL;
 	if (count == 0)
 		return MUSTER_OK;
 	if (c->t.size == 1) {
@@ -113,11 +136,13 @@ mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 }
 
 muster_result
-mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root)
+mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root,
+	       const struct mst_desc *d)
 {
 	struct mst_wait w;
 
 	mst_wait_init(&w, c, mst_now() + c->timeout);
+	w.desc = c->check_args ? d : NULL;
 	if (mst_shm_bcast(c->shm, buf, bytes, root, &w) != MUSTER_OK)
 		return mst_fault_report(c, &w.fault);
 	return MUSTER_OK;

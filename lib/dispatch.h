@@ -16,14 +16,26 @@
 #include <stddef.h>
 #include "muster.h"
 
-/* Allreduce of count elements under the communicator's timeout. */
+struct mst_desc;
+
+/*
+ * Allreduce of count elements under the communicator's timeout.  d says
+ * what the user called (backend.h): unless MUSTER_CHECK_ARGS=0, every
+ * rank compares it with the others' on the way, and a mismatch fails
+ * the call on every rank with MUSTER_EINVAL naming it (and breaks the
+ * communicator).  Count 0 and one rank return at once, unchecked.
+ */
 muster_result mst_allreduce(muster_comm *c, const void *sendbuf,
 			    void *recvbuf, size_t count, muster_dtype dt,
-			    muster_op op);
+			    muster_op op, const struct mst_desc *d);
 
-/* Copies local rank root's buf to every rank of this node. */
+/* Copies local rank root's buf to every rank of this node (d: as above). */
 muster_result mst_node_bcast(muster_comm *c, void *buf, size_t bytes,
-			     int root);
+			     int root, const struct mst_desc *d);
+
+/* A descriptor of one call (root only for a broadcast). */
+struct mst_desc mst_desc_of(int kind, size_t count, muster_dtype dt,
+			    muster_op op, int root);
 
 /* Grows a scratch buffer to at least n bytes; -1 when out of memory. */
 int mst_grow(void **buf, size_t *cap, size_t n);

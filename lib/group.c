@@ -4,9 +4,11 @@
  * queued, then run in order, those of the same (comm, dtype, op) fused
  * into one allreduce of at most FUSION_BYTES.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "backend.h"
 #include "comm.h"
 #include "dispatch.h"
 #include "group.h"
@@ -83,6 +85,8 @@ group_run(size_t i)
 	struct gop g = group_ops[i];
 	muster_comm *c = g.c;
 	size_t es = muster_dtype_size(g.dt), total = 0, off, j, n = 0;
+	struct mst_desc d;
+	uint32_t h;
 	muster_result rv;
 
 	for (j = i; j < group_n; j++)
@@ -92,8 +96,16 @@ group_run(size_t i)
 			group_ops[j].done = 2;	/* in this batch */
 			n++;
 		}
+	d = mst_desc_of(n == 1 ? MST_K_ALLREDUCE : MST_K_GROUP, total, g.dt,
+	    g.op, 0);
+	d.nops = (uint8_t)(n < 255 ? n : 255);
+	for (j = i, h = 2166136261u; j < group_n && n > 1; j++)
+		if (group_ops[j].done == 2)
+			h = (h ^ (uint32_t)group_ops[j].count ^
+			    (uint32_t)(group_ops[j].count >> 32)) * 16777619u;
+	d.extra = n > 1 ? h : 0;
 	if ((rv = mst_usable(c)) == MUSTER_OK && n == 1)
-		rv = mst_allreduce(c, g.send, g.recv, g.count, g.dt, g.op);
+		rv = mst_allreduce(c, g.send, g.recv, g.count, g.dt, g.op, &d);
 	else if (rv == MUSTER_OK &&
 	    mst_grow(&c->fuse, &c->fuse_cap, total * es))
 		rv = mst_fail(c, MUSTER_ENOMEM, "out of memory (fusion buffer "
@@ -105,7 +117,8 @@ group_run(size_t i)
 				    group_ops[j].count * es);
 				off += group_ops[j].count * es;
 			}
-		rv = mst_allreduce(c, c->fuse, c->fuse, total, g.dt, g.op);
+		rv = mst_allreduce(c, c->fuse, c->fuse, total, g.dt, g.op,
+		    &d);
 	}
 	for (off = 0, j = i; j < group_n; j++)
 		if (group_ops[j].done == 2) {

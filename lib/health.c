@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "comm.h"
 #include "health.h"
 #include "shm.h"
@@ -100,6 +101,7 @@ mst_wait_init(struct mst_wait *w, muster_comm *c, double deadline)
 	w->yield_s = c->yield_s;
 	w->check = job_check;
 	w->arg = c;
+	w->desc = NULL;
 	w->fault.code = MUSTER_OK;
 	w->fault.kind = MST_FAULT_LOCAL;
 	w->fault.rank = -1;
@@ -145,8 +147,9 @@ report_relay(muster_comm *c, const struct mst_fault *f)
 		return broken(c, code, "rank %d (node %d) %s; seen from rank "
 		    "%d (leader of node %d)", who, c->peers[who].node_rank,
 		    code == MUSTER_EABORTED ? "aborted the communicator" :
-		    code == MUSTER_ETIMEDOUT ? "stalled" : "failed (died or "
-		    "left)", rank, c->peers[rank].node_rank);
+		    code == MUSTER_ETIMEDOUT ? "stalled" :
+		    code == MUSTER_EINVAL ? "called a mismatched collective" :
+		    "failed (died or left)", rank, c->peers[rank].node_rank);
 	}
 	if (blamed(c, 0, &code, &who) && who == rank && code != rv)
 		rv = code;
@@ -157,8 +160,42 @@ report_relay(muster_comm *c, const struct mst_fault *f)
 	return broken(c, rv, "%s", f->msg);
 }
 
-muster_result
-mst_fault_report(muster_comm *c, const struct mst_fault *f)
+/*
+ * A rank that finds a mismatch publishes its sentence before it blames
+ * (which wakes everyone), so every rank can say the same.
+ */
+static muster_result
+report_mismatch(muster_comm *c, const struct mst_fault *f)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/mismatch", c->prefix);
+	c->boot.ops->kv_set(c->boot.ctx, key, f->msg, strlen(f->msg), c->err,
+	    sizeof(c->err));
+	mst_blame(c, MUSTER_EINVAL, f->rank);
+	return broken(c, MUSTER_EINVAL, "%s", f->msg);
+}
+
+/* Failed with EINVAL because another rank found a mismatch: say which. */
+static void
+adopt_mismatch(muster_comm *c)
+{
+	char key[128], err[256];
+	void *v = NULL;
+	size_t len = 0;
+
+	snprintf(key, sizeof(key), "%s/mismatch", c->prefix);
+	if (c->boot.ops->kv_get(c->boot.ctx, key, &v, &len, 100, err,
+	    sizeof(err)) != MUSTER_OK)
+		return;
+	/* both bootstraps NUL-terminate values past len */
+	if (len > 0 && len < sizeof(c->err))
+		snprintf(c->err, sizeof(c->err), "%s", (char *)v);
+	free(v);
+}
+
+static muster_result
+fault_report(muster_comm *c, const struct mst_fault *f)
 {
 	switch (f->kind) {
 	case MST_FAULT_LOCAL:
@@ -170,6 +207,19 @@ mst_fault_report(muster_comm *c, const struct mst_fault *f)
 		return broken(c, f->code, "%s", f->msg);
 	case MST_FAULT_RELAY:
 		return report_relay(c, f);
+	case MST_FAULT_MISMATCH:
+		return report_mismatch(c, f);
 	}
 	return mst_fail(c, f->code, "%s", f->msg);
+}
+
+muster_result
+mst_fault_report(muster_comm *c, const struct mst_fault *f)
+{
+	muster_result rv = fault_report(c, f);
+
+	if (rv == MUSTER_EINVAL && f->kind != MST_FAULT_LOCAL &&
+	    f->kind != MST_FAULT_MISMATCH)
+		adopt_mismatch(c);
+	return rv;
 }

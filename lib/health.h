@@ -42,7 +42,10 @@ void mst_wait_init(struct mst_wait *w, muster_comm *c, double deadline);
  * Acts on a backend's fault and returns its code: LOCAL sets the error
  * text; BROKEN also makes it sticky; PEER first blames f->rank; RELAY
  * waits up to 50 ms for a blame another rank published and blames that
- * rank instead (else f->rank, with the code it was published with).
+ * rank instead (else f->rank, with the code it was published with);
+ * MISMATCH publishes its sentence under the communicator's "mismatch"
+ * key, then blames f->rank with MUSTER_EINVAL.  A failure that ends in
+ * MUSTER_EINVAL another rank published takes that sentence as its text.
  */
 muster_result mst_fault_report(muster_comm *c, const struct mst_fault *f);
 

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,7 @@ static muster_result
 ring_join(muster_comm *c, const struct hello *all, const char *job,
 	  double deadline)
 {
+	unsigned char key[MST_RING_KEY];
 	char (*addrs)[64];
 	struct mst_fault f;
 	muster_result rv;
@@ -199,8 +201,11 @@ ring_join(muster_comm *c, const struct hello *all, const char *job,
 		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
 	for (i = 0; i < c->t.num_nodes; i++)
 		memcpy(addrs[i], all[c->leaders[i]].tcp, 64);
+	mst_tcp_key(key, c->boot.secret, sizeof(c->boot.secret), job,
+	    c->prefix);
 	rv = mst_tcp_connect(c->tcp, (const char (*)[64])addrs, c->leaders,
-	    fnv1a(job, c->prefix), deadline, &f);
+	    key, deadline, &f);
+	sodium_memzero(key, sizeof(key));
 	free(addrs);
 	return rv == MUSTER_OK ? rv : mst_fault_report(c, &f);
 }
@@ -218,6 +223,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	mine.p.local_size = c->t.local_size;
 	mine.p.node_rank = c->t.node_rank;
 	mine.p.pid = (int32_t)getpid();
+	mine.p.flags = c->tune.check_args ? MST_PEER_CHECK_ARGS : 0;
 	mine.p.host = host_hash();
 	if ((rv = open_transports(c, host, &mine)) != MUSTER_OK)
 		return rv;
@@ -227,6 +233,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	    deadline)) != MUSTER_OK || (rv = layout(c, all)) != MUSTER_OK)
 		goto out;
 	wait_policy(c);
+	c->check_args = (all[0].p.flags & MST_PEER_CHECK_ARGS) != 0;
 	if (c->t.local_size > 1 && (rv = shm_join(c,
 	    all[c->leaders[c->t.node_rank]].shm, deadline)) != MUSTER_OK)
 		goto out;
@@ -368,6 +375,49 @@ env_topo(struct mst_topo *t, double *timeout)
 	return topo_check(t, mst_thread_err(), MST_ERRLEN);
 }
 
+/*
+ * The job's secret, MUSTER_JOB_SECRET or _FILE, into secret (n bytes):
+ * MUSTER_OK, MUSTER_ENOENV when neither is set, else the error (said).
+ */
+static muster_result
+env_secret(char *secret, size_t n)
+{
+	muster_result rv = mst_rdv_load_secret(secret, n);
+
+	if (rv == MUSTER_OK || rv == MUSTER_ENOENV)
+		return rv;
+	return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_SECRET%s: %s",
+	    getenv("MUSTER_JOB_SECRET") && *getenv("MUSTER_JOB_SECRET") ?
+	    " is too long" : "_FILE cannot be read or is empty",
+	    rv & MUSTER_ESYSERR ? strerror(rv & ~MUSTER_ESYSERR) :
+	    "expected the secret on its first line");
+}
+
+/* A file:// bootstrap: the ring's secret is the job's, else the dir's. */
+static muster_result
+env_boot_file(struct mst_boot *boot, const char *dir)
+{
+	char secret[1024];
+	muster_result rv;
+	int have;
+
+	if ((rv = env_secret(secret, sizeof(secret))) != MUSTER_OK &&
+	    rv != MUSTER_ENOENV)
+		return rv;
+	have = rv == MUSTER_OK;
+	if (mst_sodium() != 0)
+		return mst_fail(NULL, MUSTER_ENOTSUP, "libsodium failed to "
+		    "initialize");
+	if (have)
+		crypto_generichash(boot->secret, sizeof(boot->secret),
+		    (unsigned char *)secret, strlen(secret), NULL, 0);
+	sodium_memzero(secret, sizeof(secret));
+	if ((rv = mst_boot_file_open(boot, dir, mst_thread_err(), MST_ERRLEN))
+	    != MUSTER_OK || have)
+		return rv;
+	return mst_boot_file_secret(boot, dir, mst_thread_err(), MST_ERRLEN);
+}
+
 /* Opens the bootstrap MUSTER_RENDEZVOUS names. */
 static muster_result
 env_boot(struct mst_boot *boot, const char *rdv, const char *job,
@@ -377,21 +427,29 @@ env_boot(struct mst_boot *boot, const char *rdv, const char *job,
 	muster_result rv;
 
 	if (strncmp(rdv, "file://", 7) == 0)
-		return mst_boot_file_open(boot, rdv + 7, mst_thread_err(),
-		    MST_ERRLEN);
+		return env_boot_file(boot, rdv + 7);
 	if (strncmp(rdv, "tcp://", 6) != 0)
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS='%s': "
 		    "expected tcp://HOST:PORT or file://DIR", rdv);
 	if (job == NULL || *job == '\0')
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_ID is not "
 		    "set");
-	if (mst_rdv_load_secret(secret, sizeof(secret)) != MUSTER_OK ||
-	    secret[0] == '\0')
+	if ((rv = env_secret(secret, sizeof(secret))) == MUSTER_ENOENV ||
+	    (rv == MUSTER_OK && secret[0] == '\0'))
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_JOB_SECRET (or "
 		    "MUSTER_JOB_SECRET_FILE) is not set");
+	if (rv != MUSTER_OK)
+		return rv;
+	if (mst_sodium() != 0) {
+		sodium_memzero(secret, sizeof(secret));
+		return mst_fail(NULL, MUSTER_ENOTSUP, "libsodium failed to "
+		    "initialize");
+	}
+	crypto_generichash(boot->secret, sizeof(boot->secret),
+	    (unsigned char *)secret, strlen(secret), NULL, 0);
 	rv = mst_boot_rdv_open(boot, rdv, job, secret, t,
 	    (int)(timeout * 1000), mst_thread_err(), MST_ERRLEN);
-	explicit_bzero(secret, sizeof(secret));
+	sodium_memzero(secret, sizeof(secret));
 	return rv;
 }
 
@@ -462,6 +520,7 @@ muster_comm_destroy(muster_comm *comm)
 	free(comm->local_ranks);
 	free(comm->acc);
 	free(comm->fuse);
+	sodium_memzero(comm->boot.secret, sizeof(comm->boot.secret));
 	free(comm);
 	return MUSTER_OK;
 }

@@ -23,12 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "reduce.h"
 #include "shm.h"
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U	/* linux/memfd.h, 6.3: never executable,
+				 * as vm.memfd_noexec=2 requires */
+#endif
 
 #define SHM_MAGIC 0x6d757374657273ULL
 #define LINE 128
@@ -37,8 +43,13 @@
 struct shm_line {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t waiters;
-	char pad[LINE - 8];
+	/* what the rank called, by checked collective parity: a rank may
+	 * write the next while a slower one still reads this one */
+	struct mst_desc desc[2];
+	char pad[LINE - 8 - 2 * sizeof(struct mst_desc)];
 };
+
+_Static_assert(sizeof(struct mst_desc) == 16, "two uint64_t, compared so");
 
 struct shm_hdr {
 	uint64_t magic;
@@ -47,7 +58,8 @@ struct shm_hdr {
 	uint32_t nlocal;
 	_Atomic uint32_t attached;
 	_Atomic uint64_t err;	/* code << 32 | rank, first error wins */
-	char pad[LINE - 40];
+	uint64_t cookie;	/* in the name too: the segment is this job's */
+	char pad[LINE - 48];
 	struct shm_line line[];
 };
 
@@ -60,6 +72,7 @@ struct shm_peer {
 
 struct mst_shm {
 	struct shm_hdr *hdr;
+	int fd;			/* leader: the memfd, until all mapped it */
 	size_t len;
 	size_t slot;		/* bytes per slot */
 	char *slots;		/* [n][2][slot] */
@@ -68,6 +81,8 @@ struct mst_shm {
 	int node, size;		/* node rank; ranks in the job (AVG) */
 	uint32_t seq;		/* my last posted sequence */
 	uint64_t gchunk;	/* chunks used so far (buffer parity) */
+	uint64_t nchecked;	/* collectives checked so far (desc parity) */
+	const struct mst_desc *check;	/* to compare at the next barrier */
 	size_t oneshot_max;
 	struct shm_peer *peer;	/* [n] */
 	double next_alive;
@@ -107,6 +122,18 @@ pidfd_open_(pid_t pid)
 #endif
 }
 
+static int
+peer_dead(struct mst_shm *s, int j)
+{
+	struct pollfd p;
+
+	if (s->peer[j].pidfd < 0)
+		return 0;
+	p.fd = s->peer[j].pidfd;
+	p.events = POLLIN;
+	return poll(&p, 1, 0) > 0;
+}
+
 /* Fills in the private half of s once the segment is mapped. */
 static muster_result
 shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
@@ -137,71 +164,136 @@ shm_setup(struct mst_shm *s, const struct mst_shm_node *nd, size_t hdr_len,
 	return MUSTER_OK;
 }
 
+/* A random cookie, so a recycled pid or fd is not taken for ours. */
+static uint64_t
+shm_cookie(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (uint64_t)(mst_now() * 1e9) ^ (uint64_t)getpid() << 32;
+	return v | 1;
+}
+
+/*
+ * The segment is a memfd: it has no name in /dev/shm at all, so no way
+ * of dying (SIGKILL at any point) leaves a file behind; the kernel frees
+ * it with its last mapping.  The other local ranks open it through
+ * /proc/PID/fd/FD while the leader holds it open (shm_leader_attach).
+ */
 muster_result
 mst_shm_create(struct mst_shm **out, int n, size_t slot, char name[64],
 	       struct mst_fault *f)
 {
 	struct mst_shm *s;
 	size_t hdr_len;
-	int fd;
+	int e;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
 		    "out of memory");
 	s->slot = slot;
 	s->len = seg_len(n, s->slot, &hdr_len);
-	snprintf(name, 64, "/muster-%d-%lx", (int)getpid(),
-	    (unsigned long)(mst_now() * 1e9) & 0xffffffffUL);
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	s->fd = memfd_create("muster-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING |
+	    MFD_NOEXEC_SEAL);
+	if (s->fd < 0 && errno == EINVAL)	/* a kernel before 6.3 */
+		s->fd = memfd_create("muster-shm", MFD_CLOEXEC |
+		    MFD_ALLOW_SEALING);
+	if (s->fd < 0) {
+		e = errno;
 		free(s);
-		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | errno,
-		    -1, "shm_open %s: %s", name, strerror(errno));
+		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e,
+		    -1, "memfd_create: %s", strerror(e));
 	}
-	if (ftruncate(fd, (off_t)s->len) != 0 ||
+	/* sealed at its size: no rank can shrink it under the others */
+	if (ftruncate(s->fd, (off_t)s->len) != 0 ||
+	    fcntl(s->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) != 0 ||
 	    (s->hdr = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0)) == MAP_FAILED) {
-		int e = errno;
+	    s->fd, 0)) == MAP_FAILED) {
 		size_t len = s->len;
-		close(fd);
-		shm_unlink(name);
+		e = errno;
+		close(s->fd);
 		free(s);
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e, -1,
 		    "shared segment of %zu bytes: %s", len, strerror(e));
 	}
-	close(fd);
 	s->hdr->slot = s->slot;
 	s->hdr->len = s->len;
 	s->hdr->nlocal = (uint32_t)n;
+	s->hdr->cookie = shm_cookie();
 	atomic_store(&s->hdr->attached, 1);
 	__atomic_store_n(&s->hdr->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+	snprintf(name, 64, "memfd:%d:%d:%016llx", (int)getpid(), s->fd,
+	    (unsigned long long)s->hdr->cookie);
 	*out = s;
 	return MUSTER_OK;
 }
 
-/* The leader waits until everyone mapped it, then unlinks the name. */
+/* The leader's memfd is only needed until every local rank opened it. */
+static void
+shm_close_fd(struct mst_shm *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/*
+ * The leader waits until everyone mapped it, then closes its memfd;
+ * a local rank that dies first fails it at once.
+ */
 static muster_result
-shm_leader_attach(struct mst_shm *s, const char *name,
-		  const struct mst_shm_node *nd, double deadline,
-		  struct mst_fault *f)
+shm_leader_attach(struct mst_shm *s, const struct mst_shm_node *nd,
+		  double deadline, struct mst_fault *f)
 {
 	size_t hdr_len;
 	muster_result rv;
+	int j;
 
 	seg_len(nd->n, s->slot, &hdr_len);
-	if ((rv = shm_setup(s, nd, hdr_len, f)) != MUSTER_OK)
+	if ((rv = shm_setup(s, nd, hdr_len, f)) != MUSTER_OK) {
+		shm_close_fd(s);
 		return rv;
+	}
 	while (atomic_load(&s->hdr->attached) < (uint32_t)s->n) {
+		for (j = 1; j < s->n; j++)
+			if (peer_dead(s, j)) {
+				shm_close_fd(s);
+				return mst_fault_set(f, MST_FAULT_LOCAL,
+				    MUSTER_EPEER, s->peer[j].rank, "rank %d "
+				    "(pid %d, node %d) died before it mapped "
+				    "the shared segment", s->peer[j].rank,
+				    s->peer[j].pid, s->node);
+			}
 		if (mst_now() > deadline) {
-			shm_unlink(name);
+			shm_close_fd(s);
 			return mst_fault_set(f, MST_FAULT_LOCAL,
 			    MUSTER_ETIMEDOUT, -1, "timed out waiting for the "
 			    "local ranks to map the shared segment");
 		}
 		usleep(200);
 	}
-	shm_unlink(name);
+	shm_close_fd(s);
 	return MUSTER_OK;
+}
+
+/* Opens the leader's memfd by the name it published. */
+static int
+shm_open_leader(const char *name, uint64_t *cookie)
+{
+	unsigned long long ck;
+	char path[64];
+	int pid, fd, end = 0;
+
+	if (sscanf(name, "memfd:%d:%d:%16llx%n", &pid, &fd, &ck, &end) != 3 ||
+	    name[end] != '\0' || pid <= 0 || fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	*cookie = ck;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	return open(path, O_RDWR | O_CLOEXEC);
 }
 
 muster_result
@@ -212,18 +304,20 @@ mst_shm_attach(struct mst_shm **sp, const char *name,
 	struct mst_shm *s;
 	size_t hdr_len;
 	struct stat st;
+	uint64_t cookie = 0;
 	int fd;
 
 	if (nd->me == 0)
-		return shm_leader_attach(*sp, name, nd, deadline, f);
+		return shm_leader_attach(*sp, nd, deadline, f);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ENOMEM, -1,
 		    "out of memory");
-	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) < 0) {
+	s->fd = -1;
+	if ((fd = shm_open_leader(name, &cookie)) < 0) {
 		int e = errno;
 		free(s);
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | e, -1,
-		    "shm_open %s (local rank 0's segment): %s", name,
+		    "cannot open local rank 0's shared segment (%s): %s", name,
 		    strerror(e));
 	}
 	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(struct shm_hdr) ||
@@ -238,7 +332,8 @@ mst_shm_attach(struct mst_shm **sp, const char *name,
 	s->len = (size_t)st.st_size;
 	s->slot = s->hdr->slot;
 	*sp = s;
-	if (s->hdr->magic != SHM_MAGIC || s->hdr->nlocal != (uint32_t)nd->n ||
+	if (s->hdr->magic != SHM_MAGIC || s->hdr->cookie != cookie ||
+	    s->hdr->nlocal != (uint32_t)nd->n ||
 	    seg_len(nd->n, s->slot, &hdr_len) != s->len)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_EPEER, -1,
 		    "shared segment %s does not match this job", name);
@@ -253,6 +348,7 @@ mst_shm_free(struct mst_shm *s)
 
 	if (s == NULL)
 		return;
+	shm_close_fd(s);
 	if (s->peer)
 		for (j = 0; j < s->n; j++)
 			if (s->peer[j].pidfd >= 0)
@@ -314,22 +410,13 @@ shm_seen_error(struct mst_shm *s, struct mst_fault *f)
 	case MUSTER_ETIMEDOUT:
 		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
 		    "stalled: a rank on this node timed out waiting for it", r);
+	case MUSTER_EINVAL:
+		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
+		    "called a collective that does not match the others'", r);
 	default:
 		return mst_fault_set(f, MST_FAULT_BROKEN, code, r, "rank %d "
 		    "failed (died, left or timed out) during a collective", r);
 	}
-}
-
-static int
-peer_dead(struct mst_shm *s, int j)
-{
-	struct pollfd p;
-
-	if (s->peer[j].pidfd < 0)
-		return 0;
-	p.fd = s->peer[j].pidfd;
-	p.events = POLLIN;
-	return poll(&p, 1, 0) > 0;
 }
 
 /* Every 2 ms: whether local rank j died (pidfd readable). */
@@ -394,6 +481,42 @@ shm_wait_slow(struct mst_shm *s, int j, uint32_t target, struct mst_wait *w)
 	}
 }
 
+/*
+ * The start of a collective: publishes what this rank called (w->desc)
+ * in its line, for shm_barrier to compare once everyone posted.
+ */
+static void
+shm_desc_post(struct mst_shm *s, const struct mst_wait *w)
+{
+	s->check = w->desc;
+	if (w->desc != NULL)
+		s->hdr->line[s->me].desc[s->nchecked & 1] = *w->desc;
+}
+
+/*
+ * After the collective's first barrier every local rank's descriptor is
+ * there: each compares them all with local rank 0's, so every rank
+ * finds the same mismatch and names it alike.
+ */
+static muster_result
+shm_desc_check(struct mst_shm *s, struct mst_fault *f)
+{
+	unsigned k = (unsigned)(s->nchecked++ & 1);
+	const struct mst_desc *d0 = &s->hdr->line[0].desc[k];
+	uint64_t a[2], b[2];
+	int j;
+
+	s->check = NULL;
+	memcpy(a, d0, sizeof(a));
+	for (j = 1; j < s->n; j++) {
+		memcpy(b, &s->hdr->line[j].desc[k], sizeof(b));
+		if (((a[0] ^ b[0]) | (a[1] ^ b[1])) != 0)
+			return mst_fault_mismatch(f, s->peer[j].rank,
+			    &s->hdr->line[j].desc[k], s->peer[0].rank, d0);
+	}
+	return MUSTER_OK;
+}
+
 /* Posts this phase's end and waits for every local rank to post it. */
 static muster_result
 shm_barrier(struct mst_shm *s, struct mst_wait *w)
@@ -417,7 +540,7 @@ shm_barrier(struct mst_shm *s, struct mst_wait *w)
 		    (rv = shm_wait_slow(s, j, s->seq, w)) != MUSTER_OK)
 			return rv;
 	}
-	return MUSTER_OK;
+	return s->check ? shm_desc_check(s, &w->fault) : MUSTER_OK;
 }
 
 static muster_result
@@ -554,6 +677,7 @@ mst_shm_allreduce(struct mst_shm *s, const void *sendbuf, void *recvbuf,
 {
 	size_t bytes = count * muster_dtype_size(dt);
 
+	shm_desc_post(s, w);
 	if (bytes <= s->oneshot_max)
 		return shm_oneshot(s, sendbuf, recvbuf, count, dt, op, w);
 	return shm_twoshot(s, sendbuf, recvbuf, count, dt, op, w);
@@ -571,6 +695,7 @@ mst_shm_reduce_leader(struct mst_shm *s, const void *sendbuf, void *acc,
 	uint64_t g0 = s->gchunk;
 	muster_result rv;
 
+	shm_desc_post(s, w);
 	s->gchunk += nchunks;
 	for (p = 0; p <= nchunks; p++) {
 		if (p >= 1 && s->me == 0) {
@@ -604,6 +729,7 @@ mst_shm_bcast(struct mst_shm *s, void *buf, size_t bytes, int root,
 	uint64_t g0 = s->gchunk;
 	muster_result rv;
 
+	shm_desc_post(s, w);
 	s->gchunk += nchunks;
 	for (p = 0; p <= nchunks; p++) {
 		if (p >= 1 && s->me != root) {

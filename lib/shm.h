@@ -1,9 +1,11 @@
 /*
  * shm.h: the shared-memory transport between the ranks of one node.
  *
- * One segment per node, created by local rank 0 (POSIX shm, unlinked as
- * soon as every local rank has mapped it, so a crash leaves nothing in
- * /dev/shm).  It holds one control line per rank (a sequence number that
+ * One segment per node, created by local rank 0 as a memfd: it never
+ * has a name in /dev/shm, so a rank killed at any point of the set-up
+ * leaves nothing behind.  The others open it through /proc/PID/fd/FD
+ * while the leader holds it open; the leader closes it as soon as every
+ * local rank has mapped it (or one died first, or the deadline passed).  It holds one control line per rank (a sequence number that
  * is also a futex word) and, per rank, two staging slots (double
  * buffering: chunk g uses set g % 2), plus two shared output slots.
  * Ranks synchronize by each publishing a sequence number and waiting for
@@ -32,7 +34,8 @@ struct mst_shm_node {
 
 /*
  * Leader: creates the segment for n ranks in chunks of slot bytes (a
- * multiple of 4096); name gets its /dev/shm name.
+ * multiple of 4096); name gets what the others open it by
+ * ("memfd:PID:FD:COOKIE").
  */
 muster_result mst_shm_create(struct mst_shm **out, int n, size_t slot,
 			     char name[64], struct mst_fault *f);

@@ -1,9 +1,13 @@
 /*
  * tcp.h: the TCP ring between node leaders (one per node, in node
  * order).  Each leader listens on one port, connects to its right
- * neighbour and accepts its left one; a handshake carries a magic, the
- * communicator's hash and the sender's node, so a stray connection is
- * refused.  Sockets are non-blocking and every transfer polls against
+ * neighbour and accepts its left one.  The handshake is a
+ * challenge-response keyed by the job's secret (mst_tcp_key): each side
+ * sends a random nonce and proves it holds the key with an
+ * HMAC-SHA512-256 over both nonces and both nodes; a connection that
+ * fails it is closed and the wait for the right peer goes on until the
+ * deadline, and a neighbour that answers with another key fails the
+ * set-up.  Sockets are non-blocking and every transfer polls against
  * the operation's deadline: EOF names the peer rank (MUSTER_EPEER), a
  * deadline names the rank we were waiting on (MUSTER_ETIMEDOUT).  A
  * backend (backend.h): it knows the job only as its ring.
@@ -17,6 +21,19 @@
 
 struct mst_tcp;
 
+#define MST_RING_KEY 32
+
+/* Starts libsodium once per process (any thread); -1 if it cannot. */
+int           mst_sodium(void);
+/*
+ * The ring's key: BLAKE2b keyed by the job's secret (16 to 64 bytes;
+ * see boot.h) over the job id and the communicator's prefix, so
+ * communicators and restarts get different keys.
+ */
+void          mst_tcp_key(unsigned char key[MST_RING_KEY],
+			  const unsigned char *secret, size_t secret_len,
+			  const char *job, const char *prefix);
+
 /*
  * Opens the listening socket on host for leader me of n; addr gets
  * "host:port".  *out is set as soon as allocated (also on failure, for
@@ -25,9 +42,13 @@ struct mst_tcp;
 muster_result mst_tcp_listen(struct mst_tcp **out, int me, int n,
 			     const char *host, const struct mst_tune *tune,
 			     char addr[64], struct mst_fault *f);
-/* addrs[node] are every leader's listen addresses, leaders[node] ranks. */
+/*
+ * addrs[node] are every leader's listen addresses, leaders[node] ranks;
+ * key is mst_tcp_key's.
+ */
 muster_result mst_tcp_connect(struct mst_tcp *t, const char (*addrs)[64],
-			      const int *leaders, uint64_t hash,
+			      const int *leaders,
+			      const unsigned char key[MST_RING_KEY],
 			      double deadline, struct mst_fault *f);
 /*
  * Allreduce of the leaders' buf (count elements of dt, already the

@@ -10,7 +10,7 @@ muster_result
 mst_tune_from_env(struct mst_tune *t, char *err, size_t errlen)
 {
 	long slot = 256 * 1024, small = 64 * 1024, seg = 256 * 1024;
-	long buf = 0;
+	long buf = 0, check = 1;
 
 	t->spin_us = -1;
 	t->yield_us = 2000;
@@ -28,11 +28,14 @@ mst_tune_from_env(struct mst_tune *t, char *err, size_t errlen)
 	    mst_env_long("MUSTER_TCP_SEG", 4096, GiB, &seg, err,
 	    errlen) != 0 ||
 	    mst_env_long("MUSTER_TCP_BUF", 4096, GiB, &buf, err,
+	    errlen) != 0 ||
+	    mst_env_long("MUSTER_CHECK_ARGS", 0, 1, &check, err,
 	    errlen) != 0)
 		return MUSTER_ENOENV;
 	t->shm_slot = (size_t)slot & ~(size_t)4095;
 	t->tcp_small = (size_t)small;
 	t->tcp_seg = (size_t)seg;
 	t->tcp_buf = (int)buf;
+	t->check_args = (int)check;
 	return MUSTER_OK;
 }

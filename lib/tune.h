@@ -16,6 +16,9 @@
  *   MUSTER_TCP_SEG     ring segment per rank, bytes [4096, 1 GiB] (262144)
  *   MUSTER_TCP_BUF     socket buffers of the ring, bytes [4096, 1 GiB]
  *                      (unset: the kernel's autotuning)
+ *   MUSTER_CHECK_ARGS  1: every collective checks that all ranks called
+ *                      it with the same arguments (default); 0: not
+ *                      (rank 0's value counts for everyone)
  *
  * A value outside its range, or not a number, fails the communicator's
  * creation with MUSTER_ENOENV and a line naming the variable.
@@ -33,6 +36,7 @@ struct mst_tune {
 	long shm_oneshot;	/* < 0: the default for the node's size */
 	size_t tcp_small, tcp_seg;
 	int tcp_buf;		/* 0: leave the kernel's */
+	int check_args;		/* 0 or 1 */
 };
 
 /* Fills t from the environment; err gets the line on failure. */
