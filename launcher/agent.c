@@ -14,14 +14,20 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "outq.h"
 #include "records.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
+#include "warden.h"
 
 /* A stream's buffer: a split line and one more read fit. */
 #define STREAM_MAX (LCH_REC_LINE_MAX + 4096)
 #define DRAIN_MS 300	/* after a worker is reaped, wait this long for EOF */
+/* Records queued past this: stop reading the workers (they wait). */
+#define OUT_HIGH (2 * LCH_REC_MAX)
+
+static int warden_fd = -1;	/* worker pids to the warden (warden.h) */
 
 struct wstate {
 	const struct lch_agent_worker *w;
@@ -38,7 +44,7 @@ struct wstate {
 struct agent {
 	const struct lch_agent_cfg *c;
 	struct wstate *ws;
-	struct lch_strbuf out[2];	/* for fd 1, fd 2 */
+	struct lch_outq out[2];		/* fd 1, fd 2 */
 	struct lch_strbuf ctl;		/* a partial command line */
 	int sigfd[2];
 	int running;		/* workers not yet reported */
@@ -50,18 +56,47 @@ struct agent {
 	int ctl_open;
 };
 
+static void stop_all(struct agent *a, int sig);
+
 static void
 flush_out(struct agent *a)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		if (a->out[i].len && lch_write_all(i + 1, a->out[i].buf,
-		    a->out[i].len) != 0 && errno == EPIPE && !a->c->direct) {
+	for (i = 0; i < 2; i++)
+		if (lch_outq_flush(&a->out[i]) < 0 && !a->c->direct &&
+		    a->ctl_open) {
 			/* The head is gone: stop everything. */
 			a->ctl_open = 0;
+			stop_all(a, SIGTERM);
 		}
-		lch_strbuf_reset(&a->out[i]);
+}
+
+/* Records wait for the head: do not read the workers meanwhile. */
+static int
+out_full(const struct agent *a)
+{
+	return lch_outq_pending(&a->out[0]) > OUT_HIGH;
+}
+
+/* Records still queued at the end: until the head takes them or goes. */
+static void
+drain_out(struct agent *a)
+{
+	struct pollfd pfd[2];
+
+	for (flush_out(a); !a->c->direct && a->ctl_open &&
+	    lch_outq_pending(&a->out[0]); flush_out(a)) {
+		pfd[0] = (struct pollfd){ a->out[0].fd, POLLOUT, 0 };
+		pfd[1] = (struct pollfd){ a->c->control_fd, POLLIN, 0 };
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents) {
+			char b[LCH_REC_CTL_MAX];
+
+			if (read(a->c->control_fd, b, sizeof(b)) == 0)
+				break;	/* the head is gone */
+		}
 	}
 }
 
@@ -70,11 +105,11 @@ static void
 emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
 	  size_t n)
 {
-	struct lch_strbuf *o = &a->out[a->c->direct ? stream : 0];
+	struct lch_outq *o = &a->out[a->c->direct ? stream : 0];
 
-	lch_strbuf_add(o, ws->prefix[stream], ws->plen[stream]);
-	lch_strbuf_add(o, s, n);
-	lch_strbuf_addch(o, '\n');
+	lch_outq_add(o, ws->prefix[stream], ws->plen[stream]);
+	lch_outq_add(o, s, n);
+	lch_outq_add(o, "\n", 1);
 }
 
 /* Splits what is buffered into lines; at EOF a partial line goes too. */
@@ -151,6 +186,16 @@ oom_hint(int code)
 	    "killer)" : "";
 }
 
+static void
+add_end(struct agent *a, int type, int rank, int num, int code)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+
+	lch_rec_add_end(&sb, type, rank, num, code);
+	lch_outq_add(&a->out[0], sb.buf, sb.len);
+	lch_strbuf_release(&sb);
+}
+
 /* The first failure not caused by us: "F" record, or a message. */
 static void
 report_failure(struct agent *a, struct wstate *ws)
@@ -158,8 +203,7 @@ report_failure(struct agent *a, struct wstate *ws)
 	if (a->first_code == 0)
 		a->first_code = ws->code;
 	if (!a->c->direct) {
-		lch_rec_add_end(&a->out[0], LCH_REC_FAIL, ws->w->rank,
-		    (int)ws->pid, ws->code);
+		add_end(a, LCH_REC_FAIL, ws->w->rank, (int)ws->pid, ws->code);
 		return;
 	}
 	flush_out(a);
@@ -194,8 +238,7 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 	ws->reported = 1;
 	a->running--;
 	if (!a->c->direct)
-		lch_rec_add_end(&a->out[0], LCH_REC_EXIT, ws->w->rank,
-		    (int)ws->pid, ws->code);
+		add_end(a, LCH_REC_EXIT, ws->w->rank, (int)ws->pid, ws->code);
 }
 
 static void
@@ -385,8 +428,7 @@ start_failed(struct agent *a, struct wstate *ws, int err)
 		lch_msg("rank %d: cannot run '%s': %s", ws->w->rank,
 		    ws->w->argv[0], strerror(err));
 	else
-		lch_rec_add_end(&a->out[0], LCH_REC_NOEXEC, ws->w->rank, err,
-		    ws->code);
+		add_end(a, LCH_REC_NOEXEC, ws->w->rank, err, ws->code);
 	stop_all(a, SIGTERM);
 }
 
@@ -398,10 +440,18 @@ start_worker(struct agent *a, struct wstate *ws)
 	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
 	set_prefixes(a, ws);
 	open_logs(a, ws);
-	if (spawn_worker(ws, &err) != 0)
+	if (spawn_worker(ws, &err) != 0) {
 		start_failed(a, ws, err);
-	else if (!a->c->direct)
-		lch_rec_add_start(&a->out[0], ws->w->rank, (int)ws->pid);
+		return;
+	}
+	lch_warden_tell(warden_fd, ws->pid);
+	if (!a->c->direct) {
+		struct lch_strbuf sb = LCH_STRBUF_INIT;
+
+		lch_rec_add_start(&sb, ws->w->rank, (int)ws->pid);
+		lch_outq_add(&a->out[0], sb.buf, sb.len);
+		lch_strbuf_release(&sb);
+	}
 }
 
 static int
@@ -435,7 +485,7 @@ loop(struct agent *a)
 	struct wstate **who = lch_xcalloc((size_t)(3 + 2 * a->c->nworkers),
 	    sizeof(*who));
 	int abort_open = a->c->abort_fd >= 0;
-	int n, i, s, to;
+	int n, i, s, to, full;
 	long long now;
 
 	while (a->running > 0) {
@@ -458,9 +508,13 @@ loop(struct agent *a)
 			pfd[n].fd = a->c->abort_fd;
 			pfd[n++].events = POLLIN;
 		}
+		if ((full = out_full(a))) {
+			pfd[n].fd = a->out[0].fd;
+			pfd[n++].events = POLLOUT;
+		}
 		for (i = 0; i < a->c->nworkers; i++)
 			for (s = 0; s < 2; s++)
-				if (a->ws[i].fd[s] >= 0) {
+				if (a->ws[i].fd[s] >= 0 && !full) {
 					who[n] = &a->ws[i];
 					pfd[n].fd = a->ws[i].fd[s];
 					pfd[n++].events = POLLIN;
@@ -469,7 +523,8 @@ loop(struct agent *a)
 		if (poll(pfd, (nfds_t)n, to) < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < n; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    pfd[i].events == POLLOUT)
 				continue;
 			if (pfd[i].fd == a->sigfd[0])
 				handle_signals(a);
@@ -483,10 +538,14 @@ loop(struct agent *a)
 				    pfd[i].fd == who[i]->fd[0] ? 0 : 1);
 		}
 		now = (long long)mst_now_ms();
-		for (i = 0; i < a->c->nworkers; i++)
+		for (i = 0; i < a->c->nworkers; i++) {
+			/* unread output of a reaped worker waits for us */
+			if (full && a->ws[i].reaped && !a->ws[i].reported)
+				a->ws[i].reaped_at = now;
 			check_done(a, &a->ws[i], now);
+		}
 	}
-	flush_out(a);
+	drain_out(a);
 	free(pfd);
 	free(who);
 }
@@ -528,7 +587,10 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	a.ctl_open = c->control_fd >= 0;
 	setup_signals(&a);
 	for (i = 0; i < 2; i++)
-		lch_strbuf_init(&a.out[i], 0);
+		if (c->direct)
+			lch_outq_init_plain(&a.out[i], i + 1);
+		else
+			lch_outq_init(&a.out[i], i + 1, 1);
 	lch_strbuf_init(&a.ctl, LCH_REC_CTL_MAX - 1);
 	if (c->ctl_pending_len && c->ctl_pending_len < LCH_REC_CTL_MAX)
 		lch_strbuf_add(&a.ctl, c->ctl_pending, c->ctl_pending_len);
@@ -555,8 +617,8 @@ lch_agent_run(const struct lch_agent_cfg *c)
 		if (a.ws[i].logfd[1] >= 0)
 			close(a.ws[i].logfd[1]);
 	}
-	lch_strbuf_release(&a.out[0]);
-	lch_strbuf_release(&a.out[1]);
+	lch_outq_release(&a.out[0]);
+	lch_outq_release(&a.out[1]);
 	lch_strbuf_release(&a.ctl);
 	free(a.ws);
 	return a.first_code;
@@ -638,6 +700,8 @@ lch_agent_main(void)
 	else if (rv != 0)
 		lch_msg("agent: malformed plan on stdin");
 	else {
+		/* no warden (no fork): the agent goes on alone, as before */
+		(void)lch_warden_split(plan.grace_ms, &warden_fd);
 		memset(&c, 0, sizeof(c));
 		env = plan_config(&plan, &c);
 		c.control_fd = 0;

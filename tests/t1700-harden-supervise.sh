@@ -1,0 +1,138 @@
+#!/bin/sh
+# Supervision under an unlucky or hostile job (issue 8): output nobody
+# reads, stopped agents, daemons and grandchildren, leftover shared
+# memory, exit codes that tell the truth, long lines, log files.
+. "$(dirname "$0")/lib.sh"
+
+# kills what a failed test left behind (pids in $T/*.pid-files)
+leftovers() {
+	for f in $T/pid.* $T/gpid.* $T/dpid.* $T/mpid; do
+		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	for p in $T/apid; do [ -s "$p" ] && kill -CONT "$(cat "$p")" 2>/dev/null; done
+	rm -f /dev/shm/muster-*-t1700x 2>/dev/null
+	return 0
+}
+test_cleanup_hooks="leftovers"
+
+# wait_for PID SECS: waits up to SECS for the background job PID; rc is
+# its exit status, or "hung" (and it is SIGKILLed) when it did not end
+wait_for() {
+	echo "$1" > $T/mpid
+	wf_i=0
+	while [ -r /proc/$1/stat ] &&
+	    [ "$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null)" != Z ] &&
+	    [ $wf_i -lt $(($2 * 20)) ]; do
+		sleep 0.05; wf_i=$((wf_i + 1))
+	done
+	if [ -r /proc/$1/stat ] &&
+	    [ "$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null)" != Z ]; then
+		kill -KILL "$1"; wait "$1" 2>/dev/null; rc=hung
+	else
+		wait "$1"; rc=$?
+	fi
+	rm -f $T/mpid
+}
+
+# --- output nobody reads -------------------------------------------------
+# a FIFO held open for reading (fd 3) and never read: a full pipe
+mkfifo $T/fifo
+exec 3<>$T/fifo
+
+start=$(now_ms)
+$MUSTER --timeout 1 --grace 0.5 -n 2 -- yes > $T/fifo 2> $T/err &
+wait_for $! 15
+ms=$(($(now_ms) - start))
+is "stdout not read: --timeout still ends the job with 124" "$rc" 124
+ok_if "stdout not read: within 6 s (took ${ms} ms)" [ $ms -lt 6000 ]
+ok_if "stdout not read: says time limit" grep -q 'time limit' $T/err
+ok_if "stdout not read: says output was not written" \
+	grep -q 'not written to stdout: it was not being read' $T/err
+
+for sig in TERM INT HUP; do
+	rm -f $T/ready.*
+	$MUSTER -n 2 -- sh -c 'echo r > '$T'/ready.$RANK; exec yes' \
+		> $T/fifo 2> $T/err &
+	mpid=$!
+	wait_files 2 "$T/ready.*"
+	sleep 0.5	# the pipe is full by now
+	start=$(now_ms)
+	kill -$sig $mpid
+	wait_for $mpid 15
+	ms=$(($(now_ms) - start))
+	ok_if "stdout not read: SIG$sig ends the job (rc $rc, ${ms} ms)" \
+		[ "$rc" != hung ] && [ $ms -lt 6000 ]
+done
+exec 3>&-
+
+# --- agents that do not stop ---------------------------------------------
+# rank 1's agent is SIGSTOPped: the time limit still ends the job, 124
+rm -f $T/pid.* $T/apid
+start=$(now_ms)
+$MUSTER --timeout 1.5 --grace 0.5 --nodes 2 --procs-per-node 1 -- sh -c \
+	'echo $$ > '$T'/pid.$RANK; exec sleep 30' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/pid.*"
+ps -o ppid= -p "$(cat $T/pid.1)" | tr -d ' ' > $T/apid
+kill -STOP "$(cat $T/apid)"
+wait_for $mpid 20
+ms=$(($(now_ms) - start))
+is "stopped agent: the job ends with 124" "$rc" 124
+ok_if "stopped agent: within 8 s (took ${ms} ms)" [ $ms -lt 8000 ]
+ok_if "stopped agent: says time limit" grep -q 'time limit' $T/err
+wait_gone $T/pid.* $T/apid
+ok_if "stopped agent: it and its ranks are gone" \
+	none_alive $T/pid.0 $T/pid.1 $T/apid
+
+# --- no orphans ------------------------------------------------------------
+# a rank's daemon (fork, setsid, fork) does not outlive the job
+rm -f $T/dpid.*
+$MUSTER -n 2 -- sh -c 'setsid -f sh -c "echo \$\$ > '$T'/dpid.$RANK
+	exec sleep 100" < /dev/null > /dev/null 2>&1
+	while [ ! -s '$T'/dpid.$RANK ]; do sleep 0.02; done' 2> $T/err
+is "daemon: the job's own code is kept" $? 0
+wait_gone $T/dpid.0 $T/dpid.1
+ok_if "daemon: ranks' daemons are gone at the end of the job" \
+	none_alive $T/dpid.0 $T/dpid.1
+
+# an agent SIGKILLed: its ranks' children and daemons go with its ranks
+rm -f $T/pid.* $T/gpid.* $T/dpid.* $T/ready.*
+$MUSTER --nodes 2 --procs-per-node 1 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	sleep 100 & echo $! > '$T'/gpid.$RANK
+	setsid -f sh -c "echo \$\$ > '$T'/dpid.$RANK; exec sleep 100" \
+		< /dev/null > /dev/null 2>&1
+	while [ ! -s '$T'/dpid.$RANK ]; do sleep 0.02; done
+	echo r > '$T'/ready.$RANK; wait' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+kill -KILL "$(ps -o ppid= -p "$(cat $T/pid.1)" | tr -d ' ')"
+wait_for $mpid 15
+ok_if "agent SIGKILLed: the job fails (rc $rc)" [ "$rc" != hung ] && [ "$rc" != 0 ]
+wait_gone $T/pid.1 $T/gpid.1 $T/dpid.1
+ok_if "agent SIGKILLed: its ranks' children and daemons are gone" \
+	none_alive $T/pid.1 $T/gpid.1 $T/dpid.1
+ok_if "agent SIGKILLed: the other node's too" \
+	none_alive $T/pid.0 $T/gpid.0 $T/dpid.0
+
+# --- shared memory a job left ----------------------------------------------
+# a segment named as lib/shm.c names them, by a rank's pid, is removed;
+# one of another process (our own shell's pid) is left alone
+touch /dev/shm/muster-$$-t1700x
+$MUSTER -n 2 -- sh -c 'echo x > /dev/shm/muster-$$-t1700x; echo $$ > '$T'/pid.$RANK'
+ok_if "shm: the ranks' leftover segments are removed" \
+	[ ! -e /dev/shm/muster-$(cat $T/pid.0)-t1700x ] && \
+	[ ! -e /dev/shm/muster-$(cat $T/pid.1)-t1700x ]
+ok_if "shm: another process's segment is left alone" [ -e /dev/shm/muster-$$-t1700x ]
+rm -f /dev/shm/muster-$$-t1700x
+# and when the agent was SIGKILLed
+rm -f $T/pid.* $T/ready.*
+$MUSTER -n 1 -- sh -c 'echo x > /dev/shm/muster-$$-t1700x
+	echo $$ > '$T'/pid.$RANK; exec sleep 30' 2> /dev/null &
+mpid=$!
+wait_files 1 "$T/pid.*"
+kill -KILL "$(ps -o ppid= -p "$(cat $T/pid.0)" | tr -d ' ')"
+wait_for $mpid 15
+ok_if "shm: removed after the agent was SIGKILLed too" \
+	[ ! -e /dev/shm/muster-$(cat $T/pid.0)-t1700x ]
+
+done_testing
