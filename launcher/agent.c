@@ -241,6 +241,20 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 		add_end(a, LCH_REC_EXIT, ws->w->rank, (int)ws->pid, ws->code);
 }
 
+/* A worker was stopped (sig) or continued (0): the head is told. */
+static void
+stopped(struct agent *a, struct wstate *ws, int sig)
+{
+	if (a->c->direct) {
+		if (sig)
+			lch_msg("rank %d (host %s, pid %d) was stopped by %s",
+			    ws->w->rank, a->c->host, (int)ws->pid,
+			    lch_signame(sig));
+		return;
+	}
+	add_end(a, LCH_REC_STOP, ws->w->rank, (int)ws->pid, sig);
+}
+
 static void
 reap(struct agent *a)
 {
@@ -248,12 +262,17 @@ reap(struct agent *a)
 	pid_t pid;
 	int st, i;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
 		for (i = 0; i < a->c->nworkers; i++) {
 			struct wstate *ws = &a->ws[i];
 
 			if (ws->pid != pid || ws->reaped)
 				continue;
+			if (WIFSTOPPED(st) || WIFCONTINUED(st)) {
+				stopped(a, ws, WIFSTOPPED(st) ?
+				    WSTOPSIG(st) : 0);
+				continue;
+			}
 			ws->reaped = 1;
 			ws->reaped_at = now;
 			ws->code = lch_exit_code(st);

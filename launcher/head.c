@@ -59,6 +59,8 @@ struct failure {
 	int rank, pid, code, err;
 	const char *host;
 	const struct agent_proc *agent;
+	int held;		/* a stopped rank when it failed, or -1 */
+	int held_pid, held_sig;
 };
 
 struct head {
@@ -75,6 +77,7 @@ struct head {
 	int out_err[2];		/* another write error on them, said once */
 	int dropping;		/* "dropping output" was said */
 	int log_err;		/* an agent could not write a log */
+	int *stop_sig, *stop_pid;	/* per rank: stopped by, 0: running */
 	long long kill_at;	/* agents still there now are killed */
 	long long kill2_at;	/* ... and SIGKILLed, their pipes closed */
 	long long term_at;	/* delayed stop after a forwarded signal */
@@ -256,6 +259,37 @@ kill_agents(struct head *h, int last)
 	}
 }
 
+/* The first rank but except that is stopped (SIGSTOP...), or -1. */
+static int
+first_stopped(const struct head *h, int except)
+{
+	int r;
+
+	for (r = 0; r < h->p->np; r++)
+		if (r != except && h->stop_sig[r])
+			return r;
+	return -1;
+}
+
+static const char *
+rank_host(const struct head *h, int rank)
+{
+	return h->p->nodes[h->p->ranks[rank].node_rank].host;
+}
+
+/* A stopped rank holds the others up: say so where a job ends. */
+static void
+say_stopped(const struct head *h, int rank, int pid, int sig, int failed)
+{
+	char when[64] = "at the time limit";
+
+	if (failed >= 0)
+		snprintf(when, sizeof(when), "when rank %d failed", failed);
+	lch_msg("rank %d (host %s, pid %d) was stopped by %s %s: a stopped "
+	    "rank holds up the others", rank, rank_host(h, rank), pid,
+	    lch_signame(sig), when);
+}
+
 static void
 note_failure(struct head *h, int rank, int pid, int code, int err)
 {
@@ -267,6 +301,11 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 	h->fail.code = code;
 	h->fail.err = err;
 	h->fail.host = h->p->nodes[h->p->ranks[rank].node_rank].host;
+	h->fail.held = first_stopped(h, rank);
+	if (h->fail.held >= 0) {
+		h->fail.held_pid = h->stop_pid[h->fail.held];
+		h->fail.held_sig = h->stop_sig[h->fail.held];
+	}
 	/* after a forwarded signal the ranks get a grace period to handle it */
 	if (h->interrupted)
 		h->term_at = (long long)mst_now_ms() + (long long)(h->o->grace * 1000);
@@ -322,6 +361,15 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		record_end(h, a, &r);
 		return;
 	case LCH_REC_START:
+		return;
+	case LCH_REC_STOP:
+		if (r.nums == 2) {
+			h->stop_pid[r.rank] = r.num[0];
+			h->stop_sig[r.rank] = r.num[1];
+		}
+		return;
+	case LCH_REC_LOGERR:
+		h->log_err = 1;
 		return;
 	}
 	out_line(h, 1, line, n);
@@ -620,6 +668,7 @@ static void
 check_deadline(struct head *h)
 {
 	long long now = (long long)mst_now_ms();
+	int i;
 
 	if (h->term_at && !h->stopping && now >= h->term_at)
 		stop_job(h);
@@ -638,6 +687,10 @@ check_deadline(struct head *h)
 	flush_out(h);
 	lch_msg("time limit of %gs reached: stopping all %d ranks",
 	    h->o->timeout, h->p->np);
+	for (i = 0; i < h->p->np; i++)
+		if (h->stop_sig[i])
+			say_stopped(h, i, h->stop_pid[i], h->stop_sig[i],
+			    -1);
 	if (h->stopping)	/* a failure stop is already under way */
 		return;
 	stop_job(h);
@@ -822,6 +875,9 @@ summarize_job(struct head *h)
 	else
 		lch_msg("rank %d (host %s, pid %d) exited with code %d",
 		    f->rank, f->host, f->pid, f->code);
+	if (f->kind == F_RANK && f->held >= 0)
+		say_stopped(h, f->held, f->held_pid, f->held_sig,
+		    f->rank);
 	return f->code;
 }
 
@@ -884,6 +940,8 @@ run_once(struct head *h)
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->broken[0] = h->broken[1] = 0;
 	h->nag = h->p->nnodes;
+	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
+	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->nag; i++) {
 		h->ag[i].node = &h->p->nodes[i];
@@ -901,16 +959,23 @@ run_once(struct head *h)
 	loop(h);
 	code = summarize(h);
 	release_agents(h);
+	free(h->stop_sig);
+	free(h->stop_pid);
 	return code;
 }
 
-/* Program not found is exit 127 before anything starts (local runs). */
+/*
+ * Program not found is exit 127 before anything starts (local runs); one
+ * found in PATH but not executable (as execvp(3) sees it: a file without
+ * x, a directory) is 126, said with the path.
+ */
 static int
 check_program(const struct lch_plan *p)
 {
 	const char *prog = p->argv[0], *path = getenv("PATH");
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], denied[PATH_MAX] = "";
 	const char *dir, *end;
+	int e = 0;
 
 	if (!p->all_local)
 		return 0;
@@ -926,8 +991,17 @@ check_program(const struct lch_plan *p)
 		    end ? (int)(end - dir) : (int)strlen(dir), dir, prog);
 		if (access(buf, X_OK) == 0)
 			return 0;
+		if (errno != ENOENT && errno != ENOTDIR && denied[0] == '\0') {
+			e = errno;
+			snprintf(denied, sizeof(denied), "%s", buf);
+		}
 		if (end == NULL)
 			break;
+	}
+	if (denied[0]) {
+		lch_msg("cannot run '%s' (found as %s): %s", prog, denied,
+		    strerror(e));
+		return 126;
 	}
 	lch_msg("program '%s' not found in PATH", prog);
 	return 127;

@@ -44,6 +44,11 @@
  *				record follows
  *	x[R] PID CODE		rank R ended and all its output was sent
  *	f[R] ERRNO CODE		rank R's program could not be run (no x follows)
+ *	z[R] PID SIG		rank R was stopped by signal SIG (SIGSTOP,
+ *				SIGTSTP...), or SIG 0: it was continued
+ *	w[R] ERRNO STREAM	rank R's log for STREAM (0 stdout, 1 stderr)
+ *				could not be written (the agent's stderr names
+ *				the file and the error); once per file
  *
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
  * 127 (program not found) or 126.  LINE is a line without its newline:
@@ -82,7 +87,9 @@ enum {
 	LCH_REC_START = 's',
 	LCH_REC_FAIL = 'F',
 	LCH_REC_EXIT = 'x',
-	LCH_REC_NOEXEC = 'f'
+	LCH_REC_NOEXEC = 'f',
+	LCH_REC_STOP = 'z',
+	LCH_REC_LOGERR = 'w'
 };
 
 enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG };
@@ -103,7 +110,7 @@ struct lch_rec {
 	size_t tag_len;
 	const char *text;	/* what follows "] " */
 	size_t text_len;
-	int nums, num[2];	/* s, F, x, f: how many numbers, and them */
+	int nums, num[2];	/* s F x f z w: how many numbers, and them */
 };
 /*
  * Decodes a line of n bytes (no newline) from an agent's stdout: 0 when
@@ -147,7 +154,10 @@ void  lch_rec_prefix(char buf[LCH_REC_PREFIX_MAX], int stream, int rank);
 void  lch_rec_tag(char buf[LCH_REC_PREFIX_MAX], int rank);
 /* Appends "s[R] PID". */
 void  lch_rec_add_start(struct lch_strbuf *sb, int rank, int pid);
-/* Appends an F or x record (PID CODE) or an f record (ERRNO CODE). */
+/*
+ * Appends an F or x record (PID CODE), an f record (ERRNO CODE), a z
+ * record (PID SIG) or a w record (ERRNO STREAM).
+ */
 void  lch_rec_add_end(struct lch_strbuf *sb, int type, int rank, int num,
 		      int code);
 

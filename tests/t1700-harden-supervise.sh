@@ -135,4 +135,46 @@ wait_for $mpid 15
 ok_if "shm: removed after the agent was SIGKILLed too" \
 	[ ! -e /dev/shm/muster-$(cat $T/pid.0)-t1700x ]
 
+# --- exit codes and messages that tell the truth -------------------------
+mkdir -p $T/bin
+printf '#!/bin/sh\necho hi\n' > $T/bin/noexec
+chmod 644 $T/bin/noexec
+PATH=$T/bin:$PATH $MUSTER -n 2 -- noexec 2> $T/err
+is "not executable in PATH: 126" $? 126
+ok_if "not executable in PATH: says so, with the path" \
+	grep -q "cannot run 'noexec' (found as $T/bin/noexec): Permission denied" $T/err
+ok_if "not executable in PATH: not 'not found'" sh -c "! grep -q 'not found' $T/err"
+
+# a second Ctrl-C: SIGKILL is ours, not the OOM killer's
+rm -f $T/ready.*
+$MUSTER -n 2 -- sh -c 'trap "" INT; echo r > '$T'/ready.$RANK
+	while :; do sleep 0.05; done' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+kill -INT $mpid
+sleep 0.3
+kill -INT $mpid
+wait_for $mpid 10
+is "second SIGINT: 137" "$rc" 137
+ok_if "second SIGINT: no OOM-killer hint" sh -c "! grep -q OOM $T/err"
+ok_if "second SIGINT: says the SIGKILL was muster's" \
+	grep -q "killed by SIGKILL (muster's, after the second SIGINT)" $T/err
+
+# a SIGSTOPped rank: the rank that fails of it is not the one to blame
+rm -f $T/pid.*
+$MUSTER -n 3 --timeout 40 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	if [ $RANK = 1 ]; then (sleep 0.5; kill -STOP $$) & fi
+	exec '$B'/examples/trainer --steps 10000000' > /dev/null 2> $T/err
+rc=$?
+ok_if "stopped rank: the job fails (rc $rc)" [ $rc -ne 0 ] && [ $rc -ne 124 ]
+ok_if "stopped rank: the stopped rank is named" grep -q \
+	"rank 1 (host localhost, pid $(cat $T/pid.1)) was stopped by SIGSTOP when rank [02] failed" $T/err
+# and at the time limit
+rm -f $T/pid.*
+$MUSTER -n 2 --timeout 1 --grace 0.3 -- sh -c 'echo $$ > '$T'/pid.$RANK
+	[ $RANK = 1 ] && kill -STOP $$; exec sleep 30' 2> $T/err
+is "stopped rank at the time limit: 124" $? 124
+ok_if "stopped rank at the time limit: named" grep -q \
+	"rank 1 (host localhost, pid $(cat $T/pid.1)) was stopped by SIGSTOP at the time limit" $T/err
+
 done_testing

@@ -77,6 +77,12 @@ test_records(void)
 	check_rec(&sb, "F[3] 100 137\n", 'F', 3, 2, 100, 137);
 	lch_rec_add_end(&sb, LCH_REC_EXIT, 7, 101, 0);
 	check_rec(&sb, "x[7] 101 0\n", 'x', 7, 2, 101, 0);
+	lch_rec_add_end(&sb, LCH_REC_STOP, 5, 102, 19);
+	check_rec(&sb, "z[5] 102 19\n", 'z', 5, 2, 102, 19);
+	lch_rec_add_end(&sb, LCH_REC_STOP, 5, 102, 0);
+	check_rec(&sb, "z[5] 102 0\n", 'z', 5, 2, 102, 0);
+	lch_rec_add_end(&sb, LCH_REC_LOGERR, 6, 28, 1);
+	check_rec(&sb, "w[6] 28 1\n", 'w', 6, 2, 28, 1);
 	lch_rec_add_end(&sb, LCH_REC_NOEXEC, 0, 2, 127);
 	check_rec(&sb, "f[0] 2 127\n", 'f', 0, 2, 2, 127);
 	lch_rec_prefix(prefix, 1, 5);
