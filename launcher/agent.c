@@ -34,6 +34,7 @@ struct wstate {
 	pid_t pid;
 	int fd[2];		/* stdout, stderr read ends; -1 when closed */
 	int logfd[2];
+	char *logpath[2];	/* for messages */
 	struct lch_strbuf lb[2];	/* a partial line per stream */
 	int reaped, reported, code;
 	long long reaped_at;
@@ -133,6 +134,33 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 }
 
 static void
+add_end(struct agent *a, int type, int rank, int num, int code)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+
+	lch_rec_add_end(&sb, type, rank, num, code);
+	lch_outq_add(&a->out[0], sb.buf, sb.len);
+	lch_strbuf_release(&sb);
+}
+
+/* A log write failed (a full disk): said once, the head told, log closed. */
+static void
+log_failed(struct agent *a, struct wstate *ws, int stream)
+{
+	int e = errno;
+
+	lch_msg("cannot write the log '%s' of rank %d: %s: the rest of it is "
+	    "lost", ws->logpath[stream], ws->w->rank, strerror(e));
+	close(ws->logfd[stream]);
+	ws->logfd[stream] = -1;
+	if (a->c->direct) {
+		if (a->first_code == 0)
+			a->first_code = LCH_EXIT_IOERR;
+	} else
+		add_end(a, LCH_REC_LOGERR, ws->w->rank, e, stream);
+}
+
+static void
 read_stream(struct agent *a, struct wstate *ws, int stream)
 {
 	struct lch_strbuf *lb = &ws->lb[stream];
@@ -147,9 +175,9 @@ read_stream(struct agent *a, struct wstate *ws, int stream)
 		ws->fd[stream] = -1;
 		return;
 	}
-	if (ws->logfd[stream] >= 0)
-		(void)lch_write_all(ws->logfd[stream],
-		    lb->buf + lb->len - (size_t)n, (size_t)n);
+	if (ws->logfd[stream] >= 0 && lch_write_all(ws->logfd[stream],
+	    lb->buf + lb->len - (size_t)n, (size_t)n) != 0)
+		log_failed(a, ws, stream);
 	drain_lines(a, ws, stream, 0);
 }
 
@@ -184,16 +212,6 @@ oom_hint(int code)
 {
 	return code == 128 + SIGKILL ? " (SIGKILL: often the kernel's OOM "
 	    "killer)" : "";
-}
-
-static void
-add_end(struct agent *a, int type, int rank, int num, int code)
-{
-	struct lch_strbuf sb = LCH_STRBUF_INIT;
-
-	lch_rec_add_end(&sb, type, rank, num, code);
-	lch_outq_add(&a->out[0], sb.buf, sb.len);
-	lch_strbuf_release(&sb);
 }
 
 /* The first failure not caused by us: "F" record, or a message. */
@@ -365,13 +383,35 @@ handle_signals(struct agent *a)
 		}
 }
 
+/*
+ * Opens a log as a regular file of ours with one link, never through a
+ * symbolic link (O_NOFOLLOW), a FIFO (O_NONBLOCK: no wait for a reader)
+ * or a device; truncated only once it is known to be ours.  -1 with
+ * errno: ELOOP for a symbolic link, EPERM for a file that is not ours.
+ */
 static int
-open_log(const char *dir, int rank, const char *what)
+open_log(const char *path)
 {
-	char path[4096];
+	struct stat st;
+	int fd, e;
 
-	snprintf(path, sizeof(path), "%s/rank.%d.%s", dir, rank, what);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	errno = EPERM;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+		goto fail;
+	if (ftruncate(fd, 0) != 0 || fcntl(fd, F_SETFL, 0) != 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 /* What goes before each line: a record's "o[3] ", or "[3] " with --tag. */
@@ -389,16 +429,33 @@ set_prefixes(struct agent *a, struct wstate *ws)
 	}
 }
 
-static void
+/* Both logs of a rank, or -1 (said once): the rank is then not started. */
+static int
 open_logs(struct agent *a, struct wstate *ws)
 {
+	static const char *what[2] = { "stdout", "stderr" };
+	int s;
+
 	if (a->c->log_dir == NULL)
-		return;
-	ws->logfd[0] = open_log(a->c->log_dir, ws->w->rank, "stdout");
-	ws->logfd[1] = open_log(a->c->log_dir, ws->w->rank, "stderr");
-	if (ws->logfd[0] < 0 || ws->logfd[1] < 0)
-		lch_msg("cannot write logs of rank %d in '%s': %s",
-		    ws->w->rank, a->c->log_dir, strerror(errno));
+		return 0;
+	for (s = 0; s < 2; s++) {
+		ws->logpath[s] = lch_xasprintf("%s/rank.%d.%s", a->c->log_dir,
+		    ws->w->rank, what[s]);
+		if ((ws->logfd[s] = open_log(ws->logpath[s])) >= 0)
+			continue;
+		if (errno == ELOOP)
+			lch_msg("--log-dir: '%s' is a symbolic link: refusing to "
+			    "write through it", ws->logpath[s]);
+		else if (errno == EPERM)
+			lch_msg("--log-dir: '%s' is not a plain file of ours "
+			    "(another user's, a hard link, a FIFO or a device): "
+			    "refusing to write to it", ws->logpath[s]);
+		else
+			lch_msg("--log-dir: cannot open '%s': %s",
+			    ws->logpath[s], strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Forks the worker with its output on two pipes; -1 with *err set. */
@@ -433,19 +490,24 @@ spawn_worker(struct wstate *ws, int *err)
 	return -1;
 }
 
-/* The program could not be run (err): the rank is over, the job stops. */
+/*
+ * The program could not be run (err), or its logs not opened (code 2):
+ * the rank is over, the job stops.
+ */
 static void
-start_failed(struct agent *a, struct wstate *ws, int err)
+start_failed(struct agent *a, struct wstate *ws, int err, int code)
 {
 	ws->pid = 0;
 	ws->reaped = ws->reported = 1;
-	ws->code = err == ENOENT ? 127 : 126;
+	ws->code = code ? code : err == ENOENT ? 127 : 126;
 	a->running--;
 	if (a->first_code == 0)
 		a->first_code = ws->code;
-	if (a->c->direct)
+	if (a->c->direct && !code)
 		lch_msg("rank %d: cannot run '%s': %s", ws->w->rank,
 		    ws->w->argv[0], strerror(err));
+	else if (a->c->direct)
+		;	/* open_logs said why */
 	else
 		add_end(a, LCH_REC_NOEXEC, ws->w->rank, err, ws->code);
 	stop_all(a, SIGTERM);
@@ -458,9 +520,12 @@ start_worker(struct agent *a, struct wstate *ws)
 
 	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
 	set_prefixes(a, ws);
-	open_logs(a, ws);
+	if (open_logs(a, ws) != 0) {
+		start_failed(a, ws, errno, 2);
+		return;
+	}
 	if (spawn_worker(ws, &err) != 0) {
-		start_failed(a, ws, err);
+		start_failed(a, ws, err, 0);
 		return;
 	}
 	lch_warden_tell(warden_fd, ws->pid);
@@ -635,6 +700,8 @@ lch_agent_run(const struct lch_agent_cfg *c)
 			close(a.ws[i].logfd[0]);
 		if (a.ws[i].logfd[1] >= 0)
 			close(a.ws[i].logfd[1]);
+		free(a.ws[i].logpath[0]);
+		free(a.ws[i].logpath[1]);
 	}
 	lch_outq_release(&a.out[0]);
 	lch_outq_release(&a.out[1]);

@@ -36,6 +36,7 @@
 #include <stddef.h>
 
 #define LCH_AGENT_KILL_SIG SIGUSR1	/* to the warden: kill the agent now */
+#define LCH_EXIT_IOERR 74	/* output or a log could not be written */
 
 struct lch_agent_worker {
 	int rank;

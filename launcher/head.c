@@ -30,7 +30,6 @@
 #define OUT_DROP (8 * LCH_REC_MAX)
 /* An agent still there this long after its grace period is killed. */
 #define AGENT_SLACK_MS 1000
-#define EXIT_IOERR 74	/* output or logs could not be written */
 
 struct agent_proc {
 	const struct lch_node *node;
@@ -145,7 +144,7 @@ static void stop_job(struct head *h);
 /*
  * Writes what our stdout and stderr take now.  A closed pipe ends the
  * job, as SIGPIPE ends a pipeline; another error (a full disk,
- * /dev/full) is said once and makes the exit status EXIT_IOERR.
+ * /dev/full) is said once and makes the exit status LCH_EXIT_IOERR.
  */
 static void
 flush_out(struct head *h)
@@ -860,6 +859,9 @@ summarize_job(struct head *h)
 		    "agent", f->host, f->pid, lch_signame(f->code - 128));
 	else if (f->kind == F_SSH || f->kind == F_LOST)
 		agent_lost_msg(f);
+	else if (f->err && f->code == 2)
+		lch_msg("rank %d (host %s) was not started: its log cannot be "
+		    "written (%s)", f->rank, f->host, strerror(f->err));
 	else if (f->err)
 		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
 		    f->host, h->p->argv[0], strerror(f->err));
@@ -881,7 +883,7 @@ summarize_job(struct head *h)
 	return f->code;
 }
 
-/* What could not be written; EXIT_IOERR where the job went well. */
+/* What could not be written; LCH_EXIT_IOERR where the job went well. */
 static int
 output_status(struct head *h, int code)
 {
@@ -896,7 +898,7 @@ output_status(struct head *h, int code)
 			    s ? "stderr" : "stdout");
 	}
 	if (code == 0 && (h->out_err[0] || h->out_err[1] || h->log_err))
-		return EXIT_IOERR;
+		return LCH_EXIT_IOERR;
 	return code;
 }
 
@@ -1007,8 +1009,9 @@ check_program(const struct lch_plan *p)
 	return 127;
 }
 
+/* Creates dir and its parents with mode (umask applies); one there stays. */
 static int
-make_dirs(const char *dir, const char *what)
+make_dirs(const char *dir, const char *what, mode_t mode)
 {
 	char buf[PATH_MAX], *p;
 
@@ -1016,10 +1019,10 @@ make_dirs(const char *dir, const char *what)
 	for (p = buf + 1; *p; p++)
 		if (*p == '/') {
 			*p = '\0';
-			mkdir(buf, 0755);
+			mkdir(buf, mode);
 			*p = '/';
 		}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(buf, mode) != 0 && errno != EEXIST) {
 		lch_msg("%s '%s': %s", what, dir, strerror(errno));
 		return -1;
 	}
@@ -1043,8 +1046,9 @@ lch_head_run(struct lch_opts *o)
 	}
 	if ((code = check_program(&plan)) != 0)
 		goto out_plan;
-	if ((o->log_dir && make_dirs(o->log_dir, "--log-dir") != 0) ||
-	    (o->output_dir && make_dirs(o->output_dir, "--output-dir") != 0)) {
+	if ((o->log_dir && make_dirs(o->log_dir, "--log-dir", 0700) != 0) ||
+	    (o->output_dir &&
+	    make_dirs(o->output_dir, "--output-dir", 0755) != 0)) {
 		code = 2;
 		goto out_plan;
 	}

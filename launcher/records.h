@@ -22,7 +22,9 @@
  * host names the node in messages ("localhost" when absent); cwd, where
  * the workers run, is sent only when some node is remote (the agent stays
  * in $HOME when it cannot enter it); grace_ms defaults to 3000; log_dir,
- * optional, gets rank.R.stdout and rank.R.stderr.  argv and each "env" are
+ * optional, gets rank.R.stdout and rank.R.stderr (mode 0600, never
+ * through a symbolic link, only a plain file of the agent's user with one
+ * link).  argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
  * The plan line must stay under LCH_REC_PLAN_MAX - 4096 bytes (a longer
@@ -51,7 +53,9 @@
  *				the file and the error); once per file
  *
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
- * 127 (program not found) or 126.  LINE is a line without its newline:
+ * 127 (program not found), 126, or 2: the rank's log could not be opened
+ * (a symbolic link, a file not ours...; the agent's stderr said which)
+ * and the rank was not started.  LINE is a line without its newline:
  * one of LCH_REC_LINE_MAX bytes or more goes in pieces (of less than
  * LCH_REC_LINE_MAX + 4096 bytes each), and a last line without a newline
  * goes when its stream ends.  So a record, newline included, fits in

@@ -11,6 +11,7 @@ leftovers() {
 	done
 	for p in $T/apid; do [ -s "$p" ] && kill -CONT "$(cat "$p")" 2>/dev/null; done
 	rm -f /dev/shm/muster-*-t1700x 2>/dev/null
+	umount $T/small 2>/dev/null
 	return 0
 }
 test_cleanup_hooks="leftovers"
@@ -176,5 +177,56 @@ $MUSTER -n 2 --timeout 1 --grace 0.3 -- sh -c 'echo $$ > '$T'/pid.$RANK
 is "stopped rank at the time limit: 124" $? 124
 ok_if "stopped rank at the time limit: named" grep -q \
 	"rank 1 (host localhost, pid $(cat $T/pid.1)) was stopped by SIGSTOP at the time limit" $T/err
+
+# --- log files (--log-dir) ----------------------------------------------------
+(umask 022; $MUSTER -n 2 --log-dir $T/logs/job -- sh -c 'echo out $RANK' > /dev/null)
+is "logs: created dirs are 0700" "$(stat -c %a $T/logs) $(stat -c %a $T/logs/job)" "700 700"
+is "logs: files are 0600" "$(stat -c %a $T/logs/job/rank.0.stdout $T/logs/job/rank.1.stderr | tr '\n' ' ')" "600 600 "
+is "logs: hold the output" "$(cat $T/logs/job/rank.1.stdout)" "out 1"
+
+# a symbolic link planted in a shared log dir is refused, its target untouched
+mkdir -p $T/shared && chmod 1777 $T/shared
+echo precious > $T/victim
+ln -s $T/victim $T/shared/rank.1.stdout
+$MUSTER -n 2 --log-dir $T/shared -- echo hi > /dev/null 2> $T/err
+is "logs: a planted symlink fails the job with 2" $? 2
+ok_if "logs: the symlink is named and refused" \
+	grep -q "'$T/shared/rank.1.stdout' is a symbolic link: refusing" $T/err
+is "logs: the symlink's target is untouched" "$(cat $T/victim)" precious
+rm -f $T/shared/rank.*
+ln $T/victim $T/shared/rank.0.stderr
+$MUSTER -n 2 --log-dir $T/shared -- echo hi > /dev/null 2> $T/err
+is "logs: a planted hard link fails the job with 2" $? 2
+is "logs: the hard link's file is untouched" "$(cat $T/victim)" precious
+rm -f $T/shared/rank.*
+mkfifo $T/shared/rank.0.stdout
+$MUSTER -n 1 --log-dir $T/shared -- echo hi > /dev/null 2> $T/err &
+wait_for $! 10
+is "logs: a planted FIFO is refused, without waiting for a reader" "$rc" 2
+rm -f $T/shared/rank.0.stdout
+
+# a full log filesystem: one warning per file, exit 74
+mkdir $T/small
+if mount -t tmpfs -o size=16k tmpfs $T/small 2> /dev/null; then
+	$MUSTER -n 2 --log-dir $T/small -- sh -c \
+		'head -c 100000 /dev/zero | tr "\0" a; echo' > /dev/null 2> $T/err
+	is "logs: a full filesystem gives exit 74" $? 74
+	ok_if "logs: the warning names the file and the error" grep -q \
+		"cannot write the log '$T/small/rank.0.stdout' of rank 0: No space left on device" $T/err
+	is "logs: one warning per file" "$(grep -c 'rank.0.stdout' $T/err)" 1
+	umount $T/small
+else
+	skip "logs: a full filesystem gives exit 74" "cannot mount a tmpfs here"
+	skip "logs: the warning names the file and the error" "no tmpfs"
+	skip "logs: one warning per file" "no tmpfs"
+fi
+
+# our own stdout: /dev/full is said and exits 74; a closed pipe stays 141
+$MUSTER -n 2 -- echo hi > /dev/full 2> $T/err
+is "stdout /dev/full: exit 74" $? 74
+ok_if "stdout /dev/full: says so once" \
+	[ "$(grep -c 'cannot write to stdout: No space left on device' $T/err)" = 1 ]
+($MUSTER -n 2 -- yes 2> /dev/null; echo $? > $T/rc) | head -1 > /dev/null
+is "stdout closed: 141 as before" "$(cat $T/rc)" 141
 
 done_testing
