@@ -40,6 +40,7 @@ struct wstate {
 	long long reaped_at;
 	char prefix[2][LCH_REC_PREFIX_MAX];	/* "o[3] "/"e[3] ", or "[3] " */
 	size_t plen[2];
+	int piece[2];		/* the last line sent was a piece (O, E) */
 };
 
 struct agent {
@@ -101,16 +102,28 @@ drain_out(struct agent *a)
 	}
 }
 
-/* One complete line from a worker stream (without its newline). */
+/*
+ * A line from a worker stream (without its newline), or with more a
+ * piece of one that goes on (records.h: O and E records).  In direct mode
+ * the rank has the stream to itself: a piece is printed as it is and the
+ * rest follows it.
+ */
 static void
 emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
-	  size_t n)
+	  size_t n, int more)
 {
 	struct lch_outq *o = &a->out[a->c->direct ? stream : 0];
+	char prefix[LCH_REC_PREFIX_MAX];
 
-	lch_outq_add(o, ws->prefix[stream], ws->plen[stream]);
+	memcpy(prefix, ws->prefix[stream], sizeof(prefix));
+	if (more && !a->c->direct)
+		prefix[0] = (char)(stream ? LCH_REC_ERR_MORE : LCH_REC_OUT_MORE);
+	if (!(a->c->direct && ws->piece[stream]))
+		lch_outq_add(o, prefix, ws->plen[stream]);
 	lch_outq_add(o, s, n);
-	lch_outq_add(o, "\n", 1);
+	if (!more || !a->c->direct)	/* a record ends with its newline */
+		lch_outq_add(o, "\n", 1);
+	ws->piece[stream] = more;
 }
 
 /* Splits what is buffered into lines; at EOF a partial line goes too. */
@@ -123,13 +136,14 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 
 	while ((nl = memchr(lb->buf + start, '\n', lb->len - start)) != NULL) {
 		emit_line(a, ws, stream, lb->buf + start,
-		    (size_t)(nl - (lb->buf + start)));
+		    (size_t)(nl - (lb->buf + start)), 0);
 		start = (size_t)(nl - lb->buf) + 1;
 	}
 	if ((eof || lb->len - start >= LCH_REC_LINE_MAX) && lb->len > start) {
-		emit_line(a, ws, stream, lb->buf + start, lb->len - start);
+		emit_line(a, ws, stream, lb->buf + start, lb->len - start, !eof);
 		start = lb->len;
-	}
+	} else if (eof && ws->piece[stream])	/* a piece's end: its newline */
+		emit_line(a, ws, stream, "", 0, 0);
 	lch_strbuf_consume(lb, start);
 }
 

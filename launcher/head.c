@@ -27,7 +27,7 @@
 /* Our output queued past this: stop reading records (the ranks wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
 /* ... and while the job stops, drop what does not fit in this. */
-#define OUT_DROP (8 * LCH_REC_MAX)
+#define OUT_DROP ((size_t)8 << 20)
 /* An agent still there this long after its grace period is killed. */
 #define AGENT_SLACK_MS 1000
 
@@ -77,6 +77,8 @@ struct head {
 	int dropping;		/* "dropping output" was said */
 	int log_err;		/* an agent could not write a log */
 	int *stop_sig, *stop_pid;	/* per rank: stopped by, 0: running */
+	int open[2];		/* the rank whose long line is open, or -1 */
+	unsigned char *broke;	/* [2 * rank + stream]: its line was cut */
 	long long kill_at;	/* agents still there now are killed */
 	long long kill2_at;	/* ... and SIGKILLed, their pipes closed */
 	long long term_at;	/* delayed stop after a forwarded signal */
@@ -118,12 +120,54 @@ out_add(struct head *h, int s, const char *data, size_t n)
 	lch_outq_add(&h->out[s], data, n);
 }
 
+/* Ends a rank's open long line (records.h) for other output to go. */
+static void
+out_close(struct head *h, int s)
+{
+	if (h->open[s] < 0)
+		return;
+	out_add(h, s, "\n", 1);
+	h->broke[2 * h->open[s] + s] = 1;
+	h->open[s] = -1;
+}
+
 /* A line without its newline, and the newline. */
 static void
 out_line(struct head *h, int s, const char *line, size_t n)
 {
+	out_close(h, s);
 	out_add(h, s, line, n);
 	out_add(h, s, "\n", 1);
+}
+
+/*
+ * A rank's line, or a piece of one (O and E records): the pieces of a
+ * line follow each other on one line; when other output came between,
+ * the line was ended and its next piece is marked "[R]+ ".
+ */
+static void
+out_rank(struct head *h, const struct lch_rec *r)
+{
+	int s = r->type == LCH_REC_ERR || r->type == LCH_REC_ERR_MORE;
+	int more = r->type == LCH_REC_OUT_MORE || r->type == LCH_REC_ERR_MORE;
+	char mark[LCH_REC_PREFIX_MAX + 1];
+
+	if (h->open[s] != r->rank) {
+		out_close(h, s);
+		if (h->broke[2 * r->rank + s]) {
+			snprintf(mark, sizeof(mark), "[%d]+ ", r->rank);
+			out_add(h, s, mark, strlen(mark));
+		} else if (h->o->tag)
+			out_add(h, s, r->tag, (size_t)(r->text - r->tag));
+	}
+	h->broke[2 * r->rank + s] = 0;
+	out_add(h, s, r->text, r->text_len);
+	if (more)
+		h->open[s] = r->rank;
+	else {
+		out_add(h, s, "\n", 1);
+		h->open[s] = -1;
+	}
 }
 
 static size_t
@@ -343,16 +387,16 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		return;
 	}
 	if (a->nrec++ == 0 && a->early_len) {	/* the agent's, after all */
+		out_close(h, 1);
 		out_add(h, 1, a->early, a->early_len);
 		a->early_len = 0;
 	}
 	switch (r.type) {
 	case LCH_REC_OUT:
 	case LCH_REC_ERR:
-		if (h->o->tag)
-			out_line(h, r.type == LCH_REC_ERR, r.tag, r.tag_len);
-		else
-			out_line(h, r.type == LCH_REC_ERR, r.text, r.text_len);
+	case LCH_REC_OUT_MORE:
+	case LCH_REC_ERR_MORE:
+		out_rank(h, &r);
 		return;
 	case LCH_REC_FAIL:
 	case LCH_REC_EXIT:
@@ -471,11 +515,21 @@ agent_died(struct head *h, struct agent_proc *a)
 static void
 agent_done(struct head *h, struct agent_proc *a)
 {
+	int s;
+
 	a->done = 1;
+	for (s = 0; s < 2; s++)	/* a long line it left open ends here */
+		if (h->open[s] >= a->node->first_rank &&
+		    h->open[s] < a->node->first_rank + a->node->nprocs) {
+			out_add(h, s, "\n", 1);
+			h->open[s] = -1;
+		}
 	if (a->nended >= a->node->nprocs || h->fail.code != 0 ||
 	    h->timed_out || h->stopping || h->interrupted) {
-		if (a->early_len)
+		if (a->early_len) {
+			out_close(h, 1);
 			out_add(h, 1, a->early, a->early_len);
+		}
 		a->early_len = 0;
 		return;
 	}
@@ -735,6 +789,8 @@ drain_out(struct head *h)
 	struct pollfd pfd[3];
 	int t;
 
+	out_close(h, 0);
+	out_close(h, 1);
 	for (flush_out(h); out_pending(h); flush_out(h)) {
 		pfd[0].fd = h->sigfd[0];
 		pfd[0].events = POLLIN;
@@ -944,6 +1000,8 @@ run_once(struct head *h)
 	h->nag = h->p->nnodes;
 	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
 	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
+	h->broke = lch_xcalloc((size_t)h->p->np, 2);
+	h->open[0] = h->open[1] = -1;
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->nag; i++) {
 		h->ag[i].node = &h->p->nodes[i];
@@ -963,6 +1021,7 @@ run_once(struct head *h)
 	release_agents(h);
 	free(h->stop_sig);
 	free(h->stop_pid);
+	free(h->broke);
 	return code;
 }
 

@@ -39,6 +39,9 @@
  *
  *	o[R] LINE		rank R wrote LINE on its stdout
  *	e[R] LINE		... on its stderr
+ *	O[R] PIECE		a piece of a line of rank R's stdout that goes
+ *				on in the next O or o record of rank R
+ *	E[R] PIECE		... of its stderr (E or e records)
  *	s[R] PID		rank R started as process PID
  *	F[R] PID CODE		rank R failed while the agent was not stopping
  *				its workers: sent when it is reaped, before its
@@ -55,13 +58,22 @@
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
  * 127 (program not found), 126, or 2: the rank's log could not be opened
  * (a symbolic link, a file not ours...; the agent's stderr said which)
- * and the rank was not started.  LINE is a line without its newline:
- * one of LCH_REC_LINE_MAX bytes or more goes in pieces (of less than
- * LCH_REC_LINE_MAX + 4096 bytes each), and a last line without a newline
- * goes when its stream ends.  So a record, newline included, fits in
- * LCH_REC_MAX bytes; the head cuts longer lines at that size.
+ * and the rank was not started.
+ * LINE is a line without its newline: a line is kept whole up to
+ * LCH_REC_LINE_MAX (1 MiB); a longer one goes as O (or E) pieces of at
+ * least LCH_REC_LINE_MAX and less than LCH_REC_LINE_MAX + 4096 bytes, then
+ * its o (or e) end; a last line without a newline goes when its stream
+ * ends.  So a record, newline included, fits in LCH_REC_MAX bytes (the
+ * head cuts longer lines at that size), and an agent holds at most about
+ * LCH_REC_LINE_MAX bytes per stream of each rank.
  * "[R] LINE", the record from its second byte on, is what the user sees
- * with --tag.
+ * with --tag.  The head prints a piece without a newline and the next
+ * piece of the same rank right after it, so a long line stays whole on
+ * the user's side, at any length, unless something else must go to the
+ * same stream first: then the open line is ended there ("\n") and its
+ * next piece starts with "[R]+ " (with or without --tag), the mark that
+ * it continues rank R's line.  Pieces of different ranks never share a
+ * line.
  * A line that is not a record (a remote shell's greeting) is passed on as
  * it is, to the head's stderr.  EOF on stdout, with the agent reaped, ends
  * the node: ranks without their x or f record are lost.
@@ -78,8 +90,8 @@
 #include "plan.h"
 #include "strbuf.h"
 
-#define LCH_REC_LINE_MAX (64 * 1024)	/* longer worker lines are split */
-#define LCH_REC_MAX (80 * 1024)		/* a record: a line plus its tag */
+#define LCH_REC_LINE_MAX (1024 * 1024)	/* longer lines go in pieces */
+#define LCH_REC_MAX (LCH_REC_LINE_MAX + 8192)	/* a record: a line, its tag */
 #define LCH_REC_PLAN_MAX (256L << 20)	/* the plan line */
 #define LCH_REC_CTL_MAX 4096		/* a command line, newline included */
 #define LCH_REC_PREFIX_MAX 24		/* "o[R] " with its '\0' */
@@ -88,6 +100,8 @@
 enum {
 	LCH_REC_OUT = 'o',
 	LCH_REC_ERR = 'e',
+	LCH_REC_OUT_MORE = 'O',
+	LCH_REC_ERR_MORE = 'E',
 	LCH_REC_START = 's',
 	LCH_REC_FAIL = 'F',
 	LCH_REC_EXIT = 'x',
@@ -152,7 +166,10 @@ void  lch_rec_plan_release(struct lch_rec_plan *p);
 /* Decodes a command line (no newline): 0, or -1 when it is none. */
 int   lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig);
 
-/* "o[R] " or "e[R] " (stream 0 or 1), to put before each output line. */
+/*
+ * "o[R] " or "e[R] " (stream 0 or 1), to put before each output line;
+ * "O[R] " or "E[R] " for a piece (the first letter in upper case).
+ */
 void  lch_rec_prefix(char buf[LCH_REC_PREFIX_MAX], int stream, int rank);
 /* "[R] ": the tag the user sees (for the agent's direct mode). */
 void  lch_rec_tag(char buf[LCH_REC_PREFIX_MAX], int rank);

@@ -178,6 +178,29 @@ is "stopped rank at the time limit: 124" $? 124
 ok_if "stopped rank at the time limit: named" grep -q \
 	"rank 1 (host localhost, pid $(cat $T/pid.1)) was stopped by SIGSTOP at the time limit" $T/err
 
+# --- long lines ---------------------------------------------------------------
+# kept whole up to the bound (1 MiB), even from ranks writing side by side
+long='import os, sys
+r = os.environ["RANK"]
+for i in range(int(sys.argv[1])):
+	sys.stdout.write(r * int(sys.argv[2]) + "\n"); sys.stdout.flush()'
+$MUSTER -n 3 -- $PY -c "$long" 4 600000 > $T/out 2> $T/err
+ok_if "long lines: 600 kB lines of 3 ranks, each whole and tagged" \
+	sh -c "$PY tests/py/longlines.py 3 4 600000 1 < $T/out && \
+	[ \$(grep -c '^\[[012]\] [012]*\$' $T/out) = 12 ]"
+# one rank alone on its stream: whole at any length, with --no-tag too
+$MUSTER -n 1 --no-tag -- $PY -c "$long" 2 3000000 > $T/out 2> $T/err
+is "long lines: --no-tag keeps a 3 MB line whole" \
+	"$(awk '{ print length($0) }' $T/out | tr '\n' ' ')" "3000000 3000000 "
+# past the bound, lines of ranks writing side by side are cut, never mixed,
+# and each piece after a cut is marked "[R]+ "
+for tag in "" --no-tag; do
+	$MUSTER -n 2 $tag -- $PY -c "$long" 3 2500000 > $T/out 2> $T/err
+	ok_if "long lines${tag:+ ($tag)}: 2.5 MB lines of 2 ranks never mix, and join back" \
+		$PY tests/py/longlines.py 2 3 2500000 $([ -z "$tag" ] && echo 1 || echo 0) < $T/out
+done
+ok_if "long lines: nothing on stderr" [ ! -s $T/err ]
+
 # --- log files (--log-dir) ----------------------------------------------------
 (umask 022; $MUSTER -n 2 --log-dir $T/logs/job -- sh -c 'echo out $RANK' > /dev/null)
 is "logs: created dirs are 0700" "$(stat -c %a $T/logs) $(stat -c %a $T/logs/job)" "700 700"
