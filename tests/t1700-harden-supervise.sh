@@ -6,7 +6,7 @@
 
 # kills what a failed test left behind (pids in $T/*.pid-files)
 leftovers() {
-	for f in $T/pid.* $T/gpid.* $T/dpid.* $T/mpid; do
+	for f in $T/pid.* $T/gpid.* $T/dpid.* $T/mpid $T/relay.pid; do
 		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
 	done
 	for p in $T/apid; do [ -s "$p" ] && kill -CONT "$(cat "$p")" 2>/dev/null; done
@@ -84,6 +84,29 @@ ok_if "stopped agent: says time limit" grep -q 'time limit' $T/err
 wait_gone $T/pid.* $T/apid
 ok_if "stopped agent: it and its ranks are gone" \
 	none_alive $T/pid.0 $T/pid.1 $T/apid
+
+# a connection that stops answering: an "ssh" that runs the agent in its
+# own session here, its records through a relay (cat) we then SIGSTOP
+printf '%s\n' '#!/bin/sh' 'while [ "$1" != "--" ]; do shift; done' 'shift 2' \
+	'setsid sh -c "$1" | cat' > $T/fakessh
+chmod +x $T/fakessh
+rm -f $T/pid.*
+start=$(now_ms)
+MUSTER_FORCE_SSH=1 $MUSTER --ssh $T/fakessh --timeout 1.5 --grace 0.5 -n 2 -- \
+	sh -c 'echo $$ > '$T'/pid.$RANK; exec sleep 30' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/pid.*"
+pgrep -x -P "$(pgrep -P $mpid -f fakessh)" cat > $T/relay.pid
+kill -STOP "$(cat $T/relay.pid)"
+wait_for $mpid 20
+ms=$(($(now_ms) - start))
+is "connection stops answering: the job ends with 124" "$rc" 124
+ok_if "connection stops answering: within 8 s (took ${ms} ms)" [ $ms -lt 8000 ]
+ok_if "connection stops answering: says the connection was dropped" \
+	grep -q 'the connection for localhost did not end within the grace period' $T/err
+wait_gone $T/pid.0 $T/pid.1
+ok_if "connection stops answering: no rank left" none_alive $T/pid.0 $T/pid.1
+kill -KILL "$(cat $T/relay.pid)" 2>/dev/null	# (on a failure only)
 
 # --- no orphans ------------------------------------------------------------
 # a rank's daemon (fork, setsid, fork) does not outlive the job
