@@ -26,10 +26,13 @@
 #define EARLY_MAX 2048	/* ssh's own stderr we keep for the message */
 /* Our output queued past this: stop reading records (the ranks wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
-/* ... and while the job stops, drop what does not fit in this. */
+/* ... and while the job stops, when they took nothing for STALL_MS,
+ * read on and drop what does not fit in this */
 #define OUT_DROP ((size_t)8 << 20)
+#define STALL_MS 1000
 /* An agent still there this long after its grace period is killed. */
 #define AGENT_SLACK_MS 1000
+#define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
 
 struct agent_proc {
 	const struct lch_node *node;
@@ -81,6 +84,7 @@ struct head {
 	unsigned char *broke;	/* [2 * rank + stream]: its line was cut */
 	long long kill_at;	/* agents still there now are killed */
 	long long kill2_at;	/* ... and SIGKILLed, their pipes closed */
+	long long out_moved;	/* when our output last went out, or was all out */
 	long long term_at;	/* delayed stop after a forwarded signal */
 	long long deadline;	/* --timeout, 0 = none */
 	char *cwd;		/* remote agents start their workers here */
@@ -101,15 +105,24 @@ ending(const struct head *h)
 	return h->stopping || h->timed_out || h->interrupted;
 }
 
+/* Our output is queued and our readers took none of it for STALL_MS. */
+static int
+stalled(const struct head *h)
+{
+	return (long long)mst_now_ms() - h->out_moved >= STALL_MS;
+}
+
 /*
- * Queues output for our stdout (s 0) or stderr (1).  While the job runs
- * the queue is bounded by not reading more records (loop); once it
- * stops, what does not fit is dropped and counted, said once.
+ * Queues output for our stdout (s 0) or stderr (1).  The queue is
+ * bounded by not reading more records (loop) while our readers take it,
+ * however slowly; once the job stops and they stopped taking it, what
+ * does not fit is dropped and counted, said once.
  */
 static void
 out_add(struct head *h, int s, const char *data, size_t n)
 {
-	if (ending(h) && lch_outq_pending(&h->out[s]) + n > OUT_DROP) {
+	if (ending(h) && lch_outq_pending(&h->out[s]) + n > OUT_DROP &&
+	    stalled(h)) {
 		if (!h->dropping)
 			lch_msg("%s is not being read: dropping output while "
 			    "the job stops", s ? "stderr" : "stdout");
@@ -183,6 +196,19 @@ out_full(const struct head *h)
 	    lch_outq_pending(&h->out[1]) > OUT_HIGH;
 }
 
+/*
+ * Our stderr is non-blocking (lch_outq_init): before the messages that
+ * matter, give a slow reader a moment to make room, so they are not lost
+ * to EAGAIN, without waiting for one that never reads.
+ */
+static void
+msg_room(void)
+{
+	struct pollfd pfd = { 2, POLLOUT, 0 };
+
+	(void)poll(&pfd, 1, MSG_ROOM_MS);
+}
+
 static void stop_job(struct head *h);
 
 /*
@@ -193,6 +219,7 @@ static void stop_job(struct head *h);
 static void
 flush_out(struct head *h)
 {
+	size_t before = out_pending(h);
 	int s;
 
 	for (s = 0; s < 2; s++) {
@@ -210,6 +237,8 @@ flush_out(struct head *h)
 		lch_msg("cannot write to %s: %s: the job's output there is "
 		    "lost", s ? "stderr" : "stdout", strerror(h->out_err[s]));
 	}
+	if (out_pending(h) < before || out_pending(h) == 0)
+		h->out_moved = (long long)mst_now_ms();
 }
 
 static void
@@ -714,6 +743,8 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->term_at, now);
 	t = sooner(t, h->kill_at, now);
 	t = sooner(t, h->kill2_at, now);
+	if (ending(h) && out_pending(h) && !stalled(h))	/* to drop then */
+		t = sooner(t, h->out_moved + STALL_MS, now);
 	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
 }
 
@@ -725,6 +756,8 @@ check_deadline(struct head *h)
 
 	if (h->term_at && !h->stopping && now >= h->term_at)
 		stop_job(h);
+	if (h->kill_at && now >= h->kill_at && out_full(h) && !stalled(h))
+		h->kill_at = now + STALL_MS;	/* agents wait for our readers */
 	if (h->kill_at && now >= h->kill_at) {
 		h->kill_at = 0;
 		h->kill2_at = now + AGENT_SLACK_MS;
@@ -738,6 +771,7 @@ check_deadline(struct head *h)
 		return;
 	h->timed_out = 1;
 	flush_out(h);
+	msg_room();
 	lch_msg("time limit of %gs reached: stopping all %d ranks",
 	    h->o->timeout, h->p->np);
 	for (i = 0; i < h->p->np; i++)
@@ -778,14 +812,13 @@ signalled(int fd)
 
 /*
  * At the end, output still queued: wait for our readers, as any
- * program's write would, but give up on a signal, and after the grace
- * period when the job was stopped (a time limit must end the job).
+ * program's write would, but give up on a signal, and when the job was
+ * stopped (a time limit must end the job) once they took nothing for
+ * STALL_MS.
  */
 static void
 drain_out(struct head *h)
 {
-	long long until = (long long)mst_now_ms() +
-	    (long long)(h->o->grace * 1000);
 	struct pollfd pfd[3];
 	int t;
 
@@ -795,7 +828,8 @@ drain_out(struct head *h)
 		pfd[0].fd = h->sigfd[0];
 		pfd[0].events = POLLIN;
 		poll_out(h, pfd);
-		t = ending(h) ? (int)(until - (long long)mst_now_ms()) : -1;
+		t = ending(h) ? (int)(h->out_moved + STALL_MS -
+		    (long long)mst_now_ms()) : -1;
 		if (ending(h) && t <= 0)
 			break;
 		if (poll(pfd, 3, t) < 0 && errno != EINTR)
@@ -823,7 +857,7 @@ loop(struct head *h)
 		poll_out(h, pfd);
 		n += 2;
 		live = 0;
-		full = out_full(h) && !ending(h);
+		full = out_full(h) && !(ending(h) && stalled(h));
 		for (i = 0; i < h->nag; i++) {
 			struct agent_proc *a = &h->ag[i];
 
@@ -962,6 +996,7 @@ output_status(struct head *h, int code)
 static int
 summarize(struct head *h)
 {
+	msg_room();
 	return output_status(h, summarize_job(h));
 }
 
@@ -996,6 +1031,7 @@ run_once(struct head *h)
 	memset(&h->fail, 0, sizeof(h->fail));
 	h->stopping = h->timed_out = h->killed = 0;
 	h->term_at = h->kill_at = h->kill2_at = 0;
+	h->out_moved = (long long)mst_now_ms();
 	h->broken[0] = h->broken[1] = 0;
 	h->nag = h->p->nnodes;
 	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
