@@ -12,8 +12,8 @@
  *
  * The caller bounds the queue (lch_outq_pending): it stops reading what
  * fills it, or drops with lch_outq_drop.  The first write error is kept
- * in err (EPIPE: the reader went away); what is queued after it is
- * thrown away.
+ * in err (EPIPE: the reader went away, with SIGPIPE ignored as
+ * lch_signals_setup does); what is queued after it is thrown away.
  */
 #ifndef LCH_OUTQ_H
 #define LCH_OUTQ_H
