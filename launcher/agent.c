@@ -14,31 +14,39 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "outq.h"
 #include "records.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
+#include "warden.h"
 
 /* A stream's buffer: a split line and one more read fit. */
 #define STREAM_MAX (LCH_REC_LINE_MAX + 4096)
 #define DRAIN_MS 300	/* after a worker is reaped, wait this long for EOF */
+/* Records queued past this: stop reading the workers (they wait). */
+#define OUT_HIGH (2 * LCH_REC_MAX)
+
+static int warden_fd = -1;	/* worker pids to the warden (warden.h) */
 
 struct wstate {
 	const struct lch_agent_worker *w;
 	pid_t pid;
 	int fd[2];		/* stdout, stderr read ends; -1 when closed */
 	int logfd[2];
+	char *logpath[2];	/* for messages */
 	struct lch_strbuf lb[2];	/* a partial line per stream */
 	int reaped, reported, code;
 	long long reaped_at;
 	char prefix[2][LCH_REC_PREFIX_MAX];	/* "o[3] "/"e[3] ", or "[3] " */
 	size_t plen[2];
+	int piece[2];		/* the last line sent was a piece (O, E) */
 };
 
 struct agent {
 	const struct lch_agent_cfg *c;
 	struct wstate *ws;
-	struct lch_strbuf out[2];	/* for fd 1, fd 2 */
+	struct lch_outq out[2];		/* fd 1, fd 2 */
 	struct lch_strbuf ctl;		/* a partial command line */
 	int sigfd[2];
 	int running;		/* workers not yet reported */
@@ -50,31 +58,72 @@ struct agent {
 	int ctl_open;
 };
 
+static void stop_all(struct agent *a, int sig);
+
 static void
 flush_out(struct agent *a)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		if (a->out[i].len && lch_write_all(i + 1, a->out[i].buf,
-		    a->out[i].len) != 0 && errno == EPIPE && !a->c->direct) {
+	for (i = 0; i < 2; i++)
+		if (lch_outq_flush(&a->out[i]) < 0 && !a->c->direct &&
+		    a->ctl_open) {
 			/* The head is gone: stop everything. */
 			a->ctl_open = 0;
+			stop_all(a, SIGTERM);
 		}
-		lch_strbuf_reset(&a->out[i]);
+}
+
+/* Records wait for the head: do not read the workers meanwhile. */
+static int
+out_full(const struct agent *a)
+{
+	return lch_outq_pending(&a->out[0]) > OUT_HIGH;
+}
+
+/* Records still queued at the end: until the head takes them or goes. */
+static void
+drain_out(struct agent *a)
+{
+	struct pollfd pfd[2];
+
+	for (flush_out(a); !a->c->direct && a->ctl_open &&
+	    lch_outq_pending(&a->out[0]); flush_out(a)) {
+		pfd[0] = (struct pollfd){ a->out[0].fd, POLLOUT, 0 };
+		pfd[1] = (struct pollfd){ a->c->control_fd, POLLIN, 0 };
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents) {
+			char b[LCH_REC_CTL_MAX];
+
+			if (read(a->c->control_fd, b, sizeof(b)) == 0)
+				break;	/* the head is gone */
+		}
 	}
 }
 
-/* One complete line from a worker stream (without its newline). */
+/*
+ * A line from a worker stream (without its newline), or with more a
+ * piece of one that goes on (records.h: O and E records).  In direct mode
+ * the rank has the stream to itself: a piece is printed as it is and the
+ * rest follows it.
+ */
 static void
 emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
-	  size_t n)
+	  size_t n, int more)
 {
-	struct lch_strbuf *o = &a->out[a->c->direct ? stream : 0];
+	struct lch_outq *o = &a->out[a->c->direct ? stream : 0];
+	char prefix[LCH_REC_PREFIX_MAX];
 
-	lch_strbuf_add(o, ws->prefix[stream], ws->plen[stream]);
-	lch_strbuf_add(o, s, n);
-	lch_strbuf_addch(o, '\n');
+	memcpy(prefix, ws->prefix[stream], sizeof(prefix));
+	if (more && !a->c->direct)
+		prefix[0] = (char)(stream ? LCH_REC_ERR_MORE : LCH_REC_OUT_MORE);
+	if (!(a->c->direct && ws->piece[stream]))
+		lch_outq_add(o, prefix, ws->plen[stream]);
+	lch_outq_add(o, s, n);
+	if (!more || !a->c->direct)	/* a record ends with its newline */
+		lch_outq_add(o, "\n", 1);
+	ws->piece[stream] = more;
 }
 
 /* Splits what is buffered into lines; at EOF a partial line goes too. */
@@ -87,14 +136,42 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 
 	while ((nl = memchr(lb->buf + start, '\n', lb->len - start)) != NULL) {
 		emit_line(a, ws, stream, lb->buf + start,
-		    (size_t)(nl - (lb->buf + start)));
+		    (size_t)(nl - (lb->buf + start)), 0);
 		start = (size_t)(nl - lb->buf) + 1;
 	}
 	if ((eof || lb->len - start >= LCH_REC_LINE_MAX) && lb->len > start) {
-		emit_line(a, ws, stream, lb->buf + start, lb->len - start);
+		emit_line(a, ws, stream, lb->buf + start, lb->len - start, !eof);
 		start = lb->len;
-	}
+	} else if (eof && ws->piece[stream])	/* a piece's end: its newline */
+		emit_line(a, ws, stream, "", 0, 0);
 	lch_strbuf_consume(lb, start);
+}
+
+static void
+add_end(struct agent *a, int type, int rank, int num, int code)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+
+	lch_rec_add_end(&sb, type, rank, num, code);
+	lch_outq_add(&a->out[0], sb.buf, sb.len);
+	lch_strbuf_release(&sb);
+}
+
+/* A log write failed (a full disk): said once, the head told, log closed. */
+static void
+log_failed(struct agent *a, struct wstate *ws, int stream)
+{
+	int e = errno;
+
+	lch_msg("cannot write the log '%s' of rank %d: %s: the rest of it is "
+	    "lost", ws->logpath[stream], ws->w->rank, strerror(e));
+	close(ws->logfd[stream]);
+	ws->logfd[stream] = -1;
+	if (a->c->direct) {
+		if (a->first_code == 0)
+			a->first_code = LCH_EXIT_IOERR;
+	} else
+		add_end(a, LCH_REC_LOGERR, ws->w->rank, e, stream);
 }
 
 static void
@@ -112,9 +189,9 @@ read_stream(struct agent *a, struct wstate *ws, int stream)
 		ws->fd[stream] = -1;
 		return;
 	}
-	if (ws->logfd[stream] >= 0)
-		(void)lch_write_all(ws->logfd[stream],
-		    lb->buf + lb->len - (size_t)n, (size_t)n);
+	if (ws->logfd[stream] >= 0 && lch_write_all(ws->logfd[stream],
+	    lb->buf + lb->len - (size_t)n, (size_t)n) != 0)
+		log_failed(a, ws, stream);
 	drain_lines(a, ws, stream, 0);
 }
 
@@ -158,8 +235,7 @@ report_failure(struct agent *a, struct wstate *ws)
 	if (a->first_code == 0)
 		a->first_code = ws->code;
 	if (!a->c->direct) {
-		lch_rec_add_end(&a->out[0], LCH_REC_FAIL, ws->w->rank,
-		    (int)ws->pid, ws->code);
+		add_end(a, LCH_REC_FAIL, ws->w->rank, (int)ws->pid, ws->code);
 		return;
 	}
 	flush_out(a);
@@ -194,8 +270,21 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 	ws->reported = 1;
 	a->running--;
 	if (!a->c->direct)
-		lch_rec_add_end(&a->out[0], LCH_REC_EXIT, ws->w->rank,
-		    (int)ws->pid, ws->code);
+		add_end(a, LCH_REC_EXIT, ws->w->rank, (int)ws->pid, ws->code);
+}
+
+/* A worker was stopped (sig) or continued (0): the head is told. */
+static void
+stopped(struct agent *a, struct wstate *ws, int sig)
+{
+	if (a->c->direct) {
+		if (sig)
+			lch_msg("rank %d (host %s, pid %d) was stopped by %s",
+			    ws->w->rank, a->c->host, (int)ws->pid,
+			    lch_signame(sig));
+		return;
+	}
+	add_end(a, LCH_REC_STOP, ws->w->rank, (int)ws->pid, sig);
 }
 
 static void
@@ -205,12 +294,17 @@ reap(struct agent *a)
 	pid_t pid;
 	int st, i;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
 		for (i = 0; i < a->c->nworkers; i++) {
 			struct wstate *ws = &a->ws[i];
 
 			if (ws->pid != pid || ws->reaped)
 				continue;
+			if (WIFSTOPPED(st) || WIFCONTINUED(st)) {
+				stopped(a, ws, WIFSTOPPED(st) ?
+				    WSTOPSIG(st) : 0);
+				continue;
+			}
 			ws->reaped = 1;
 			ws->reaped_at = now;
 			ws->code = lch_exit_code(st);
@@ -303,13 +397,35 @@ handle_signals(struct agent *a)
 		}
 }
 
+/*
+ * Opens a log as a regular file of ours with one link, never through a
+ * symbolic link (O_NOFOLLOW), a FIFO (O_NONBLOCK: no wait for a reader)
+ * or a device; truncated only once it is known to be ours.  -1 with
+ * errno: ELOOP for a symbolic link, EPERM for a file that is not ours.
+ */
 static int
-open_log(const char *dir, int rank, const char *what)
+open_log(const char *path)
 {
-	char path[4096];
+	struct stat st;
+	int fd, e;
 
-	snprintf(path, sizeof(path), "%s/rank.%d.%s", dir, rank, what);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	errno = EPERM;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+		goto fail;
+	if (ftruncate(fd, 0) != 0 || fcntl(fd, F_SETFL, 0) != 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 /* What goes before each line: a record's "o[3] ", or "[3] " with --tag. */
@@ -327,16 +443,33 @@ set_prefixes(struct agent *a, struct wstate *ws)
 	}
 }
 
-static void
+/* Both logs of a rank, or -1 (said once): the rank is then not started. */
+static int
 open_logs(struct agent *a, struct wstate *ws)
 {
+	static const char *what[2] = { "stdout", "stderr" };
+	int s;
+
 	if (a->c->log_dir == NULL)
-		return;
-	ws->logfd[0] = open_log(a->c->log_dir, ws->w->rank, "stdout");
-	ws->logfd[1] = open_log(a->c->log_dir, ws->w->rank, "stderr");
-	if (ws->logfd[0] < 0 || ws->logfd[1] < 0)
-		lch_msg("cannot write logs of rank %d in '%s': %s",
-		    ws->w->rank, a->c->log_dir, strerror(errno));
+		return 0;
+	for (s = 0; s < 2; s++) {
+		ws->logpath[s] = lch_xasprintf("%s/rank.%d.%s", a->c->log_dir,
+		    ws->w->rank, what[s]);
+		if ((ws->logfd[s] = open_log(ws->logpath[s])) >= 0)
+			continue;
+		if (errno == ELOOP)
+			lch_msg("--log-dir: '%s' is a symbolic link: refusing to "
+			    "write through it", ws->logpath[s]);
+		else if (errno == EPERM)
+			lch_msg("--log-dir: '%s' is not a plain file of ours "
+			    "(another user's, a hard link, a FIFO or a device): "
+			    "refusing to write to it", ws->logpath[s]);
+		else
+			lch_msg("--log-dir: cannot open '%s': %s",
+			    ws->logpath[s], strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Forks the worker with its output on two pipes; -1 with *err set. */
@@ -371,22 +504,26 @@ spawn_worker(struct wstate *ws, int *err)
 	return -1;
 }
 
-/* The program could not be run (err): the rank is over, the job stops. */
+/*
+ * The program could not be run (err), or its logs not opened (code 2):
+ * the rank is over, the job stops.
+ */
 static void
-start_failed(struct agent *a, struct wstate *ws, int err)
+start_failed(struct agent *a, struct wstate *ws, int err, int code)
 {
 	ws->pid = 0;
 	ws->reaped = ws->reported = 1;
-	ws->code = err == ENOENT ? 127 : 126;
+	ws->code = code ? code : err == ENOENT ? 127 : 126;
 	a->running--;
 	if (a->first_code == 0)
 		a->first_code = ws->code;
-	if (a->c->direct)
+	if (a->c->direct && !code)
 		lch_msg("rank %d: cannot run '%s': %s", ws->w->rank,
 		    ws->w->argv[0], strerror(err));
+	else if (a->c->direct)
+		;	/* open_logs said why */
 	else
-		lch_rec_add_end(&a->out[0], LCH_REC_NOEXEC, ws->w->rank, err,
-		    ws->code);
+		add_end(a, LCH_REC_NOEXEC, ws->w->rank, err, ws->code);
 	stop_all(a, SIGTERM);
 }
 
@@ -397,11 +534,22 @@ start_worker(struct agent *a, struct wstate *ws)
 
 	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
 	set_prefixes(a, ws);
-	open_logs(a, ws);
-	if (spawn_worker(ws, &err) != 0)
-		start_failed(a, ws, err);
-	else if (!a->c->direct)
-		lch_rec_add_start(&a->out[0], ws->w->rank, (int)ws->pid);
+	if (open_logs(a, ws) != 0) {
+		start_failed(a, ws, errno, 2);
+		return;
+	}
+	if (spawn_worker(ws, &err) != 0) {
+		start_failed(a, ws, err, 0);
+		return;
+	}
+	lch_warden_tell(warden_fd, ws->pid);
+	if (!a->c->direct) {
+		struct lch_strbuf sb = LCH_STRBUF_INIT;
+
+		lch_rec_add_start(&sb, ws->w->rank, (int)ws->pid);
+		lch_outq_add(&a->out[0], sb.buf, sb.len);
+		lch_strbuf_release(&sb);
+	}
 }
 
 static int
@@ -435,7 +583,7 @@ loop(struct agent *a)
 	struct wstate **who = lch_xcalloc((size_t)(3 + 2 * a->c->nworkers),
 	    sizeof(*who));
 	int abort_open = a->c->abort_fd >= 0;
-	int n, i, s, to;
+	int n, i, s, to, full;
 	long long now;
 
 	while (a->running > 0) {
@@ -458,9 +606,13 @@ loop(struct agent *a)
 			pfd[n].fd = a->c->abort_fd;
 			pfd[n++].events = POLLIN;
 		}
+		if ((full = out_full(a))) {
+			pfd[n].fd = a->out[0].fd;
+			pfd[n++].events = POLLOUT;
+		}
 		for (i = 0; i < a->c->nworkers; i++)
 			for (s = 0; s < 2; s++)
-				if (a->ws[i].fd[s] >= 0) {
+				if (a->ws[i].fd[s] >= 0 && !full) {
 					who[n] = &a->ws[i];
 					pfd[n].fd = a->ws[i].fd[s];
 					pfd[n++].events = POLLIN;
@@ -469,7 +621,8 @@ loop(struct agent *a)
 		if (poll(pfd, (nfds_t)n, to) < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < n; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    pfd[i].events == POLLOUT)
 				continue;
 			if (pfd[i].fd == a->sigfd[0])
 				handle_signals(a);
@@ -483,10 +636,14 @@ loop(struct agent *a)
 				    pfd[i].fd == who[i]->fd[0] ? 0 : 1);
 		}
 		now = (long long)mst_now_ms();
-		for (i = 0; i < a->c->nworkers; i++)
+		for (i = 0; i < a->c->nworkers; i++) {
+			/* unread output of a reaped worker waits for us */
+			if (full && a->ws[i].reaped && !a->ws[i].reported)
+				a->ws[i].reaped_at = now;
 			check_done(a, &a->ws[i], now);
+		}
 	}
-	flush_out(a);
+	drain_out(a);
 	free(pfd);
 	free(who);
 }
@@ -528,7 +685,10 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	a.ctl_open = c->control_fd >= 0;
 	setup_signals(&a);
 	for (i = 0; i < 2; i++)
-		lch_strbuf_init(&a.out[i], 0);
+		if (c->direct)
+			lch_outq_init_plain(&a.out[i], i + 1);
+		else
+			lch_outq_init(&a.out[i], i + 1, 1);
 	lch_strbuf_init(&a.ctl, LCH_REC_CTL_MAX - 1);
 	if (c->ctl_pending_len && c->ctl_pending_len < LCH_REC_CTL_MAX)
 		lch_strbuf_add(&a.ctl, c->ctl_pending, c->ctl_pending_len);
@@ -554,9 +714,11 @@ lch_agent_run(const struct lch_agent_cfg *c)
 			close(a.ws[i].logfd[0]);
 		if (a.ws[i].logfd[1] >= 0)
 			close(a.ws[i].logfd[1]);
+		free(a.ws[i].logpath[0]);
+		free(a.ws[i].logpath[1]);
 	}
-	lch_strbuf_release(&a.out[0]);
-	lch_strbuf_release(&a.out[1]);
+	lch_outq_release(&a.out[0]);
+	lch_outq_release(&a.out[1]);
 	lch_strbuf_release(&a.ctl);
 	free(a.ws);
 	return a.first_code;
@@ -638,6 +800,8 @@ lch_agent_main(void)
 	else if (rv != 0)
 		lch_msg("agent: malformed plan on stdin");
 	else {
+		/* no warden (no fork): the agent goes on alone, as before */
+		(void)lch_warden_split(plan.grace_ms, &warden_fd);
 		memset(&c, 0, sizeof(c));
 		env = plan_config(&plan, &c);
 		c.control_fd = 0;

@@ -12,11 +12,31 @@
  * forwarded signal they get the grace period to handle it first.
  * In "direct" mode (under mpirun) there is no head: lines are printed as
  * they are (as "[rank] line" with tag) and failures as one message.
+ *
+ * No descendant outlives the job.  `muster --agent` reads its plan, then
+ * splits in two: the process the head started stays behind as the
+ * agent's warden (PR_SET_CHILD_SUBREAPER), and its child is the agent
+ * proper.  Whatever a rank starts and leaves behind (a daemon: fork,
+ * setsid, fork) is reparented to the warden, not to init; so are the
+ * ranks themselves when the agent dies, even of SIGKILL.  When the agent
+ * has ended, however it ended, the warden SIGKILLs every process left
+ * under it until none is left, removes the shared-memory segments the
+ * ranks created (/dev/shm/muster-PID-*, PID a rank's; see lib/shm.c) and
+ * exits as the agent did (the same code, or the same signal).  The warden
+ * passes SIGTERM and SIGHUP on to the agent, and when the head goes away
+ * (its end of stdout closes) it tells the agent too; an agent that has
+ * not ended the grace period and a second after that (a stopped one) is
+ * SIGKILLed.  LCH_AGENT_KILL_SIG to the warden SIGKILLs the agent at once:
+ * the head sends it to an agent that did not end in time.
  */
 #ifndef LCH_AGENT_H
 #define LCH_AGENT_H
 
+#include <signal.h>
 #include <stddef.h>
+
+#define LCH_AGENT_KILL_SIG SIGUSR1	/* to the warden: kill the agent now */
+#define LCH_EXIT_IOERR 74	/* output or a log could not be written */
 
 struct lch_agent_worker {
 	int rank;

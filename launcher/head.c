@@ -11,9 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "clock.h"
 #include "head.h"
 #include "mpi.h"
+#include "outq.h"
 #include "plan.h"
 #include "embed.h"
 #include "records.h"
@@ -22,6 +24,15 @@
 #include "util.h"
 
 #define EARLY_MAX 2048	/* ssh's own stderr we keep for the message */
+/* Our output queued past this: stop reading records (the ranks wait). */
+#define OUT_HIGH (2 * LCH_REC_MAX)
+/* ... and while the job stops, when they took nothing for STALL_MS,
+ * read on and drop what does not fit in this */
+#define OUT_DROP ((size_t)8 << 20)
+#define STALL_MS 1000
+/* An agent still there this long after its grace period is killed. */
+#define AGENT_SLACK_MS 1000
+#define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
 
 struct agent_proc {
 	const struct lch_node *node;
@@ -30,6 +41,7 @@ struct agent_proc {
 	struct lch_strbuf rd[2];	/* a partial line of out_fd, err_fd */
 	int reaped, code, done;
 	int remote;		/* started over ssh */
+	int warned;		/* "did not end" was said */
 	int nrec;		/* records received */
 	int nended;		/* ranks reported ended ("x" or "f") */
 	char early[EARLY_MAX];	/* stderr before the first record: ssh's */
@@ -49,6 +61,8 @@ struct failure {
 	int rank, pid, code, err;
 	const char *host;
 	const struct agent_proc *agent;
+	int held;		/* a stopped rank when it failed, or -1 */
+	int held_pid, held_sig;
 };
 
 struct head {
@@ -56,11 +70,21 @@ struct head {
 	struct lch_plan *p;
 	struct agent_proc *ag;
 	int nag, running;
-	struct lch_strbuf out[2];	/* for our stdout, stderr */
+	struct lch_outq out[2];	/* our stdout, stderr */
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
 	int stopping, interrupted, timed_out;
+	int killed;		/* we sent "kill" (a second Ctrl-C) */
 	int broken[2];		/* our stdout/stderr reader went away */
+	int out_err[2];		/* another write error on them, said once */
+	int dropping;		/* "dropping output" was said */
+	int log_err;		/* an agent could not write a log */
+	int *stop_sig, *stop_pid;	/* per rank: stopped by, 0: running */
+	int open[2];		/* the rank whose long line is open, or -1 */
+	unsigned char *broke;	/* [2 * rank + stream]: its line was cut */
+	long long kill_at;	/* agents still there now are killed */
+	long long kill2_at;	/* ... and SIGKILLed, their pipes closed */
+	long long out_moved;	/* when our output last went out, or was all out */
 	long long term_at;	/* delayed stop after a forwarded signal */
 	long long deadline;	/* --timeout, 0 = none */
 	char *cwd;		/* remote agents start their workers here */
@@ -75,37 +99,146 @@ setup_signals(struct head *h)
 	}
 }
 
+static int
+ending(const struct head *h)
+{
+	return h->stopping || h->timed_out || h->interrupted;
+}
+
+/* Our output is queued and our readers took none of it for STALL_MS. */
+static int
+stalled(const struct head *h)
+{
+	return (long long)mst_now_ms() - h->out_moved >= STALL_MS;
+}
+
+/*
+ * Queues output for our stdout (s 0) or stderr (1).  The queue is
+ * bounded by not reading more records (loop) while our readers take it,
+ * however slowly; once the job stops and they stopped taking it, what
+ * does not fit is dropped and counted, said once.
+ */
 static void
 out_add(struct head *h, int s, const char *data, size_t n)
 {
-	lch_strbuf_add(&h->out[s], data, n);
+	if (ending(h) && lch_outq_pending(&h->out[s]) + n > OUT_DROP &&
+	    stalled(h)) {
+		if (!h->dropping)
+			lch_msg("%s is not being read: dropping output while "
+			    "the job stops", s ? "stderr" : "stdout");
+		h->dropping = 1;
+		lch_outq_drop(&h->out[s], n);
+		return;
+	}
+	lch_outq_add(&h->out[s], data, n);
+}
+
+/* Ends a rank's open long line (records.h) for other output to go. */
+static void
+out_close(struct head *h, int s)
+{
+	if (h->open[s] < 0)
+		return;
+	out_add(h, s, "\n", 1);
+	h->broke[2 * h->open[s] + s] = 1;
+	h->open[s] = -1;
 }
 
 /* A line without its newline, and the newline. */
 static void
 out_line(struct head *h, int s, const char *line, size_t n)
 {
-	lch_strbuf_add(&h->out[s], line, n);
-	lch_strbuf_addch(&h->out[s], '\n');
+	out_close(h, s);
+	out_add(h, s, line, n);
+	out_add(h, s, "\n", 1);
+}
+
+/*
+ * A rank's line, or a piece of one (O and E records): the pieces of a
+ * line follow each other on one line; when other output came between,
+ * the line was ended and its next piece is marked "[R]+ ".
+ */
+static void
+out_rank(struct head *h, const struct lch_rec *r)
+{
+	int s = r->type == LCH_REC_ERR || r->type == LCH_REC_ERR_MORE;
+	int more = r->type == LCH_REC_OUT_MORE || r->type == LCH_REC_ERR_MORE;
+	char mark[LCH_REC_PREFIX_MAX + 1];
+
+	if (h->open[s] != r->rank) {
+		out_close(h, s);
+		if (h->broke[2 * r->rank + s]) {
+			snprintf(mark, sizeof(mark), "[%d]+ ", r->rank);
+			out_add(h, s, mark, strlen(mark));
+		} else if (h->o->tag)
+			out_add(h, s, r->tag, (size_t)(r->text - r->tag));
+	}
+	h->broke[2 * r->rank + s] = 0;
+	out_add(h, s, r->text, r->text_len);
+	if (more)
+		h->open[s] = r->rank;
+	else {
+		out_add(h, s, "\n", 1);
+		h->open[s] = -1;
+	}
+}
+
+static size_t
+out_pending(const struct head *h)
+{
+	return lch_outq_pending(&h->out[0]) + lch_outq_pending(&h->out[1]);
+}
+
+static int
+out_full(const struct head *h)
+{
+	return lch_outq_pending(&h->out[0]) > OUT_HIGH ||
+	    lch_outq_pending(&h->out[1]) > OUT_HIGH;
+}
+
+/*
+ * Our stderr is non-blocking (lch_outq_init): before the messages that
+ * matter, give a slow reader a moment to make room, so they are not lost
+ * to EAGAIN, without waiting for one that never reads.
+ */
+static void
+msg_room(void)
+{
+	struct pollfd pfd = { 2, POLLOUT, 0 };
+
+	(void)poll(&pfd, 1, MSG_ROOM_MS);
 }
 
 static void stop_job(struct head *h);
 
-/* A closed pipe on our output ends the job, as SIGPIPE ends a pipeline. */
+/*
+ * Writes what our stdout and stderr take now.  A closed pipe ends the
+ * job, as SIGPIPE ends a pipeline; another error (a full disk,
+ * /dev/full) is said once and makes the exit status LCH_EXIT_IOERR.
+ */
 static void
 flush_out(struct head *h)
 {
+	size_t before = out_pending(h);
 	int s;
 
 	for (s = 0; s < 2; s++) {
-		if (h->out[s].len && !h->broken[s] &&
-		    lch_write_all(s + 1, h->out[s].buf, h->out[s].len) != 0 &&
-		    errno == EPIPE) {
+		if (lch_outq_flush(&h->out[s]) == 0 || h->broken[s] ||
+		    h->out_err[s])
+			continue;
+		if (h->out[s].err == EPIPE) {
 			h->broken[s] = 1;
 			stop_job(h);
+			continue;
 		}
-		lch_strbuf_reset(&h->out[s]);
+		if (h->out[s].err == 0)
+			continue;
+		h->out_err[s] = h->out[s].err;
+		lch_msg("cannot write to %s: %s: the job's output there is "
+		    "lost", s ? "stderr" : "stdout", strerror(h->out_err[s]));
 	}
+	if (out_pending(h) < before || out_pending(h) == 0)
+		h->out_moved = (long long)mst_now_ms();
 }
 
 static void
@@ -113,9 +246,12 @@ send_all(struct head *h, const char *line)
 {
 	int i;
 
+	/* in_fd is non-blocking: an agent that does not read its commands
+	 * (stopped) misses them, and is killed after the grace period */
 	for (i = 0; i < h->nag; i++)
 		if (h->ag[i].in_fd >= 0 &&
-		    lch_write_all(h->ag[i].in_fd, line, strlen(line)) != 0) {
+		    lch_write_all(h->ag[i].in_fd, line, strlen(line)) != 0 &&
+		    errno != EAGAIN) {
 			close(h->ag[i].in_fd);
 			h->ag[i].in_fd = -1;
 		}
@@ -131,6 +267,16 @@ send_cmd(struct head *h, enum lch_rec_ctl cmd, int sig)
 	send_all(h, line);
 }
 
+/* Agents get ms to end before kill_agents (never later than set before). */
+static void
+arm_kill(struct head *h, long long ms)
+{
+	long long at = (long long)mst_now_ms() + ms;
+
+	if (h->kill_at == 0 || at < h->kill_at)
+		h->kill_at = at;
+}
+
 static void
 stop_job(struct head *h)
 {
@@ -138,6 +284,82 @@ stop_job(struct head *h)
 		return;
 	h->stopping = 1;
 	send_cmd(h, LCH_REC_TERM, 0);
+	arm_kill(h, (long long)(h->o->grace * 1000) + AGENT_SLACK_MS);
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * Agents that did not end in time (stopped, or their host stopped
+ * answering).  First a local agent's warden is told to kill it
+ * (LCH_AGENT_KILL_SIG: it then kills what the ranks left, see agent.h)
+ * and an ssh connection is killed; a second later whatever is left is
+ * SIGKILLed and its pipes closed, so nothing holds the job any longer.
+ */
+static void
+kill_agents(struct head *h, int last)
+{
+	int i;
+
+	for (i = 0; i < h->nag; i++) {
+		struct agent_proc *a = &h->ag[i];
+
+		if (a->done || (a->reaped && a->out_fd < 0 && a->err_fd < 0))
+			continue;
+		if (!a->reaped && a->pid > 0) {
+			if (last || a->remote)
+				killpg(a->pid, SIGKILL);
+			else
+				kill(a->pid, LCH_AGENT_KILL_SIG);
+		}
+		if (!last && !a->remote)
+			continue;
+		if (!a->warned)
+			lch_msg("the %s for %s did not end %s: killed it",
+			    a->remote ? "connection" : "agent", a->node->host,
+			    last ? "when told to" : "within the grace period");
+		a->warned = 1;
+		close_fd(&a->in_fd);
+		close_fd(&a->out_fd);
+		close_fd(&a->err_fd);
+	}
+}
+
+/* The first rank but except that is stopped (SIGSTOP...), or -1. */
+static int
+first_stopped(const struct head *h, int except)
+{
+	int r;
+
+	for (r = 0; r < h->p->np; r++)
+		if (r != except && h->stop_sig[r])
+			return r;
+	return -1;
+}
+
+static const char *
+rank_host(const struct head *h, int rank)
+{
+	return h->p->nodes[h->p->ranks[rank].node_rank].host;
+}
+
+/* A stopped rank holds the others up: say so where a job ends. */
+static void
+say_stopped(const struct head *h, int rank, int pid, int sig, int failed)
+{
+	char when[64] = "at the time limit";
+
+	if (failed >= 0)
+		snprintf(when, sizeof(when), "when rank %d failed", failed);
+	lch_msg("rank %d (host %s, pid %d) was stopped by %s %s: a stopped "
+	    "rank holds up the others", rank, rank_host(h, rank), pid,
+	    lch_signame(sig), when);
 }
 
 static void
@@ -151,6 +373,11 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 	h->fail.code = code;
 	h->fail.err = err;
 	h->fail.host = h->p->nodes[h->p->ranks[rank].node_rank].host;
+	h->fail.held = first_stopped(h, rank);
+	if (h->fail.held >= 0) {
+		h->fail.held_pid = h->stop_pid[h->fail.held];
+		h->fail.held_sig = h->stop_sig[h->fail.held];
+	}
 	/* after a forwarded signal the ranks get a grace period to handle it */
 	if (h->interrupted)
 		h->term_at = (long long)mst_now_ms() + (long long)(h->o->grace * 1000);
@@ -189,16 +416,16 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		return;
 	}
 	if (a->nrec++ == 0 && a->early_len) {	/* the agent's, after all */
+		out_close(h, 1);
 		out_add(h, 1, a->early, a->early_len);
 		a->early_len = 0;
 	}
 	switch (r.type) {
 	case LCH_REC_OUT:
 	case LCH_REC_ERR:
-		if (h->o->tag)
-			out_line(h, r.type == LCH_REC_ERR, r.tag, r.tag_len);
-		else
-			out_line(h, r.type == LCH_REC_ERR, r.text, r.text_len);
+	case LCH_REC_OUT_MORE:
+	case LCH_REC_ERR_MORE:
+		out_rank(h, &r);
 		return;
 	case LCH_REC_FAIL:
 	case LCH_REC_EXIT:
@@ -206,6 +433,15 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		record_end(h, a, &r);
 		return;
 	case LCH_REC_START:
+		return;
+	case LCH_REC_STOP:
+		if (r.nums == 2) {
+			h->stop_pid[r.rank] = r.num[0];
+			h->stop_sig[r.rank] = r.num[1];
+		}
+		return;
+	case LCH_REC_LOGERR:
+		h->log_err = 1;
 		return;
 	}
 	out_line(h, 1, line, n);
@@ -308,11 +544,21 @@ agent_died(struct head *h, struct agent_proc *a)
 static void
 agent_done(struct head *h, struct agent_proc *a)
 {
+	int s;
+
 	a->done = 1;
+	for (s = 0; s < 2; s++)	/* a long line it left open ends here */
+		if (h->open[s] >= a->node->first_rank &&
+		    h->open[s] < a->node->first_rank + a->node->nprocs) {
+			out_add(h, s, "\n", 1);
+			h->open[s] = -1;
+		}
 	if (a->nended >= a->node->nprocs || h->fail.code != 0 ||
 	    h->timed_out || h->stopping || h->interrupted) {
-		if (a->early_len)
+		if (a->early_len) {
+			out_close(h, 1);
 			out_add(h, 1, a->early, a->early_len);
+		}
 		a->early_len = 0;
 		return;
 	}
@@ -357,7 +603,9 @@ handle_signals(struct head *h)
 			if (h->interrupted) {
 				lch_msg("%s again: killing all ranks",
 				    lch_signame(sig));
+				h->killed = 1;
 				send_cmd(h, LCH_REC_KILL, 0);
+				arm_kill(h, AGENT_SLACK_MS);
 				continue;
 			}
 			h->interrupted = sig;
@@ -472,6 +720,16 @@ send_plan(struct head *h, struct agent_proc *a)
 		lch_msg("agent for %s did not take its plan: %s",
 		    a->node->host, strerror(errno));
 	free(plan);
+	(void)fcntl(a->in_fd, F_SETFL, O_NONBLOCK);
+}
+
+/* The earlier of t and at - now (at 0: none). */
+static long long
+sooner(long long t, long long at, long long now)
+{
+	if (at == 0)
+		return t;
+	return t < 0 || at - now < t ? at - now : t;
 }
 
 static int
@@ -479,37 +737,116 @@ poll_timeout(struct head *h)
 {
 	long long now = (long long)mst_now_ms(), t = -1;
 
-	if (h->deadline && !h->timed_out)
-		t = h->deadline - now;
-	if (h->term_at && !h->stopping && (t < 0 || h->term_at - now < t))
-		t = h->term_at - now;
+	if (!h->timed_out)
+		t = sooner(t, h->deadline, now);
+	if (!h->stopping)
+		t = sooner(t, h->term_at, now);
+	t = sooner(t, h->kill_at, now);
+	t = sooner(t, h->kill2_at, now);
+	if (ending(h) && out_pending(h) && !stalled(h))	/* to drop then */
+		t = sooner(t, h->out_moved + STALL_MS, now);
 	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
 }
 
 static void
 check_deadline(struct head *h)
 {
-	if (h->term_at && !h->stopping && (long long)mst_now_ms() >= h->term_at)
+	long long now = (long long)mst_now_ms();
+	int i;
+
+	if (h->term_at && !h->stopping && now >= h->term_at)
 		stop_job(h);
+	if (h->kill_at && now >= h->kill_at && out_full(h) && !stalled(h))
+		h->kill_at = now + STALL_MS;	/* agents wait for our readers */
+	if (h->kill_at && now >= h->kill_at) {
+		h->kill_at = 0;
+		h->kill2_at = now + AGENT_SLACK_MS;
+		kill_agents(h, 0);
+	}
+	if (h->kill2_at && now >= h->kill2_at) {
+		h->kill2_at = 0;
+		kill_agents(h, 1);
+	}
 	if (h->deadline == 0 || h->timed_out || (long long)mst_now_ms() < h->deadline)
 		return;
 	h->timed_out = 1;
 	flush_out(h);
+	msg_room();
 	lch_msg("time limit of %gs reached: stopping all %d ranks",
 	    h->o->timeout, h->p->np);
+	for (i = 0; i < h->p->np; i++)
+		if (h->stop_sig[i])
+			say_stopped(h, i, h->stop_pid[i], h->stop_sig[i],
+			    -1);
 	if (h->stopping)	/* a failure stop is already under way */
 		return;
 	stop_job(h);
 }
 
+/* Our stdout and stderr, at pfd[1] and pfd[2], while output waits. */
+static void
+poll_out(struct head *h, struct pollfd *pfd)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		pfd[1 + s].fd = lch_outq_pending(&h->out[s]) ? h->out[s].fd : -1;
+		pfd[1 + s].events = POLLOUT;
+		pfd[1 + s].revents = 0;
+	}
+}
+
+/* Reads the signal pipe: 1 if a signal other than SIGCHLD came. */
+static int
+signalled(int fd)
+{
+	unsigned char b[64];
+	ssize_t n, i;
+	int any = 0;
+
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		for (i = 0; i < n; i++)
+			any |= b[i] != SIGCHLD;
+	return any;
+}
+
+/*
+ * At the end, output still queued: wait for our readers, as any
+ * program's write would, but give up on a signal, and when the job was
+ * stopped (a time limit must end the job) once they took nothing for
+ * STALL_MS.
+ */
+static void
+drain_out(struct head *h)
+{
+	struct pollfd pfd[3];
+	int t;
+
+	out_close(h, 0);
+	out_close(h, 1);
+	for (flush_out(h); out_pending(h); flush_out(h)) {
+		pfd[0].fd = h->sigfd[0];
+		pfd[0].events = POLLIN;
+		poll_out(h, pfd);
+		t = ending(h) ? (int)(h->out_moved + STALL_MS -
+		    (long long)mst_now_ms()) : -1;
+		if (ending(h) && t <= 0)
+			break;
+		if (poll(pfd, 3, t) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents && signalled(h->sigfd[0]))
+			break;
+	}
+}
+
 static void
 loop(struct head *h)
 {
-	struct pollfd *pfd = lch_xcalloc((size_t)(1 + 2 * h->nag),
+	struct pollfd *pfd = lch_xcalloc((size_t)(3 + 2 * h->nag),
 	    sizeof(*pfd));
-	struct agent_proc **who = lch_xcalloc((size_t)(1 + 2 * h->nag),
+	struct agent_proc **who = lch_xcalloc((size_t)(3 + 2 * h->nag),
 	    sizeof(*who));
-	int n, i, live;
+	int n, i, live, full;
 
 	for (;;) {
 		flush_out(h);
@@ -517,11 +854,14 @@ loop(struct head *h)
 		n = 0;
 		pfd[n].fd = h->sigfd[0];
 		pfd[n++].events = POLLIN;
+		poll_out(h, pfd);
+		n += 2;
 		live = 0;
+		full = out_full(h) && !(ending(h) && stalled(h));
 		for (i = 0; i < h->nag; i++) {
 			struct agent_proc *a = &h->ag[i];
 
-			if (a->out_fd >= 0) {
+			if (a->out_fd >= 0 && !full) {
 				who[n] = a;
 				pfd[n].fd = a->out_fd;
 				pfd[n++].events = POLLIN;
@@ -541,16 +881,18 @@ loop(struct head *h)
 		if (poll(pfd, (nfds_t)n, poll_timeout(h)) < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < n; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (i == 1 || i == 2 ||
+			    !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (i == 0)
 				handle_signals(h);
-			else
+			else if (pfd[i].fd == who[i]->out_fd ||
+			    pfd[i].fd == who[i]->err_fd)
 				read_agent(h, who[i],
 				    pfd[i].fd == who[i]->out_fd ? 0 : 1);
 		}
 	}
-	flush_out(h);
+	drain_out(h);
 	free(pfd);
 	free(who);
 }
@@ -581,9 +923,9 @@ agent_lost_msg(const struct failure *f)
 		    n ? ": " : "", said);
 }
 
-/* Says what the first failure was; returns the exit code. */
+/* Says what the first failure was; returns the job's exit code. */
 static int
-summarize(struct head *h)
+summarize_job(struct head *h)
 {
 	struct failure *f = &h->fail;
 	int i;
@@ -607,9 +949,16 @@ summarize(struct head *h)
 		    "agent", f->host, f->pid, lch_signame(f->code - 128));
 	else if (f->kind == F_SSH || f->kind == F_LOST)
 		agent_lost_msg(f);
+	else if (f->err && f->code == 2)
+		lch_msg("rank %d (host %s) was not started: its log cannot be "
+		    "written (%s)", f->rank, f->host, strerror(f->err));
 	else if (f->err)
 		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
 		    f->host, h->p->argv[0], strerror(f->err));
+	else if (f->code == 128 + SIGKILL && h->killed)
+		lch_msg("rank %d (host %s, pid %d) was killed by SIGKILL "
+		    "(muster's, after the second %s)", f->rank, f->host, f->pid,
+		    lch_signame(h->interrupted));
 	else if (f->code > 128)
 		lch_msg("rank %d (host %s, pid %d) was killed by %s%s", f->rank,
 		    f->host, f->pid, lch_signame(f->code - 128),
@@ -618,7 +967,37 @@ summarize(struct head *h)
 	else
 		lch_msg("rank %d (host %s, pid %d) exited with code %d",
 		    f->rank, f->host, f->pid, f->code);
+	if (f->kind == F_RANK && f->held >= 0)
+		say_stopped(h, f->held, f->held_pid, f->held_sig,
+		    f->rank);
 	return f->code;
+}
+
+/* What could not be written; LCH_EXIT_IOERR where the job went well. */
+static int
+output_status(struct head *h, int code)
+{
+	unsigned long long lost;
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		lost = h->out[s].dropped + lch_outq_pending(&h->out[s]);
+		if (lost && !h->broken[s] && !h->out_err[s])
+			lch_msg("%llu bytes of the job's output were not "
+			    "written to %s: it was not being read", lost,
+			    s ? "stderr" : "stdout");
+	}
+	if (code == 0 && (h->out_err[0] || h->out_err[1] || h->log_err))
+		return LCH_EXIT_IOERR;
+	return code;
+}
+
+/* The exit code, with what went wrong said. */
+static int
+summarize(struct head *h)
+{
+	msg_room();
+	return output_status(h, summarize_job(h));
 }
 
 static void
@@ -650,10 +1029,15 @@ run_once(struct head *h)
 	int i, n, code;
 
 	memset(&h->fail, 0, sizeof(h->fail));
-	h->stopping = h->timed_out = 0;
-	h->term_at = 0;
+	h->stopping = h->timed_out = h->killed = 0;
+	h->term_at = h->kill_at = h->kill2_at = 0;
+	h->out_moved = (long long)mst_now_ms();
 	h->broken[0] = h->broken[1] = 0;
 	h->nag = h->p->nnodes;
+	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
+	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
+	h->broke = lch_xcalloc((size_t)h->p->np, 2);
+	h->open[0] = h->open[1] = -1;
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->nag; i++) {
 		h->ag[i].node = &h->p->nodes[i];
@@ -671,16 +1055,24 @@ run_once(struct head *h)
 	loop(h);
 	code = summarize(h);
 	release_agents(h);
+	free(h->stop_sig);
+	free(h->stop_pid);
+	free(h->broke);
 	return code;
 }
 
-/* Program not found is exit 127 before anything starts (local runs). */
+/*
+ * Program not found is exit 127 before anything starts (local runs); one
+ * found in PATH but not executable (as execvp(3) sees it: a file without
+ * x, a directory) is 126, said with the path.
+ */
 static int
 check_program(const struct lch_plan *p)
 {
 	const char *prog = p->argv[0], *path = getenv("PATH");
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], denied[PATH_MAX] = "";
 	const char *dir, *end;
+	int e = 0;
 
 	if (!p->all_local)
 		return 0;
@@ -696,15 +1088,25 @@ check_program(const struct lch_plan *p)
 		    end ? (int)(end - dir) : (int)strlen(dir), dir, prog);
 		if (access(buf, X_OK) == 0)
 			return 0;
+		if (errno != ENOENT && errno != ENOTDIR && denied[0] == '\0') {
+			e = errno;
+			snprintf(denied, sizeof(denied), "%s", buf);
+		}
 		if (end == NULL)
 			break;
+	}
+	if (denied[0]) {
+		lch_msg("cannot run '%s' (found as %s): %s", prog, denied,
+		    strerror(e));
+		return 126;
 	}
 	lch_msg("program '%s' not found in PATH", prog);
 	return 127;
 }
 
+/* Creates dir and its parents with mode (umask applies); one there stays. */
 static int
-make_dirs(const char *dir, const char *what)
+make_dirs(const char *dir, const char *what, mode_t mode)
 {
 	char buf[PATH_MAX], *p;
 
@@ -712,10 +1114,10 @@ make_dirs(const char *dir, const char *what)
 	for (p = buf + 1; *p; p++)
 		if (*p == '/') {
 			*p = '\0';
-			mkdir(buf, 0755);
+			mkdir(buf, mode);
 			*p = '/';
 		}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(buf, mode) != 0 && errno != EEXIST) {
 		lch_msg("%s '%s': %s", what, dir, strerror(errno));
 		return -1;
 	}
@@ -739,8 +1141,9 @@ lch_head_run(struct lch_opts *o)
 	}
 	if ((code = check_program(&plan)) != 0)
 		goto out_plan;
-	if ((o->log_dir && make_dirs(o->log_dir, "--log-dir") != 0) ||
-	    (o->output_dir && make_dirs(o->output_dir, "--output-dir") != 0)) {
+	if ((o->log_dir && make_dirs(o->log_dir, "--log-dir", 0700) != 0) ||
+	    (o->output_dir &&
+	    make_dirs(o->output_dir, "--output-dir", 0755) != 0)) {
 		code = 2;
 		goto out_plan;
 	}
@@ -755,8 +1158,8 @@ lch_head_run(struct lch_opts *o)
 	memset(&h, 0, sizeof(h));
 	h.o = o;
 	h.p = &plan;
-	lch_strbuf_init(&h.out[0], 0);
-	lch_strbuf_init(&h.out[1], 0);
+	lch_outq_init(&h.out[0], 1, 1);
+	lch_outq_init(&h.out[1], 2, 1);
 	if (!plan.all_local)
 		h.cwd = getcwd(NULL, 0);
 	setup_signals(&h);
@@ -777,8 +1180,8 @@ lch_head_run(struct lch_opts *o)
 	}
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
-	lch_strbuf_release(&h.out[0]);
-	lch_strbuf_release(&h.out[1]);
+	lch_outq_release(&h.out[0]);
+	lch_outq_release(&h.out[1]);
 	free(h.cwd);
 out_rdv:
 	lch_rdv_stop(&rdv);

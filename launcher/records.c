@@ -138,7 +138,7 @@ lch_rec_decode(const char *line, size_t n, int np, struct lch_rec *r)
 	r->tag_len = n - 1;
 	r->text = line + off;
 	r->text_len = n - off;
-	if (strchr("sFxf", r->type) != NULL && r->type != '\0')
+	if (strchr("sFxfzw", r->type) != NULL && r->type != '\0')
 		decode_nums(r);
 	return 0;
 }

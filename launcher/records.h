@@ -22,7 +22,9 @@
  * host names the node in messages ("localhost" when absent); cwd, where
  * the workers run, is sent only when some node is remote (the agent stays
  * in $HOME when it cannot enter it); grace_ms defaults to 3000; log_dir,
- * optional, gets rank.R.stdout and rank.R.stderr.  argv and each "env" are
+ * optional, gets rank.R.stdout and rank.R.stderr (mode 0600, never
+ * through a symbolic link, only a plain file of the agent's user with one
+ * link).  argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
  * The plan line must stay under LCH_REC_PLAN_MAX - 4096 bytes (a longer
@@ -37,6 +39,9 @@
  *
  *	o[R] LINE		rank R wrote LINE on its stdout
  *	e[R] LINE		... on its stderr
+ *	O[R] PIECE		a piece of a line of rank R's stdout that goes
+ *				on in the next O or o record of rank R
+ *	E[R] PIECE		... of its stderr (E or e records)
  *	s[R] PID		rank R started as process PID
  *	F[R] PID CODE		rank R failed while the agent was not stopping
  *				its workers: sent when it is reaped, before its
@@ -44,15 +49,31 @@
  *				record follows
  *	x[R] PID CODE		rank R ended and all its output was sent
  *	f[R] ERRNO CODE		rank R's program could not be run (no x follows)
+ *	z[R] PID SIG		rank R was stopped by signal SIG (SIGSTOP,
+ *				SIGTSTP...), or SIG 0: it was continued
+ *	w[R] ERRNO STREAM	rank R's log for STREAM (0 stdout, 1 stderr)
+ *				could not be written (the agent's stderr names
+ *				the file and the error); once per file
  *
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
- * 127 (program not found) or 126.  LINE is a line without its newline:
- * one of LCH_REC_LINE_MAX bytes or more goes in pieces (of less than
- * LCH_REC_LINE_MAX + 4096 bytes each), and a last line without a newline
- * goes when its stream ends.  So a record, newline included, fits in
- * LCH_REC_MAX bytes; the head cuts longer lines at that size.
+ * 127 (program not found), 126, or 2: the rank's log could not be opened
+ * (a symbolic link, a file not ours...; the agent's stderr said which)
+ * and the rank was not started.
+ * LINE is a line without its newline: a line is kept whole up to
+ * LCH_REC_LINE_MAX (1 MiB); a longer one goes as O (or E) pieces of at
+ * least LCH_REC_LINE_MAX and less than LCH_REC_LINE_MAX + 4096 bytes, then
+ * its o (or e) end; a last line without a newline goes when its stream
+ * ends.  So a record, newline included, fits in LCH_REC_MAX bytes (the
+ * head cuts longer lines at that size), and an agent holds at most about
+ * LCH_REC_LINE_MAX bytes per stream of each rank.
  * "[R] LINE", the record from its second byte on, is what the user sees
- * with --tag.
+ * with --tag.  The head prints a piece without a newline and the next
+ * piece of the same rank right after it, so a long line stays whole on
+ * the user's side, at any length, unless something else must go to the
+ * same stream first: then the open line is ended there ("\n") and its
+ * next piece starts with "[R]+ " (with or without --tag), the mark that
+ * it continues rank R's line.  Pieces of different ranks never share a
+ * line.
  * A line that is not a record (a remote shell's greeting) is passed on as
  * it is, to the head's stderr.  EOF on stdout, with the agent reaped, ends
  * the node: ranks without their x or f record are lost.
@@ -69,8 +90,8 @@
 #include "plan.h"
 #include "strbuf.h"
 
-#define LCH_REC_LINE_MAX (64 * 1024)	/* longer worker lines are split */
-#define LCH_REC_MAX (80 * 1024)		/* a record: a line plus its tag */
+#define LCH_REC_LINE_MAX (1024 * 1024)	/* longer lines go in pieces */
+#define LCH_REC_MAX (LCH_REC_LINE_MAX + 8192)	/* a record: a line, its tag */
 #define LCH_REC_PLAN_MAX (256L << 20)	/* the plan line */
 #define LCH_REC_CTL_MAX 4096		/* a command line, newline included */
 #define LCH_REC_PREFIX_MAX 24		/* "o[R] " with its '\0' */
@@ -79,10 +100,14 @@
 enum {
 	LCH_REC_OUT = 'o',
 	LCH_REC_ERR = 'e',
+	LCH_REC_OUT_MORE = 'O',
+	LCH_REC_ERR_MORE = 'E',
 	LCH_REC_START = 's',
 	LCH_REC_FAIL = 'F',
 	LCH_REC_EXIT = 'x',
-	LCH_REC_NOEXEC = 'f'
+	LCH_REC_NOEXEC = 'f',
+	LCH_REC_STOP = 'z',
+	LCH_REC_LOGERR = 'w'
 };
 
 enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG };
@@ -103,7 +128,7 @@ struct lch_rec {
 	size_t tag_len;
 	const char *text;	/* what follows "] " */
 	size_t text_len;
-	int nums, num[2];	/* s, F, x, f: how many numbers, and them */
+	int nums, num[2];	/* s F x f z w: how many numbers, and them */
 };
 /*
  * Decodes a line of n bytes (no newline) from an agent's stdout: 0 when
@@ -141,13 +166,19 @@ void  lch_rec_plan_release(struct lch_rec_plan *p);
 /* Decodes a command line (no newline): 0, or -1 when it is none. */
 int   lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig);
 
-/* "o[R] " or "e[R] " (stream 0 or 1), to put before each output line. */
+/*
+ * "o[R] " or "e[R] " (stream 0 or 1), to put before each output line;
+ * "O[R] " or "E[R] " for a piece (the first letter in upper case).
+ */
 void  lch_rec_prefix(char buf[LCH_REC_PREFIX_MAX], int stream, int rank);
 /* "[R] ": the tag the user sees (for the agent's direct mode). */
 void  lch_rec_tag(char buf[LCH_REC_PREFIX_MAX], int rank);
 /* Appends "s[R] PID". */
 void  lch_rec_add_start(struct lch_strbuf *sb, int rank, int pid);
-/* Appends an F or x record (PID CODE) or an f record (ERRNO CODE). */
+/*
+ * Appends an F or x record (PID CODE), an f record (ERRNO CODE), a z
+ * record (PID SIG) or a w record (ERRNO STREAM).
+ */
 void  lch_rec_add_end(struct lch_strbuf *sb, int type, int rank, int num,
 		      int code);
 

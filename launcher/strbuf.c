@@ -9,6 +9,8 @@
 #include "strbuf.h"
 #include "util.h"
 
+#define READ_MIN 65536	/* lch_strbuf_read_once grows by at least this */
+
 /* What an unallocated buffer points at; nothing ever writes to it. */
 char lch_strbuf_slopbuf[1];
 
@@ -112,11 +114,17 @@ lch_strbuf_consume(struct lch_strbuf *sb, size_t n)
 ssize_t
 lch_strbuf_read_once(struct lch_strbuf *sb, int fd, size_t max)
 {
+	size_t want;
 	ssize_t n;
 
 	assert(sb->len <= max);
-	lch_strbuf_grow(sb, max - sb->len);
-	n = read(fd, sb->buf + sb->len, max - sb->len);
+	/* the room grows with what comes, up to max: a short line costs
+	 * little however high max is */
+	lch_strbuf_grow(sb, max - sb->len < READ_MIN ? max - sb->len : READ_MIN);
+	want = sb->alloc - 1 - sb->len;
+	if (want > max - sb->len)
+		want = max - sb->len;
+	n = read(fd, sb->buf + sb->len, want);
 	if (n > 0)
 		lch_strbuf_setlen(sb, sb->len + (size_t)n);
 	return n;

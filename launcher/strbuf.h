@@ -53,9 +53,10 @@ void lch_strbuf_addf(struct lch_strbuf *sb, const char *fmt, ...)
 void lch_strbuf_consume(struct lch_strbuf *sb, size_t n);
 
 /*
- * One read(2) from fd that keeps len at most max: asks for max - len
- * bytes (callers keep len < max) and grows the allocation to max + 1 on
- * the first call.  Returns what read(2) returned: bytes added, 0 at EOF,
+ * One read(2) from fd that keeps len at most max: asks for what fits in
+ * the allocation, at most max - len bytes (callers keep len < max),
+ * after growing it (as lch_strbuf_grow does) to hold at least 64 KiB
+ * more, or up to max.  Returns what read(2) returned: bytes added, 0 at EOF,
  * -1 with errno.
  */
 ssize_t lch_strbuf_read_once(struct lch_strbuf *sb, int fd, size_t max);

@@ -45,6 +45,14 @@ test_strbuf(void)
 	lch_strbuf_release(&sb);
 	CHECK_STR(sb.buf, "");
 	CHECK_INT(sb.alloc, 0);
+	/* a high cap costs nothing until the bytes come (records.h) */
+	CHECK(pipe(fds) == 0);
+	CHECK(write(fds[1], "short", 5) == 5);
+	CHECK_INT(lch_strbuf_read_once(&sb, fds[0], LCH_REC_MAX), 5);
+	CHECK(sb.alloc < 2 * 65536 + 8);
+	close(fds[0]);
+	close(fds[1]);
+	lch_strbuf_release(&sb);
 }
 
 static void
@@ -77,6 +85,18 @@ test_records(void)
 	check_rec(&sb, "F[3] 100 137\n", 'F', 3, 2, 100, 137);
 	lch_rec_add_end(&sb, LCH_REC_EXIT, 7, 101, 0);
 	check_rec(&sb, "x[7] 101 0\n", 'x', 7, 2, 101, 0);
+	CHECK_INT(lch_rec_decode("O[2] abc", 8, 8, &r), 0);
+	CHECK_INT(r.type, LCH_REC_OUT_MORE);
+	CHECK_INT(r.rank, 2);
+	CHECK_INT((int)r.text_len, 3);
+	CHECK_INT(lch_rec_decode("E[1] x", 6, 8, &r), 0);
+	CHECK_INT(r.type, LCH_REC_ERR_MORE);
+	lch_rec_add_end(&sb, LCH_REC_STOP, 5, 102, 19);
+	check_rec(&sb, "z[5] 102 19\n", 'z', 5, 2, 102, 19);
+	lch_rec_add_end(&sb, LCH_REC_STOP, 5, 102, 0);
+	check_rec(&sb, "z[5] 102 0\n", 'z', 5, 2, 102, 0);
+	lch_rec_add_end(&sb, LCH_REC_LOGERR, 6, 28, 1);
+	check_rec(&sb, "w[6] 28 1\n", 'w', 6, 2, 28, 1);
 	lch_rec_add_end(&sb, LCH_REC_NOEXEC, 0, 2, 127);
 	check_rec(&sb, "f[0] 2 127\n", 'f', 0, 2, 2, 127);
 	lch_rec_prefix(prefix, 1, 5);
