@@ -24,6 +24,7 @@
 /* A stream's buffer: a split line and one more read fit. */
 #define STREAM_MAX (LCH_REC_LINE_MAX + 4096)
 #define DRAIN_MS 300	/* after a worker is reaped, wait this long for EOF */
+#define REAP_POLL_MS 100	/* a worker with closed pipes not yet reaped */
 /* Records queued past this: stop reading the workers (they wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
 
@@ -564,13 +565,15 @@ poll_timeout(struct agent *a, long long now)
 		t = a->term_at - now;
 	for (i = 0; i < a->c->nworkers; i++) {
 		struct wstate *ws = &a->ws[i];
+		long long d = -1;
 
-		if (ws->reaped && !ws->reported) {
-			long long d = ws->reaped_at + DRAIN_MS - now;
-
-			if (t < 0 || d < t)
-				t = d;
-		}
+		if (ws->reaped && !ws->reported)
+			d = ws->reaped_at + DRAIN_MS - now;
+		else if (!ws->reaped && ws->pid > 0 && ws->fd[0] < 0 &&
+		    ws->fd[1] < 0)
+			d = REAP_POLL_MS;	/* see loop() */
+		if (d >= 0 && (t < 0 || d < t))
+			t = d;
 	}
 	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
 }
@@ -620,6 +623,13 @@ loop(struct agent *a)
 		to = poll_timeout(a, now);
 		if (poll(pfd, (nfds_t)n, to) < 0 && errno != EINTR)
 			break;
+		/*
+		 * A worker whose pipes are closed is about to end: reap
+		 * without waiting for SIGCHLD's byte too, which a lost or
+		 * deferred signal (seen under ThreadSanitizer) never sends.
+		 */
+		if (to >= 0 && to <= REAP_POLL_MS)
+			reap(a);
 		for (i = 0; i < n; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
 			    pfd[i].events == POLLOUT)

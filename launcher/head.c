@@ -30,6 +30,7 @@
  * read on and drop what does not fit in this */
 #define OUT_DROP ((size_t)8 << 20)
 #define STALL_MS 1000
+#define REAP_POLL_MS 100	/* an agent with closed pipes not yet reaped */
 /* An agent still there this long after its grace period is killed. */
 #define AGENT_SLACK_MS 1000
 #define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
@@ -732,6 +733,19 @@ sooner(long long t, long long at, long long now)
 	return t < 0 || at - now < t ? at - now : t;
 }
 
+/* An agent whose pipes are closed but which is not reaped yet. */
+static int
+closed_unreaped(const struct head *h)
+{
+	int i;
+
+	for (i = 0; i < h->nag; i++)
+		if (h->ag[i].pid > 0 && !h->ag[i].reaped &&
+		    h->ag[i].out_fd < 0 && h->ag[i].err_fd < 0)
+			return 1;
+	return 0;
+}
+
 static int
 poll_timeout(struct head *h)
 {
@@ -745,6 +759,8 @@ poll_timeout(struct head *h)
 	t = sooner(t, h->kill2_at, now);
 	if (ending(h) && out_pending(h) && !stalled(h))	/* to drop then */
 		t = sooner(t, h->out_moved + STALL_MS, now);
+	if (closed_unreaped(h))	/* see loop() */
+		t = sooner(t, now + REAP_POLL_MS, now);
 	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
 }
 
@@ -880,6 +896,10 @@ loop(struct head *h)
 			break;
 		if (poll(pfd, (nfds_t)n, poll_timeout(h)) < 0 && errno != EINTR)
 			break;
+		/* reap without SIGCHLD's byte too: a lost or deferred
+		 * signal (seen under ThreadSanitizer) never sends it */
+		if (closed_unreaped(h))
+			reap(h);
 		for (i = 0; i < n; i++) {
 			if (i == 1 || i == 2 ||
 			    !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
