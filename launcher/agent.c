@@ -28,7 +28,6 @@
 /* Records queued past this: stop reading the workers (they wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
 
-static int warden_fd = -1;	/* worker pids to the warden (warden.h) */
 
 struct wstate {
 	const struct lch_agent_worker *w;
@@ -543,7 +542,7 @@ start_worker(struct agent *a, struct wstate *ws)
 		start_failed(a, ws, err, 0);
 		return;
 	}
-	lch_warden_tell(warden_fd, ws->pid);
+	lch_warden_tell(a->c->warden_fd, ws->pid);
 	if (!a->c->direct) {
 		struct lch_strbuf sb = LCH_STRBUF_INIT;
 
@@ -575,7 +574,7 @@ poll_timeout(struct agent *a, long long now)
 		if (d >= 0 && (t < 0 || d < t))
 			t = d;
 	}
-	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
+	return lch_poll_ms(t);
 }
 
 static void
@@ -798,7 +797,7 @@ lch_agent_main(void)
 	struct lch_env *env;
 	char *line, *rest = NULL;
 	size_t rest_len = 0;
-	int rv, code = 2;
+	int rv, code = 2, warden_fd;
 
 	signal(SIGINT, SIG_IGN);	/* the head decides; it forwards */
 	if ((line = lch_rec_plan_read(0, &rest, &rest_len)) == NULL) {
@@ -813,6 +812,7 @@ lch_agent_main(void)
 		/* no warden (no fork): the agent goes on alone, as before */
 		(void)lch_warden_split(plan.grace_ms, &warden_fd);
 		memset(&c, 0, sizeof(c));
+		c.warden_fd = warden_fd;
 		env = plan_config(&plan, &c);
 		c.control_fd = 0;
 		c.abort_fd = -1;

@@ -58,6 +58,7 @@ struct lch_agent_cfg {
 	void (*failed)(int rank, int pid, int code);
 	const char *ctl_pending;	/* control bytes read with the plan */
 	size_t ctl_pending_len;
+	int warden_fd;		/* worker pids to the warden (warden.h), or -1 */
 };
 
 /* Runs the workers to the end; returns the first failure's code, or 0. */

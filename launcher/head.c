@@ -761,7 +761,7 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
 		t = sooner(t, now + REAP_POLL_MS, now);
-	return t < 0 ? -1 : (int)(t > 0 ? t : 0);
+	return lch_poll_ms(t);
 }
 
 static void

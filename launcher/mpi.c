@@ -20,6 +20,7 @@
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
+#include "warden.h"
 
 #define CUTOFF_PROCS 32	/* mpirun's threaded spawn hangs above this */
 #define WATCH_KEY "muster/mpi-watch"	/* a key nobody sets */
@@ -324,7 +325,7 @@ supervise(const struct lch_opts *o, pid_t pid)
 			wake = deadline - now;
 		if (kill_at && (wake < 0 || kill_at - now < wake))
 			wake = kill_at - now;
-		if (poll(&pfd, 1, wake < 0 ? -1 : (int)(wake > 0 ? wake : 0)) < 0 &&
+		if (poll(&pfd, 1, lch_poll_ms(wake)) < 0 &&
 		    errno != EINTR)
 			break;
 		while ((n = read(fds[0], b, sizeof(b))) > 0)
@@ -446,6 +447,8 @@ lch_mpi_rank_main(struct lch_opts *o)
 	c.tag = o->tag;
 	c.control_fd = -1;
 	setenv("MUSTER_JOB_ID", p.job_id, 1);	/* for the rendezvous client */
+	/* a warden, as every agent has, before any thread starts (fork) */
+	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
 	c.abort_fd = start_abort_watch();
 	c.failed = announce_failure;
 	code = lch_agent_run(&c);

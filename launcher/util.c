@@ -310,3 +310,11 @@ lch_signame(int sig)
 	snprintf(buf, sizeof(buf), "SIG%s", a);
 	return buf;
 }
+
+int
+lch_poll_ms(long long ms)
+{
+	if (ms < 0)
+		return -1;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}

@@ -41,6 +41,13 @@ char *lch_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *lch_xvasprintf(const char *fmt, va_list ap);
 void  lch_oom(void) __attribute__((noreturn));
 
+/*
+ * A poll() timeout for a wait of ms milliseconds: -1 (forever) when ms is
+ * negative, else ms clamped to [0, INT_MAX] (a --timeout of months must
+ * not wrap to a negative, endless wait).
+ */
+int lch_poll_ms(long long ms);
+
 /* "muster: " + message + newline on stderr. */
 void lch_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lch_vmsg(const char *fmt, va_list ap);

@@ -118,6 +118,19 @@ is "daemon: the job's own code is kept" $? 0
 wait_gone $T/dpid.0 $T/dpid.1
 ok_if "daemon: ranks' daemons are gone at the end of the job" \
 	none_alive $T/dpid.0 $T/dpid.1
+# the same under --mpi: each --mpi-rank wrapper has its warden too
+if command -v mpirun > /dev/null; then
+	rm -f $T/dpid.*
+	$MUSTER --mpi -n 2 -- sh -c 'setsid -f sh -c "echo \$\$ > '$T'/dpid.$RANK
+		exec sleep 100" < /dev/null > /dev/null 2>&1
+		while [ ! -s '$T'/dpid.$RANK ]; do sleep 0.02; done' 2> $T/err
+	is "--mpi daemon: the job's own code is kept" $? 0
+	wait_gone $T/dpid.0 $T/dpid.1
+	ok_if "--mpi daemon: ranks' daemons are gone at the end of the job" \
+		none_alive $T/dpid.0 $T/dpid.1
+else
+	skip "--mpi daemon" "mpirun is not installed"
+fi
 
 # an agent SIGKILLed: its ranks' children and daemons go with its ranks
 rm -f $T/pid.* $T/gpid.* $T/dpid.* $T/ready.*

@@ -84,9 +84,23 @@ test_env(void)
 	CHECK_INT(e.kv.n, 0);
 }
 
+/* Waits of months must not wrap to poll()'s "forever" (-1). */
+static void
+test_poll_ms(void)
+{
+	CHECK_INT(lch_poll_ms(-1), -1);
+	CHECK_INT(lch_poll_ms(-5000), -1);
+	CHECK_INT(lch_poll_ms(0), 0);
+	CHECK_INT(lch_poll_ms(250), 250);
+	CHECK_INT(lch_poll_ms(INT_MAX), INT_MAX);
+	CHECK_INT(lch_poll_ms(3000000LL * 1000), INT_MAX);	/* 34 days */
+	CHECK_INT(lch_poll_ms(LLONG_MAX), INT_MAX);
+}
+
 TEST_LIST = {
 	{ "sq_quote", test_sq_quote },
 	{ "sq_quote_sh", test_sq_quote_sh },
 	{ "env", test_env },
+	{ "poll_ms", test_poll_ms },
 	{ NULL, NULL }
 };
