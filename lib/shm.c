@@ -482,48 +482,67 @@ shm_wait_slow(struct mst_shm *s, int j, uint32_t target, struct mst_wait *w)
 }
 
 /*
- * The start of a collective: publishes what this rank called (w->desc)
- * in its line, for shm_barrier to compare once everyone posted.
+ * The start of a collective: what this rank called (w->desc), for its
+ * first barrier to publish and compare.
  */
 static void
 shm_desc_post(struct mst_shm *s, const struct mst_wait *w)
 {
 	s->check = w->desc;
-	if (w->desc != NULL)
-		s->hdr->line[s->me].desc[s->nchecked & 1] = *w->desc;
+}
+
+/* Whether local rank j's descriptor (parity k) differs from d. */
+static int
+shm_desc_differs(struct mst_shm *s, int j, unsigned k, const uint64_t d[2])
+{
+	uint64_t b[2];
+
+	memcpy(b, &s->hdr->line[j].desc[k], sizeof(b));
+	return ((d[0] ^ b[0]) | (d[1] ^ b[1])) != 0;
 }
 
 /*
- * After the collective's first barrier every local rank's descriptor is
- * there: each compares them all with local rank 0's, so every rank
- * finds the same mismatch and names it alike.
+ * Some rank's descriptor differs from mine: name the first local rank
+ * whose differs from local rank 0's, so every rank (each finds some
+ * difference) says the same.  Nobody writes these slots again: that
+ * takes the next collective's first barrier, which we never post.
  */
 static muster_result
-shm_desc_check(struct mst_shm *s, struct mst_fault *f)
+shm_desc_mismatch(struct mst_shm *s, unsigned k, struct mst_fault *f)
 {
-	unsigned k = (unsigned)(s->nchecked++ & 1);
 	const struct mst_desc *d0 = &s->hdr->line[0].desc[k];
-	uint64_t a[2], b[2];
+	uint64_t a[2];
 	int j;
 
-	s->check = NULL;
 	memcpy(a, d0, sizeof(a));
-	for (j = 1; j < s->n; j++) {
-		memcpy(b, &s->hdr->line[j].desc[k], sizeof(b));
-		if (((a[0] ^ b[0]) | (a[1] ^ b[1])) != 0)
+	for (j = 1; j < s->n; j++)
+		if (shm_desc_differs(s, j, k, a))
 			return mst_fault_mismatch(f, s->peer[j].rank,
 			    &s->hdr->line[j].desc[k], s->peer[0].rank, d0);
-	}
-	return MUSTER_OK;
+	return mst_fault_set(f, MST_FAULT_BROKEN, MUSTER_EINVAL, -1,
+	    "mismatched collective (the descriptors changed under us)");
 }
 
-/* Posts this phase's end and waits for every local rank to post it. */
+/*
+ * Posts this phase's end and waits for every local rank to post it.  In
+ * a collective's first barrier (s->check) the post carries my descriptor
+ * and each peer's is compared with mine as soon as its post is seen,
+ * while its line is in this CPU's cache (the peer rewrites the line
+ * when it moves on).
+ */
 static muster_result
 shm_barrier(struct mst_shm *s, struct mst_wait *w)
 {
+	unsigned par = (unsigned)(s->nchecked & 1);
 	muster_result rv;
-	int j, k;
+	uint64_t mine[2];
+	int j, k, differ = 0;
 
+	/* written with the post: the line moves to this CPU once */
+	if (s->check) {
+		memcpy(mine, s->check, sizeof(mine));
+		memcpy(&s->hdr->line[s->me].desc[par], mine, sizeof(mine));
+	}
 	shm_post(s);
 	for (j = 0; j < s->n; j++) {
 		struct shm_line *l = &s->hdr->line[j];
@@ -539,8 +558,14 @@ shm_barrier(struct mst_shm *s, struct mst_wait *w)
 		if (k == 64 &&
 		    (rv = shm_wait_slow(s, j, s->seq, w)) != MUSTER_OK)
 			return rv;
+		if (s->check)
+			differ |= shm_desc_differs(s, j, par, mine);
 	}
-	return s->check ? shm_desc_check(s, &w->fault) : MUSTER_OK;
+	if (s->check == NULL)
+		return MUSTER_OK;
+	s->check = NULL;
+	s->nchecked++;
+	return differ ? shm_desc_mismatch(s, par, &w->fault) : MUSTER_OK;
 }
 
 static muster_result
