@@ -48,9 +48,11 @@ SO_DEFS :=
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-# TSan's suppressions live in common/tsan.c: every program takes them
+# TSan: every program reads tests/tsan.supp by default (common/tsan.c);
+# programs that link only libmuster.a get the object itself
 ifeq ($(SANITIZE),thread)
-ALL_LDFLAGS += -Wl,-u,__tsan_default_suppressions
+TSAN_OBJ = $(B)/obj/common/tsan.o
+$(B)/obj/common/tsan.o: ALL_CFLAGS += -DMST_TSAN_SUPP='"$(CURDIR)/tests/tsan.supp"'
 endif
 
 # Each package is asked for on its own, so that a missing one is named
@@ -185,11 +187,12 @@ $(B)/bin/musterd: $(call obj,rendezvous/musterd.c) $(RDV_OBJS) \
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
-$(B)/bin/muster-allreduce-perf: $(call obj,lib/tools/allreduce_perf.c) $(LIB_A)
+$(B)/bin/muster-allreduce-perf: $(call obj,lib/tools/allreduce_perf.c) \
+		$(TSAN_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 
-$(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
+$(B)/examples/%: $(B)/obj/examples/%.o $(TSAN_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(LIBS)
 

@@ -6,6 +6,7 @@
 # usage: tests/run.sh [PATTERN...]   (substring of a test file name)
 cd "$(dirname "$0")/.." || exit 2
 export MUSTER_TEST_ROOT="$PWD"
+export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
 tmp=$(mktemp -d /tmp/muster-tests.XXXXXX) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 pass=0; fail=0; skip=0; failed=""
