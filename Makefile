@@ -276,7 +276,8 @@ FUZZ_SRCS := tests/fuzz/rdv_msg_fuzz.c $(RDV_SRCS) $(COMMON_SRCS)
 $(B)/fuzz/rdv_msg_fuzz: $(FUZZ_SRCS) $(wildcard rendezvous/*.h common/*.h)
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 \
-		-fsanitize=fuzzer,address,undefined $(INC_rendezvous) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(INC_rendezvous) \
 		$(PKG_CFLAGS) -o $@ \
 		$(FUZZ_SRCS) $(LIBS) -pthread
 fuzz: $(B)/fuzz/rdv_msg_fuzz

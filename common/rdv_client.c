@@ -5,6 +5,7 @@
  * restarted one (a new "sid") is an error at once.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -421,7 +422,9 @@ jint(const cJSON *o, const char *name)
 {
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
 
-	return cJSON_IsNumber(f) ? (int)f->valuedouble : -1;
+	/* in range before the cast: a bad reply must not be undefined */
+	return cJSON_IsNumber(f) && f->valuedouble >= INT_MIN &&
+	    f->valuedouble <= INT_MAX ? (int)f->valuedouble : -1;
 }
 
 static void *

@@ -87,8 +87,11 @@ get_int(struct rdv_req *r, const char *name, int lo, int hi, int dflt,
 	*out = dflt;
 	if (f == NULL)
 		return 0;
-	if (!cJSON_IsNumber(f) || f->valuedouble != (double)(long long)
-	    f->valuedouble || f->valuedouble < lo || f->valuedouble > hi) {
+	/* the range first: casting an out-of-range double (1e30, inf) is
+	 * undefined behaviour */
+	if (!cJSON_IsNumber(f) || !(f->valuedouble >= lo &&
+	    f->valuedouble <= hi) || f->valuedouble != (double)(long long)
+	    f->valuedouble) {
 		bad(r, "EINVAL", "\"%s\" must be an integer in %d..%d",
 		    name, lo, hi);
 		return -1;
