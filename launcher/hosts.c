@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "hosts.h"
 #include "num.h"
 #include "util.h"
@@ -103,22 +104,11 @@ lch_host_is_local(const char *name)
 	return is_our_address(name);
 }
 
-/* FNV-1a: spreads host names over the index. */
-static size_t
-name_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 /* The index slot that holds name, or the free slot where it would go. */
 static size_t *
 index_slot(const struct lch_hostlist *l, const char *name)
 {
-	size_t mask = l->index_cap - 1, i = name_hash(name) & mask;
+	size_t mask = l->index_cap - 1, i = (size_t)mst_fnv1a(MST_FNV_BASIS, name) & mask;
 
 	while (l->index[i] && strcmp(l->h[l->index[i] - 1].name, name) != 0)
 		i = (i + 1) & mask;

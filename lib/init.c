@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "comm.h"
+#include "hash.h"
 #include "health.h"
 #include "mst_nccl.h"
 #include "num.h"
@@ -28,18 +29,6 @@ struct hello {
 	char tcp[64];
 	char shm[64];
 };
-
-static uint64_t
-fnv1a(const char *a, const char *b)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 1099511628211ULL;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 1099511628211ULL;
-	return h;
-}
 
 static muster_result
 topo_check(const struct mst_topo *t, char *err, size_t errlen)
@@ -127,7 +116,7 @@ host_hash(void)
 			boot[0] = '\0';
 		fclose(f);
 	}
-	return fnv1a(buf, boot);
+	return mst_fnv1a(mst_fnv1a(MST_FNV_BASIS, buf), boot);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "clock.h"
+#include "hash.h"
 #include "rdv.h"
 #include "reply.h"
 
@@ -492,11 +493,7 @@ rdv_group_assign(struct rdv_group *g)
 static size_t
 kv_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)mst_fnv1a(MST_FNV_BASIS, s);
 }
 
 static void
