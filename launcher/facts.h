@@ -1,0 +1,56 @@
+/*
+ * facts.h: what a host says about itself before its workers start, and
+ * `muster --probe`, the one-host check behind `muster --check`.
+ *
+ * The agent of every node gathers its host's facts (the address and
+ * interface other hosts reach it by, free TCP ports for its tasks, the
+ * muster version, CPU count, its clock) and sends them to the head as an
+ * "h" record (records.h) before the head writes it the node's plan; the
+ * head then builds every rank's environment from the facts of the host
+ * where it runs (MASTER_ADDR, MASTER_PORT, TF_CONFIG, *_SOCKET_IFNAME).
+ */
+#ifndef LCH_FACTS_H
+#define LCH_FACTS_H
+
+#include "netaddr.h"
+
+#define LCH_FACTS_PORTS_MAX 4096	/* ports one host is asked for */
+
+struct lch_facts_req {
+	const char *toward;	/* the head's address: route toward it; NULL:
+				   all local (127.0.0.1) */
+	const char *iface;	/* --iface NAME|CIDR, or NULL */
+	int nports;		/* free ports wanted, 0 to LCH_FACTS_PORTS_MAX */
+	const char *program;	/* --probe: check it is found and executable
+				   (as execvp would, in cwd), or NULL */
+	const char *cwd;	/* where the workers would run, or NULL */
+};
+
+struct lch_facts {
+	struct mst_netaddr net;	/* address, interface */
+	int nports;
+	int *ports;		/* nports free ports, bound until released */
+	int *port_fds;		/* their sockets (bound, not listening) */
+	char version[32];	/* MUSTER_VERSION_STRING */
+	char host[256];		/* gethostname() */
+	int cpus;		/* online CPUs */
+	long long time_ms;	/* wall clock (CLOCK_REALTIME) when gathered */
+	int prog_ok;		/* program: 0 runs, 127 not found, 126 not runnable */
+	char prog_msg[512];	/* why not, or where it was found */
+};
+
+/*
+ * Gathers the facts; -1 after filling err (a one-line reason: the
+ * interface named by iface is not there, no free port...).
+ */
+int   lch_facts_gather(const struct lch_facts_req *rq, struct lch_facts *f,
+		       char *err, size_t errlen);
+/* Closes the port sockets (right before the workers start: they bind them). */
+void  lch_facts_free_ports(struct lch_facts *f);
+void  lch_facts_release(struct lch_facts *f);
+/* The facts as one JSON object, no newline; malloc'ed. */
+char *lch_facts_encode(const struct lch_facts *f);
+/* Decodes lch_facts_encode's output: 0, or -1 (bad JSON or fields). */
+int   lch_facts_decode(const char *json, size_t n, struct lch_facts *f);
+
+#endif /* LCH_FACTS_H */
