@@ -1,17 +1,16 @@
 /*
  * init.c: the communicator's life cycle: the environment muster gives a
- * worker (MUSTER_RANK ... MUSTER_TIMEOUT, MUSTER_RENDEZVOUS, MUSTER_ADDR,
- * the waiting knobs), joining the bootstrap, exchanging every rank's
+ * worker (MUSTER_RANK ... MUSTER_TIMEOUT, MUSTER_RENDEZVOUS, the ring's
+ * address: addr.h, the waiting knobs), joining the bootstrap, exchanging every rank's
  * hello, deriving the layout, opening the transports, abort and destroy.
  */
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "addr.h"
 #include "comm.h"
 #include "hash.h"
 #include "health.h"
@@ -140,7 +139,8 @@ wait_policy(muster_comm *c)
 
 /* A leader opens what its hello announces: the segment, the port. */
 static muster_result
-open_transports(muster_comm *c, const char *host, struct hello *mine)
+open_transports(muster_comm *c, const struct mst_listen *l,
+		struct hello *mine)
 {
 	int leader = c->t.local_rank == 0;
 	struct mst_fault f;
@@ -149,7 +149,8 @@ open_transports(muster_comm *c, const char *host, struct hello *mine)
 	    c->t.local_size, c->tune.shm_slot, mine->shm, &f) != MUSTER_OK)
 		return mst_fault_report(c, &f);
 	if (leader && c->t.num_nodes > 1 && mst_tcp_listen(&c->tcp,
-	    c->t.node_rank, c->t.num_nodes, host, &c->tune, mine->tcp, &f) != MUSTER_OK)
+	    c->t.node_rank, c->t.num_nodes, l->bind, l->addr, &c->tune,
+	    mine->tcp, &f) != MUSTER_OK)
 		return mst_fault_report(c, &f);
 	return MUSTER_OK;
 }
@@ -175,6 +176,56 @@ shm_join(muster_comm *c, const char *name, double deadline)
 	return rv == MUSTER_OK ? rv : mst_fault_report(c, &f);
 }
 
+/*
+ * A leader on the rendezvous host said "*:PORT" (addr.h): it publishes
+ * the address the route toward another leader gives it, and the leader
+ * that dials it (its left neighbour) waits for that.  Each publishes its
+ * own before it waits, so no two wait for each other.
+ */
+static muster_result
+ring_resolve(muster_comm *c, char (*addrs)[64], double deadline)
+{
+	int me = c->t.node_rank, rn = (me + 1) % c->t.num_nodes, ms;
+	char k[256], why[256], mine[64];
+	muster_result rv;
+	void *v = NULL;
+	size_t len = 0;
+
+	if (mst_listen_later(addrs[me])) {
+		if (mst_listen_resolve((const char (*)[64])addrs,
+		    c->t.num_nodes, me, mine, why, sizeof(why)) != 0)
+			return mst_fail(c, MUSTER_ENOENV, "the TCP ring's "
+			    "address of node %d: %s (set MUSTER_ADDR or "
+			    "MUSTER_IFACE)", me, why);
+		memcpy(addrs[me], mine, sizeof(mine));
+		snprintf(k, sizeof(k), "%s/ring-addr/%d", c->prefix, me);
+		if ((rv = c->boot.ops->kv_set(c->boot.ctx, k, addrs[me],
+		    strlen(addrs[me]) + 1, c->err, sizeof(c->err))) != MUSTER_OK)
+			return rv;
+	}
+	if (!mst_listen_later(addrs[rn]))
+		return MUSTER_OK;
+	snprintf(k, sizeof(k), "%s/ring-addr/%d", c->prefix, rn);
+	ms = (int)((deadline - mst_now()) * 1000);
+	if ((rv = c->boot.ops->kv_get(c->boot.ctx, k, &v, &len, ms > 0 ? ms :
+	    1, c->err, sizeof(c->err))) != MUSTER_OK) {
+		if (rv == MUSTER_ETIMEDOUT)
+			mst_fail(c, rv, "timed out waiting for rank %d (leader "
+			    "of node %d) to publish its ring address",
+			    c->leaders[rn], rn);
+		return rv;
+	}
+	if (len < 2 || len > 64 || ((char *)v)[len - 1] != '\0') {
+		free(v);
+		return mst_fail(c, MUSTER_EPEER, "rank %d (leader of node %d) "
+		    "published a bad ring address (%zu bytes)", c->leaders[rn],
+		    rn, len);
+	}
+	memcpy(addrs[rn], v, len);
+	free(v);
+	return MUSTER_OK;
+}
+
 /* A leader joins the ring at the addresses the leaders' hellos gave. */
 static muster_result
 ring_join(muster_comm *c, const struct hello *all, const char *job,
@@ -188,8 +239,14 @@ ring_join(muster_comm *c, const struct hello *all, const char *job,
 
 	if ((addrs = calloc((size_t)c->t.num_nodes, 64)) == NULL)
 		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
-	for (i = 0; i < c->t.num_nodes; i++)
+	for (i = 0; i < c->t.num_nodes; i++) {
 		memcpy(addrs[i], all[c->leaders[i]].tcp, 64);
+		addrs[i][63] = '\0';	/* a peer's bytes */
+	}
+	if ((rv = ring_resolve(c, addrs, deadline)) != MUSTER_OK) {
+		free(addrs);
+		return rv;
+	}
 	mst_tcp_key(key, c->boot.secret, sizeof(c->boot.secret), job,
 	    c->prefix);
 	rv = mst_tcp_connect(c->tcp, (const char (*)[64])addrs, c->leaders,
@@ -200,7 +257,7 @@ ring_join(muster_comm *c, const struct hello *all, const char *job,
 }
 
 static muster_result
-comm_connect(muster_comm *c, const char *job, const char *host,
+comm_connect(muster_comm *c, const char *job, const struct mst_listen *l,
 	     double deadline)
 {
 	struct hello mine, *all;
@@ -214,7 +271,7 @@ comm_connect(muster_comm *c, const char *job, const char *host,
 	mine.p.pid = (int32_t)getpid();
 	mine.p.flags = c->tune.check_args ? MST_PEER_CHECK_ARGS : 0;
 	mine.p.host = host_hash();
-	if ((rv = open_transports(c, host, &mine)) != MUSTER_OK)
+	if ((rv = open_transports(c, l, &mine)) != MUSTER_OK)
 		return rv;
 	if ((all = calloc((size_t)c->t.size, sizeof(*all))) == NULL)
 		return mst_fail(c, MUSTER_ENOMEM, "out of memory");
@@ -237,7 +294,7 @@ out:
 static muster_result
 comm_init_boot(muster_comm **out, struct mst_boot *boot,
 	       const struct mst_topo *t, double timeout, const char *job,
-	       const char *listen_host, char *err, size_t errlen)
+	       const struct mst_listen *l, char *err, size_t errlen)
 {
 	struct mst_tune tune;
 	muster_comm *c;
@@ -261,8 +318,7 @@ comm_init_boot(muster_comm **out, struct mst_boot *boot,
 	snprintf(c->prefix, sizeof(c->prefix), "muster/g%llu/c%d",
 	    (unsigned long long)boot->generation,
 	    atomic_fetch_add(&comm_seq, 1));
-	rv = comm_connect(c, job ? job : "", listen_host ? listen_host :
-	    "127.0.0.1", mst_now() + timeout);
+	rv = comm_connect(c, job ? job : "", l, mst_now() + timeout);
 	if (rv != MUSTER_OK) {
 		snprintf(err, errlen, "%s", c->err);
 		muster_comm_destroy(c);
@@ -289,44 +345,6 @@ env_int(const char *name, int *v, int required)
 		    "non-negative integer", name, s);
 	*v = (int)l;
 	return MUSTER_OK;
-}
-
-/* The address this node's leader listens on for the TCP ring. */
-static void
-listen_host(const char *rdv, char *out, size_t n)
-{
-	const char *a = getenv("MUSTER_ADDR");
-	char host[256];
-	const char *p, *q;
-
-	if (a && *a) {
-		snprintf(out, n, "%s", a);
-		return;
-	}
-	snprintf(out, n, "127.0.0.1");
-	if (strncmp(rdv, "tcp://", 6) != 0)
-		return;
-	p = rdv + 6;
-	q = strrchr(p, ':');
-	if (q == NULL || (size_t)(q - p) >= sizeof(host))
-		return;
-	memcpy(host, p, (size_t)(q - p));
-	host[q - p] = '\0';
-	/* a numeric, non-loopback rendezvous host: we are on that network */
-	if (strcmp(host, "localhost") != 0 && strncmp(host, "127.", 4) != 0 &&
-	    strcmp(host, "*") != 0 && strcmp(host, "0.0.0.0") != 0) {
-		char me[256];
-		struct addrinfo hints, *res;
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_INET;
-		if (gethostname(me, sizeof(me)) == 0 &&
-		    getaddrinfo(me, NULL, &hints, &res) == 0) {
-			inet_ntop(AF_INET,
-			    &((struct sockaddr_in *)res->ai_addr)->sin_addr,
-			    out, (socklen_t)n);
-			freeaddrinfo(res);
-		}
-	}
 }
 
 static muster_result
@@ -448,7 +466,7 @@ muster_comm_init_from_env(muster_comm **comm)
 	struct mst_topo t = { -1, -1, -1, -1, -1, -1 };
 	struct mst_boot boot = { 0 };
 	const char *rdv, *job;
-	char host[64];
+	struct mst_listen l;
 	double timeout;
 	muster_result rv;
 
@@ -462,11 +480,13 @@ muster_comm_init_from_env(muster_comm **comm)
 	if (rdv == NULL || *rdv == '\0')
 		return mst_fail(NULL, MUSTER_ENOENV, "MUSTER_RENDEZVOUS is not "
 		    "set: not started by muster?");
-	if ((rv = env_boot(&boot, rdv, job, &t, timeout)) != MUSTER_OK)
+	/* before joining: a bad MUSTER_ADDR fails at once, not at the ring */
+	if ((rv = mst_listen_from_env(&l, rdv, t.num_nodes > 1,
+	    mst_thread_err(), MST_ERRLEN)) != MUSTER_OK ||
+	    (rv = env_boot(&boot, rdv, job, &t, timeout)) != MUSTER_OK)
 		return rv;
-	listen_host(rdv, host, sizeof(host));
 	return comm_init_boot(comm, &boot, &t, timeout, job ? job : rdv,
-	    host, mst_thread_err(), MST_ERRLEN);
+	    &l, mst_thread_err(), MST_ERRLEN);
 }
 
 int

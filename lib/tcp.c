@@ -120,7 +120,8 @@ split_addr(const char *addr, char *host, size_t hl, char *port, size_t pl)
 
 muster_result
 mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
-	       const struct mst_tune *tune, char addr[64], struct mst_fault *f)
+	       const char *adv, const struct mst_tune *tune, char addr[64],
+	       struct mst_fault *f)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -153,7 +154,7 @@ mst_tcp_listen(struct mst_tcp **out, int me, int n, const char *host,
 	    getsockname(t->lfd, (struct sockaddr *)&sa, &sl) != 0)
 		return mst_fault_set(f, MST_FAULT_LOCAL, MUSTER_ESYSERR | errno,
 		    -1, "listen on %s: %s", host, strerror(errno));
-	snprintf(addr, 64, "%s:%d", host, ntohs(sa.sin_port));
+	snprintf(addr, 64, "%s:%d", adv, ntohs(sa.sin_port));
 	return MUSTER_OK;
 }
 

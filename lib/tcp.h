@@ -35,13 +35,15 @@ void          mst_tcp_key(unsigned char key[MST_RING_KEY],
 			  const char *job, const char *prefix);
 
 /*
- * Opens the listening socket on host for leader me of n; addr gets
- * "host:port".  *out is set as soon as allocated (also on failure, for
+ * Opens the listening socket on bind (an IPv4 address, 0.0.0.0: every
+ * one) for leader me of n; addr gets "adv:port", what the other leaders
+ * dial.  *out is set as soon as allocated (also on failure, for
  * mst_tcp_free).
  */
 muster_result mst_tcp_listen(struct mst_tcp **out, int me, int n,
-			     const char *host, const struct mst_tune *tune,
-			     char addr[64], struct mst_fault *f);
+			     const char *bind, const char *adv,
+			     const struct mst_tune *tune, char addr[64],
+			     struct mst_fault *f);
 /*
  * addrs[node] are every leader's listen addresses, leaders[node] ranks;
  * key is mst_tcp_key's.
