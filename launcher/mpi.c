@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "mpi.h"
+#include "netaddr.h"
 #include "num.h"
 #include "rdv_client.h"
 #include "spawn.h"
@@ -26,6 +27,13 @@
 #define WATCH_KEY "muster/mpi-watch"	/* a key nobody sets */
 #define FAILED_WITH "failed with code "
 #define ABORT_LINGER_MS 250
+#define MASTER_KEY "muster/mpi-master"	/* rank 0's "ADDR:PORT" */
+#define MASTER_WAIT_S 300	/* without --timeout or MUSTER_TIMEOUT */
+
+/* The names torch, NCCL and TensorPipe take their interface from. */
+static const char *const ifname_vars[] = {
+	"GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME", "TP_SOCKET_IFNAME"
+};
 
 /*
  * mpirun takes about a second to stop the other ranks after one fails.
@@ -73,16 +81,23 @@ announce_failure(int rank, int pid, int code)
 	mst_rdv_close(r);
 }
 
+struct watch {
+	int fd;
+	mst_rdv *r;	/* the wrapper's connection, or NULL: its own */
+};
+
 /* A thread that waits for the job's abort and then writes to fd. */
 static void *
 watch_abort(void *arg)
 {
-	int fd = (int)(long)arg;
-	mst_rdv *r = rdv_open(getenv("MUSTER_RENDEZVOUS"), 5000);
+	struct watch w = *(struct watch *)arg;
+	mst_rdv *r = w.r ? w.r : rdv_open(getenv("MUSTER_RENDEZVOUS"), 5000);
+	int fd = w.fd;
 	muster_result rv;
 	void *val;
 	size_t len;
 
+	free(arg);
 	if (r == NULL)
 		return NULL;
 	for (;;) {
@@ -100,19 +115,30 @@ watch_abort(void *arg)
 	return NULL;
 }
 
+/* The thread takes r over (NULL: it opens its own connection). */
 static int
-start_abort_watch(void)
+start_abort_watch(mst_rdv *r)
 {
 	pthread_attr_t attr;
+	struct watch *w;
 	pthread_t t;
 	int fds[2];
 
 	if (getenv("MUSTER_RENDEZVOUS") == NULL ||
-	    pipe2(fds, O_CLOEXEC) != 0)
+	    pipe2(fds, O_CLOEXEC) != 0) {
+		if (r)
+			mst_rdv_close(r);
 		return -1;
+	}
+	w = lch_xcalloc(1, sizeof(*w));
+	w->fd = fds[1];
+	w->r = r;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, watch_abort, (void *)(long)fds[1]) != 0) {
+	if (pthread_create(&t, &attr, watch_abort, w) != 0) {
+		if (r)
+			mst_rdv_close(r);
+		free(w);
 		close(fds[0]);
 		close(fds[1]);
 		fds[0] = -1;
@@ -191,6 +217,31 @@ check_hosts_arg(const struct lch_opts *o, const struct lch_plan *p)
 	return -1;
 }
 
+/*
+ * --iface NAME|CIDR, or MUSTER_IFACE: what every host advertises.
+ * (Read from the environment, which the wrappers get with -x.)
+ */
+static const char *
+mpi_iface(const struct lch_opts *o)
+{
+	const char *s = getenv("MUSTER_IFACE");
+
+	(void)o;
+	return s && *s ? s : NULL;
+}
+
+/*
+ * Whether MASTER_PORT comes from rank 0's host (master_exchange): the
+ * head's free port is on the head's host, which need not be rank 0's,
+ * and is only known free there.  Not when the user gave --master-port,
+ * nor when the job is all on this host.
+ */
+static int
+master_from_rank0(const struct lch_opts *o, const struct lch_plan *p)
+{
+	return !o->master_port && !p->all_local;
+}
+
 /* The options a rank's wrapper needs to rebuild the plan. */
 static void
 wrapper_args(struct lch_strv *v, const struct lch_opts *o,
@@ -201,8 +252,15 @@ wrapper_args(struct lch_strv *v, const struct lch_opts *o,
 	lch_strv_push(v, "--mpi-rank");
 	lch_strv_push(v, "--job-id");
 	lch_strv_push(v, p->job_id);
-	lch_strv_pushf(v, "--master-addr=%s", p->master_addr);
-	lch_strv_pushf(v, "--master-port=%d", p->master_port);
+	/* without --master-port the wrappers learn both from rank 0's */
+	if (!master_from_rank0(o, p)) {
+		lch_strv_pushf(v, "--master-addr=%s", p->master_addr);
+		lch_strv_pushf(v, "--master-port=%d", p->master_port);
+	} else if (o->master_addr) {
+		lch_strv_pushf(v, "--master-addr=%s", o->master_addr);
+	}
+	if (o->timeout > 0)	/* bounds the wait for rank 0's port */
+		lch_strv_pushf(v, "--timeout=%g", o->timeout);
 	if (o->hosts.n) {
 		char *h = hosts_csv(p);
 
@@ -266,6 +324,24 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 		lch_strv_push(v, "plm_rsh_agent");
 		lch_strv_push(v, ssh);
 	}
+	/* mpirun's own traffic takes the interface the ranks take */
+	if (!p->all_local && mpi_iface(o)) {
+		static const char *const fw[] = { "oob", "btl" };
+
+		for (n = 0; n < 2; n++) {
+			char inc[64], exc[64];
+
+			snprintf(inc, sizeof(inc), "OMPI_MCA_%s_tcp_if_include",
+			    fw[n]);
+			snprintf(exc, sizeof(exc), "OMPI_MCA_%s_tcp_if_exclude",
+			    fw[n]);
+			if (getenv(inc) || getenv(exc))
+				continue;	/* the user's choice */
+			lch_strv_push(v, "--mca");
+			lch_strv_pushf(v, "%s_tcp_if_include", fw[n]);
+			lch_strv_push(v, mpi_iface(o));
+		}
+	}
 	if (biggest >= CUTOFF_PROCS) {
 		lch_strv_push(v, "--mca");
 		lch_strv_push(v, "odls_base_cutoff");
@@ -282,6 +358,16 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 		lch_strv_push(v, "-x");
 		lch_strv_push(v, "MUSTER_RDV_KEY");
 	}
+	if (mpi_iface(o)) {
+		lch_strv_push(v, "-x");
+		lch_strv_push(v, "MUSTER_IFACE");
+	}
+	/* the user's own interface names reach every host and stay */
+	for (i = 0; i < sizeof(ifname_vars) / sizeof(*ifname_vars); i++)
+		if (getenv(ifname_vars[i])) {
+			lch_strv_push(v, "-x");
+			lch_strv_push(v, ifname_vars[i]);
+		}
 	for (i = 0; i < o->xvars.n; i++)
 		if (!strchr(o->xvars.v[i], '=')) {
 			lch_strv_push(v, "-x");
@@ -347,6 +433,23 @@ supervise(const struct lch_opts *o, pid_t pid)
 	return timed_out ? 124 : code;
 }
 
+/*
+ * mpirun's own connections take the interface here too (oob_tcp_if_include):
+ * one this host lacks fails mpirun with no word (-q), so say it first.
+ */
+static int
+check_iface(const struct lch_opts *o, const struct lch_plan *p)
+{
+	struct mst_netaddr na;
+	char err[512];
+
+	if (p->all_local || !mpi_iface(o) ||
+	    mst_iface_lookup(mpi_iface(o), &na, err, sizeof(err)) == 0)
+		return 0;
+	lch_msg("--mpi: this host (mpirun's): %s", err);
+	return -1;
+}
+
 int
 lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 {
@@ -356,7 +459,7 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	pid_t pid;
 	int e, code, i;
 
-	if (check_hosts_arg(o, p) != 0)
+	if (check_hosts_arg(o, p) != 0 || check_iface(o, p) != 0)
 		return 2;
 	setenv("MUSTER_JOB_SECRET", p->secret, 1);
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RENDEZVOUS");
@@ -410,6 +513,178 @@ env_int(const char *name, long *out)
 	return 0;
 }
 
+/* HOST of a tcp://HOST:PORT endpoint; -1: not one. */
+static int
+endpoint_host(const char *ep, char *host, size_t n)
+{
+	const char *colon;
+
+	if (ep == NULL || strncmp(ep, "tcp://", 6) != 0 ||
+	    (colon = strrchr(ep + 6, ':')) == NULL ||
+	    (size_t)(colon - ep - 6) >= n)
+		return -1;
+	memcpy(host, ep + 6, (size_t)(colon - ep - 6));
+	host[colon - ep - 6] = '\0';
+	return 0;
+}
+
+/*
+ * The address this rank's host advertises, as an agent's facts would
+ * say (there is no agent under mpirun): MUSTER_IFACE's, else the local
+ * address of the route toward the rendezvous host (the head's), else,
+ * on that host itself, where the route is a loopback one, the route
+ * toward another node's host.  Never the host name's resolution.
+ */
+static int
+rank_addr(const struct lch_opts *o, const struct lch_plan *p,
+	  const char *me, struct mst_netaddr *na)
+{
+	char host[256], err[512];
+	int n;
+
+	if (mpi_iface(o)) {
+		if (mst_iface_lookup(mpi_iface(o), na, err, sizeof(err)) == 0)
+			return 0;
+		lch_msg("--mpi-rank: host %s: MUSTER_IFACE: %s", me, err);
+		return -1;
+	}
+	if (endpoint_host(getenv("MUSTER_RENDEZVOUS"), host, sizeof(host)) ==
+	    0 && mst_route_toward(host, na, err, sizeof(err)) == 0 &&
+	    !mst_addr_is_loopback(na->addr))
+		return 0;
+	for (n = 0; n < p->nnodes; n++)
+		if (mst_route_toward(p->nodes[n].host, na, err,
+		    sizeof(err)) == 0 && !mst_addr_is_loopback(na->addr))
+			return 0;
+	snprintf(na->addr, sizeof(na->addr), "127.0.0.1");
+	snprintf(na->ifname, sizeof(na->ifname), "lo");
+	return 0;
+}
+
+/* Whether the user set name: in the environment or with -x NAME=VAL. */
+static int
+user_set(const struct lch_opts *o, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (getenv(name))
+		return 1;
+	for (i = 0; i < o->xvars.n; i++)
+		if (strncmp(o->xvars.v[i], name, n) == 0 &&
+		    o->xvars.v[i][n] == '=')
+			return 1;
+	return 0;
+}
+
+/* MUSTER_ADDR and the interface names of the rank, unless the user's. */
+static void
+set_addr_env(const struct lch_opts *o, struct lch_env *e,
+	     const struct mst_netaddr *na)
+{
+	size_t i;
+
+	if (!user_set(o, "MUSTER_ADDR"))
+		lch_env_set(e, "MUSTER_ADDR", na->addr);
+	for (i = 0; i < sizeof(ifname_vars) / sizeof(*ifname_vars); i++)
+		if (!user_set(o, ifname_vars[i]))
+			lch_env_set(e, ifname_vars[i], na->ifname);
+}
+
+/* How long a wrapper waits for rank 0's: --timeout, else MUSTER_TIMEOUT. */
+static double
+master_wait_s(const struct lch_opts *o, const struct lch_env *e)
+{
+	const char *t = lch_env_get(e, "MUSTER_TIMEOUT");
+	double d;
+
+	if (o->timeout > 0)
+		return o->timeout;
+	if (t && mst_parse_double(t, 0, 1e6, &d) == 0 && d > 0)
+		return d;
+	return MASTER_WAIT_S;
+}
+
+/* "ADDR:PORT" into the rank's MASTER_ADDR, MASTER_PORT and their kin. */
+static int
+set_master_env(struct lch_env *e, const char *val)
+{
+	const char *colon = strrchr(val, ':');
+	char addr[256];
+	long port;
+
+	if (colon == NULL || (size_t)(colon - val) >= sizeof(addr) ||
+	    colon == val || mst_parse_long(colon + 1, 1, 65535, &port) != 0)
+		return -1;
+	memcpy(addr, val, (size_t)(colon - val));
+	addr[colon - val] = '\0';
+	lch_env_set(e, "MASTER_ADDR", addr);
+	lch_env_setf(e, "MASTER_PORT", "%ld", port);
+	lch_env_set(e, "AZ_BATCH_MASTER_NODE", val);
+	lch_env_set(e, "AZ_BATCHAI_MPI_MASTER_NODE", addr);
+	return 0;
+}
+
+/*
+ * MASTER_ADDR:MASTER_PORT from rank 0's host: its wrapper publishes its
+ * plan's port (free there: the plan found it so) and its address (or
+ * --master-addr) on the job's rendezvous; the others wait for it, as
+ * long as the job may take.  *rp keeps the connection for the watch.
+ */
+static int
+master_exchange(const struct lch_opts *o, struct lch_plan *p, int rank,
+		const char *addr, mst_rdv **rp)
+{
+	const char *ep = getenv("MUSTER_RENDEZVOUS");
+	struct lch_env *e = &p->ranks[rank].env;
+	double wait_s = master_wait_s(o, e);
+	mst_rdv *r = rdv_open(ep, 5000);
+	muster_result rv;
+	char val[320];
+	void *got = NULL;
+	size_t len;
+
+	if (r == NULL) {
+		lch_msg("--mpi-rank: rank %d: cannot reach the job's "
+		    "rendezvous %s for MASTER_PORT", rank, ep ? ep : "(none)");
+		return -1;
+	}
+	*rp = r;
+	if (rank == 0) {
+		snprintf(val, sizeof(val), "%s:%d", o->master_addr ?
+		    o->master_addr : addr, p->master_port);
+		if ((rv = mst_rdv_kv_set(r, MASTER_KEY, val, strlen(val))) !=
+		    MUSTER_OK) {
+			lch_msg("--mpi-rank: rank 0: cannot publish MASTER_PORT "
+			    "on the job's rendezvous %s: %s", ep,
+			    mst_rdv_error(r));
+			return -1;
+		}
+		return set_master_env(e, val);
+	}
+	rv = mst_rdv_kv_get(r, MASTER_KEY, &got, &len, wait_s * 1000 <
+	    INT_MAX ? (int)(wait_s * 1000) : INT_MAX);
+	if (rv != MUSTER_OK || len >= sizeof(val)) {
+		free(got);
+		if (rv == MUSTER_EABORTED)
+			return -1;	/* another rank failed: it says why */
+		lch_msg("--mpi-rank: rank %d: no MASTER_ADDR:MASTER_PORT from "
+		    "rank 0's host %s %s%s", rank, p->nodes[0].host,
+		    rv == MUSTER_ETIMEDOUT ? "within " : "",
+		    rv == MUSTER_ETIMEDOUT ? "the job's timeout" :
+		    mst_rdv_error(r));
+		return -1;
+	}
+	memcpy(val, got, len);
+	val[len] = '\0';
+	free(got);
+	if (set_master_env(e, val) != 0) {
+		lch_msg("--mpi-rank: rank %d: rank 0 published '%s' for "
+		    "MASTER_ADDR:MASTER_PORT", rank, val);
+		return -1;
+	}
+	return 0;
+}
+
 int
 lch_mpi_rank_main(struct lch_opts *o)
 {
@@ -417,7 +692,10 @@ lch_mpi_rank_main(struct lch_opts *o)
 	struct lch_agent_worker w;
 	struct lch_agent_cfg c;
 	struct lch_plan p;
+	struct mst_netaddr na;
 	const char *secret = getenv("MUSTER_JOB_SECRET");
+	const char *me;
+	mst_rdv *r = NULL;
 	long rank, size;
 	int code;
 
@@ -433,23 +711,42 @@ lch_mpi_rank_main(struct lch_opts *o)
 	}
 	if (secret)
 		lch_plan_setenv(&p, "MUSTER_JOB_SECRET", secret);
+	setenv("MUSTER_JOB_ID", p.job_id, 1);	/* for the rendezvous client */
+	me = p.nodes[p.ranks[rank].node_rank].host;
+	memset(&c, 0, sizeof(c));
+	c.grace_ms = (int)(o->grace * 1000);
+	/*
+	 * A warden, as every agent has, before any thread starts (fork):
+	 * the rendezvous client's below has threads; this process goes on
+	 * as the agent.
+	 */
+	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
+	if (!p.all_local) {
+		if (rank_addr(o, &p, me, &na) != 0) {
+			lch_plan_release(&p);
+			return 2;
+		}
+		set_addr_env(o, &p.ranks[rank].env, &na);
+		if (o->master_port == 0 && master_exchange(o, &p, (int)rank,
+		    na.addr, &r) != 0) {
+			if (r)
+				mst_rdv_close(r);
+			lch_plan_release(&p);
+			return 2;
+		}
+	}
 	memset(&w, 0, sizeof(w));
 	w.rank = (int)rank;
 	w.argv = o->argv;
 	w.envp = lch_env_merge(environ, &p.ranks[rank].env);
-	memset(&c, 0, sizeof(c));
-	c.host = p.nodes[p.ranks[rank].node_rank].host;
+	c.host = me;
 	c.nworkers = 1;
 	c.w = &w;
-	c.grace_ms = (int)(o->grace * 1000);
 	c.log_dir = o->log_dir;
 	c.direct = 1;
 	c.tag = o->tag;
 	c.control_fd = -1;
-	setenv("MUSTER_JOB_ID", p.job_id, 1);	/* for the rendezvous client */
-	/* a warden, as every agent has, before any thread starts (fork) */
-	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
-	c.abort_fd = start_abort_watch();
+	c.abort_fd = start_abort_watch(r);
 	c.failed = announce_failure;
 	code = lch_agent_run(&c);
 	if (code == 0 && c.abort_fd >= 0) {
