@@ -536,14 +536,17 @@ endpoint_host(const char *ep, char *host, size_t n)
  * toward another node's host.  Never the host name's resolution.
  */
 static int
-rank_addr(const struct lch_opts *o, const struct lch_plan *p,
-	  const char *me, struct mst_netaddr *na)
+rank_addr(const struct lch_opts *o, const struct lch_plan *p, int rank,
+	  struct mst_netaddr *na)
 {
+	/* -x MUSTER_IFACE=... is for the ranks: the rank's libmuster too */
+	const char *spec = lch_env_get(&p->ranks[rank].env, "MUSTER_IFACE");
+	const char *me = p->nodes[p->ranks[rank].node_rank].host;
 	char host[256], err[512];
 	int n;
 
-	if (mpi_iface(o)) {
-		if (mst_iface_lookup(mpi_iface(o), na, err, sizeof(err)) == 0)
+	if ((spec && *spec) || (spec = mpi_iface(o)) != NULL) {
+		if (mst_iface_lookup(spec, na, err, sizeof(err)) == 0)
 			return 0;
 		lch_msg("--mpi-rank: host %s: MUSTER_IFACE: %s", me, err);
 		return -1;
@@ -722,7 +725,7 @@ lch_mpi_rank_main(struct lch_opts *o)
 	 */
 	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
 	if (!p.all_local) {
-		if (rank_addr(o, &p, me, &na) != 0) {
+		if (rank_addr(o, &p, (int)rank, &na) != 0) {
 			lch_plan_release(&p);
 			return 2;
 		}
