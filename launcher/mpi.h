@@ -7,6 +7,16 @@
  * beside the real OMPI_* ones, then runs PROGRAM as its child with
  * rank-tagged output, forwarding signals.  mpirun's own fail-fast stops the
  * other ranks; the failing rank's wrapper names it.
+ *
+ * There is no agent under mpirun to gather a host's facts, so across
+ * hosts each wrapper chooses for its rank: MUSTER_ADDR (MUSTER_IFACE's
+ * address, else the route toward the rendezvous host, else toward
+ * another node's host) and GLOO_SOCKET_IFNAME, NCCL_SOCKET_IFNAME,
+ * TP_SOCKET_IFNAME (that address's interface) unless the user set them;
+ * without --master-port, rank 0's wrapper publishes MASTER_ADDR:PORT (its
+ * address, a port free on its host) on the job's rendezvous and the
+ * others wait for it.  With MUSTER_IFACE mpirun's own connections take
+ * that interface too (oob_tcp_if_include, btl_tcp_if_include).
  */
 #ifndef LCH_MPI_H
 #define LCH_MPI_H

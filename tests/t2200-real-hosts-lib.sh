@@ -129,11 +129,14 @@ ok_if "--net2, no MUSTER_IFACE: the ring takes the route's 10.200.0.x ($c)" \
 # bad MUSTER_ADDR, MUSTER_IFACE: init fails at once, naming the variable
 # (one rank on h2: these are checked before anything else)
 # coll_err -x...: coll_worker alone on h2, prints its init line
+# (and adds its exit code to $T/codes)
 coll_err() {
 	$in_h1 timeout -k 5 30 $MUSTER -x MUSTER_TIMEOUT=20 "$@" -H h2:1 -- \
 		$COLL > $T/bad 2>&1
+	echo $? >> $T/codes
 	sed -n 's/^\[0\] init: //p' $T/bad
 }
+: > $T/codes
 ENOENV=$($in_h1 $B/tests/coll_worker 2>&1 | sed -n 's/^init: \([^:]*\): .*/\1/p')
 t0=$(now_ms)
 is "MUSTER_ADDR=foo: init fails naming it" "$(coll_err -x MUSTER_ADDR=foo)" \
@@ -150,8 +153,8 @@ got=$(coll_err -x MUSTER_IFACE=10.9.0.0/16 -x MUSTER_ADDR=)
 ok_if "MUSTER_IFACE=10.9.0.0/16: no address in it ($got)" matches "$got" \
 	"^$ENOENV: MUSTER_IFACE='10.9.0.0/16': .*$HAVE\$"
 ms=$(($(now_ms) - t0))
-ok_if "the 4 bad values failed fast (${ms} ms < 15000, MUSTER_TIMEOUT 20)" \
-	[ $ms -lt 15000 ]
+is "the 4 bad values: exit 2 (init), fast (${ms} ms < 15000, MUSTER_TIMEOUT 20)" \
+	"$(cat $T/codes | tr '\n' ' ')$([ $ms -lt 15000 ] && echo fast)" "2 2 2 2 fast"
 
 # --mpi across 2 hosts: no agent gathers facts there, each rank's wrapper
 # chooses (mpirun's own network as t2000 sets it, unless MUSTER_IFACE)
@@ -161,14 +164,12 @@ if command -v mpirun > /dev/null; then
 		$TRAINER --steps 100 > $T/out 2>&1
 	same_loss $T/out "--mpi: trainer on 2 realistic hosts"
 	$in_h1 $MPI_NET timeout -k 5 60 $MUSTER --mpi -H h1:1,h2:2 -- sh -c \
-		'echo $MUSTER_ADDR $GLOO_SOCKET_IFNAME $NCCL_SOCKET_IFNAME $TP_SOCKET_IFNAME $MASTER_ADDR' \
+		'echo $MUSTER_ADDR $GLOO_SOCKET_IFNAME $NCCL_SOCKET_IFNAME $TP_SOCKET_IFNAME $MASTER_ADDR $MASTER_PORT' \
 		> $T/out 2> $T/err
-	is "--mpi: MUSTER_ADDR, GLOO/NCCL/TP_SOCKET_IFNAME per host, MASTER_ADDR rank 0's" \
-		"$(sort $T/out | tr '\n' ' ')" \
-		"[0] 10.200.0.1 eth1 eth1 eth1 10.200.0.1 [1] 10.200.0.2 eth1 eth1 eth1 10.200.0.1 [2] 10.200.0.2 eth1 eth1 eth1 10.200.0.1 "
-	is "--mpi: every rank has the same MASTER_PORT" "$($in_h1 $MPI_NET \
-		timeout -k 5 60 $MUSTER --mpi -H h1:1,h2:2 -- sh -c 'echo $MASTER_PORT' |
-		sed 's/^\[[0-9]*\] //' | sort -u | wc -l)" 1
+	is "--mpi: MUSTER_ADDR, GLOO/NCCL/TP_SOCKET_IFNAME per host, MASTER_ADDR rank 0's, one MASTER_PORT" \
+		"$(sort $T/out | sed 's/ [0-9]*$//' | tr '\n' ' ')ports: $(
+		sed 's/.* //' $T/out | sort -u | wc -l)" \
+		"[0] 10.200.0.1 eth1 eth1 eth1 10.200.0.1 [1] 10.200.0.2 eth1 eth1 eth1 10.200.0.1 [2] 10.200.0.2 eth1 eth1 eth1 10.200.0.1 ports: 1"
 	GLOO_SOCKET_IFNAME=mine $in_h1 $MPI_NET timeout -k 5 60 $MUSTER --mpi \
 		-x TP_SOCKET_IFNAME=tp -x MUSTER_ADDR=10.200.0.1 \
 		--master-port 29999 -H h1:1,h2:1 -- sh -c \
@@ -196,10 +197,11 @@ if command -v mpirun > /dev/null; then
 	if $PY -c 'import mpi4py' 2>/dev/null; then
 		$in_h1 env MUSTER_IFACE=eth1 timeout -k 5 60 $MUSTER --mpi -v \
 			-H h1:2,h2:2 -- $PY tests/py/mpi_check.py > $T/out 2> $T/err
-		ok_if "--mpi, MUSTER_IFACE=eth1: mpi4py allreduce and layout" \
-			grep -q '^\[0\] mpi4py ok size=4 sum=6 layout=0/0,1/0,0/1,1/1$' $T/out
-		ok_if "--mpi, MUSTER_IFACE=eth1: mpirun gets oob/btl_tcp_if_include eth1" \
-			grep -q -- '--mca oob_tcp_if_include eth1 --mca btl_tcp_if_include eth1 ' $T/err
+		# (without those options mpirun's connections try eth0
+		# first and mpi4py works, seconds later)
+		ok_if "--mpi, MUSTER_IFACE=eth1: mpi4py allreduce and layout, mpirun gets oob/btl_tcp_if_include eth1" \
+			sh -c "grep -q '^\[0\] mpi4py ok size=4 sum=6 layout=0/0,1/0,0/1,1/1$' $T/out &&
+			grep -q -- '--mca oob_tcp_if_include eth1 --mca btl_tcp_if_include eth1 ' $T/err"
 	else
 		skip "--mpi: mpi4py on 2 hosts" "mpi4py is not installed"
 	fi
@@ -208,6 +210,12 @@ if command -v mpirun > /dev/null; then
 		> $T/out 2> $T/err
 	is "--mpi, --net2, MUSTER_IFACE=eth0: the ranks take eth0" \
 		"$(sort $T/out | tr '\n' ' ')" "[0] 10.200.1.1 eth0 [1] 10.200.1.2 eth0 "
+	# a network only h2 has: rank 0's wrapper, on h1, names its host
+	$in_h1 $MPI_NET timeout -k 5 60 $MUSTER --mpi -x MUSTER_IFACE=10.200.0.2/32 \
+		-H h1:1,h2:1 -- true > /dev/null 2> $T/err
+	rc=$?
+	is "--mpi, MUSTER_IFACE only h2 has: exit 2, h1 named" \
+		"$rc $(grep -c '^muster: --mpi-rank: host h1: MUSTER_IFACE: .*10.200.0.2/32' $T/err)" "2 1"
 	$in_h1 env MUSTER_IFACE=eth9 $MUSTER --mpi -H h1:1,h2:1 -- true \
 		> /dev/null 2> $T/err
 	is "--mpi, MUSTER_IFACE=eth9: exit 2" $? 2
