@@ -657,8 +657,8 @@ master_exchange(const struct lch_opts *o, struct lch_plan *p, int rank,
 		    o->master_addr : addr, p->master_port);
 		if ((rv = mst_rdv_kv_set(r, MASTER_KEY, val, strlen(val))) !=
 		    MUSTER_OK) {
-			lch_msg("--mpi-rank: rank 0: cannot publish MASTER_PORT "
-			    "on the job's rendezvous %s: %s", ep,
+			lch_msg("--mpi-rank: rank 0: cannot publish "
+			    "MASTER_PORT on the job's rendezvous %s: %s", ep,
 			    mst_rdv_error(r));
 			return -1;
 		}

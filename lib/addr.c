@@ -96,9 +96,10 @@ mst_listen_from_env(struct mst_listen *l, const char *rdv, int multi,
 		if (mst_iface_lookup(i, &na, why, sizeof(why)) != 0) {
 			const char *r = strstr(why, ": ");
 
-			/* netaddr.c says "--iface SPEC: reason": ours is the env */
+			/* netaddr.c says "--iface SPEC: why": ours is the env */
 			snprintf(err, errlen, "MUSTER_IFACE='%s': %s", i,
-			    strncmp(why, "--iface ", 8) == 0 && r ? r + 2 : why);
+			    strncmp(why, "--iface ", 8) == 0 && r ? r + 2 :
+			    why);
 			return MUSTER_ENOENV;
 		}
 		set(l, na.addr, na.addr);

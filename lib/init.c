@@ -1,8 +1,9 @@
 /*
  * init.c: the communicator's life cycle: the environment muster gives a
  * worker (MUSTER_RANK ... MUSTER_TIMEOUT, MUSTER_RENDEZVOUS, the ring's
- * address: addr.h, the waiting knobs), joining the bootstrap, exchanging every rank's
- * hello, deriving the layout, opening the transports, abort and destroy.
+ * address: addr.h, the waiting knobs), joining the bootstrap, exchanging
+ * every rank's hello, deriving the layout, opening the transports, abort
+ * and destroy.
  */
 #include <sodium.h>
 #include <stdatomic.h>
@@ -199,8 +200,9 @@ ring_resolve(muster_comm *c, char (*addrs)[64], double deadline)
 			    "MUSTER_IFACE)", me, why);
 		memcpy(addrs[me], mine, sizeof(mine));
 		snprintf(k, sizeof(k), "%s/ring-addr/%d", c->prefix, me);
-		if ((rv = c->boot.ops->kv_set(c->boot.ctx, k, addrs[me],
-		    strlen(addrs[me]) + 1, c->err, sizeof(c->err))) != MUSTER_OK)
+		rv = c->boot.ops->kv_set(c->boot.ctx, k, addrs[me],
+		    strlen(addrs[me]) + 1, c->err, sizeof(c->err));
+		if (rv != MUSTER_OK)
 			return rv;
 	}
 	if (!mst_listen_later(addrs[rn]))
