@@ -666,23 +666,25 @@ master_exchange(const struct lch_opts *o, struct lch_plan *p, int rank,
 	}
 	rv = mst_rdv_kv_get(r, MASTER_KEY, &got, &len, wait_s * 1000 <
 	    INT_MAX ? (int)(wait_s * 1000) : INT_MAX);
-	if (rv != MUSTER_OK || len >= sizeof(val)) {
-		free(got);
-		if (rv == MUSTER_EABORTED)
-			return -1;	/* another rank failed: it says why */
+	if (rv == MUSTER_EABORTED)
+		return -1;	/* another rank failed: it says why */
+	if (rv == MUSTER_ETIMEDOUT)
 		lch_msg("--mpi-rank: rank %d: no MASTER_ADDR:MASTER_PORT from "
-		    "rank 0's host %s %s%s", rank, p->nodes[0].host,
-		    rv == MUSTER_ETIMEDOUT ? "within " : "",
-		    rv == MUSTER_ETIMEDOUT ? "the job's timeout" :
+		    "rank 0's host %s within %gs (--timeout, MUSTER_TIMEOUT)",
+		    rank, p->nodes[0].host, wait_s);
+	else if (rv != MUSTER_OK)
+		lch_msg("--mpi-rank: rank %d: no MASTER_ADDR:MASTER_PORT from "
+		    "rank 0's host %s: %s", rank, p->nodes[0].host,
 		    mst_rdv_error(r));
+	if (rv != MUSTER_OK)
 		return -1;
-	}
-	memcpy(val, got, len);
-	val[len] = '\0';
+	snprintf(val, sizeof(val), "%.*s", (int)(len < sizeof(val) ? len :
+	    sizeof(val) - 1), (char *)got);
 	free(got);
-	if (set_master_env(e, val) != 0) {
-		lch_msg("--mpi-rank: rank %d: rank 0 published '%s' for "
-		    "MASTER_ADDR:MASTER_PORT", rank, val);
+	if (len >= sizeof(val) || set_master_env(e, val) != 0) {
+		lch_msg("--mpi-rank: rank %d: rank 0 published '%s'%s for "
+		    "MASTER_ADDR:MASTER_PORT", rank, val, len >= sizeof(val) ?
+		    "..." : "");
 		return -1;
 	}
 	return 0;

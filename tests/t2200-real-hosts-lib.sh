@@ -210,6 +210,20 @@ if command -v mpirun > /dev/null; then
 		> $T/out 2> $T/err
 	is "--mpi, --net2, MUSTER_IFACE=eth0: the ranks take eth0" \
 		"$(sort $T/out | tr '\n' ' ')" "[0] 10.200.1.1 eth0 [1] 10.200.1.2 eth0 "
+	# rank 0's wrapper never comes (an mpirun that starts rank 1 alone):
+	# rank 1 waits as long as MUSTER_TIMEOUT says, then names rank 0's host
+	printf '%s\n' '#!/bin/sh' \
+		'while [ $# -gt 1 ] && [ "$2" != --mpi-rank ]; do shift; done' \
+		'OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=2 exec "$@"' > $T/mpirun1
+	chmod +x $T/mpirun1
+	t0=$(now_ms)
+	$in_h1 env MUSTER_MPIRUN=$T/mpirun1 timeout -k 5 30 $MUSTER --mpi \
+		-x MUSTER_TIMEOUT=2 -H h1:1,h2:1 -- true > /dev/null 2> $T/err
+	rc=$?
+	ms=$(($(now_ms) - t0))
+	is "--mpi: no word from rank 0's wrapper: exit 2 after MUSTER_TIMEOUT (${ms} ms, 2000 to 6000)" \
+		"$rc $(cat $T/err) $([ $ms -ge 2000 ] && [ $ms -lt 6000 ] && echo in-time)" \
+		"2 muster: --mpi-rank: rank 1: no MASTER_ADDR:MASTER_PORT from rank 0's host h1 within 2s (--timeout, MUSTER_TIMEOUT) in-time"
 	# a network only h2 has: rank 0's wrapper, on h1, names its host
 	$in_h1 $MPI_NET timeout -k 5 60 $MUSTER --mpi -x MUSTER_IFACE=10.200.0.2/32 \
 		-H h1:1,h2:1 -- true > /dev/null 2> $T/err
