@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -607,6 +609,28 @@ master_wait_s(const struct lch_opts *o, const struct lch_env *e)
 	return MASTER_WAIT_S;
 }
 
+/* A TCP port free on this host: port 0 bound on every address, closed. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1, e;
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	e = errno;
+	close(fd);
+	errno = e;	/* the reason, for the message */
+	return port;
+}
+
 /* "ADDR:PORT" into the rank's MASTER_ADDR, MASTER_PORT and their kin. */
 static int
 set_master_env(struct lch_env *e, const char *val)
@@ -628,10 +652,10 @@ set_master_env(struct lch_env *e, const char *val)
 }
 
 /*
- * MASTER_ADDR:MASTER_PORT from rank 0's host: its wrapper publishes its
- * plan's port (free there: the plan found it so) and its address (or
- * --master-addr) on the job's rendezvous; the others wait for it, as
- * long as the job may take.  *rp keeps the connection for the watch.
+ * MASTER_ADDR:MASTER_PORT from rank 0's host: its wrapper publishes a
+ * port free there and its address (or --master-addr) on the job's
+ * rendezvous; the others wait for it, as long as the job may take.  *rp
+ * keeps the connection for the watch.
  */
 static int
 master_exchange(const struct lch_opts *o, struct lch_plan *p, int rank,
@@ -653,8 +677,16 @@ master_exchange(const struct lch_opts *o, struct lch_plan *p, int rank,
 	}
 	*rp = r;
 	if (rank == 0) {
+		int port = free_port();
+
+		if (port <= 0) {
+			lch_msg("--mpi-rank: rank 0 (host %s): cannot find a "
+			    "free port for MASTER_PORT: %s", p->nodes[0].host,
+			    strerror(errno));
+			return -1;
+		}
 		snprintf(val, sizeof(val), "%s:%d", o->master_addr ?
-		    o->master_addr : addr, p->master_port);
+		    o->master_addr : addr, port);
 		if ((rv = mst_rdv_kv_set(r, MASTER_KEY, val, strlen(val))) !=
 		    MUSTER_OK) {
 			lch_msg("--mpi-rank: rank 0: cannot publish "
