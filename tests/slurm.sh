@@ -202,6 +202,10 @@ up() {
 	case "$limit" in ''|*[!0-9]*|0) die "MUSTER_SLURM_TIMEOUT: want seconds, got '$limit'" ;; esac
 	[ -d "$dir" ] || die "$dir: not a folder"
 	dir=$(cd "$dir" && pwd)
+	# the paths go into slurm.conf and munged's options unquoted
+	case "$dir" in *[!A-Za-z0-9/._+-]*)
+		die "$dir: want a folder whose path has only letters, digits and /._+-" ;;
+	esac
 	[ ! -e "$dir/tag" ] || die "$dir: already holds a cluster"
 	[ "$(id -u)" = 0 ] || cant "not root: cannot create network namespaces"
 	for t in ip nsenter unshare setsid; do
@@ -223,7 +227,10 @@ up() {
 	if ! ip route add unreachable "$NET.0/24" metric "$tag" 2> "$dir/err"; then
 		err=$(cat "$dir/err")
 		rm -f "$dir/tag" "$dir/err"
-		cant "cannot add the guard route (no CAP_NET_ADMIN?): $err"
+		case "$err" in
+		*"not permitted"*) cant "cannot add the guard route (no CAP_NET_ADMIN): $err" ;;
+		esac
+		die "cannot add the guard route, metric $tag: $err"
 	fi
 	echo "$tag" > "$dir/guard"
 	sw=$(ns_name "$dir" sw)
@@ -270,17 +277,36 @@ up() {
 			fail "$dir" "slurmd of n$k did not start"
 		k=$((k + 1))
 	done
-	# bounded wait for every node to register and be idle
-	end=$(($(date +%s) + limit))
+	# bounded wait for every node to register and be idle; a daemon
+	# that died (a bad config, a wrong hostname) ends it at once
+	start=$(date +%s)
+	end=$((start + limit))
 	while :; do
-		idle=$(in_host_q "$dir" ctl sinfo -h -N -o '%N %T' 2>/dev/null |
+		idle=$(in_host_q "$dir" ctl timeout 3 sinfo -h -N -o '%N %T' 2>/dev/null |
 			grep -c ' idle$')
 		[ "$idle" = "$n" ] && return 0
 		[ "$(date +%s)" -lt "$end" ] || break
+		if [ "$(date +%s)" -ge $((start + 2)) ]; then
+			gone=$(dead_daemons "$dir" "$n")
+			[ -z "$gone" ] || fail "$dir" "daemons died:$gone"
+		fi
 		sleep 0.1
 	done
-	state=$(in_host_q "$dir" ctl sinfo -h -N -o '%N %T' 2>&1 | tr '\n' ' ')
+	state=$(in_host_q "$dir" ctl timeout 3 sinfo -h -N -o '%N %T' 2>&1 | tr '\n' ' ')
 	fail "$dir" "only $idle of $n nodes idle after ${limit}s: $state"
+}
+
+# dead_daemons DIR N: the names of the daemons whose pid file is missing
+# or names no live process
+dead_daemons() {
+	for f in munge/munged.pid run/slurmctld.pid $(seq -f 'run/slurmd-n%g.pid' "$2"); do
+		p=$(cat "$1/$f" 2>/dev/null)
+		name=${f##*/}; name=${name%.pid}
+		case "$p" in ''|*[!0-9]*) echo " $name"; continue ;; esac
+		case "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" in
+		''|Z|X) echo " $name" ;;	# no such process, or a zombie
+		esac
+	done | tr -d '\n'
 }
 
 # in_host without exec, for up's own queries

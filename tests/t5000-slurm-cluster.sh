@@ -16,6 +16,10 @@ mkdir -p $C
 $SL up 0 $C > $T/out 2>&1
 is "up 0: refused in one line" "$? $(cat $T/out)" \
 	"1 slurm.sh: up: N must be 1 to 200, got 0"
+mkdir -p "$T/a b"
+$SL up 1 "$T/a b" > $T/out 2>&1
+is "up in a folder with a blank: refused in one line" "$? $(cat $T/out)" \
+	"1 slurm.sh: $T/a b: want a folder whose path has only letters, digits and /._+-"
 $SL exec $C true > $T/out 2>&1
 is "exec with no cluster up: refused in one line" "$? $(cat $T/out)" \
 	"1 slurm.sh: $C: no cluster up (host ctl is gone)"
@@ -65,6 +69,16 @@ is "srun -N 3: own name, address, 127.0.1.1 first in /etc/hosts" \
 	"$(sort $T/out | tr -s ' \t' '  ')" "n1 10.202.0.1 127.0.1.1 n1
 n2 10.202.0.2 127.0.1.1 n2
 n3 10.202.0.3 127.0.1.1 n3"
+
+$SL up 1 $C > $T/out 2>&1
+is "up again in the same folder: refused" "$? $(cat $T/out)" \
+	"1 slurm.sh: $C: already holds a cluster"
+is "exec clears the caller's SLURM_* and sets SLURM_CONF" \
+	"$(SLURM_JOB_ID=99 SLURM_CONF=/x $SL exec $C sh -c 'echo ${SLURM_JOB_ID:-none} $SLURM_CONF')" \
+	"none $C/etc/slurm.conf"
+is "on 2: a command on node n2" "$($SL on $C 2 hostname)" n2
+is "srun submitted from node n3" \
+	"$(timeout -k 5 60 $SL on $C 3 srun -N 2 hostname | sorted)" "n1 n2 "
 
 # salloc: the shell runs on the login host, steps on the nodes
 $on_ctl salloc -N 2 sh -c 'echo $SLURM_JOB_NODELIST $(hostname)' \
