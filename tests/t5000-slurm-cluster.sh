@@ -60,8 +60,8 @@ is "root namespace cannot reach the controller" "$(cat $T/out)" \
 	"No route to host"
 
 # nodes are separate hosts with stock Debian name resolution
-is "srun -N 2 hostname: n1 and n2" "$($on_ctl srun -N 2 hostname | sorted)" \
-	"n1 n2 "
+is "srun -N 2 hostname: n1 and n2" \
+	"$($on_ctl srun -N 2 hostname 2>> $T/client.err | sorted)" "n1 n2 "
 $on_ctl srun -N 3 sh -c 'echo $(hostname) $(hostname -I) \
 	$(getent hosts $(hostname) | head -1 | cut -d" " -f1) $SLURMD_NODENAME' \
 	> $T/out 2> $T/err
@@ -78,7 +78,8 @@ is "exec clears the caller's SLURM_* and sets SLURM_CONF" \
 	"none $C/etc/slurm.conf"
 is "on 2: a command on node n2" "$($SL on $C 2 hostname)" n2
 is "srun submitted from node n3" \
-	"$(timeout -k 5 60 $SL on $C 3 srun -N 2 hostname | sorted)" "n1 n2 "
+	"$(timeout -k 5 60 $SL on $C 3 srun -N 2 hostname 2>> $T/client.err |
+	sorted)" "n1 n2 "
 
 # salloc: the shell runs on the login host, steps on the nodes
 $on_ctl salloc -N 2 sh -c 'echo $SLURM_JOB_NODELIST $(hostname)' \
@@ -166,13 +167,14 @@ ok_if "control, --kill-on-bad-exit=0: the other task still runs 1 s later" \
 	alive $T/task.*
 $on_ctl scancel -n mu-nokill
 wait $srun_pid
+cat $T/err >> $T/client.err
 
 # the time of a whole job: srun -N 2 true, a new allocation each time
 lat=""
 bad=0
 for i in 1 2 3 4 5; do
 	t0=$(now_ms)
-	$on_ctl srun -N 2 true || bad=1
+	$on_ctl srun -N 2 true 2>> $T/client.err || bad=1
 	lat="$lat $(($(now_ms) - t0))"
 done
 is "srun -N 2 true x5: exit 0 (ms:$lat)" $bad 0
@@ -196,8 +198,8 @@ is "second cluster: srun hostname" \
 	"$(timeout 60 $SL exec $C2 srun hostname 2>&1)" n1
 $SL down $C2
 is "second cluster down: exit 0" $? 0
-is "first cluster still whole" "$($on_ctl srun -N 3 hostname | sorted)" \
-	"n1 n2 n3 "
+is "first cluster still whole" \
+	"$($on_ctl srun -N 3 hostname 2>> $T/client.err | sorted)" "n1 n2 n3 "
 
 # down: what runs in the hosts, including a task that left its job
 # with setsid and a running batch job, is stopped, and nothing is left
@@ -227,5 +229,7 @@ is "down: no namespace, /etc/netns dir or guard route left" \
 	grep "metric $tag\$")" ""
 $SL down $C
 is "down again: nothing to do, exit 0" $? 0
+n=$(grep -c 'queued and waiting for resources' $T/client.err)
+echo "# $n of the srun jobs waited for the previous job's nodes"
 echo "# times: up ${up_ms} ms, down ${down_ms} ms, srun -N 2 true${lat} ms"
 done_testing
