@@ -206,6 +206,9 @@ up() {
 	case "$dir" in *[!A-Za-z0-9/._+-]*)
 		die "$dir: want a folder whose path has only letters, digits and /._+-" ;;
 	esac
+	# munged's socket is DIR/munge/munge.socket.2, and a socket's path
+	# has at most 107 bytes
+	[ ${#dir} -le 80 ] || die "$dir: want a folder path of at most 80 bytes"
 	[ ! -e "$dir/tag" ] || die "$dir: already holds a cluster"
 	[ "$(id -u)" = 0 ] || cant "not root: cannot create network namespaces"
 	for t in ip nsenter unshare setsid; do
@@ -218,6 +221,8 @@ up() {
 	while [ -e "/run/netns/sl${tag}sw" ]; do tag=$((tag + 1)); done
 	port=$((17000 + tag % 4000 * 2))
 	echo "$tag" > "$dir/tag"
+	# from here on an interrupted up takes down what it made
+	trap 'down "$dir"; exit 130' INT TERM HUP
 	echo "$n" > "$dir/n"
 	echo "$port" > "$dir/port"
 	: > "$dir/namespaces"; : > "$dir/etcdirs"
@@ -282,9 +287,9 @@ up() {
 	start=$(date +%s)
 	end=$((start + limit))
 	while :; do
-		idle=$(in_host_q "$dir" ctl timeout 3 sinfo -h -N -o '%N %T' 2>/dev/null |
-			grep -c ' idle$')
-		[ "$idle" = "$n" ] && return 0
+		idle=$(in_host_q "$dir" ctl timeout 3 sinfo -h -N -o '%N %T' \
+			2>/dev/null | grep -c ' idle$')
+		if [ "$idle" = "$n" ]; then trap - INT TERM HUP; return 0; fi
 		[ "$(date +%s)" -lt "$end" ] || break
 		if [ "$(date +%s)" -ge $((start + 2)) ]; then
 			gone=$(dead_daemons "$dir" "$n")
@@ -292,14 +297,16 @@ up() {
 		fi
 		sleep 0.1
 	done
-	state=$(in_host_q "$dir" ctl timeout 3 sinfo -h -N -o '%N %T' 2>&1 | tr '\n' ' ')
+	state=$(in_host_q "$dir" ctl timeout 3 sinfo -h -N -o '%N %T' 2>&1 |
+		tr '\n' ' ')
 	fail "$dir" "only $idle of $n nodes idle after ${limit}s: $state"
 }
 
 # dead_daemons DIR N: the names of the daemons whose pid file is missing
 # or names no live process
 dead_daemons() {
-	for f in munge/munged.pid run/slurmctld.pid $(seq -f 'run/slurmd-n%g.pid' "$2"); do
+	for f in munge/munged.pid run/slurmctld.pid \
+	    $(seq -f 'run/slurmd-n%g.pid' "$2"); do
 		p=$(cat "$1/$f" 2>/dev/null)
 		name=${f##*/}; name=${name%.pid}
 		case "$p" in ''|*[!0-9]*) echo " $name"; continue ;; esac
@@ -363,6 +370,10 @@ down() {
 	rm -f "$dir/tag" "$dir/namespaces" "$dir/etcdirs"
 }
 
+# absdir DIR: DIR as an absolute path (the pid files and SLURM_CONF
+# name it from other folders)
+absdir() { (cd "$1" 2>/dev/null && pwd) || die "$1: not a folder"; }
+
 pids() {
 	dir=$1 h=$2
 	[ -f "$dir/tag" ] || die "$dir: no cluster up"
@@ -375,18 +386,22 @@ up)	[ $# -eq 3 ] || die "usage: slurm.sh up N DIR"
 	[ "$2" -ge 1 ] && [ "$2" -le 200 ] || die "up: N must be 1 to 200, got $2"
 	up "$2" "$3" ;;
 down)	[ $# -eq 2 ] || die "usage: slurm.sh down DIR"
-	down "$2" ;;
+	down "$(absdir "$2")" ;;
 exec)	[ $# -ge 3 ] || die "usage: slurm.sh exec DIR CMD..."
-	shift
-	dir=$1; shift
+	dir=$(absdir "$2")
+	shift 2
 	in_host "$dir" ctl "$@" ;;
 on)	[ $# -ge 4 ] || die "usage: slurm.sh on DIR K CMD..."
 	case "$3" in ''|*[!0-9]*) die "on: K must be a node number, got '$3'" ;; esac
-	dir=$2 k=$3
+	dir=$(absdir "$2") k=$3
 	shift 3
 	in_host "$dir" "n$k" "$@" ;;
 pids)	[ $# -eq 3 ] || die "usage: slurm.sh pids DIR K|ctl"
-	case "$3" in ctl) h=ctl ;; ''|*[!0-9]*) die "pids: want a node number or ctl, got '$3'" ;; *) h=n$3 ;; esac
-	pids "$2" "$h" ;;
+	case "$3" in
+	ctl) h=ctl ;;
+	''|*[!0-9]*) die "pids: want a node number or ctl, got '$3'" ;;
+	*) h=n$3 ;;
+	esac
+	pids "$(absdir "$2")" "$h" ;;
 *)	die "usage: slurm.sh up N DIR | exec DIR CMD... | on DIR K CMD... | pids DIR K|ctl | down DIR" ;;
 esac

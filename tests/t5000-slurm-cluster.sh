@@ -24,6 +24,9 @@ $SL exec $C true > $T/out 2>&1
 is "exec with no cluster up: refused in one line" "$? $(cat $T/out)" \
 	"1 slurm.sh: $C: no cluster up (host ctl is gone)"
 
+# (down before up is a no-op: a test killed during up still cleans up)
+slurm_down() { $SL down $C; }
+test_cleanup_hooks="slurm_down $test_cleanup_hooks"
 t0=$(now_ms)
 rc=0
 $SL up 3 $C 2> $T/up.err || rc=$?
@@ -38,8 +41,6 @@ elif [ $rc -ne 0 ]; then
 	done_testing
 	exit 0
 fi
-slurm_down() { $SL down $C; }
-test_cleanup_hooks="slurm_down $test_cleanup_hooks"
 grep '^slurm.sh: installed' $T/up.err | sed 's/^/# /'
 tag=$(cat $C/tag)
 
@@ -73,8 +74,8 @@ n3 10.202.0.3 127.0.1.1 n3"
 $SL up 1 $C > $T/out 2>&1
 is "up again in the same folder: refused" "$? $(cat $T/out)" \
 	"1 slurm.sh: $C: already holds a cluster"
-is "exec clears the caller's SLURM_* and sets SLURM_CONF" \
-	"$(SLURM_JOB_ID=99 SLURM_CONF=/x $SL exec $C sh -c 'echo ${SLURM_JOB_ID:-none} $SLURM_CONF')" \
+is "exec clears the caller's SLURM_* and sets SLURM_CONF" "$(SLURM_JOB_ID=99 \
+	SLURM_CONF=/x $SL exec $C sh -c 'echo ${SLURM_JOB_ID:-none} $SLURM_CONF')" \
 	"none $C/etc/slurm.conf"
 is "on 2: a command on node n2" "$($SL on $C 2 hostname)" n2
 is "srun submitted from node n3" \
@@ -182,12 +183,12 @@ is "srun -N 2 true x5: exit 0 (ms:$lat)" $bad 0
 # a second cluster beside the first: its own names and ports
 C2=$T/cluster2
 mkdir -p $C2
+slurm_down2() { $SL down $C2; }
+test_cleanup_hooks="slurm_down2 $test_cleanup_hooks"
 t0=$(now_ms)
 $SL up 1 $C2 2> $T/up2.err
 rc=$?
 ms=$(($(now_ms) - t0))
-slurm_down2() { $SL down $C2; }
-test_cleanup_hooks="slurm_down2 $test_cleanup_hooks"
 is "second cluster up 1 beside it (${ms} ms)" "$rc $(tail -1 $T/up2.err)" "0 "
 ok_if "second cluster: another tag and other ports" \
 	test "$(cat $C2/tag 2>/dev/null)" != "$tag" -a \
