@@ -341,15 +341,17 @@ down() {
 	# every process first (no slurmd may start a step while its node
 	# goes), then the namespaces; only names this run made
 	for ns in $(cat "$dir/namespaces" 2>/dev/null); do
-		case "$ns" in "sl$tag"*) ns_kill "$ns" || left=1 ;; esac
+		case "$ns" in "sl${tag}"sw|"sl${tag}"ctl|"sl${tag}"n*)
+			ns_kill "$ns" || left=1 ;;
+		esac
 	done
 	for ns in $(cat "$dir/namespaces" 2>/dev/null); do
-		case "$ns" in "sl$tag"*) ;; *) continue ;; esac
+		case "$ns" in "sl${tag}"sw|"sl${tag}"ctl|"sl${tag}"n*) ;; *) continue ;; esac
 		ip netns del "$ns" 2>/dev/null
 		[ -e "/run/netns/$ns" ] && left=1
 	done
 	for d in $(cat "$dir/etcdirs" 2>/dev/null); do
-		case "$d" in "/etc/netns/sl$tag"*) rm -rf "$d" ;; esac
+		case "$d" in "/etc/netns/sl${tag}"ctl|"/etc/netns/sl${tag}"n*) rm -rf "$d" ;; esac
 	done
 	rmdir /etc/netns 2>/dev/null
 	# the guard goes last, and only when no host is left

@@ -225,8 +225,9 @@ for f in /proc/[0-9]*/cmdline; do
 	tr '\0' ' ' 2>/dev/null < $f | grep -q -F "$C/" && named="$named $f"
 done
 is "down: no process names the cluster's folder" "$named" ""
+ours="^sl${tag}(sw|ctl|n[0-9]+)\$"
 is "down: no namespace, /etc/netns dir or guard route left" \
-	"$(ls /run/netns /etc/netns 2>/dev/null | grep "^sl$tag")$(ip route show |
+	"$(ls /run/netns /etc/netns 2>/dev/null | grep -E "$ours")$(ip route show |
 	grep "metric $tag\$")" ""
 $SL down $C
 is "down again: nothing to do, exit 0" $? 0
