@@ -82,6 +82,31 @@ is "srun submitted from node n3" \
 	"$(timeout -k 5 60 $SL on $C 3 srun -N 2 hostname 2>> $T/client.err |
 	sorted)" "n1 n2 "
 
+# TCP between hosts by name, as a launcher's head on ctl and its agents
+# on the nodes will talk; on ctl its own name is 127.0.1.1 first (stock
+# Debian), so a head must not advertise what its hostname resolves to
+is "on ctl, ctl resolves first to 127.0.1.1" \
+	"$($SL exec $C getent hosts ctl | head -1 | tr -s ' \t' ' ')" "127.0.1.1 ctl"
+lport=$(($(cat $C/port) + 2))
+$on_ctl $PY -c 'import socket, sys
+s = socket.socket(); s.settimeout(20)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[2], "w").close()
+for i in range(2):
+    c, a = s.accept()
+    print(a[0], c.makefile().readline().strip(), flush=True)' $lport $T/listening \
+	> $T/tcp.out 2>&1 &
+tcp_pid=$!
+wait_files 1 $T/listening
+$on_ctl srun -N 2 $PY -c 'import socket, sys
+c = socket.create_connection(("ctl", int(sys.argv[1])), 5)
+c.sendall((socket.gethostname() + "\n").encode())' $lport 2>> $T/client.err
+wait $tcp_pid
+is "tasks on n1 and n2 reach a server on ctl by name" "$(sort $T/tcp.out)" \
+	"10.202.0.1 n1
+10.202.0.2 n2"
+
 # salloc: the shell runs on the login host, steps on the nodes
 $on_ctl salloc -N 2 sh -c 'echo $SLURM_JOB_NODELIST $(hostname)' \
 	> $T/out 2> $T/err
