@@ -269,7 +269,8 @@ gpu_index(struct lch_topo *t)
 	for (i = 0; i < t->ngpus; i++)
 		if (t->gpus[i].index < 0)
 			t->gpus[i].index = LONG_MAX;
-	qsort(t->gpus, (size_t)t->ngpus, sizeof(*t->gpus), gpu_cmp);
+	if (t->ngpus > 1)
+		qsort(t->gpus, (size_t)t->ngpus, sizeof(*t->gpus), gpu_cmp);
 	for (i = 0; i < t->ngpus; i++) {
 		if (t->gpus[i].index == LONG_MAX)
 			t->gpus[i].index = i;
@@ -345,6 +346,30 @@ topo_open(struct lch_topo *t, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * hwloc drops what the cgroup (a Slurm job's) forbids; the CPUs the
+ * agent itself was started on (taskset, an srun step's binding) are
+ * ours to share, too.  GPUs outside them move to the root: anywhere.
+ */
+static void
+topo_restrict(struct lch_topo *t)
+{
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+	if (set != NULL &&
+	    hwloc_get_cpubind(t->topo, set, HWLOC_CPUBIND_PROCESS) == 0 &&
+	    !hwloc_bitmap_iszero(set) &&
+	    hwloc_bitmap_isincluded(set, hwloc_topology_get_topology_cpuset(
+					  t->topo)) &&
+	    !hwloc_bitmap_isequal(set, hwloc_topology_get_topology_cpuset(
+					  t->topo)))
+		hwloc_topology_restrict(t->topo, set,
+					HWLOC_RESTRICT_FLAG_REMOVE_CPULESS |
+					HWLOC_RESTRICT_FLAG_ADAPT_IO |
+					HWLOC_RESTRICT_FLAG_ADAPT_MISC);
+	hwloc_bitmap_free(set);
+}
+
 int
 lch_topo_load(struct lch_topo **out, const char *xml, char *err,
 	      size_t errlen)
@@ -373,6 +398,8 @@ lch_topo_load(struct lch_topo **out, const char *xml, char *err,
 		return -1;
 	}
 	t->thissystem = hwloc_topology_is_thissystem(t->topo);
+	if (t->thissystem && t->src == NULL)
+		topo_restrict(t);
 	topo_index(t);
 	*out = t;
 	return 0;
@@ -460,7 +487,9 @@ plan_gpus(struct plan *pl)
 	if (pl->rq->visible == NULL) {
 		pl->ngpus = t->ngpus;
 		pl->gpus = lch_xcalloc((size_t)t->ngpus + 1, sizeof(*pl->gpus));
-		memcpy(pl->gpus, t->gpus, (size_t)t->ngpus * sizeof(*pl->gpus));
+		if (t->ngpus > 0)
+			memcpy(pl->gpus, t->gpus,
+			       (size_t)t->ngpus * sizeof(*pl->gpus));
 		return;
 	}
 	pl->visible = s = lch_xstrdup(pl->rq->visible);

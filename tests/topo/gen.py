@@ -46,9 +46,23 @@ def sets(pus, nodes):
 					   mask(nodes))
 
 
+# The OS devices of each GPU, as hwloc's plugins name them: NVIDIA with
+# the CUDA, NVML and OpenCL plugins; NVIDIA with none (Debian's hwloc:
+# the PCI device only); AMD with the RSMI and OpenCL plugins.
+GPU_KINDS = {
+	"nvidia": ("0302 [10de:2335] [10de:18be] a1",
+		   (("cuda%d", "CUDA", 5), ("nvml%d", "NVML", 1),
+		    ("opencl0d%d", "OpenCL", 5))),
+	"pci": ("0302 [10de:2335] [10de:18be] a1", ()),
+	"amd": ("0380 [1002:74a1] [1002:74a1] 00",
+		(("rsmi%d", "RSMI", 1), ("opencl0d%d", "OpenCL", 5))),
+}
+
+
 def topology(name, packs, numa_per_pack, l3_per_numa, cores_per_l3, smt,
-	     gpus):
+	     gpus, kind="nvidia"):
 	"""gpus: {numa index: number of GPUs attached to it}."""
+	pci_type, osdevs = GPU_KINDS[kind]
 	g = Gen()
 	ncores = packs * numa_per_pack * l3_per_numa * cores_per_l3
 	nnuma = packs * numa_per_pack
@@ -113,17 +127,14 @@ def topology(name, packs, numa_per_pack, l3_per_numa, cores_per_l3, smt,
 				       (g.gpi(), bus, bus))
 				g.line(d + 1, '<object type="PCIDev" gp_index="%d" '
 				       'pci_busid="0000:%02x:00.0" '
-				       'pci_type="0302 [10de:2335] [10de:18be] a1" '
+				       'pci_type="%s" '
 				       'pci_link_speed="31.507692">' %
-				       (g.gpi(), bus))
-				for nm, sub, t in (("cuda%d" % gpu, "CUDA", 5),
-						   ("nvml%d" % gpu, "NVML", 1),
-						   ("opencl0d%d" % gpu, "OpenCL",
-						    5)):
+				       (g.gpi(), bus, pci_type))
+				for nm, sub, t in osdevs:
 					g.line(d + 2, '<object type="OSDev" '
 					       'gp_index="%d" name="%s" '
 					       'subtype="%s" osdev_type="%d"/>'
-					       % (g.gpi(), nm, sub, t))
+					       % (g.gpi(), nm % gpu, sub, t))
 				g.line(d + 1, '</object>')
 				g.line(d, '</object>')
 				gpu += 1
@@ -147,6 +158,12 @@ TOPOS = {
 	# both GPUs on the second socket: ranks follow them there
 	"gpu2-skew.xml": ("2 sockets, 2 NUMA, 16 cores, 2 GPUs on NUMA 1",
 			  2, 1, 1, 8, 1, {1: 2}),
+	# NVIDIA GPUs seen by an hwloc without the CUDA/NVML plugins
+	"gpu2-pci.xml": ("2 sockets, 2 NUMA, 8 cores, 2 NVIDIA PCI devices",
+			 2, 1, 1, 4, 1, {0: 1, 1: 1}, "pci"),
+	# AMD GPUs (RSMI, OpenCL)
+	"amd2.xml": ("2 sockets, 2 NUMA, 8 cores, 2 AMD GPUs",
+		     2, 1, 1, 4, 1, {0: 1, 1: 1}, "amd"),
 	# a small CPU-only node
 	"cpu4.xml": ("1 socket, 4 cores, no GPU", 1, 1, 1, 4, 1, {}),
 }

@@ -594,6 +594,66 @@ test_gpu_kinds(void)
 	CHECK_STR(desc, "2 packages, 4 NUMA nodes, 32 cores, 64 PUs, 8 GPUs");
 	CHECK_STR(lch_topo_gpu_env(t), "CUDA_VISIBLE_DEVICES");
 	lch_topo_free(t);
+
+	/* AMD's RSMI and OpenCL devices: ROCR_VISIBLE_DEVICES */
+	CHECK((t = load("amd2.xml")) != NULL);
+	if (t == NULL)
+		return;
+	lch_topo_describe(t, desc, sizeof(desc));
+	CHECK_STR(desc, "2 packages, 2 NUMA nodes, 8 cores, 8 PUs, 2 GPUs");
+	CHECK_STR(lch_topo_gpu_env(t), "ROCR_VISIBLE_DEVICES");
+	lch_topo_free(t);
+	check_plan("amd2.xml", 2, BAUTO, MAUTO, -1, NULL,
+		   "h rank 0: cpus 0-3 numa 0 gpus 0",
+		   "h rank 1: cpus 4-7 numa 1 gpus 1");
+
+	/* hwloc without GPU plugins: NVIDIA's PCI devices, in bus order */
+	CHECK((t = load("gpu2-pci.xml")) != NULL);
+	if (t == NULL)
+		return;
+	lch_topo_describe(t, desc, sizeof(desc));
+	CHECK_STR(desc, "2 packages, 2 NUMA nodes, 8 cores, 8 PUs, 2 GPUs");
+	CHECK_STR(lch_topo_gpu_env(t), "CUDA_VISIBLE_DEVICES");
+	lch_topo_free(t);
+	check_plan("gpu2-pci.xml", 1, BAUTO, MAUTO, 2, NULL,
+		   "h rank 0: cpus 0-7 numa 0-1 gpus 0,1");
+	check_plan("gpu2-pci.xml", 2, LCH_BIND_CORE, LCH_MAP_SLOT, -1, NULL,
+		   "h rank 0: cpus 0 numa 0 gpus 0",
+		   "h rank 1: cpus 1 numa 0 gpus 1");
+}
+
+/* The CPUs the agent was started on (taskset) are the node's. */
+static void
+test_restrict(void)
+{
+	struct lch_place_req rq = { 1, LCH_BIND_AUTO, LCH_MAP_AUTO, 0, NULL };
+	struct lch_topo *t;
+	struct lch_place p;
+	char err[256], desc[256], want[256];
+	cpu_set_t one;
+	int last = -1, i;
+
+	CPU_ZERO(&one);
+	if (sched_getaffinity(0, sizeof(one), &one) != 0)
+		SKIP("sched_getaffinity failed");
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &one))
+			last = i;
+	if (CPU_COUNT(&one) < 2)
+		SKIP("fewer than 2 CPUs here");
+	CPU_ZERO(&one);
+	CPU_SET(last, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+	CHECK((t = load(NULL)) != NULL);
+	if (t == NULL)
+		return;
+	lch_topo_describe(t, desc, sizeof(desc));
+	CHECK(strstr(desc, " 1 cores, 1 PUs") != NULL);
+	CHECK(lch_place_plan(t, &rq, &p, err, sizeof(err)) == 0);
+	snprintf(want, sizeof(want), "%d", last);
+	CHECK_STR(p.ranks[0].cpus, want);
+	lch_place_release(&p);
+	lch_topo_free(t);
 }
 
 /* The Cpus_allowed_list of a child that applied r (in buf), and errors. */
@@ -766,6 +826,7 @@ TEST_LIST = {
 	{ "bad_topology", test_bad_topology },
 	{ "hwloc_xmlfile", test_hwloc_xmlfile },
 	{ "gpu_kinds", test_gpu_kinds },
+	{ "restrict", test_restrict },
 	{ "apply_core", test_apply_core },
 	{ "apply_none", test_apply_none },
 	{ "apply_membind", test_apply_membind },
