@@ -953,6 +953,38 @@ list_add(char **s, const char *id)
 	*s = n;
 }
 
+/* Per core: how many ranks are bound to it (ranks x cores, not ranks^2). */
+static int *
+plan_cover(const struct plan *pl)
+{
+	const struct lch_topo *t = pl->t;
+	int *cover = lch_xcalloc((size_t)t->ncores + 1, sizeof(int));
+	int r, c;
+
+	for (r = 0; r < pl->rq->nranks; r++)
+		for (c = 0; c < t->ncores && !hwloc_bitmap_iszero(pl->set[r]);
+		     c++)
+			cover[c] += hwloc_bitmap_intersects(t->cores[c]->cpuset,
+							    pl->set[r]);
+	return cover;
+}
+
+/* OMP_NUM_THREADS: its cores over the most ranks sharing one of them. */
+static int
+plan_omp(const struct plan *pl, const int *cover, int r)
+{
+	const struct lch_topo *t = pl->t;
+	int c, n = 0, most = 1;
+
+	for (c = 0; c < t->ncores; c++)
+		if (hwloc_bitmap_isincluded(t->cores[c]->cpuset, pl->set[r])) {
+			n++;
+			if (cover[c] > most)
+				most = cover[c];
+		}
+	return n / most > 0 ? n / most : 1;
+}
+
 /* Lists, OMP_NUM_THREADS and masks of every rank, from pl->set. */
 static void
 plan_finish(struct plan *pl)
@@ -961,7 +993,7 @@ plan_finish(struct plan *pl)
 	hwloc_bitmap_t nodes = hwloc_bitmap_alloc(), all = hwloc_bitmap_alloc();
 	struct lch_place_rank *pr;
 	char *ids = NULL;
-	int r, o, c, sharers;
+	int r, c, *cover = plan_cover(pl);
 
 	rank_nodes(t, hwloc_topology_get_topology_cpuset(t->topo), all);
 	for (r = 0; r < pl->rq->nranks; r++) {
@@ -972,12 +1004,7 @@ plan_finish(struct plan *pl)
 			hwloc_bitmap_list_asprintf(&pr->cpus, pl->set[r]);
 			hwloc_bitmap_list_asprintf(&pr->numa, nodes);
 			pr->membind = !hwloc_bitmap_isequal(nodes, all);
-			for (o = sharers = 0; o < pl->rq->nranks; o++)
-				sharers += hwloc_bitmap_intersects(pl->set[o],
-								   pl->set[r]);
-			pr->omp = cores_in(t, pl->set[r], NULL) / sharers;
-			if (pr->omp < 1)
-				pr->omp = 1;
+			pr->omp = plan_omp(pl, cover, r);
 			rank_masks(pr, pl->set[r], nodes);
 		}
 		if (pr->cpus == NULL || pr->numa == NULL) {
@@ -991,6 +1018,7 @@ plan_finish(struct plan *pl)
 		pr->gpus = ids;
 		ids = NULL;
 	}
+	free(cover);
 	hwloc_bitmap_free(nodes);
 	hwloc_bitmap_free(all);
 }
