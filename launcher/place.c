@@ -509,29 +509,39 @@ plan_gpus(struct plan *pl)
 	}
 }
 
+/* The GPU counts, checked; where says whose count it is. */
 static int
 plan_check_gpus(struct plan *pl, char *err, size_t errlen)
 {
 	int n = pl->rq->nranks, g = pl->ngpus, k = pl->rq->gpus_per_proc;
+	char where[64];
 
+	if (pl->rq->visible)
+		snprintf(where, sizeof(where), "%s names", pl->t->gpu_env);
+	else
+		snprintf(where, sizeof(where), "the node has");
+	if (k < -1) {
+		snprintf(err, errlen, "gpus-per-proc %d: expected 0 or more", k);
+		return -1;
+	}
 	pl->k = k < 0 ? (g > 0) : k;
 	if (pl->k == 0)
 		return 0;
 	if (g == 0) {
-		snprintf(err, errlen, "gpus-per-proc %d: the node has no GPUs",
-			 pl->k);
+		snprintf(err, errlen, "gpus-per-proc %d: %s no GPUs", pl->k,
+			 where);
 		return -1;
 	}
 	if (pl->k > g) {
-		snprintf(err, errlen, "gpus-per-proc %d: the node has %d GPU%s",
-			 pl->k, g, g == 1 ? "" : "s");
+		snprintf(err, errlen, "gpus-per-proc %d: %s %d GPU%s", pl->k,
+			 where, g, g == 1 ? "" : "s");
 		return -1;
 	}
 	if ((long long)n * pl->k > g) {
 		snprintf(err, errlen, "%d local ranks with %d GPU%s each need "
-			 "%lld GPUs, the node has %d (gpus-per-proc 0 shares "
-			 "them)", n, pl->k, pl->k == 1 ? "" : "s",
-			 (long long)n * pl->k, g);
+			 "%lld GPUs, %s %d (gpus-per-proc 0 shares them)", n,
+			 pl->k, pl->k == 1 ? "" : "s", (long long)n * pl->k,
+			 where, g);
 		return -1;
 	}
 	return 0;
@@ -621,6 +631,7 @@ doms_gpu(struct plan *pl, int single, int *nd)
 	return d;
 }
 
+/* Domains by NUMA node (the machine when hwloc shows none with CPUs). */
 static struct dom *
 doms_numa(const struct lch_topo *t, int *nd)
 {
@@ -632,6 +643,12 @@ doms_numa(const struct lch_topo *t, int *nd)
 		d[i].cap = INT_MAX;
 	}
 	*nd = t->nnuma;
+	if (t->nnuma == 0) {
+		d[0].cpuset = hwloc_bitmap_dup(
+		    hwloc_topology_get_topology_cpuset(t->topo));
+		d[0].cap = INT_MAX;
+		*nd = 1;
+	}
 	return d;
 }
 
@@ -869,14 +886,19 @@ plan_explicit(struct plan *pl, char *err, size_t errlen)
 	hwloc_const_cpuset_t loc;
 	int r, i, c, rv = -1;
 
+	/* oversubscribed, an implied binding is none (as Open MPI's) */
+	if (pl->rq->bind == LCH_BIND_AUTO && pl->rq->nranks > t->ncores) {
+		b = LCH_BIND_NONE;
+		snprintf(pl->p->why, sizeof(pl->p->why), "%d ranks but %d "
+			 "cores", pl->rq->nranks, t->ncores);
+	} else if (b == LCH_BIND_NONE)
+		snprintf(pl->p->why, sizeof(pl->p->why), "bind-to none");
 	pl->p->bind = b;
 	pl->p->map = m;
 	if (plan_check_explicit(pl, b, m, err, errlen) != 0 ||
 	    level_build(t, map_level[m], &ml, err, errlen) != 0 ||
 	    (b != LCH_BIND_NONE && level_build(t, b, &bl, err, errlen) != 0))
 		goto out;
-	if (b == LCH_BIND_NONE)
-		snprintf(pl->p->why, sizeof(pl->p->why), "bind-to none");
 	for (r = 0; r < pl->rq->nranks; r++) {
 		loc = m == LCH_MAP_SLOT ?
 		    hwloc_topology_get_topology_cpuset(t->topo) :

@@ -35,8 +35,9 @@
  *   NUMA node of the rank's core), else one inside the locale (slot:
  *   the first not yet holding as many ranks as it has cores; numa and
  *   socket: the least loaded, lowest first).  Default when only map-by
- *   is given: the map-by level (core for slot and core).  none binds
- *   nothing.  GPUs go to ranks in order, each the free GPU nearest to
+ *   is given: the map-by level (core for slot and core), none when the
+ *   ranks outnumber the cores.  none binds nothing; bind-to core with
+ *   more ranks than cores is an error, wider objects may be shared.  GPUs go to ranks in order, each the free GPU nearest to
  *   the rank's binding (deepest common ancestor; lowest index on ties).
  * - OMP_NUM_THREADS: the rank's cores divided among the ranks bound to
  *   overlapping sets (bind-to numa with 4 ranks on an 8-core NUMA: 2).

@@ -436,8 +436,11 @@ test_visible(void)
 		   "h rank 1: cpus 8-15 numa 1 gpus GPU-bb");
 	/* CUDA stops at an empty or negative entry */
 	check_plan_err("gpu8-4numa.xml", 2, BAUTO, MAUTO, -1, "3,-1,4",
-		       "2 local ranks with 1 GPU each need 2 GPUs, the node "
-		       "has 1 (gpus-per-proc 0 shares them)");
+		       "2 local ranks with 1 GPU each need 2 GPUs, "
+		       "CUDA_VISIBLE_DEVICES names 1 (gpus-per-proc 0 shares "
+		       "them)");
+	check_plan_err("gpu8-4numa.xml", 1, BAUTO, MAUTO, 1, "",
+		       "gpus-per-proc 1: CUDA_VISIBLE_DEVICES names no GPUs");
 	/* empty: no GPU for the workers, a CPU node's plan */
 	check_plan("gpu8-2numa.xml", 2, BAUTO, MAUTO, -1, "",
 		   "h rank 0: cpus 0-7 numa 0", "h rank 1: cpus 8-15 numa 1");
@@ -469,6 +472,15 @@ test_errors(void)
 		       "map-by core: 5 local ranks but the node has 4 cores");
 	check_plan_err("cpu4.xml", 0, BAUTO, MAUTO, -1, NULL,
 		       "placement: 0 local ranks");
+	check_plan_err("cpu4.xml", 1, BAUTO, MAUTO, -2, NULL,
+		       "gpus-per-proc -2: expected 0 or more");
+	/* map-by alone, oversubscribed: its implied binding is none */
+	check_plan("cpu4.xml", 5, BAUTO, LCH_MAP_SLOT, -1, NULL,
+		   "h rank 0: not bound (5 ranks but 4 cores)",
+		   "h rank 1: not bound (5 ranks but 4 cores)",
+		   "h rank 2: not bound (5 ranks but 4 cores)",
+		   "h rank 3: not bound (5 ranks but 4 cores)",
+		   "h rank 4: not bound (5 ranks but 4 cores)");
 	/* wider bindings may share: 5 ranks on numa 0 */
 	check_plan("cpu4.xml", 5, LCH_BIND_NUMA, LCH_MAP_AUTO, -1, NULL,
 		   "h rank 0: cpus 0-3 numa 0", "h rank 1: cpus 0-3 numa 0",
