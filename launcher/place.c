@@ -786,13 +786,13 @@ level_build(const struct lch_topo *t, int what, struct level *l, char *err,
 	for (i = 0; i < l->n; i++) {
 		if (what == LCH_BIND_CORE)
 			l->set[i] = t->cores[i]->cpuset;
+		else if (n <= 0)	/* none at that level: the machine */
+			l->set[i] = hwloc_topology_get_topology_cpuset(t->topo);
 		else if (what == LCH_BIND_NUMA)
 			l->set[i] = t->numa[i]->cpuset;
-		else if (n > 0)
+		else
 			l->set[i] = hwloc_get_obj_by_type(t->topo, type,
 							  (unsigned)i)->cpuset;
-		else	/* no package level: the machine is one */
-			l->set[i] = hwloc_topology_get_topology_cpuset(t->topo);
 		l->ncores[i] = cores_in(t, l->set[i], NULL);
 	}
 	return 0;
