@@ -60,8 +60,9 @@ GPU_KINDS = {
 
 
 def topology(name, packs, numa_per_pack, l3_per_numa, cores_per_l3, smt,
-	     gpus, kind="nvidia"):
-	"""gpus: {numa index: number of GPUs attached to it}."""
+	     gpus, kind="nvidia", with_l3=True):
+	"""gpus: {numa index: number of GPUs attached to it}; with_l3 False:
+	the cores hang from the package (some ARM and VM topologies)."""
 	pci_type, osdevs = GPU_KINDS[kind]
 	g = Gen()
 	ncores = packs * numa_per_pack * l3_per_numa * cores_per_l3
@@ -101,11 +102,14 @@ def topology(name, packs, numa_per_pack, l3_per_numa, cores_per_l3, smt,
 				lcs = range(core, core + cores_per_l3)
 				lpus = [c + t * ncores for c in lcs
 					for t in range(smt)]
-				g.line(d, '<object type="L3Cache" %s gp_index="%d" '
-				       'cache_size="33554432" depth="3" '
-				       'cache_linesize="64" '
-				       'cache_associativity="16" cache_type="0">'
-				       % (sets(lpus, [n]), g.gpi()))
+				if with_l3:
+					g.line(d, '<object type="L3Cache" %s '
+					       'gp_index="%d" '
+					       'cache_size="33554432" depth="3" '
+					       'cache_linesize="64" '
+					       'cache_associativity="16" '
+					       'cache_type="0">'
+					       % (sets(lpus, [n]), g.gpi()))
 				for c in lcs:
 					cp = [c + t * ncores for t in range(smt)]
 					g.line(d + 1, '<object type="Core" '
@@ -118,7 +122,8 @@ def topology(name, packs, numa_per_pack, l3_per_numa, cores_per_l3, smt,
 						       (pu, sets([pu], [n]),
 							g.gpi()))
 					g.line(d + 1, '</object>')
-				g.line(d, '</object>')
+				if with_l3:
+					g.line(d, '</object>')
 				core += cores_per_l3
 			for _ in range(gpus.get(n, 0)):
 				g.line(d, '<object type="Bridge" gp_index="%d" '
@@ -164,6 +169,9 @@ TOPOS = {
 	# AMD GPUs (RSMI, OpenCL)
 	"amd2.xml": ("2 sockets, 2 NUMA, 8 cores, 2 AMD GPUs",
 		     2, 1, 1, 4, 1, {0: 1, 1: 1}, "amd"),
+	# no L3 cache level
+	"cpu2-nol3.xml": ("1 socket, 2 cores, no L3", 1, 1, 1, 2, 1, {}, "pci",
+			  False),
 	# a small CPU-only node
 	"cpu4.xml": ("1 socket, 4 cores, no GPU", 1, 1, 1, 4, 1, {}),
 }

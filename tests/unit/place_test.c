@@ -470,6 +470,10 @@ test_errors(void)
 		       "(bind-to none runs them unbound)");
 	check_plan_err("cpu4.xml", 5, LCH_BIND_NONE, LCH_MAP_CORE, -1, NULL,
 		       "map-by core: 5 local ranks but the node has 4 cores");
+	check_plan_err("cpu2-nol3.xml", 1, LCH_BIND_L3CACHE, MAUTO, -1, NULL,
+		       "bind-to l3cache: the node's topology has no L3 cache");
+	check_plan("cpu2-nol3.xml", 2, LCH_BIND_CORE, MAUTO, -1, NULL,
+		   "h rank 0: cpus 0 numa 0", "h rank 1: cpus 1 numa 0");
 	check_plan_err("cpu4.xml", 0, BAUTO, MAUTO, -1, NULL,
 		       "placement: 0 local ranks");
 	check_plan_err("cpu4.xml", 1, BAUTO, MAUTO, -2, NULL,
