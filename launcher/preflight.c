@@ -29,6 +29,11 @@
 #define OUT_MAX (64 * 1024)	/* a probe's answer: one line of facts */
 #define ERR_MAX 8192		/* of a probe's stderr, what is kept */
 #define WHY_MAX 400		/* a quoted line of ssh's or the probe's */
+/*
+ * Probes in flight at once: each holds three pipes and an ssh client;
+ * a larger list waits its turn (each host's time counts from its start).
+ */
+#define INFLIGHT_MAX 128
 
 struct probe {
 	const char *host;
@@ -39,7 +44,7 @@ struct probe {
 	struct lch_strbuf out, err;
 	long long deadline;		/* mst_now_ms */
 	long long t_send, t_recv;	/* wall clock, ms */
-	int done, code, timed_out, answered, bad_answer;
+	int started, done, code, timed_out, answered, bad_answer;
 	struct lch_facts f;
 	char *self;			/* the muster that answered */
 };
@@ -243,6 +248,7 @@ start_probe(struct check *c, struct probe *p, long long now)
 	struct lch_spawn s;
 	int fds[3][2], e;
 
+	p->started = 1;
 	p->in_fd = p->out_fd = p->err_fd = -1;
 	p->pid = -1;
 	p->deadline = now + (long long)(c->o->check_timeout * 1000);
@@ -355,7 +361,7 @@ try_reap(struct probe *p, long long now)
 {
 	int st = 0;
 
-	if (p->done)
+	if (p->done || !p->started)
 		return;
 	if (now >= p->deadline) {
 		kill(-p->pid, SIGKILL);
@@ -386,7 +392,7 @@ wait_ms(const struct check *c, long long now)
 	for (i = 0; i < c->n; i++) {
 		const struct probe *p = &c->p[i];
 
-		if (p->done)
+		if (p->done || !p->started)
 			continue;
 		d = p->deadline - now;
 		if (p->out_fd < 0 && p->err_fd < 0 && d > 10)
@@ -402,18 +408,23 @@ run_all(struct check *c)
 {
 	struct pollfd *pf = lch_xcalloc(2 * c->n, sizeof(*pf));
 	struct probe **who = lch_xcalloc(2 * c->n, sizeof(*who));
-	size_t i, k, left;
+	size_t i, k, left, next = 0, busy;
 	long long now;
 
 	for (;;) {
 		now = (long long)mst_now_ms();
-		for (i = 0, left = 0; i < c->n; i++) {
+		for (i = 0, busy = 0; i < next; i++) {
 			try_reap(&c->p[i], now);
-			left += !c->p[i].done;
+			busy += !c->p[i].done;
 		}
+		for (; next < c->n && busy < INFLIGHT_MAX; next++) {
+			start_probe(c, &c->p[next], now);
+			busy += !c->p[next].done;
+		}
+		left = busy + (c->n - next);
 		if (left == 0)
 			break;
-		for (i = 0, k = 0; i < c->n; i++) {
+		for (i = 0, k = 0; i < next; i++) {
 			struct probe *p = &c->p[i];
 
 			if (p->done)
@@ -566,7 +577,6 @@ check_hosts(const struct lch_opts *o, const char *program, FILE *out,
 	char line[4096];
 	size_t i, nfail = 0;
 	void (*old_pipe)(int);
-	long long now;
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
@@ -589,9 +599,6 @@ check_hosts(const struct lch_opts *o, const char *program, FILE *out,
 	choose_toward(&c);
 	/* a probe that ended before its "go": EPIPE, not death */
 	old_pipe = signal(SIGPIPE, SIG_IGN);
-	now = (long long)mst_now_ms();
-	for (i = 0; i < c.n; i++)
-		start_probe(&c, &c.p[i], now);
 	run_all(&c);
 	signal(SIGPIPE, old_pipe);
 	for (i = 0; i < c.n; i++) {
