@@ -202,7 +202,7 @@ is "one line naming it" "$(cat $T/err)" \
 $in_h1 $MUSTER --check h1 -oProxyCommand=x > $T/out 2> $T/err
 is "a host starting with '-': bad input, exit 2" $? 2
 is "one line naming it, nothing checked" "$(cat $T/err $T/out)" \
-	"muster: --check: '-oProxyCommand=x': not a valid host name"
+	"muster: --check: '-oProxyCommand=x': expected a host (options go before the hosts, the program after '--')"
 
 # --preflight: the same check first; a failing host: no launch, exit 1
 rm -f $T/launched.*
