@@ -22,13 +22,15 @@
 #define LCH_DIR_MAX 4000	/* --log-dir, --output-dir: room for names */
 #define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout */
 #define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
+#define LCH_CHECK_TIMEOUT_MAX 1e6	/* seconds of --check-timeout */
 
 enum lch_mode {
 	LCH_RUN = 0,	/* launch a job */
 	LCH_HELP,	/* --help */
 	LCH_VERSION,	/* --version */
 	LCH_AGENT,	/* internal: --agent, one node's supervisor */
-	LCH_MPI_RANK	/* internal: --mpi-rank, wrapper under mpirun */
+	LCH_MPI_RANK,	/* internal: --mpi-rank, wrapper under mpirun */
+	LCH_CHECK	/* --check [HOST...] [-- PROGRAM]: pre-flight only */
 };
 
 struct lch_opts {
@@ -44,6 +46,8 @@ struct lch_opts {
 	int mpi;		/* --mpi */
 	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
 	char *ssh;		/* --ssh CMD: reaches other hosts */
+	char *iface;		/* --iface NAME|CIDR (or MUSTER_IFACE): the
+				   interface every host advertises */
 	int dry_run;
 	double timeout;		/* --timeout seconds; 0 = none */
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */
@@ -59,8 +63,14 @@ struct lch_opts {
 	char **argv;		/* the program and its arguments */
 	int argc;
 	int argv_owned;		/* argv is the config's: released with o */
-	/* set-by-command-line markers, so the config only fills the rest */
-	unsigned set;
+	int dashdash;		/* argv came after a "--" */
+	/* pre-flight (preflight.h) */
+	int preflight;		/* --preflight: check the hosts, then launch */
+	double check_timeout;	/* --check-timeout seconds per host */
+	char *remote_muster;	/* --remote-muster PATH on other hosts */
+	/* set-by-command-line markers, so the config only fills the rest
+	   (one bit per option id: more than 32 of them) */
+	unsigned long long set;
 };
 
 void lch_opts_init(struct lch_opts *o);
@@ -69,6 +79,13 @@ void lch_opts_release(struct lch_opts *o);
 int  lch_opts_parse(struct lch_opts *o, int argc, char **argv);
 /* Reads --config, resolves hosts, counts and modes. */
 int  lch_opts_finish(struct lch_opts *o);
+/*
+ * For --check: the words before "--" are hosts (as -H takes them, added
+ * to -H's; with --hostfile refused, as -H is; over the config's hosts),
+ * the words after it the program; reads --config and --hostfile; no
+ * program is fine.
+ */
+int  lch_opts_finish_check(struct lch_opts *o);
 /* Whether the job is in parameter-server (TF_CONFIG) mode. */
 int  lch_opts_ps_mode(const struct lch_opts *o);
 void lch_usage(int to_stderr);
