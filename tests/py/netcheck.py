@@ -1,6 +1,6 @@
 # Prints, as one JSON line, what this rank is told to advertise and what
 # its host is: the addresses and interface names muster sets, the host
-# name, and whether each TF_CONFIG task address of this rank can be bound
+# name, MASTER_ADDR and the rendezvous host as they resolve here, and whether each TF_CONFIG task address of this rank can be bound
 # here (TF_CONFIG mode: the task binds and listens on it, then waits for
 # every task to be listening, in the folder given, and connects to all).
 import json, os, socket, sys, time
@@ -10,6 +10,14 @@ keys = ["MASTER_ADDR", "MASTER_PORT", "MUSTER_ADDR", "MUSTER_RENDEZVOUS",
         "RANK"]
 out = {k: os.environ.get(k) for k in keys}
 out["hostname"] = socket.gethostname()
+# what this rank would connect to, resolved here as a client would
+rdv = (out["MUSTER_RENDEZVOUS"] or "//:").split("//")[1].rsplit(":", 1)[0]
+out["resolved"] = []
+for name in (out["MASTER_ADDR"], rdv):
+    try:
+        out["resolved"].append(socket.gethostbyname(name))
+    except OSError as e:
+        out["resolved"].append("no: %s: %s" % (name, e))
 tf = os.environ.get("TF_CONFIG")
 if tf and len(sys.argv) > 1:
     ready = sys.argv[1]
