@@ -675,9 +675,10 @@ lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
 		 * says which first; the head refuses the job after the facts
 		 * came (lch_plan_choose_head's caller, with head_err).
 		 */
-		my_name(me, sizeof(me));
 		snprintf(p->head_err, sizeof(p->head_err), "%s", err);
-		return o->mpi ? (lch_msg("%s (this host): %s", me, err), -1) : 0;
+		if (o->mpi)	/* mpirun's ssh says, or knows the names */
+			mpi_master(p, o, dry_run);
+		return o->mpi ? set_net(p, o, NET_REAL) : 0;
 	} else if (mst_addr_is_loopback(p->head.addr)) {
 		snprintf(err, sizeof(err), "%s%s%s gives %s, a loopback address "
 		    "the other hosts cannot reach (give --iface)",
