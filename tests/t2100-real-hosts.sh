@@ -63,6 +63,20 @@ is "an n record (KIND 0): exit 255, naming the host and what ssh said" \
 	"$? $(grep -c "^muster: ssh to fakehost failed (exit 255): ssh: connect \
 to host fakehost port 22: Connection refused$" $T/err)" "255 1"
 
+# Ctrl-C while a host has not said its facts yet (ssh still connecting):
+# no rank is there to handle it, the job stops, the slow host with it
+printf '#!/bin/sh\nexec sleep 20\n' > $T/slow-host
+$MUSTER --ssh "sh $T/slow-host" -H fakehost:1 --grace 0.5 -- true 2> $T/err &
+mpid=$!
+sleep 0.5
+t0=$(now_ms)
+kill -INT $mpid
+wait $mpid
+rc=$?
+ms=$(($(now_ms) - t0))
+is "SIGINT before the facts: exit 130 within 3 s (grace 0.5 s; ${ms} ms)" \
+	"$rc $([ $ms -lt 3000 ] && echo fast || echo slow)" "130 fast"
+
 # --- test hosts like real ones
 NS=$T/hosts
 mkdir -p $NS
