@@ -44,6 +44,8 @@ struct lch_opts {
 	int mpi;		/* --mpi */
 	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
 	char *ssh;		/* --ssh CMD: reaches other hosts */
+	char *iface;		/* --iface NAME|CIDR (or MUSTER_IFACE): the
+				   interface every host advertises */
 	int dry_run;
 	double timeout;		/* --timeout seconds; 0 = none */
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */
