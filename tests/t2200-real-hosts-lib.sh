@@ -70,12 +70,14 @@ $in_h1 timeout -k 5 60 $MUSTER $TO -H h2:1,h3:2 -- \
 same_loss $T/out "trainer on h2, h3 launched from h1, MUSTER_ADDR unset"
 
 # ring_conns K: h<K>'s (of --net2's hosts) TCP connections of coll_worker
-# but its rendezvous one, "LOCAL PEER" each, sorted
+# but its rendezvous ones, "LOCAL PEER" each, sorted (none before rank 1
+# said its rendezvous)
 ring_conns() {
 	rp=$(sed 's/.*://' $T/rdv 2>/dev/null)
+	[ -n "$rp" ] || return 0
 	sh $ROOT/tests/netns.sh exec $NS2 $1 ss -Htnp state established |
 		grep '"coll_worker"' | awk '{ print $(NF-2), $(NF-1) }' |
-		grep -v ":${rp:-none}\$" | sort
+		grep -v ":$rp\$" | sort
 }
 # watch_ring K: waits (10 s at most) until h<K> has the 2 connections of
 # a 2-node ring (to its right neighbour, from its left one), prints them
@@ -102,7 +104,8 @@ stalled_job() {
 	rm -f $T/rdv
 	in2_h1 timeout -k 5 60 $MUSTER $TO -x COLL_OPS=20 -x COLL_STALL_RANK=1 \
 		-x COLL_STALL_S=3 "$@" -H h1:1,h2:1 -- sh -c \
-		'echo $MUSTER_RENDEZVOUS > '$T'/rdv; exec env -u MUSTER_ADDR '$COLL \
+		'[ $RANK = 1 ] && echo $MUSTER_RENDEZVOUS > '$T'/rdv.tmp &&
+		mv '$T'/rdv.tmp '$T'/rdv; exec env -u MUSTER_ADDR '$COLL \
 		> $T/out 2>&1 &
 	pid=$!
 }
@@ -233,8 +236,9 @@ if command -v mpirun > /dev/null; then
 	$in_h1 env MUSTER_IFACE=eth9 $MUSTER --mpi -H h1:1,h2:1 -- true \
 		> /dev/null 2> $T/err
 	is "--mpi, MUSTER_IFACE=eth9: exit 2" $? 2
-	is "--mpi, MUSTER_IFACE=eth9: one line naming it" "$(cat $T/err)" \
-		"muster: --mpi: this host (mpirun's): --iface eth9: no such interface up with an IPv4 address (have: lo 127.0.0.1, eth0 10.200.1.1, eth1 10.200.0.1)"
+	is "--mpi, MUSTER_IFACE=eth9: one line naming this host and eth9" \
+		"$(wc -l < $T/err) $(grep -c "^muster: .*this host.*: --iface eth9: no such interface up with an IPv4 address (have: lo 127.0.0.1, eth0 10.200.1.1, eth1 10.200.0.1)$" $T/err)" \
+		"1 1"
 else
 	skip "--mpi on 2 hosts" "mpirun missing"
 fi
