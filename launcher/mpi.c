@@ -220,16 +220,13 @@ check_hosts_arg(const struct lch_opts *o, const struct lch_plan *p)
 }
 
 /*
- * --iface NAME|CIDR, or MUSTER_IFACE: what every host advertises.
- * (Read from the environment, which the wrappers get with -x.)
+ * --iface NAME|CIDR (or the config's iface, or MUSTER_IFACE): what every
+ * host advertises.  The wrappers get it as MUSTER_IFACE (-x).
  */
 static const char *
 mpi_iface(const struct lch_opts *o)
 {
-	const char *s = getenv("MUSTER_IFACE");
-
-	(void)o;
-	return s && *s ? s : NULL;
+	return o->iface && *o->iface ? o->iface : NULL;
 }
 
 /*
@@ -464,6 +461,8 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	if (check_hosts_arg(o, p) != 0 || check_iface(o, p) != 0)
 		return 2;
 	setenv("MUSTER_JOB_SECRET", p->secret, 1);
+	if (mpi_iface(o))	/* for the wrappers, with -x */
+		setenv("MUSTER_IFACE", mpi_iface(o), 1);
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RENDEZVOUS");
 	if (rdv)
 		setenv("MUSTER_RENDEZVOUS", rdv, 1);
