@@ -16,7 +16,7 @@
  * client's keepalive thread keeps the job registered while we live.
  */
 static int
-create_external(struct lch_rdv *r, const struct lch_plan *p)
+create_external(struct lch_rdv *r, struct lch_plan *p)
 {
 	struct mst_rdv_opts ro;
 	char admin[RDV_SECRET_MAX + 2];
@@ -54,6 +54,10 @@ create_external(struct lch_rdv *r, const struct lch_plan *p)
 		r->client = NULL;
 		return -1;
 	}
+	/* the server key we reached it with: remote ranks do not inherit
+	 * our environment, so it goes in every rank's */
+	if (getenv("MUSTER_RDV_KEY") && *getenv("MUSTER_RDV_KEY"))
+		lch_plan_setenv(p, "MUSTER_RDV_KEY", getenv("MUSTER_RDV_KEY"));
 	return 0;
 }
 

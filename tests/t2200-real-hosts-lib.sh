@@ -71,7 +71,7 @@ same_loss $T/out "trainer on h2, h3 launched from h1, MUSTER_ADDR unset"
 
 # a musterd on h1 named by its host, which is 127.0.1.1 there: the
 # leader on h1 listens on any address and takes the route toward h2's
-# (-x MUSTER_RDV_KEY: the launcher gives the server's key to local ranks only)
+# (the server's CURVE key reaches the ranks on h2 through the plan)
 od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > $T/admin
 $in_h1 $MUSTERD --admin-secret-file $T/admin --bind tcp://0.0.0.0:0 \
 	--foreground > $T/md.out 2> $T/md.err &
@@ -81,7 +81,7 @@ i=0; while [ "$(wc -l < $T/md.out)" -lt 2 ] && [ $i -lt 100 ]; do
 port=$(sed -n '1s/.*://p' $T/md.out)
 $in_h1 env MUSTER_ADMIN_SECRET_FILE=$T/admin \
 	MUSTER_RDV_KEY="$(sed -n 's/^curve-public-key //p' $T/md.out)" \
-	timeout -k 5 60 $MUSTER $TO -x MUSTER_RDV_KEY --rendezvous tcp://h1:$port \
+	timeout -k 5 60 $MUSTER $TO --rendezvous tcp://h1:$port \
 	-H h1:2,h2:2 -- env -u MUSTER_ADDR $TRAINER --steps 100 > $T/out 2>&1
 same_loss $T/out "trainer on h1, h2 through musterd at tcp://h1:PORT, MUSTER_ADDR unset"
 kill $mdpid 2>/dev/null; wait $mdpid 2>/dev/null
