@@ -20,7 +20,8 @@ enum opt_id {
 	O_NP, O_NODES, O_PPN, O_HOSTS, O_HOSTFILE, O_PS, O_WORKERS, O_CHIEF,
 	O_EVALUATOR, O_MPI, O_RDV, O_DRY, O_TIMEOUT, O_GRACE, O_RESTARTS,
 	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
-	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH
+	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH,
+	O_FANOUT
 };
 
 struct opt_def {
@@ -48,6 +49,7 @@ static const struct opt_def opt_defs[] = {
 	{ "--mpi", O_MPI, 0, "mpi" },
 	{ "--rendezvous", O_RDV, 1, "rendezvous" },
 	{ "--ssh", O_SSH, 1, "ssh" },
+	{ "--fanout", O_FANOUT, 1, "fanout" },
 	{ "--dry-run", O_DRY, 0, "dry_run" },
 	{ "--timeout", O_TIMEOUT, 1, "timeout" },
 	{ "--grace", O_GRACE, 1, "grace" },
@@ -95,6 +97,8 @@ lch_usage(int to_stderr)
 "  --rendezvous tcp://H:P    use a running musterd instead of the embedded one\n"
 "  --ssh CMD                 how to reach other hosts (default: $MUSTER_SSH,\n"
 "                            else 'ssh -T -o BatchMode=yes')\n"
+"  --fanout K                the head reaches K hosts, each the next K...\n"
+"                            (a tree; default 32, 1 to 1024)\n"
 "Supervision:\n"
 "  --timeout S               wall-clock limit: stop all, exit 124\n"
 "  --grace S                 seconds between SIGTERM and SIGKILL (default 3)\n"
@@ -126,6 +130,7 @@ lch_opts_init(struct lch_opts *o)
 	o->ps = o->workers = -1;
 	o->grace = 3.0;
 	o->tag = 1;
+	o->fanout = LCH_FANOUT_DEFAULT;
 }
 
 void
@@ -326,6 +331,13 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		}
 		replace(&o->ssh, v);
 		return 0;
+	case O_FANOUT:
+		if (mst_parse_long(v, 1, LCH_FANOUT_MAX, &o->fanout) != 0) {
+			lch_msg("%s '%s': expected a whole number from 1 to %d",
+			    from, v, LCH_FANOUT_MAX);
+			return -1;
+		}
+		return 0;
 	case O_MADDR:
 		if (lch_host_is_ipv6(v)) {
 			lch_msg("%s '%s': " LCH_IPV6_REFUSED, from, v);
@@ -383,7 +395,7 @@ lch_opts_parse(struct lch_opts *o, int argc, char **argv)
 			}
 			v = argv[++i];
 		}
-		o->set |= 1u << d->id;
+		o->set |= 1ull << d->id;
 		if (apply(o, d, v ? v : "", d->name) != 0)
 			return -1;
 	}
@@ -495,7 +507,7 @@ config_item(struct lch_opts *o, const cJSON *it, const char *path)
 		lch_msg("config '%s': unknown key \"%s\"", path, it->string);
 		return -1;
 	}
-	if (o->set & (1u << d->id))
+	if (o->set & (1ull << d->id))
 		return 0;	/* the command line wins */
 	from = lch_xasprintf("config '%s': \"%s\"", path, it->string);
 	if (d->id == O_X && cJSON_IsObject(it)) {

@@ -22,6 +22,8 @@
 #define LCH_DIR_MAX 4000	/* --log-dir, --output-dir: room for names */
 #define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout */
 #define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
+#define LCH_FANOUT_DEFAULT 32	/* --fanout: remote agents the head starts */
+#define LCH_FANOUT_MAX 1024
 
 enum lch_mode {
 	LCH_RUN = 0,	/* launch a job */
@@ -44,6 +46,7 @@ struct lch_opts {
 	int mpi;		/* --mpi */
 	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
 	char *ssh;		/* --ssh CMD: reaches other hosts */
+	long fanout;		/* --fanout K: the tree of agents (relay.h) */
 	int dry_run;
 	double timeout;		/* --timeout seconds; 0 = none */
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */
@@ -60,7 +63,7 @@ struct lch_opts {
 	int argc;
 	int argv_owned;		/* argv is the config's: released with o */
 	/* set-by-command-line markers, so the config only fills the rest */
-	unsigned set;
+	unsigned long long set;	/* 1 << opt_id: room for 64 options */
 };
 
 void lch_opts_init(struct lch_opts *o);

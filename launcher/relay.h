@@ -43,9 +43,6 @@
 
 #include <stddef.h>
 
-#define LCH_FANOUT_DEFAULT 32
-#define LCH_FANOUT_MAX 1024
-
 /* A remote node, at its tree position. */
 struct lch_tree_ent {
 	int node;		/* the node's index in the plan */
