@@ -1,22 +1,43 @@
 #!/bin/sh
 # tests/netns.sh: test hosts h1..hN as Linux network namespaces, each with
-# its own address 10.200.0.K/24 and its own sshd (shared/research/netns.md).
+# its own sshd (shared/research/netns.md), made to look like real cluster
+# nodes rather than like a clean lab:
 #
-#   netns.sh up N DIR           creates the hosts; state, keys, ssh_config
-#                               in DIR (an existing, empty folder)
+#   - /etc/hosts starts as a stock Debian install writes it: localhost,
+#     "127.0.1.1 hK" (the host's own name on a loopback address), the
+#     IPv6 lines; then the cluster's names, "10.200.0.J hJ" for every
+#     host.  So on hK, hK itself resolves to 127.0.1.1 first.
+#   - two interfaces, and only one connects the hosts: eth0 (first in
+#     interface order, the one a naive "first non-loopback interface"
+#     picks) holds 10.200.1.K/24 on a network of its own (a veth whose
+#     other end joins nothing: what another host sends to 10.200.1.J
+#     is never delivered, its ARP requests go unanswered); eth1 is the
+#     cluster link, 10.200.0.K/24 on the switch, where hK resolves and
+#     where sshd listens.
+#
+#   netns.sh up N DIR [--net2]  creates the hosts; state, keys, ssh_config
+#                               in DIR (an existing, empty folder).
+#                               --net2 (or NETNS_NET2=1 in the
+#                               environment): eth0 too connects the hosts,
+#                               on a second switch, so 10.200.1.J reaches
+#                               hJ from every host (for --iface); hK
+#                               still resolves to 10.200.0.K
 #   netns.sh exec DIR K CMD...  runs CMD inside hK, with hostname hK
 #   netns.sh down DIR           removes all that up created
 #
-# Namespaces are named mu<tag>h<K> and mu<tag>sw (the switch: a bridge
-# joined by one veth per host); <tag> is unique per "up", so two runs do
-# not collide, and hosts of one run see only each other.  The root
-# namespace gets nothing but a guard route, "unreachable 10.200.0.0/24"
-# with the tag as its metric, so that a stray connection from there fails
-# at once instead of leaving the machine; it is removed last.
+# Namespaces are named mu<tag>h<K> and mu<tag>sw (the switch: bridge br0
+# joined by vK, the other end of hK's eth1; wK, the other end of hK's
+# eth0, joins bridge br1 with --net2, else nothing); <tag> is unique per
+# "up", so two runs do not collide, and hosts of one run see only each
+# other.  The root namespace gets nothing but guard routes, "unreachable
+# 10.200.0.0/24" and "unreachable 10.200.1.0/24" with the tag as their
+# metric, so that a stray connection from there fails at once instead of
+# leaving the machine; they are added first and removed last.
 # up exits 77 with the reason on stderr when hosts cannot be made here
 # (not root, no CAP_NET_ADMIN, no sshd): callers report a skip.
 set -u
-NET=10.200.0
+NET=10.200.0	# the cluster network: eth1, the names, sshd
+NET2=10.200.1	# the second network: eth0
 
 die() { echo "netns.sh: $*" >&2; exit 1; }
 cant() { echo "netns.sh: $*" >&2; exit 77; }
@@ -24,23 +45,45 @@ cant() { echo "netns.sh: $*" >&2; exit 77; }
 ns_of() { echo "mu$(cat "$1/tag")h$2"; }
 sw_of() { echo "mu$(cat "$1/tag")sw"; }
 
-# host K: namespace, veth to the switch, address, hosts file, sshd
+# host K: namespace, eth0 and eth1, addresses, hosts file, sshd
 host_up() {
 	dir=$1 k=$2 n=$3 ns=$(ns_of "$1" "$2") sw=$(sw_of "$1")
 	ip netns add "$ns" || return 1
 	echo "$ns" >> "$dir/namespaces"
 	mkdir -p "/etc/netns/$ns" || return 1
 	echo "/etc/netns/$ns" >> "$dir/etcdirs"
+	# as Debian's installer writes it, then the cluster's names
 	{
-		echo "127.0.0.1 localhost"
+		printf '127.0.0.1\tlocalhost\n'
+		printf '127.0.1.1\th%s\n' "$k"
+		printf '\n# The following lines are desirable for IPv6 capable hosts\n'
+		printf '::1     localhost ip6-localhost ip6-loopback\n'
+		printf 'ff02::1 ip6-allnodes\n'
+		printf 'ff02::2 ip6-allrouters\n'
+		printf '\n'
 		i=1
-		while [ $i -le "$n" ]; do echo "$NET.$i h$i"; i=$((i + 1)); done
+		while [ $i -le "$n" ]; do
+			printf '%s.%s\th%s\n' "$NET" $i $i
+			i=$((i + 1))
+		done
 	} > "/etc/netns/$ns/hosts"
-	ip -n "$sw" link add "v$k" type veth peer name eth0 netns "$ns" &&
+	ip -n "$ns" link set lo up || return 1
+	# eth0 first, so that it comes first in interface order (ifindex)
+	# (no dummy links here: the module may be missing and cannot be
+	# loaded from a container; a veth whose other end joins no bridge is
+	# as isolated: its ARP requests go unanswered)
+	ip -n "$sw" link add "w$k" type veth peer name eth0 netns "$ns" || return 1
+	if [ "$(cat "$dir/net2")" = 1 ]; then
+		ip -n "$sw" link set "w$k" master br1 up
+	else
+		ip -n "$sw" link set "w$k" up
+	fi || return 1
+	ip -n "$ns" addr add "$NET2.$k/24" dev eth0 &&
+	ip -n "$ns" link set eth0 up &&
+	ip -n "$sw" link add "v$k" type veth peer name eth1 netns "$ns" &&
 	ip -n "$sw" link set "v$k" master br0 up &&
-	ip -n "$ns" link set lo up &&
-	ip -n "$ns" addr add "$NET.$k/24" dev eth0 &&
-	ip -n "$ns" link set eth0 up || return 1
+	ip -n "$ns" addr add "$NET.$k/24" dev eth1 &&
+	ip -n "$ns" link set eth1 up || return 1
 	cat > "$dir/sshd.$k.conf" <<-EOF
 	ListenAddress $NET.$k
 	Port 22
@@ -64,7 +107,7 @@ host_up() {
 }
 
 up() {
-	n=$1 dir=$2
+	n=$1 dir=$2 net2=$3
 	[ "$(id -u)" = 0 ] || cant "not root: cannot create network namespaces"
 	command -v ip > /dev/null || cant "no ip(8) (iproute2)"
 	command -v unshare > /dev/null || cant "no unshare(1)"
@@ -75,25 +118,34 @@ up() {
 	[ ! -e "$dir/tag" ] || die "$dir: already holds hosts"
 	echo "$$" > "$dir/tag"
 	echo "$n" > "$dir/n"
-	: > "$dir/namespaces"; : > "$dir/etcdirs"
+	echo "$net2" > "$dir/net2"
+	: > "$dir/namespaces"; : > "$dir/etcdirs"; : > "$dir/guard"
 	sw=$(sw_of "$dir")
-	# the guard first, so that no moment has hosts without it
-	if ! ip route add unreachable "$NET.0/24" metric "$$" 2> "$dir/err"; then
-		err=$(cat "$dir/err")
-		rm -f "$dir/tag" "$dir/n" "$dir/namespaces" "$dir/etcdirs" "$dir/err"
-		cant "cannot add the guard route (no CAP_NET_ADMIN?): $err"
-	fi
-	echo "$$" > "$dir/guard"
+	# the guards first, so that no moment has hosts without them; each
+	# one added is written down at once, for down to remove
+	for g in "$NET.0/24" "$NET2.0/24"; do
+		if ! ip route add unreachable "$g" metric "$$" 2> "$dir/err"; then
+			err=$(cat "$dir/err")
+			down "$dir"
+			rm -f "$dir/err"
+			cant "cannot add the guard route $g (no CAP_NET_ADMIN?): $err"
+		fi
+		echo "$g $$" >> "$dir/guard"
+	done
 	if ! ip netns add "$sw" 2> "$dir/err"; then
 		down "$dir"
 		cant "cannot create a network namespace: $(cat "$dir/err")"
 	fi
 	echo "$sw" >> "$dir/namespaces"
-	if ! { ip -n "$sw" link add br0 type bridge &&
-	    ip -n "$sw" link set br0 up; } 2> "$dir/err"; then
-		down "$dir"
-		cant "cannot create a bridge: $(cat "$dir/err")"
-	fi
+	bridges=br0
+	[ "$net2" = 1 ] && bridges="br0 br1"
+	for b in $bridges; do
+		if ! { ip -n "$sw" link add $b type bridge &&
+		    ip -n "$sw" link set $b up; } 2> "$dir/err"; then
+			down "$dir"
+			cant "cannot create a bridge: $(cat "$dir/err")"
+		fi
+	done
 	mkdir -p /run/sshd
 	ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey" &&
 	ssh-keygen -q -t ed25519 -N '' -C muster-test -f "$dir/key" &&
@@ -113,9 +165,9 @@ up() {
 	k=1
 	while [ $k -le "$n" ]; do
 		if ! host_up "$dir" $k "$n" 2> "$dir/err"; then
-			err=$(cat "$dir/err")
+			err="host h$k: $(cat "$dir/err")"
 			down "$dir"
-			die "host h$k: $err"
+			die "$err"
 		fi
 		k=$((k + 1))
 	done
@@ -161,13 +213,15 @@ down() {
 		case "$d" in /etc/netns/mu*) rm -rf "$d" ;; esac
 	done
 	rmdir /etc/netns 2>/dev/null
-	# the guard goes last, and only when no host is left
+	# the guards go last, and only when no host is left
 	if [ $left = 0 ] && [ -f "$dir/guard" ]; then
-		ip route del unreachable "$NET.0/24" metric "$(cat "$dir/guard")" 2>/dev/null
+		while read -r g metric; do
+			ip route del unreachable "$g" metric "$metric" 2>/dev/null
+		done < "$dir/guard"
 		rm -f "$dir/guard"
 	fi
 	[ $left = 0 ] || { echo "netns.sh: namespaces left: see $dir/namespaces" >&2; return 1; }
-	rm -f "$dir/tag" "$dir/namespaces" "$dir/etcdirs"
+	rm -f "$dir/tag" "$dir/n" "$dir/net2" "$dir/namespaces" "$dir/etcdirs"
 }
 
 hexec() {
@@ -178,14 +232,19 @@ hexec() {
 }
 
 case "${1:-}" in
-up)	[ $# -eq 3 ] || die "usage: netns.sh up N DIR"
+up)	net2=0
+	case "${NETNS_NET2:-0}" in 0|'') ;; 1) net2=1 ;;
+	*) die "NETNS_NET2 must be 0 or 1, not '$NETNS_NET2'" ;;
+	esac
+	[ $# -eq 4 ] && [ "$4" = --net2 ] && { net2=1; set -- "$1" "$2" "$3"; }
+	[ $# -eq 3 ] || die "usage: netns.sh up N DIR [--net2]"
 	case "$2" in ''|*[!0-9]*) die "up: N must be a number" ;; esac
 	[ "$2" -ge 1 ] && [ "$2" -le 250 ] || die "up: N must be 1 to 250"
-	up "$2" "$3" ;;
+	up "$2" "$3" $net2 ;;
 down)	[ $# -eq 2 ] || die "usage: netns.sh down DIR"
 	down "$2" ;;
 exec)	[ $# -ge 4 ] || die "usage: netns.sh exec DIR K CMD..."
 	shift
 	hexec "$@" ;;
-*)	die "usage: netns.sh up N DIR | down DIR | exec DIR K CMD..." ;;
+*)	die "usage: netns.sh up N DIR [--net2] | down DIR | exec DIR K CMD..." ;;
 esac
