@@ -47,6 +47,24 @@ lch_tree_first(int p, int k)
 	return (long)k * ((long)p + 1);
 }
 
+static int
+tree_depth(int n, int k)
+{
+	int p, d = 0;
+
+	for (p = n - 1; p >= 0; p = lch_tree_parent(p, k))
+		d++;
+	return d;
+}
+
+int
+lch_tree_fanout(int n, int k)
+{
+	while (tree_depth(n, k) > LCH_TREE_DEPTH_MAX)
+		k++;
+	return k;
+}
+
 static cJSON *
 tree_json(const struct lch_tree_ent *e, int n, int k, int p)
 {

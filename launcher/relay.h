@@ -56,6 +56,13 @@ int   lch_tree_parent(int p, int k);
  * consecutive, k at most, and exist when below the number of nodes. */
 long  lch_tree_first(int p, int k);
 /*
+ * The fan-out to use for n remote nodes when k is asked: k, or more when
+ * the tree would be deeper than LCH_TREE_DEPTH_MAX levels (a HELLO
+ * nests two JSON levels per tree level, and JSON parsers stop at 1000).
+ */
+#define LCH_TREE_DEPTH_MAX 200
+int   lch_tree_fanout(int n, int k);
+/*
  * The HELLO "tree" of position p (-1: every root) among the n remote
  * nodes e[0..n): a JSON array of {"node","host","ports","tree"}, each
  * with its own children; malloc'ed, NULL when p has no child.

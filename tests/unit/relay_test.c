@@ -37,6 +37,12 @@ test_layout(void)
 	CHECK_INT(lch_tree_parent(1023, 1024), -1);
 	CHECK_INT(lch_tree_parent(1024, 1024), 0);
 	CHECK_INT(lch_tree_first(1023, 1024), 1024L * 1024);
+	/* a tree no deeper than LCH_TREE_DEPTH_MAX */
+	CHECK_INT(lch_tree_fanout(200, 1), 1);
+	CHECK_INT(lch_tree_fanout(201, 1), 2);
+	CHECK_INT(lch_tree_fanout(1 << 20, 1), 2);
+	CHECK_INT(lch_tree_fanout(1 << 20, 32), 32);
+	CHECK_INT(lch_tree_fanout(0, 7), 7);
 }
 
 /* 7 remote nodes, fan-out 2: the roots 0 and 1, 6 below 2 below 0. */
