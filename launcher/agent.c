@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "outq.h"
+#include "relay.h"
 #include "records.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -789,6 +790,43 @@ config_release(struct lch_agent_cfg *c, struct lch_env *env)
 	free(c->w);
 }
 
+/* PROTOTYPE until i9-facts: HELLO, "h[I] {}", then the plan line. */
+static int
+proto_hello(char **line, char **rest, size_t *rest_len, int *code)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	char *nl, *p;
+	int node = 0;
+	char c;
+
+	if (strncmp(*line, "{\"hello\"", 8) != 0)
+		return 0;
+	if (lch_relay_wanted(*line)) {
+		*code = lch_relay_main(*line, *rest, *rest_len);
+		return 1;
+	}
+	if ((p = strstr(*line, "\"node\":")))
+		node = atoi(p + 7);
+	printf("h[%d] {}\n", node);
+	fflush(stdout);
+	lch_strbuf_add(&sb, *rest, *rest_len);
+	while ((nl = memchr(sb.buf, '\n', sb.len)) == NULL) {
+		if (read(0, &c, 1) != 1) {
+			*code = 2;
+			return 1;
+		}
+		lch_strbuf_addch(&sb, c);
+	}
+	free(*line);
+	free(*rest);
+	*line = lch_xasprintf("%.*s", (int)(nl - sb.buf), sb.buf);
+	*rest_len = sb.len - (size_t)(nl + 1 - sb.buf);
+	*rest = lch_xmalloc(*rest_len + 1);
+	memcpy(*rest, nl + 1, *rest_len);
+	lch_strbuf_release(&sb);
+	return 0;
+}
+
 int
 lch_agent_main(void)
 {
@@ -804,6 +842,8 @@ lch_agent_main(void)
 		lch_msg("agent: no plan on stdin");
 		return 2;
 	}
+	if (proto_hello(&line, &rest, &rest_len, &code))	/* PROTOTYPE */
+		return code;
 	if ((rv = lch_rec_plan_decode(line, &plan)) == -1)
 		lch_msg("agent: the plan on stdin is not JSON");
 	else if (rv != 0)

@@ -19,11 +19,15 @@
 #include "plan.h"
 #include "embed.h"
 #include "records.h"
+#include "relay.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
 
 #define EARLY_MAX 2048	/* ssh's own stderr we keep for the message */
+#define LCH_REC_LOST_TEXT 1024	/* PROTOTYPE */
+#define LCH_REC_FACTS 'h'
+#define LCH_REC_LOST 'n'
 /* Our output queued past this: stop reading records (the ranks wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
 /* ... and while the job stops, when they took nothing for STALL_MS,
@@ -37,6 +41,9 @@
 
 struct agent_proc {
 	const struct lch_node *node;
+	int *sub, nsub;		/* the nodes it carries, its own first */
+	int nprocs;		/* their ranks */
+	char *tree;		/* its HELLO's "tree", or NULL */
 	pid_t pid;
 	int in_fd, out_fd, err_fd;
 	struct lch_strbuf rd[2];	/* a partial line of out_fd, err_fd */
@@ -62,6 +69,8 @@ struct failure {
 	int rank, pid, code, err;
 	const char *host;
 	const struct agent_proc *agent;
+	int lost_node;		/* F_SSH, F_LOST from an n record, or -1 */
+	char said[LCH_REC_LOST_TEXT + 1];
 	int held;		/* a stopped rank when it failed, or -1 */
 	int held_pid, held_sig;
 };
@@ -407,11 +416,60 @@ record_end(struct head *h, struct agent_proc *a, const struct lch_rec *r)
  * (records.h), or passed on.  "o[3] line" prints as "line", or as
  * "[3] line" with --tag.
  */
+static void agent_failure(struct head *h, struct agent_proc *a, int kind,
+			  int code);
+
+/* "n[J] KIND CODE TEXT": node J, behind a relay, was lost. */
+static void
+node_lost(struct head *h, struct agent_proc *a, int node, const char *t,
+	  size_t n)
+{
+	int kind = -1, code = 0, off = 0;
+	char num[64];
+
+	snprintf(num, sizeof(num), "%.*s", (int)(n < 63 ? n : 63), t);
+	if (sscanf(num, "%d %d %n", &kind, &code, &off) < 2)
+		return;
+	if (h->fail.code != 0 || h->timed_out || h->stopping ||
+	    h->interrupted)
+		return;
+	agent_failure(h, a, kind == 0 ? F_SSH : F_LOST, code ? code : 255);
+	h->fail.lost_node = node;
+	h->fail.host = h->p->nodes[node].host;
+	snprintf(h->fail.said, sizeof(h->fail.said), "%.*s",
+	    (int)(n - (size_t)off), t + off);
+}
+
+/* An h or n record (by node); 0, or -1 when the line is none. */
+static int
+node_record(struct head *h, struct agent_proc *a, const char *line, size_t n)
+{
+	long v = 0;
+	size_t i;
+
+	if (n < 4 || (line[0] != LCH_REC_FACTS && line[0] != LCH_REC_LOST) ||
+	    line[1] != '[')
+		return -1;
+	for (i = 2; i < n && line[i] >= '0' && line[i] <= '9' &&
+	    v < h->p->nnodes; i++)
+		v = v * 10 + (line[i] - '0');
+	if (i == 2 || i + 1 >= n || line[i] != ']' || line[i + 1] != ' ' ||
+	    v >= h->p->nnodes)
+		return -1;
+	if (line[0] == LCH_REC_LOST)
+		node_lost(h, a, (int)v, line + i + 2, n - i - 2);
+	return 0;
+}
+
 static void
 record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 {
 	struct lch_rec r;
 
+	if (node_record(h, a, line, n) == 0) {
+		a->nrec++;
+		return;
+	}
 	if (lch_rec_decode(line, n, h->p->np, &r) != 0) {
 		out_line(h, 1, line, n);	/* not a record: pass it on */
 		return;
@@ -524,6 +582,7 @@ agent_failure(struct head *h, struct agent_proc *a, int kind, int code)
 	h->fail.pid = (int)a->pid;
 	h->fail.host = a->node->host;
 	h->fail.agent = a;
+	h->fail.lost_node = -1;
 	stop_job(h);
 }
 
@@ -545,16 +604,20 @@ agent_died(struct head *h, struct agent_proc *a)
 static void
 agent_done(struct head *h, struct agent_proc *a)
 {
-	int s;
+	int s, k;
 
 	a->done = 1;
 	for (s = 0; s < 2; s++)	/* a long line it left open ends here */
-		if (h->open[s] >= a->node->first_rank &&
-		    h->open[s] < a->node->first_rank + a->node->nprocs) {
-			out_add(h, s, "\n", 1);
-			h->open[s] = -1;
+		for (k = 0; k < a->nsub; k++) {
+			const struct lch_node *nd = &h->p->nodes[a->sub[k]];
+
+			if (h->open[s] >= nd->first_rank &&
+			    h->open[s] < nd->first_rank + nd->nprocs) {
+				out_add(h, s, "\n", 1);
+				h->open[s] = -1;
+			}
 		}
-	if (a->nended >= a->node->nprocs || h->fail.code != 0 ||
+	if (a->nended >= a->nprocs || h->fail.code != 0 ||
 	    h->timed_out || h->stopping || h->interrupted) {
 		if (a->early_len) {
 			out_close(h, 1);
@@ -709,18 +772,32 @@ out:
 static void
 send_plan(struct head *h, struct agent_proc *a)
 {
+	const char *ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
 	char *plan;
+	int k;
 
 	if (a->in_fd < 0)
 		return;
-	plan = lch_rec_plan_encode(h->p, a->node, h->cwd,
-	    (long)(h->o->grace * 1000), h->o->log_dir);
+	/* PROTOTYPE: HELLO and every plan at once, until i9-facts */
+	lch_strbuf_addf(&sb, "{\"hello\":1,\"node\":%d,\"host\":\"%s\"",
+	    (int)(a->node - h->p->nodes), a->node->host);
+	if (a->tree)
+		lch_strbuf_addf(&sb, ",\"ssh\":\"%s\",\"self\":\"%s\","
+		    "\"tree\":%s", ssh ? ssh : "ssh -T -o BatchMode=yes",
+		    lch_self_exe(), a->tree);
+	lch_strbuf_add(&sb, "}\n", 2);
+	for (k = 0; k < a->nsub; k++) {
+		plan = lch_rec_plan_encode(h->p, &h->p->nodes[a->sub[k]],
+		    h->cwd, (long)(h->o->grace * 1000), h->o->log_dir);
+		lch_strbuf_addf(&sb, "{\"node\":%d,%s\n", a->sub[k], plan + 1);
+		free(plan);
+	}
 	/* EPIPE: the agent (or ssh) ended; its end says why */
-	if ((lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
-	    lch_write_all(a->in_fd, "\n", 1) != 0) && errno != EPIPE)
+	if (lch_write_all(a->in_fd, sb.buf, sb.len) != 0 && errno != EPIPE)
 		lch_msg("agent for %s did not take its plan: %s",
 		    a->node->host, strerror(errno));
-	free(plan);
+	lch_strbuf_release(&sb);
 	(void)fcntl(a->in_fd, F_SETFL, O_NONBLOCK);
 }
 
@@ -932,9 +1009,17 @@ agent_lost_msg(const struct failure *f)
 			said[n++] = ';', said[n++] = ' ';
 	}
 	said[n] = '\0';
+	if (f->lost_node >= 0) {	/* behind a relay: what it said */
+		snprintf(said, sizeof(said), "%s", f->said);
+		n = strlen(said);
+	}
 	if (f->kind == F_SSH)
 		lch_msg("ssh to %s failed (exit %d)%s%s", f->host, f->code,
 		    n ? ": " : "", said);
+	else if (f->lost_node >= 0)
+		lch_msg("lost the agent of host %s (exit %d): its ranks are "
+		    "unaccounted for%s%s", f->host, f->code, n ? ": " : "",
+		    said);
 	else
 		lch_msg("lost the agent of host %s (%s exited with code %d): "
 		    "%d of its %d ranks unaccounted for%s%s", f->host,
@@ -1036,9 +1121,68 @@ release_agents(struct head *h)
 			close(a->err_fd);
 		lch_strbuf_release(&a->rd[0]);
 		lch_strbuf_release(&a->rd[1]);
+		free(a->sub);
+		free(a->tree);
 	}
 	free(h->ag);
 	h->ag = NULL;
+}
+
+static int
+node_remote(const struct lch_node *n)
+{
+	return !n->local || getenv("MUSTER_FORCE_SSH") != NULL;
+}
+
+/* Adds the nodes of tree position p (its own, then its children's). */
+static void
+add_sub(struct head *h, struct agent_proc *a, const int *rem, int nrem,
+	int k, int p)
+{
+	long c, first = lch_tree_first(p, k);
+
+	a->sub[a->nsub++] = rem[p];
+	a->nprocs += h->p->nodes[rem[p]].nprocs;
+	for (c = first; c < first + k && c < nrem; c++)
+		add_sub(h, a, rem, nrem, k, (int)c);
+}
+
+/*
+ * The connections: one per local node, and one per remote node at the
+ * top of the tree (relay.h), each carrying its subtree.
+ */
+static void
+make_conns(struct head *h)
+{
+	struct lch_tree_ent *e = lch_xcalloc((size_t)h->p->nnodes, sizeof(*e));
+	int *rem = lch_xcalloc((size_t)h->p->nnodes, sizeof(*rem));
+	int i, nrem = 0, n = 0, k = (int)h->o->fanout;
+
+	for (i = 0; i < h->p->nnodes; i++)
+		if (node_remote(&h->p->nodes[i])) {
+			e[nrem] = (struct lch_tree_ent){ i,
+			    h->p->nodes[i].host, 0 };
+			rem[nrem++] = i;
+		}
+	k = lch_tree_fanout(nrem, k);
+	h->nag = h->p->nnodes - nrem + (nrem < k ? nrem : k);
+	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
+	for (i = 0; i < h->p->nnodes; i++) {
+		if (node_remote(&h->p->nodes[i]))
+			continue;
+		h->ag[n].node = &h->p->nodes[i];
+		h->ag[n].sub = lch_xcalloc(1, sizeof(int));
+		h->ag[n].sub[h->ag[n].nsub++] = i;
+		h->ag[n++].nprocs = h->p->nodes[i].nprocs;
+	}
+	for (i = 0; i < nrem && i < k; i++, n++) {
+		h->ag[n].node = &h->p->nodes[rem[i]];
+		h->ag[n].sub = lch_xcalloc((size_t)nrem, sizeof(int));
+		add_sub(h, &h->ag[n], rem, nrem, k, i);
+		h->ag[n].tree = lch_tree_encode(e, nrem, k, i);
+	}
+	free(e);
+	free(rem);
 }
 
 /* One attempt of the whole job. */
@@ -1053,14 +1197,12 @@ run_once(struct head *h)
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->out_moved = (long long)mst_now_ms();
 	h->broken[0] = h->broken[1] = 0;
-	h->nag = h->p->nnodes;
 	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
 	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
 	h->broke = lch_xcalloc((size_t)h->p->np, 2);
 	h->open[0] = h->open[1] = -1;
-	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
+	make_conns(h);
 	for (i = 0; i < h->nag; i++) {
-		h->ag[i].node = &h->p->nodes[i];
 		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
 		lch_strbuf_init(&h->ag[i].rd[0], 0);
 		lch_strbuf_init(&h->ag[i].rd[1], 0);
