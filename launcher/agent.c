@@ -14,9 +14,10 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "facts.h"
 #include "outq.h"
-#include "relay.h"
 #include "records.h"
+#include "relay.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
@@ -790,78 +791,132 @@ config_release(struct lch_agent_cfg *c, struct lch_env *env)
 	free(c->w);
 }
 
-/* PROTOTYPE until i9-facts: HELLO, "h[I] {}", then the plan line. */
+/*
+ * This host's facts for the head (records.h: h), asked for by HELLO.
+ * -1 after saying why on stderr (the head names the host).
+ */
 static int
-proto_hello(char **line, char **rest, size_t *rest_len, int *code)
+send_facts(const struct lch_rec_hello *hello, struct lch_facts *f)
 {
+	struct lch_facts_req rq;
 	struct lch_strbuf sb = LCH_STRBUF_INIT;
-	char *nl, *p;
-	int node = 0;
-	char c;
+	char err[512], *json;
+	int rc;
 
-	if (strncmp(*line, "{\"hello\"", 8) != 0)
-		return 0;
-	if (lch_relay_wanted(*line)) {
-		*code = lch_relay_main(*line, *rest, *rest_len);
-		return 1;
+	memset(&rq, 0, sizeof(rq));
+	rq.toward = hello->toward;
+	rq.iface = hello->iface;
+	rq.nports = hello->ports;
+	if (lch_facts_gather(&rq, f, err, sizeof(err)) != 0) {
+		lch_msg("%s", err);
+		return -1;
 	}
-	if ((p = strstr(*line, "\"node\":")))
-		node = atoi(p + 7);
-	printf("h[%d] {}\n", node);
-	fflush(stdout);
-	lch_strbuf_add(&sb, *rest, *rest_len);
-	while ((nl = memchr(sb.buf, '\n', sb.len)) == NULL) {
-		if (read(0, &c, 1) != 1) {
-			*code = 2;
-			return 1;
-		}
-		lch_strbuf_addch(&sb, c);
-	}
-	free(*line);
-	free(*rest);
-	*line = lch_xasprintf("%.*s", (int)(nl - sb.buf), sb.buf);
-	*rest_len = sb.len - (size_t)(nl + 1 - sb.buf);
-	*rest = lch_xmalloc(*rest_len + 1);
-	memcpy(*rest, nl + 1, *rest_len);
+	json = lch_facts_encode(f);
+	lch_rec_add_facts(&sb, hello->node, json);
+	free(json);
+	rc = lch_write_all(1, sb.buf, sb.len);
 	lch_strbuf_release(&sb);
-	return 0;
+	return rc;	/* the head is gone: nothing to do */
+}
+
+/*
+ * Lines until our node's plan: plans of other nodes are skipped; a
+ * command (the job stopped before it started) or EOF ends us quietly,
+ * NULL; a bad plan too, with *bad set after a message.  SIGUSR1 and
+ * SIGUSR2 for workers not there yet are ignored.
+ */
+static char *
+read_own_plan(int node, struct lch_rec_plan *plan, char **rest,
+	      size_t *rest_len, int *bad)
+{
+	enum lch_rec_ctl cmd;
+	char *line;
+	int rv, sig;
+
+	while ((line = lch_rec_plan_read(0, rest, rest_len)) != NULL) {
+		if (lch_rec_ctl_decode(line, &cmd, &sig) == 0) {
+			if (cmd == LCH_REC_SIG && (sig == SIGUSR1 ||
+			    sig == SIGUSR2)) {
+				free(line);
+				continue;
+			}
+			break;
+		}
+		if ((rv = lch_rec_plan_decode(line, plan)) == 0 &&
+		    (plan->node == node || plan->node < 0))
+			return line;
+		if (rv == -1)
+			lch_msg("agent: a plan on stdin is not JSON");
+		else if (rv != 0)
+			lch_msg("agent: malformed plan on stdin");
+		lch_rec_plan_release(plan);
+		free(line);
+		if ((*bad = rv != 0))
+			return NULL;
+	}
+	free(line);
+	return NULL;
+}
+
+/* Runs the node's plan (the facts' ports released first). */
+static int
+run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
+	 size_t rest_len)
+{
+	struct lch_agent_cfg c;
+	struct lch_env *env;
+	int code, warden_fd;
+
+	/* the workers bind them: the agent lets go right before */
+	lch_facts_free_ports(f);
+	/* no warden (no fork): the agent goes on alone, as before */
+	(void)lch_warden_split(plan->grace_ms, &warden_fd);
+	memset(&c, 0, sizeof(c));
+	c.warden_fd = warden_fd;
+	env = plan_config(plan, &c);
+	c.control_fd = 0;
+	c.abort_fd = -1;
+	c.ctl_pending = rest;
+	c.ctl_pending_len = rest_len;
+	code = lch_agent_run(&c);
+	config_release(&c, env);
+	return code;
 }
 
 int
 lch_agent_main(void)
 {
+	struct lch_rec_hello hello;
 	struct lch_rec_plan plan;
-	struct lch_agent_cfg c;
-	struct lch_env *env;
-	char *line, *rest = NULL;
+	struct lch_facts f;
+	char *line, *pl = NULL, *rest = NULL;
 	size_t rest_len = 0;
-	int rv, code = 2, warden_fd;
+	int rv, bad = 0, code = 2;
 
 	signal(SIGINT, SIG_IGN);	/* the head decides; it forwards */
+	memset(&f, 0, sizeof(f));
+	memset(&plan, 0, sizeof(plan));
 	if ((line = lch_rec_plan_read(0, &rest, &rest_len)) == NULL) {
-		lch_msg("agent: no plan on stdin");
+		lch_msg("agent: no HELLO on stdin");
 		return 2;
 	}
-	if (proto_hello(&line, &rest, &rest_len, &code))	/* PROTOTYPE */
-		return code;
-	if ((rv = lch_rec_plan_decode(line, &plan)) == -1)
-		lch_msg("agent: the plan on stdin is not JSON");
+	if ((rv = lch_rec_hello_decode(line, &hello)) == -1)
+		lch_msg("agent: the HELLO on stdin is not JSON");
 	else if (rv != 0)
-		lch_msg("agent: malformed plan on stdin");
-	else {
-		/* no warden (no fork): the agent goes on alone, as before */
-		(void)lch_warden_split(plan.grace_ms, &warden_fd);
-		memset(&c, 0, sizeof(c));
-		c.warden_fd = warden_fd;
-		env = plan_config(&plan, &c);
-		c.control_fd = 0;
-		c.abort_fd = -1;
-		c.ctl_pending = rest;
-		c.ctl_pending_len = rest_len;
-		code = lch_agent_run(&c);
-		config_release(&c, env);
+		lch_msg("agent: malformed HELLO on stdin");
+	else if (hello.tree && lch_relay_wanted(line))	/* fan-out */
+		code = lch_relay_main(line, rest, rest_len);
+	else if (send_facts(&hello, &f) == 0) {
+		if ((pl = read_own_plan(hello.node, &plan, &rest,
+		    &rest_len, &bad)) != NULL)
+			code = run_plan(&plan, &f, rest, rest_len);
+		else	/* stopped before it started, or a bad plan */
+			code = bad ? 2 : 0;
 	}
 	lch_rec_plan_release(&plan);
+	lch_rec_hello_release(&hello);
+	lch_facts_release(&f);
+	free(pl);
 	free(rest);
 	free(line);
 	return code;

@@ -57,7 +57,12 @@ create_external(struct lch_rdv *r, const struct lch_plan *p)
 	return 0;
 }
 
-/* Beyond loopback: every interface, CURVE on, agents told the key. */
+/*
+ * Beyond loopback: every interface, CURVE on, agents told the key; the
+ * endpoint advertised is the head's address (lch_plan_choose_head: the
+ * route toward the other hosts, or --iface), never a name that might
+ * resolve to 127.0.1.1 on the ranks' hosts.
+ */
 static int
 start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 {
@@ -87,7 +92,7 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL) {
 		char ep[sizeof(r->endpoint)];
 
-		snprintf(ep, sizeof(ep), "tcp://%s%s", p->here, port);
+		snprintf(ep, sizeof(ep), "tcp://%s%s", p->head.addr, port);
 		snprintf(r->endpoint, sizeof(r->endpoint), "%s", ep);
 	}
 	if (*rdv_server_public_key(r->server))

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +12,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "agent.h"
 #include "clock.h"
+#include "facts.h"
 #include "head.h"
 #include "mpi.h"
+#include "muster.h"
 #include "outq.h"
 #include "plan.h"
 #include "embed.h"
 #include "records.h"
 #include "relay.h"
+#include "remote.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
 
 #define EARLY_MAX 2048	/* ssh's own stderr we keep for the message */
-#define LCH_REC_LOST_TEXT 1024	/* PROTOTYPE */
-#define LCH_REC_FACTS 'h'
-#define LCH_REC_LOST 'n'
 /* Our output queued past this: stop reading records (the ranks wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
 /* ... and while the job stops, when they took nothing for STALL_MS,
@@ -39,11 +42,16 @@
 #define AGENT_SLACK_MS 1000
 #define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
 
+/*
+ * A connection: one agent process the head started (forked here or ssh)
+ * and its pipes.  It carries one or more nodes (nodes[]: today only its
+ * own, with fan-out the subtree of a relay); what concerns a node (its
+ * facts, its ranks' ends) is kept per node, in struct node_state.
+ */
 struct agent_proc {
-	const struct lch_node *node;
-	int *sub, nsub;		/* the nodes it carries, its own first */
-	int nprocs;		/* their ranks */
-	char *tree;		/* its HELLO's "tree", or NULL */
+	const struct lch_node *node;	/* the node it reaches: its host */
+	int *nodes, nnodes;	/* the nodes it carries (indexes), its own first */
+	void *tree;		/* its HELLO's "tree" (a cJSON array), or NULL */
 	pid_t pid;
 	int in_fd, out_fd, err_fd;
 	struct lch_strbuf rd[2];	/* a partial line of out_fd, err_fd */
@@ -51,9 +59,18 @@ struct agent_proc {
 	int remote;		/* started over ssh */
 	int warned;		/* "did not end" was said */
 	int nrec;		/* records received */
-	int nended;		/* ranks reported ended ("x" or "f") */
 	char early[EARLY_MAX];	/* stderr before the first record: ssh's */
 	size_t early_len;
+};
+
+/* What the head knows of a node. */
+struct node_state {
+	int conn;		/* the connection that carries it (h->ag[]) */
+	int have_facts;
+	struct lch_facts facts;	/* its host's (records.h: h) */
+	int nended;		/* ranks reported ended ("x" or "f") */
+	int lost;		/* an n record: its ranks count as ended */
+	int up;			/* its parent in the tree (relay.h), or -1 */
 };
 
 enum fail_kind {
@@ -61,7 +78,8 @@ enum fail_kind {
 	F_EXEC,		/* a rank's program could not be run (err) */
 	F_AGENT_SIG,	/* an agent was killed by a signal */
 	F_SSH,		/* ssh ended before the remote agent started */
-	F_LOST		/* an agent ended with ranks unaccounted for */
+	F_LOST,		/* an agent ended with ranks unaccounted for */
+	F_HOST		/* a host cannot take part (msg says why) */
 };
 
 struct failure {
@@ -69,10 +87,12 @@ struct failure {
 	int rank, pid, code, err;
 	const char *host;
 	const struct agent_proc *agent;
-	int lost_node;		/* F_SSH, F_LOST from an n record, or -1 */
-	char said[LCH_REC_LOST_TEXT + 1];
+	int node;		/* F_SSH, F_LOST: the node lost */
+	int remote;		/* F_SSH, F_LOST: over ssh */
 	int held;		/* a stopped rank when it failed, or -1 */
 	int held_pid, held_sig;
+	char said[EARLY_MAX + 8];	/* F_SSH, F_LOST: its stderr, one line */
+	char msg[EARLY_MAX + 512];	/* F_HOST */
 };
 
 struct head {
@@ -80,6 +100,9 @@ struct head {
 	struct lch_plan *p;
 	struct agent_proc *ag;
 	int nag, running;
+	struct node_state *ns;	/* per node */
+	int nfacts;		/* nodes whose facts arrived */
+	int planned;		/* the plans went out (or never will) */
 	struct lch_outq out[2];	/* our stdout, stderr */
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
@@ -397,77 +420,37 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 
 /* An F, x or f record: the rank's end, or its failure. */
 static void
-record_end(struct head *h, struct agent_proc *a, const struct lch_rec *r)
+record_end(struct head *h, const struct lch_rec *r)
 {
+	struct node_state *ns = &h->ns[h->p->ranks[r->rank].node_rank];
+
 	if (r->type == LCH_REC_NOEXEC) {
-		a->nended++;
+		ns->nended++;
 		if (r->nums == 2)
 			note_failure(h, r->rank, 0, r->num[1], r->num[0]);
 		return;
 	}
-	a->nended += r->type == LCH_REC_EXIT;
+	ns->nended += r->type == LCH_REC_EXIT;
 	if (r->nums == 2 && r->num[1] != 0 &&
 	    (r->type == LCH_REC_FAIL || !h->stopping))
 		note_failure(h, r->rank, r->num[0], r->num[1], 0);
 }
+
+static void node_record(struct head *h, struct agent_proc *a,
+			const struct lch_rec *r);
 
 /*
  * One line from an agent's stdout, n bytes without its newline: a record
  * (records.h), or passed on.  "o[3] line" prints as "line", or as
  * "[3] line" with --tag.
  */
-static void agent_failure(struct head *h, struct agent_proc *a, int kind,
-			  int code);
-
-/* "n[J] KIND CODE TEXT": node J, behind a relay, was lost. */
-static void
-node_lost(struct head *h, struct agent_proc *a, int node, const char *t,
-	  size_t n)
-{
-	int kind = -1, code = 0, off = 0;
-	char num[64];
-
-	snprintf(num, sizeof(num), "%.*s", (int)(n < 63 ? n : 63), t);
-	if (sscanf(num, "%d %d %n", &kind, &code, &off) < 2)
-		return;
-	if (h->fail.code != 0 || h->timed_out || h->stopping ||
-	    h->interrupted)
-		return;
-	agent_failure(h, a, kind == 0 ? F_SSH : F_LOST, code ? code : 255);
-	h->fail.lost_node = node;
-	h->fail.host = h->p->nodes[node].host;
-	snprintf(h->fail.said, sizeof(h->fail.said), "%.*s",
-	    (int)(n - (size_t)off), t + off);
-}
-
-/* An h or n record (by node); 0, or -1 when the line is none. */
-static int
-node_record(struct head *h, struct agent_proc *a, const char *line, size_t n)
-{
-	long v = 0;
-	size_t i;
-
-	if (n < 4 || (line[0] != LCH_REC_FACTS && line[0] != LCH_REC_LOST) ||
-	    line[1] != '[')
-		return -1;
-	for (i = 2; i < n && line[i] >= '0' && line[i] <= '9' &&
-	    v < h->p->nnodes; i++)
-		v = v * 10 + (line[i] - '0');
-	if (i == 2 || i + 1 >= n || line[i] != ']' || line[i + 1] != ' ' ||
-	    v >= h->p->nnodes)
-		return -1;
-	if (line[0] == LCH_REC_LOST)
-		node_lost(h, a, (int)v, line + i + 2, n - i - 2);
-	return 0;
-}
-
 static void
 record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 {
 	struct lch_rec r;
 
-	if (node_record(h, a, line, n) == 0) {
-		a->nrec++;
+	if (lch_rec_decode_node(line, n, h->p->nnodes, &r) == 0) {
+		node_record(h, a, &r);
 		return;
 	}
 	if (lch_rec_decode(line, n, h->p->np, &r) != 0) {
@@ -489,7 +472,7 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 	case LCH_REC_FAIL:
 	case LCH_REC_EXIT:
 	case LCH_REC_NOEXEC:
-		record_end(h, a, &r);
+		record_end(h, &r);
 		return;
 	case LCH_REC_START:
 		return;
@@ -517,14 +500,15 @@ early_add(struct agent_proc *a, const char *s, size_t n)
 }
 
 /*
- * A line on an agent's stderr, without its newline.  Until a remote
- * agent's first record it may be ssh's own ("Connection refused"): kept
- * for the failure message.
+ * A line on an agent's stderr, without its newline.  Until an agent's
+ * first record (its node's facts) it may be ssh's own ("Connection
+ * refused") or the agent's reason not to start: kept for the failure
+ * message.
  */
 static void
 agent_errline(struct head *h, struct agent_proc *a, const char *s, size_t n)
 {
-	if (!a->remote || a->nrec > 0) {
+	if (a->nrec > 0) {
 		out_line(h, 1, s, n);
 		return;
 	}
@@ -572,17 +556,70 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 	}
 }
 
-/* Blames a lost agent (its node's ranks with it) and stops the job. */
+/* What an agent said before its first record, on one line. */
 static void
-agent_failure(struct head *h, struct agent_proc *a, int kind, int code)
+said_line(char *dst, size_t len, const char *s, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k + 3 < len; i++) {
+		if (s[i] != '\n')
+			dst[k++] = s[i];
+		else if (i + 1 < n)
+			dst[k++] = ';', dst[k++] = ' ';
+	}
+	dst[k] = '\0';
+}
+
+/*
+ * Blames a lost node (its ranks with it) and stops the job: the node a
+ * connection reaches, or one below it (an n record, said its text).
+ */
+static void
+node_failure(struct head *h, struct agent_proc *a, int node, int kind,
+	     int code, const char *said, size_t said_len)
 {
 	h->fail.kind = kind;
 	h->fail.code = code;
 	h->fail.rank = -1;
 	h->fail.pid = (int)a->pid;
-	h->fail.host = a->node->host;
+	h->fail.node = node;
+	h->fail.host = h->p->nodes[node].host;
+	h->fail.remote = a->remote || node != a->node->index;
 	h->fail.agent = a;
-	h->fail.lost_node = -1;
+	said_line(h->fail.said, sizeof(h->fail.said), said, said_len);
+	stop_job(h);
+}
+
+/* Blames a lost agent (its node's ranks with it) and stops the job. */
+static void
+agent_failure(struct head *h, struct agent_proc *a, int kind, int code)
+{
+	node_failure(h, a, a->node->index, kind, code, a->early,
+	    a->early_len);
+}
+
+/* A host that cannot take part: msg says why (one line), and the job stops. */
+static void
+host_failure(struct head *h, struct agent_proc *a, int node, const char *fmt,
+	     ...) __attribute__((format(printf, 4, 5)));
+static void
+host_failure(struct head *h, struct agent_proc *a, int node, const char *fmt,
+	     ...)
+{
+	va_list ap;
+
+	if (h->fail.code != 0 || h->timed_out)
+		return;
+	h->fail.kind = F_HOST;
+	h->fail.code = 2;
+	h->fail.rank = -1;
+	h->fail.node = node;
+	h->fail.host = h->p->nodes[node].host;
+	h->fail.agent = a;
+	va_start(ap, fmt);
+	vsnprintf(h->fail.msg, sizeof(h->fail.msg), fmt, ap);
+	va_end(ap);
 	stop_job(h);
 }
 
@@ -596,6 +633,14 @@ agent_died(struct head *h, struct agent_proc *a)
 	agent_failure(h, a, F_AGENT_SIG, a->code);
 }
 
+/* A node's ranks are all accounted for. */
+static int
+node_ended(const struct head *h, int node)
+{
+	return h->ns[node].lost ||
+	    h->ns[node].nended >= h->p->nodes[node].nprocs;
+}
+
 /*
  * An agent is done (reaped, pipes closed).  One that leaves ranks
  * unaccounted for lost them: ssh could not connect, or the connection or
@@ -604,21 +649,24 @@ agent_died(struct head *h, struct agent_proc *a)
 static void
 agent_done(struct head *h, struct agent_proc *a)
 {
-	int s, k;
+	int s, i, missing = -1;
 
 	a->done = 1;
 	for (s = 0; s < 2; s++)	/* a long line it left open ends here */
-		for (k = 0; k < a->nsub; k++) {
-			const struct lch_node *nd = &h->p->nodes[a->sub[k]];
+		for (i = 0; i < a->nnodes && h->open[s] >= 0; i++) {
+			const struct lch_node *n = &h->p->nodes[a->nodes[i]];
 
-			if (h->open[s] >= nd->first_rank &&
-			    h->open[s] < nd->first_rank + nd->nprocs) {
+			if (h->open[s] >= n->first_rank &&
+			    h->open[s] < n->first_rank + n->nprocs) {
 				out_add(h, s, "\n", 1);
 				h->open[s] = -1;
 			}
 		}
-	if (a->nended >= a->nprocs || h->fail.code != 0 ||
-	    h->timed_out || h->stopping || h->interrupted) {
+	for (i = 0; i < a->nnodes && missing < 0; i++)
+		if (!node_ended(h, a->nodes[i]))
+			missing = a->nodes[i];
+	if (missing < 0 || h->fail.code != 0 || h->timed_out ||
+	    h->stopping || h->interrupted) {
 		if (a->early_len) {
 			out_close(h, 1);
 			out_add(h, 1, a->early, a->early_len);
@@ -626,8 +674,11 @@ agent_done(struct head *h, struct agent_proc *a)
 		a->early_len = 0;
 		return;
 	}
-	agent_failure(h, a, a->remote && a->nrec == 0 ? F_SSH : F_LOST,
-	    a->code ? a->code : 255);
+	if (a->nrec == 0)	/* before its facts: said why, or ssh did */
+		agent_failure(h, a, F_SSH, a->code ? a->code : 255);
+	else
+		node_failure(h, a, missing, F_LOST, a->code ? a->code : 255,
+		    a->early, a->early_len);
 }
 
 static void
@@ -681,39 +732,26 @@ handle_signals(struct head *h)
 }
 
 /*
- * The agent command: this binary locally; for other hosts, --ssh (or
- * $MUSTER_SSH, split on blanks) HOST and the same binary's path, quoted
- * for the remote shell (git's sq_quote_argv).  The host cannot start
- * with '-' (lch_host_valid), and "--" ends ssh's options anyway.
+ * The agent command: this binary locally; for other hosts ssh and the
+ * remote command of remote.h (the same path there, else muster from the
+ * remote PATH).
  */
 static int
 agent_argv(struct head *h, struct lch_strv *v, const struct lch_node *n,
 	   const char *self)
 {
-	const char *ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
-	char *copy, *tok, *save = NULL, *cmd;
-	const char *remote[] = { self, "--agent", NULL };
+	static const char *const args[] = { "--agent", NULL };
+	struct lch_remote r;
 
 	if (n->local && !getenv("MUSTER_FORCE_SSH")) {
 		lch_strv_push(v, self);
 		lch_strv_push(v, "--agent");
 		return 0;
 	}
-	if (n->host[0] == '-') {
-		lch_msg("host '%s': a host cannot start with '-'", n->host);
-		return -1;
-	}
-	copy = lch_xstrdup(ssh && *ssh ? ssh : "ssh -T -o BatchMode=yes");
-	for (tok = strtok_r(copy, " \t", &save); tok;
-	    tok = strtok_r(NULL, " \t", &save))
-		lch_strv_push(v, tok);
-	free(copy);
-	lch_strv_push(v, "--");
-	lch_strv_push(v, n->host);
-	cmd = lch_sq_quote_argv(remote);
-	lch_strv_pushf(v, "exec %s", cmd);
-	free(cmd);
-	return 0;
+	memset(&r, 0, sizeof(r));
+	r.ssh = h->o->ssh;
+	r.self = self;
+	return lch_remote_argv(&r, n->host, args, v);
 }
 
 static int
@@ -765,40 +803,189 @@ out:
 }
 
 /*
- * Writes an agent its plan.  Done once every agent is started: a large
- * plan fills the pipe until ssh has connected, and the connections
- * should be made side by side, not one after another.
+ * Writes an agent its HELLO (records.h): small, it fits in the pipe
+ * while ssh connects, so the connections are made side by side.
  */
 static void
-send_plan(struct head *h, struct agent_proc *a)
+send_hello(struct head *h, struct agent_proc *a)
 {
-	const char *ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
-	struct lch_strbuf sb = LCH_STRBUF_INIT;
-	char *plan;
-	int k;
+	const struct lch_plan *p = h->p;
+	struct lch_rec_hello hello;
+	char *line;
 
 	if (a->in_fd < 0)
 		return;
-	/* PROTOTYPE: HELLO and every plan at once, until i9-facts */
-	lch_strbuf_addf(&sb, "{\"hello\":1,\"node\":%d,\"host\":\"%s\"",
-	    (int)(a->node - h->p->nodes), a->node->host);
-	if (a->tree)
-		lch_strbuf_addf(&sb, ",\"ssh\":\"%s\",\"self\":\"%s\","
-		    "\"tree\":%s", ssh ? ssh : "ssh -T -o BatchMode=yes",
-		    lch_self_exe(), a->tree);
-	lch_strbuf_add(&sb, "}\n", 2);
-	for (k = 0; k < a->nsub; k++) {
-		plan = lch_rec_plan_encode(h->p, &h->p->nodes[a->sub[k]],
+	memset(&hello, 0, sizeof(hello));
+	hello.node = a->node->index;
+	hello.host = a->node->host;
+	hello.version = MUSTER_VERSION_STRING;
+	hello.toward = p->all_local ? NULL : p->head.addr;
+	hello.iface = p->all_local ? NULL : p->iface;
+	hello.ports = a->node->want_ports;
+	hello.self = lch_self_exe();
+	if (a->tree) {	/* a relay: how it reaches its children */
+		hello.tree = a->tree;
+		hello.ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
+	}
+	line = lch_rec_hello_encode(&hello);
+	/* EPIPE: the agent (or ssh) ended; its end says why */
+	if ((lch_write_all(a->in_fd, line, strlen(line)) != 0 ||
+	    lch_write_all(a->in_fd, "\n", 1) != 0) && errno != EPIPE)
+		lch_msg("agent for %s did not take its HELLO: %s",
+		    a->node->host, strerror(errno));
+	free(line);
+}
+
+/* Writes a connection the plans of the nodes it carries. */
+static void
+send_plans_to(struct head *h, struct agent_proc *a)
+{
+	char *plan;
+	int i, e;
+
+	for (i = 0; i < a->nnodes && a->in_fd >= 0; i++) {
+		plan = lch_rec_plan_encode(h->p, &h->p->nodes[a->nodes[i]],
 		    h->cwd, (long)(h->o->grace * 1000), h->o->log_dir);
-		lch_strbuf_addf(&sb, "{\"node\":%d,%s\n", a->sub[k], plan + 1);
+		/* EPIPE: the agent (or ssh) ended; its end says why */
+		if ((lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
+		    lch_write_all(a->in_fd, "\n", 1) != 0) &&
+		    (e = errno) != EPIPE)
+			lch_msg("agent for %s did not take its plan: %s",
+			    a->node->host, strerror(e));
 		free(plan);
 	}
-	/* EPIPE: the agent (or ssh) ended; its end says why */
-	if (lch_write_all(a->in_fd, sb.buf, sb.len) != 0 && errno != EPIPE)
-		lch_msg("agent for %s did not take its plan: %s",
-		    a->node->host, strerror(errno));
-	lch_strbuf_release(&sb);
-	(void)fcntl(a->in_fd, F_SETFL, O_NONBLOCK);
+	if (a->in_fd >= 0)
+		(void)fcntl(a->in_fd, F_SETFL, O_NONBLOCK);
+}
+
+/* "p1 p2 ..." of a node's ports, the first few. */
+static void
+ports_text(char *buf, size_t len, const struct lch_facts *f)
+{
+	size_t k = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < f->nports && i < 8 && k + 16 < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%d", i ? " " : "",
+		    f->ports[i]);
+	if (f->nports > 8)
+		snprintf(buf + k, len - k, " ... (%d)", f->nports);
+	if (f->nports == 0)
+		snprintf(buf, len, "none");
+}
+
+/*
+ * Every node's facts arrived: every rank's environment from them, then
+ * the plans.  A job that stops meanwhile gets none: the agents see EOF
+ * and end (records.h).
+ */
+static void
+send_plans(struct head *h)
+{
+	int i;
+
+	h->planned = 1;
+	if (!ending(h)) {
+		for (i = 0; i < h->p->nnodes; i++) {
+			struct lch_node *n = &h->p->nodes[i];
+
+			n->net = h->ns[i].facts.net;
+			n->have_net = 1;
+			n->ports = h->ns[i].facts.ports;
+		}
+		if (lch_plan_set_net(h->p, h->o, 0) != 0) {
+			h->fail.kind = F_HOST;
+			h->fail.code = 2;
+			h->fail.msg[0] = '\0';	/* said */
+			stop_job(h);
+		}
+	}
+	for (i = 0; i < h->nag; i++) {
+		if (ending(h))
+			close_fd(&h->ag[i].in_fd);
+		else
+			send_plans_to(h, &h->ag[i]);
+	}
+}
+
+/*
+ * Node i's facts, as its agent sent them (h record): the same muster,
+ * the ports asked for, no loopback address when the job spans hosts.
+ */
+static void
+got_facts(struct head *h, struct agent_proc *a, int i, const char *json,
+	  size_t len)
+{
+	struct node_state *ns = &h->ns[i];
+	const struct lch_node *n = &h->p->nodes[i];
+	struct lch_facts *f = &ns->facts;
+	char ports[160];
+
+	if (ns->have_facts)
+		return;
+	if (lch_facts_decode(json, len, f) != 0) {
+		host_failure(h, a, i, "%s: its agent's facts cannot be read: "
+		    "'%.80s'", n->host, json);
+		return;
+	}
+	ns->have_facts = 1;
+	h->nfacts++;
+	if (strcmp(f->version, MUSTER_VERSION_STRING) != 0)
+		host_failure(h, a, i, "%s runs muster %s, this one is %s: the "
+		    "same version must run on every host", n->host, f->version,
+		    MUSTER_VERSION_STRING);
+	else if (f->nports != n->want_ports)
+		host_failure(h, a, i, "%s: its agent found %d free ports, %d "
+		    "were asked for", n->host, f->nports, n->want_ports);
+	else if (!h->p->all_local && mst_addr_is_loopback(f->net.addr))
+		host_failure(h, a, i, "%s would advertise %s on %s, a loopback "
+		    "address the other hosts cannot reach (give --iface)",
+		    n->host, f->net.addr, f->net.ifname);
+	if (h->o->verbose) {
+		ports_text(ports, sizeof(ports), f);
+		lch_msg("%s (node %d): address %s on %s (%s%s), ports %s",
+		    n->host, i, f->net.addr, f->net.ifname, h->p->all_local ?
+		    "all local" : h->p->iface ? "--iface " : "route toward ",
+		    h->p->all_local ? "" : h->p->iface ? h->p->iface :
+		    h->p->head.addr, ports);
+	}
+	if (h->nfacts == h->p->nnodes && !h->planned)
+		send_plans(h);
+}
+
+/* Node top and every node below it in the tree count as ended. */
+static void
+lost_subtree(struct head *h, int top)
+{
+	int i, k;
+
+	for (i = 0; i < h->p->nnodes; i++)
+		for (k = i; k >= 0; k = h->ns[k].up)
+			if (k == top) {
+				h->ns[i].lost = 1;
+				break;
+			}
+}
+
+/*
+ * An h or n record (by node).  An n record comes from a relay: the
+ * connection to node i, below it, ended badly; node i's ranks count as
+ * ended (with fan-out, its subtree's too).
+ */
+static void
+node_record(struct head *h, struct agent_proc *a, const struct lch_rec *r)
+{
+	if (r->type == LCH_REC_FACTS) {
+		got_facts(h, a, r->rank, r->text, r->text_len);
+		return;
+	}
+	lost_subtree(h, r->rank);
+	if (h->fail.code != 0 || h->timed_out || h->stopping ||
+	    h->interrupted)
+		return;
+	node_failure(h, a, r->rank, r->num[0] == LCH_REC_LOST_EARLY ? F_SSH :
+	    F_LOST, r->num[1] ? r->num[1] : 255, r->more, r->more_len);
 }
 
 /* The earlier of t and at - now (at 0: none). */
@@ -994,38 +1181,51 @@ loop(struct head *h)
 	free(who);
 }
 
-/* One line for an agent that ended early, with what ssh said. */
-static void
-agent_lost_msg(const struct failure *f)
+/*
+ * What an agent said before its facts, its own "muster: " cut (the
+ * message says it), and the host's name when it starts with it.
+ */
+static const char *
+said_text(const struct failure *f)
 {
-	const struct agent_proc *a = f->agent;
-	char said[EARLY_MAX + 8];
-	size_t i, n = 0;
+	const char *t = f->said;
+	size_t hl = strlen(f->host);
 
-	for (i = 0; i < a->early_len && n + 3 < sizeof(said); i++) {
-		if (a->early[i] != '\n')
-			said[n++] = a->early[i];
-		else if (i + 1 < a->early_len)
-			said[n++] = ';', said[n++] = ' ';
-	}
-	said[n] = '\0';
-	if (f->lost_node >= 0) {	/* behind a relay: what it said */
-		snprintf(said, sizeof(said), "%s", f->said);
-		n = strlen(said);
-	}
-	if (f->kind == F_SSH)
+	if (strncmp(t, "muster: ", 8) == 0)
+		t += 8;
+	if (strncmp(t, f->host, hl) == 0 && strncmp(t + hl, ": ", 2) == 0)
+		t += hl + 2;
+	return t;
+}
+
+/*
+ * One line for an agent that ended early, with what ssh said, or the
+ * agent itself (exit 2: it could not take part, e.g. no such --iface
+ * there; it says why).
+ */
+static void
+agent_lost_msg(const struct head *h, const struct failure *f)
+{
+	const struct lch_node *n = &h->p->nodes[f->node];
+	const struct node_state *ns = &h->ns[f->node];
+	const char *t = said_text(f);
+
+	if (f->kind == F_SSH && f->code == 2 && *t)
+		lch_msg("%s: %s%s%s", f->host, t, strstr(t, "plan on stdin") ?
+		    " (an older muster there? this one is " : "",
+		    strstr(t, "plan on stdin") ? MUSTER_VERSION_STRING ")" : "");
+	else if (f->kind == F_SSH && f->remote)
 		lch_msg("ssh to %s failed (exit %d)%s%s", f->host, f->code,
-		    n ? ": " : "", said);
-	else if (f->lost_node >= 0)
-		lch_msg("lost the agent of host %s (exit %d): its ranks are "
-		    "unaccounted for%s%s", f->host, f->code, n ? ": " : "",
-		    said);
+		    *t ? ": " : "", f->said);
+	else if (f->kind == F_SSH)
+		lch_msg("the agent for %s ended before its facts (exit %d)%s%s",
+		    f->host, f->code, *t ? ": " : "", f->said);
 	else
 		lch_msg("lost the agent of host %s (%s exited with code %d): "
 		    "%d of its %d ranks unaccounted for%s%s", f->host,
-		    a->remote ? "ssh" : "agent", f->code,
-		    a->node->nprocs - a->nended, a->node->nprocs,
-		    n ? ": " : "", said);
+		    f->remote ? "ssh" : "agent", f->code,
+		    n->nprocs - ns->nended, n->nprocs,
+		    f->said[0] ? ": " : "", f->said);
 }
 
 /* Says what the first failure was; returns the job's exit code. */
@@ -1041,7 +1241,7 @@ summarize_job(struct head *h)
 		return 128 + SIGPIPE;
 	if (f->code == 0) {
 		for (i = 0; i < h->nag; i++)
-			if (h->ag[i].code != 0) {
+			if (h->ag[i].code != 0 && h->planned) {
 				lch_msg("the agent for %s ended with code %d",
 				    h->ag[i].node->host, h->ag[i].code);
 				return h->ag[i].code;
@@ -1053,7 +1253,11 @@ summarize_job(struct head *h)
 		    "ranks are lost", f->agent->remote ? "ssh connection" :
 		    "agent", f->host, f->pid, lch_signame(f->code - 128));
 	else if (f->kind == F_SSH || f->kind == F_LOST)
-		agent_lost_msg(f);
+		agent_lost_msg(h, f);
+	else if (f->kind == F_HOST) {
+		if (f->msg[0])
+			lch_msg("%s", f->msg);
+	}
 	else if (f->err && f->code == 2)
 		lch_msg("rank %d (host %s) was not started: its log cannot be "
 		    "written (%s)", f->rank, f->host, strerror(f->err));
@@ -1121,8 +1325,8 @@ release_agents(struct head *h)
 			close(a->err_fd);
 		lch_strbuf_release(&a->rd[0]);
 		lch_strbuf_release(&a->rd[1]);
-		free(a->sub);
-		free(a->tree);
+		free(a->nodes);
+		cJSON_Delete(a->tree);
 	}
 	free(h->ag);
 	h->ag = NULL;
@@ -1134,53 +1338,61 @@ node_remote(const struct lch_node *n)
 	return !n->local || getenv("MUSTER_FORCE_SSH") != NULL;
 }
 
-/* Adds the nodes of tree position p (its own, then its children's). */
+/* Connection a carries tree position p and everything below it. */
 static void
-add_sub(struct head *h, struct agent_proc *a, const int *rem, int nrem,
-	int k, int p)
+add_subtree(struct head *h, struct agent_proc *a, const int *rem, int nrem,
+	    int k, int p)
 {
 	long c, first = lch_tree_first(p, k);
+	int up = lch_tree_parent(p, k);
 
-	a->sub[a->nsub++] = rem[p];
-	a->nprocs += h->p->nodes[rem[p]].nprocs;
+	a->nodes[a->nnodes++] = rem[p];
+	h->ns[rem[p]].conn = (int)(a - h->ag);
+	h->ns[rem[p]].up = up < 0 ? -1 : rem[up];
 	for (c = first; c < first + k && c < nrem; c++)
-		add_sub(h, a, rem, nrem, k, (int)c);
+		add_subtree(h, a, rem, nrem, k, (int)c);
 }
 
 /*
- * The connections: one per local node, and one per remote node at the
- * top of the tree (relay.h), each carrying its subtree.
+ * The connections (relay.h): one per node of this machine, forked here,
+ * and one per remote node at the top of the tree of --fanout, carrying
+ * its subtree, which its HELLO's tree tells it to reach.
  */
 static void
 make_conns(struct head *h)
 {
 	struct lch_tree_ent *e = lch_xcalloc((size_t)h->p->nnodes, sizeof(*e));
 	int *rem = lch_xcalloc((size_t)h->p->nnodes, sizeof(*rem));
-	int i, nrem = 0, n = 0, k = (int)h->o->fanout;
+	int i, nrem = 0, n = 0, k;
 
-	for (i = 0; i < h->p->nnodes; i++)
-		if (node_remote(&h->p->nodes[i])) {
-			e[nrem] = (struct lch_tree_ent){ i,
-			    h->p->nodes[i].host, 0 };
-			rem[nrem++] = i;
-		}
-	k = lch_tree_fanout(nrem, k);
+	for (i = 0; i < h->p->nnodes; i++) {
+		h->ns[i].up = -1;
+		if (!node_remote(&h->p->nodes[i]))
+			continue;
+		e[nrem] = (struct lch_tree_ent){ i, h->p->nodes[i].host,
+		    h->p->nodes[i].want_ports };
+		rem[nrem++] = i;
+	}
+	k = lch_tree_fanout(nrem, (int)h->o->fanout);
 	h->nag = h->p->nnodes - nrem + (nrem < k ? nrem : k);
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->p->nnodes; i++) {
 		if (node_remote(&h->p->nodes[i]))
 			continue;
 		h->ag[n].node = &h->p->nodes[i];
-		h->ag[n].sub = lch_xcalloc(1, sizeof(int));
-		h->ag[n].sub[h->ag[n].nsub++] = i;
-		h->ag[n++].nprocs = h->p->nodes[i].nprocs;
+		h->ag[n].nodes = lch_xcalloc(1, sizeof(int));
+		h->ag[n].nodes[h->ag[n].nnodes++] = i;
+		h->ns[i].conn = n++;
 	}
 	for (i = 0; i < nrem && i < k; i++, n++) {
 		h->ag[n].node = &h->p->nodes[rem[i]];
-		h->ag[n].sub = lch_xcalloc((size_t)nrem, sizeof(int));
-		add_sub(h, &h->ag[n], rem, nrem, k, i);
-		h->ag[n].tree = lch_tree_encode(e, nrem, k, i);
+		h->ag[n].nodes = lch_xcalloc((size_t)nrem, sizeof(int));
+		add_subtree(h, &h->ag[n], rem, nrem, k, i);
+		h->ag[n].tree = lch_tree_json(e, nrem, k, i);
 	}
+	if (h->o->verbose && nrem > k)
+		lch_msg("%d other hosts: %d reached from here, the rest through "
+		    "them (--fanout %d)", nrem, k, k);
 	free(e);
 	free(rem);
 }
@@ -1201,6 +1413,8 @@ run_once(struct head *h)
 	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
 	h->broke = lch_xcalloc((size_t)h->p->np, 2);
 	h->open[0] = h->open[1] = -1;
+	h->ns = lch_xcalloc((size_t)h->p->nnodes, sizeof(*h->ns));
+	h->nfacts = h->planned = 0;
 	make_conns(h);
 	for (i = 0; i < h->nag; i++) {
 		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
@@ -1211,12 +1425,21 @@ run_once(struct head *h)
 		if (start_agent(h, &h->ag[i], self) != 0)
 			break;
 	for (n = 0; n < i; n++)
-		send_plan(h, &h->ag[n]);
-	if (i < h->nag)
+		send_hello(h, &h->ag[n]);
+	if (i < h->nag) {
+		for (n = i + 1; n < h->nag; n++)	/* never started */
+			h->ag[n].reaped = h->ag[n].done = 1;
 		stop_job(h);
+	}
 	loop(h);
 	code = summarize(h);
 	release_agents(h);
+	for (i = 0; i < h->p->nnodes; i++) {
+		lch_facts_release(&h->ns[i].facts);
+		h->p->nodes[i].ports = NULL;	/* they were the facts' */
+	}
+	free(h->ns);
+	h->ns = NULL;
 	free(h->stop_sig);
 	free(h->stop_pid);
 	free(h->broke);
@@ -1297,10 +1520,23 @@ lch_head_run(struct lch_opts *o)
 	if (lch_plan_build(&plan, o) != 0)
 		return 2;
 	if (o->dry_run) {
-		lch_plan_print(&plan, 1);
+		/* nothing contacted: the rules, and what is known here */
+		(void)lch_plan_choose_head(&plan, o, 1);
+		code = lch_plan_set_net(&plan, o, 1) != 0 ? 2 : 0;
+		if (code == 0)
+			lch_plan_print(&plan, 1);
 		lch_plan_release(&plan);
-		return 0;
+		return code;
 	}
+	if (lch_plan_choose_head(&plan, o, 0) != 0) {
+		code = 2;
+		goto out_plan;
+	}
+	if (o->verbose && !plan.all_local)
+		lch_msg("this host: address %s on %s (%s%s): the rendezvous "
+		    "and the agents use it", plan.head.addr, plan.head.ifname,
+		    o->iface ? "--iface " : "route toward ",
+		    o->iface ? o->iface : plan.toward);
 	if ((code = check_program(&plan)) != 0)
 		goto out_plan;
 	if ((o->log_dir && make_dirs(o->log_dir, "--log-dir", 0700) != 0) ||

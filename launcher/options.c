@@ -11,6 +11,7 @@
 #include <cJSON.h>
 
 #include "muster.h"
+#include "netaddr.h"
 #include "num.h"
 #include "options.h"
 
@@ -21,7 +22,8 @@ enum opt_id {
 	O_EVALUATOR, O_MPI, O_RDV, O_DRY, O_TIMEOUT, O_GRACE, O_RESTARTS,
 	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
 	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH,
-	O_FANOUT
+	O_FANOUT,
+	O_IFACE
 };
 
 struct opt_def {
@@ -50,6 +52,7 @@ static const struct opt_def opt_defs[] = {
 	{ "--rendezvous", O_RDV, 1, "rendezvous" },
 	{ "--ssh", O_SSH, 1, "ssh" },
 	{ "--fanout", O_FANOUT, 1, "fanout" },
+	{ "--iface", O_IFACE, 1, "iface" },
 	{ "--dry-run", O_DRY, 0, "dry_run" },
 	{ "--timeout", O_TIMEOUT, 1, "timeout" },
 	{ "--grace", O_GRACE, 1, "grace" },
@@ -99,6 +102,9 @@ lch_usage(int to_stderr)
 "                            else 'ssh -T -o BatchMode=yes')\n"
 "  --fanout K                the head reaches K hosts, each the next K...\n"
 "                            (a tree; default 32, 1 to 1024)\n"
+"  --iface NAME|CIDR         the interface (eth1) or network (10.0.0.0/8)\n"
+"                            every host advertises (default: $MUSTER_IFACE,\n"
+"                            else each host's route toward this one)\n"
 "Supervision:\n"
 "  --timeout S               wall-clock limit: stop all, exit 124\n"
 "  --grace S                 seconds between SIGTERM and SIGKILL (default 3)\n"
@@ -145,6 +151,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->config);
 	free(o->master_addr);
 	free(o->ssh);
+	free(o->iface);
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
 	if (o->argv_owned) {
@@ -249,6 +256,28 @@ check_endpoint(const char *v, const char *from)
 	return too_long(from, v, LCH_ENDPOINT_MAX, "characters");
 }
 
+/*
+ * --iface: an interface name (at most IFNAMSIZ - 1 characters, no '/',
+ * no blank) or a CIDR A.B.C.D/N.  Whether a host has it is its agent's
+ * to say (facts.h).
+ */
+static int
+set_iface(struct lch_opts *o, const char *v, const char *from)
+{
+	unsigned net, mask;
+	size_t n = strlen(v);
+
+	if (strchr(v, '/') ? !mst_cidr_parse(v, &net, &mask) :
+	    n == 0 || n >= MST_IFNAME_MAX || strcspn(v, " \t\n:") != n ||
+	    strcmp(v, ".") == 0 || strcmp(v, "..") == 0) {
+		lch_msg("%s '%s': expected an interface name (e.g. eth1) or a "
+		    "network A.B.C.D/N (e.g. 10.200.0.0/24)", from, v);
+		return -1;
+	}
+	replace(&o->iface, v);
+	return 0;
+}
+
 /* Applies one option; from names where the value came from (for errors). */
 static int
 apply(struct lch_opts *o, const struct opt_def *d, const char *v,
@@ -338,6 +367,8 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 			return -1;
 		}
 		return 0;
+	case O_IFACE:
+		return set_iface(o, v, from);
 	case O_MADDR:
 		if (lch_host_is_ipv6(v)) {
 			lch_msg("%s '%s': " LCH_IPV6_REFUSED, from, v);
@@ -883,6 +914,11 @@ lch_opts_finish(struct lch_opts *o)
 	char err[600];
 
 	if (o->config && read_config(o, o->config) != 0)
+		return -1;
+	/* the environment's comes after the command line and the config */
+	if (o->iface == NULL && getenv("MUSTER_IFACE") &&
+	    *getenv("MUSTER_IFACE") &&
+	    set_iface(o, getenv("MUSTER_IFACE"), "MUSTER_IFACE") != 0)
 		return -1;
 	if (o->hostfile) {
 		if (o->hosts.n) {

@@ -47,6 +47,8 @@ struct lch_opts {
 	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
 	char *ssh;		/* --ssh CMD: reaches other hosts */
 	long fanout;		/* --fanout K: the tree of agents (relay.h) */
+	char *iface;		/* --iface NAME|CIDR (or MUSTER_IFACE): the
+				   interface every host advertises */
 	int dry_run;
 	double timeout;		/* --timeout seconds; 0 = none */
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */

@@ -1,6 +1,7 @@
 /* plan.c: see plan.h. */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,35 +19,35 @@
 #define PLAN_LINE_MAX (LCH_REC_PLAN_MAX - 4096 - PATH_MAX)
 #define PLAN_RANK_EXTRA 1024
 
-/* Binds port 0 and keeps the socket, so ports handed out stay distinct. */
+/* Unknown values while sizing the plan: as long as any real one. */
+#define SIZE_ADDR "255.255.255.255"
+#define SIZE_PORT "65535"
+#define SIZE_IFNAME "123456789012345"
+
+/* What lch_plan_set_net does with a node whose net is not known yet. */
+enum net_mode {
+	NET_REAL,	/* everything is known (facts), or skip it (--mpi) */
+	NET_DESCRIBE,	/* --dry-run: say how it will be chosen */
+	NET_SIZE	/* the longest it can be, to size the plan lines */
+};
+
+/* A TCP port free here: port 0 bound on every interface, then closed. */
 static int
-reserve_port(int *fd_out)
+free_port_here(void)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
 
 	if (fd < 0)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-		close(fd);
-		return -1;
-	}
-	*fd_out = fd;
-	return ntohs(sa.sin_port);
-}
-
-int
-lch_free_port(void)
-{
-	int fd, port = reserve_port(&fd);
-
-	if (port > 0)
-		close(fd);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
 	return port;
 }
 
@@ -74,6 +75,7 @@ place(struct lch_plan *p, const struct lch_opts *o)
 		int cap = o->hosts.n && !o->nodes && !o->ppn ?
 		    o->hosts.h[i].slots : o->ppn ? (int)o->ppn : left;
 
+		n->index = i;
 		n->host = o->hosts.n ? o->hosts.h[i].name : localhost;
 		n->local = lch_host_is_local(n->host);
 		p->all_local &= n->local;
@@ -91,33 +93,60 @@ place(struct lch_plan *p, const struct lch_opts *o)
 }
 
 /*
- * The name other hosts reach this machine by: a local node's name as the
- * user gave it (their resolver knows it), else our host name.
+ * A node's address as every rank can use it, into buf: from its facts,
+ * 127.0.0.1 when all is local, else what mode says (NULL: unknown).
  */
-static void
-set_here(struct lch_plan *p)
-{
-	int i;
-
-	for (i = 0; i < p->nnodes; i++)
-		if (p->nodes[i].local &&
-		    !lch_host_is_loopback(p->nodes[i].host)) {
-			snprintf(p->here, sizeof(p->here), "%s",
-			    p->nodes[i].host);
-			return;
-		}
-	if (gethostname(p->here, sizeof(p->here)) != 0)
-		snprintf(p->here, sizeof(p->here), "localhost");
-	p->here[sizeof(p->here) - 1] = '\0';
-}
-
-/* A node's address as every rank can use it ("localhost" is not one). */
 static const char *
-node_addr(const struct lch_plan *p, const struct lch_node *n)
+node_addr(const struct lch_plan *p, const struct lch_node *n,
+	  enum net_mode mode, char *buf, size_t len)
 {
+	if (n->have_net)
+		return n->net.addr;
 	if (p->all_local)
 		return "127.0.0.1";
-	return n->local && lch_host_is_loopback(n->host) ? p->here : n->host;
+	if (mode == NET_SIZE)
+		return SIZE_ADDR;
+	if (mode == NET_REAL)
+		return NULL;
+	snprintf(buf, len, "(address of %s, chosen there at start)", n->host);
+	return buf;
+}
+
+/* The interface of a node's address, as node_addr. */
+static const char *
+node_ifname(const struct lch_plan *p, const struct lch_node *n,
+	    enum net_mode mode, char *buf, size_t len)
+{
+	if (n->have_net)
+		return n->net.ifname;
+	if (p->all_local)
+		return "lo";
+	if (mode == NET_REAL)
+		return NULL;
+	if (p->iface && !strchr(p->iface, '/'))
+		return p->iface;	/* --iface NAME: that on every host */
+	if (mode == NET_SIZE)
+		return SIZE_IFNAME;
+	snprintf(buf, len, "(interface of %s, chosen there at start)",
+	    n->host);
+	return buf;
+}
+
+/* Port i of a node's, as node_addr. */
+static const char *
+node_port(const struct lch_node *n, int i, enum net_mode mode, char *buf,
+	  size_t len)
+{
+	if (n->ports && i < n->want_ports)
+		snprintf(buf, len, "%d", n->ports[i]);
+	else if (mode == NET_SIZE)
+		return SIZE_PORT;
+	else if (mode == NET_REAL)
+		return NULL;
+	else
+		snprintf(buf, len, "(a free port of %s, chosen there at start)",
+		    n->host);
+	return buf;
 }
 
 /* TF task type and index of each rank: chief, workers, ps, evaluator. */
@@ -149,27 +178,34 @@ assign_roles(struct lch_plan *p, const struct lch_opts *o)
 }
 
 /*
- * TF_CONFIG: every task its own host:port, the same cluster for all.  The
+ * TF_CONFIG: every task its own host:port, the same cluster for all: its
+ * node's address and a port its node's agent found free there.  The
  * evaluator is not part of the training cluster (Estimator's rule).
  */
 static int
-set_tf_config(struct lch_plan *p)
+set_tf_config(struct lch_plan *p, enum net_mode mode)
 {
 	static const char *types[] = { "chief", "worker", "ps" };
 	cJSON *cluster = cJSON_CreateObject();
-	int *fds = lch_xcalloc((size_t)p->np, sizeof(int));
 	char **addr = lch_xcalloc((size_t)p->np, sizeof(char *));
+	char ab[320], pb[320];
 	int r, t, rc = -1;
 
 	for (r = 0; r < p->np; r++) {
-		const struct lch_node *n = &p->nodes[p->ranks[r].node_rank];
-		int port = reserve_port(&fds[r]);
+		const struct lch_rank *rk = &p->ranks[r];
+		const struct lch_node *n = &p->nodes[rk->node_rank];
+		/* the node's ports: MASTER_PORT's first on node 0 */
+		int base = n->index == 0 && !p->master_port_given;
+		const char *a = node_addr(p, n, mode, ab, sizeof(ab));
+		const char *pt = node_port(n, base + rk->local_rank, mode, pb,
+		    sizeof(pb));
 
-		if (port <= 0) {
-			lch_msg("cannot reserve a port for TF_CONFIG task %d", r);
+		if (a == NULL || pt == NULL) {
+			lch_msg("TF_CONFIG task %d: no address or port of %s",
+			    r, n->host);
 			goto out;
 		}
-		addr[r] = lch_xasprintf("%s:%d", node_addr(p, n), port);
+		addr[r] = lch_xasprintf("%s:%s", a, pt);
 	}
 	for (t = 0; t < 3; t++) {
 		cJSON *list = NULL;
@@ -194,7 +230,8 @@ set_tf_config(struct lch_plan *p)
 		if ((s = cJSON_PrintUnformatted(tf)) == NULL)
 			lch_oom();
 		cJSON_Delete(tf);
-		if (strlen("TF_CONFIG=") + strlen(s) > LCH_ENV_MAX) {
+		if (mode != NET_DESCRIBE &&
+		    strlen("TF_CONFIG=") + strlen(s) > LCH_ENV_MAX) {
 			lch_msg("parameter-server mode: TF_CONFIG for %d tasks "
 			    "is %zu bytes, more than the %d Linux passes in one "
 			    "variable", p->np, strlen(s), LCH_ENV_MAX);
@@ -206,12 +243,8 @@ set_tf_config(struct lch_plan *p)
 	}
 	rc = 0;
 out:
-	for (r = 0; r < p->np; r++) {
-		if (fds[r] > 0)
-			close(fds[r]);
+	for (r = 0; r < p->np; r++)
 		free(addr[r]);
-	}
-	free(fds);
 	free(addr);
 	cJSON_Delete(cluster);
 	return rc;
@@ -240,13 +273,14 @@ set_cross(struct lch_plan *p)
 	free(seen);
 }
 
+static void set_xvars(struct lch_env *e, const struct lch_opts *o);
+
 static void
 set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 {
 	struct lch_rank *rk = &p->ranks[r];
 	struct lch_env *e = &rk->env;
 	const struct lch_node *n = &p->nodes[rk->node_rank];
-	size_t x;
 
 	lch_env_setf(e, "MUSTER_RANK", "%d", r);
 	lch_env_setf(e, "MUSTER_SIZE", "%d", p->np);
@@ -268,8 +302,6 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "ROLE_RANK", "%d", rk->role_index);
 	lch_env_setf(e, "ROLE_WORLD_SIZE", "%d", rk->role_size);
 	lch_env_set(e, "ROLE_NAME", rk->role);
-	lch_env_set(e, "MASTER_ADDR", p->master_addr);
-	lch_env_setf(e, "MASTER_PORT", "%d", p->master_port);
 	lch_env_set(e, "TORCHELASTIC_RESTART_COUNT", "0");
 	lch_env_setf(e, "TORCHELASTIC_MAX_RESTARTS", "%ld", o->max_restarts);
 	lch_env_set(e, "TORCHELASTIC_RUN_ID", p->job_id);
@@ -284,12 +316,129 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", rk->cross_rank);
 	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", rk->cross_size);
 	lch_env_set(e, "HOROVOD_HOSTNAME", n->host);
-	/* Azure ML */
-	lch_env_setf(e, "AZ_BATCH_MASTER_NODE", "%s:%d", p->master_addr,
-	    p->master_port);
-	lch_env_set(e, "AZ_BATCHAI_MPI_MASTER_NODE", p->master_addr);
 	lch_env_set(e, "PYTHONUNBUFFERED", "1");
-	/* -x, last so that the user can override anything */
+	set_xvars(e, o);
+}
+
+/* Whether the user set name: in our environment (local ranks inherit
+ * it) or with -x. */
+static int
+user_set(const struct lch_opts *o, const char *name)
+{
+	size_t x, n = strlen(name);
+
+	if (getenv(name))
+		return 1;
+	for (x = 0; x < o->xvars.n; x++)
+		if (strncmp(o->xvars.v[x], name, n) == 0 &&
+		    (o->xvars.v[x][n] == '\0' || o->xvars.v[x][n] == '='))
+			return 1;
+	return 0;
+}
+
+/*
+ * MASTER_ADDR: --master-addr, else 127.0.0.1 when all is local, else
+ * rank 0's node's address.  NULL: not known yet.
+ */
+static const char *
+master_addr(struct lch_plan *p, const struct lch_opts *o, enum net_mode mode)
+{
+	char buf[sizeof(p->master_addr)];
+	const char *a;
+
+	if (o->master_addr)
+		return o->master_addr;
+	if (mode == NET_SIZE && !p->all_local)
+		return SIZE_ADDR;
+	if (p->master_addr[0] && (o->mpi || o->mode == LCH_MPI_RANK))
+		return p->master_addr;	/* lch_plan_choose_head's */
+	if ((a = node_addr(p, &p->nodes[0], mode, buf, sizeof(buf))) == NULL)
+		return NULL;
+	if (mode == NET_SIZE)
+		return a;
+	snprintf(p->master_addr, sizeof(p->master_addr), "%s", a);
+	return p->master_addr;
+}
+
+static const char *
+master_port(struct lch_plan *p, enum net_mode mode, char *buf, size_t len)
+{
+	if (p->master_port_given) {
+		snprintf(buf, len, "%d", p->master_port);
+		return buf;
+	}
+	if (p->nodes[0].ports) {
+		p->master_port = p->nodes[0].ports[0];
+		snprintf(buf, len, "%d", p->master_port);
+		return buf;
+	}
+	if (p->master_port > 0) {	/* --mpi: lch_plan_choose_head's */
+		snprintf(buf, len, "%d", p->master_port);
+		return buf;
+	}
+	return node_port(&p->nodes[0], 0, mode, buf, len);
+}
+
+/* The names of the address, of the interface, of the master, for r. */
+static void
+set_rank_net(struct lch_plan *p, const struct lch_opts *o, int r,
+	     enum net_mode mode, const char *maddr, const char *mport)
+{
+	static const char *ifvars[] = { "GLOO_SOCKET_IFNAME",
+	    "NCCL_SOCKET_IFNAME", "TP_SOCKET_IFNAME" };
+	struct lch_env *e = &p->ranks[r].env;
+	const struct lch_node *n = &p->nodes[p->ranks[r].node_rank];
+	const char *a, *ifn;
+	char ab[300], ib[300];
+	size_t i;
+
+	if (maddr) {
+		lch_env_set(e, "MASTER_ADDR", maddr);
+		lch_env_set(e, "AZ_BATCHAI_MPI_MASTER_NODE", maddr);
+	}
+	if (mport)
+		lch_env_set(e, "MASTER_PORT", mport);
+	if (maddr && mport)	/* Azure ML */
+		lch_env_setf(e, "AZ_BATCH_MASTER_NODE", "%s:%s", maddr, mport);
+	if ((a = node_addr(p, n, mode, ab, sizeof(ab))) != NULL)
+		lch_env_set(e, "MUSTER_ADDR", a);
+	if ((ifn = node_ifname(p, n, mode, ib, sizeof(ib))) == NULL)
+		return;
+	/* torch's gloo, NCCL, TensorPipe: the path the address takes */
+	for (i = 0; i < sizeof(ifvars) / sizeof(ifvars[0]); i++)
+		if (!user_set(o, ifvars[i]))
+			lch_env_set(e, ifvars[i], ifn);
+}
+
+static int
+set_net(struct lch_plan *p, const struct lch_opts *o, enum net_mode mode)
+{
+	const char *maddr = master_addr(p, o, mode), *mport;
+	char pb[320];
+	int r;
+
+	mport = master_port(p, mode, pb, sizeof(pb));
+	for (r = 0; r < p->np; r++)
+		set_rank_net(p, o, r, mode, maddr, mport);
+	if (p->ps && set_tf_config(p, mode) != 0)
+		return -1;
+	for (r = 0; r < p->np; r++)	/* -x wins */
+		set_xvars(&p->ranks[r].env, o);
+	return 0;
+}
+
+int
+lch_plan_set_net(struct lch_plan *p, const struct lch_opts *o, int describe)
+{
+	return set_net(p, o, describe ? NET_DESCRIBE : NET_REAL);
+}
+
+/* -x, last so that the user can override anything */
+static void
+set_xvars(struct lch_env *e, const struct lch_opts *o)
+{
+	size_t x;
+
 	for (x = 0; x < o->xvars.n; x++) {
 		const char *kv = o->xvars.v[x], *eq = strchr(kv, '=');
 		char *name;
@@ -385,23 +534,138 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		}
 	assign_roles(p, o);
 	set_cross(p);
-	set_here(p);
-	snprintf(p->master_addr, sizeof(p->master_addr), "%s",
-	    o->master_addr ? o->master_addr : node_addr(p, &p->nodes[0]));
+	p->ps = lch_opts_ps_mode(o);
+	p->iface = o->iface;
 	p->master_port = (int)o->master_port;
-	if (!p->master_port && (p->master_port = lch_free_port()) <= 0) {
-		lch_msg("cannot find a free port for MASTER_PORT");
-		goto fail;
-	}
-	if (lch_opts_ps_mode(o) && set_tf_config(p) != 0)
-		goto fail;
+	p->master_port_given = o->master_port > 0;
+	if (o->master_addr)
+		snprintf(p->master_addr, sizeof(p->master_addr), "%s",
+		    o->master_addr);
+	else if (p->all_local)
+		snprintf(p->master_addr, sizeof(p->master_addr), "127.0.0.1");
+	for (i = 0; i < p->nnodes; i++)
+		p->nodes[i].want_ports = (i == 0 && !p->master_port_given) +
+		    (p->ps ? p->nodes[i].nprocs : 0);
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
+	/* under --mpi what is known now; else the longest it can get */
+	if (set_net(p, o, o->mpi || o->mode == LCH_MPI_RANK ? NET_REAL :
+	    NET_SIZE) != 0)
+		goto fail;
 	if (!o->mpi && check_plan_lines(p, o) != 0)
 		goto fail;
 	return 0;
 fail:
 	lch_plan_release(p);	/* the caller has nothing to release */
+	return -1;
+}
+
+/* host as a dotted quad that is no loopback address, into buf. */
+static int
+resolve_numeric(const char *host, char *buf, size_t len)
+{
+	struct addrinfo hints, *res;
+	int rc = -1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -1;
+	if (inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr,
+	    buf, (socklen_t)len) && !mst_addr_is_loopback(buf))
+		rc = 0;
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* This host's name, for messages. */
+static void
+my_name(char *buf, size_t len)
+{
+	if (gethostname(buf, len) != 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+}
+
+/*
+ * --mpi: mpirun starts the ranks, no agent says its facts.  MASTER_ADDR
+ * is the head's address when rank 0 is here, else rank 0's host as it
+ * resolves here (no loopback answer), else its name; MASTER_PORT a port
+ * free here.
+ */
+static void
+mpi_master(struct lch_plan *p, const struct lch_opts *o, int dry_run)
+{
+	const struct lch_node *n0 = &p->nodes[0];
+
+	if (!o->master_addr && !p->all_local) {
+		if (n0->local && p->have_head)
+			snprintf(p->master_addr, sizeof(p->master_addr), "%s",
+			    p->head.addr);
+		else if (n0->local || resolve_numeric(n0->host,
+		    p->master_addr, sizeof(p->master_addr)) != 0)
+			snprintf(p->master_addr, sizeof(p->master_addr), "%s",
+			    n0->host);
+	}
+	if (!p->master_port_given && !dry_run &&
+	    (p->master_port = free_port_here()) <= 0)
+		p->master_port = 0;
+}
+
+int
+lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
+		     int dry_run)
+{
+	struct mst_netaddr chk;
+	char err[256], me[256];
+	int i;
+
+	p->have_head = 0;
+	p->head_err[0] = '\0';
+	p->toward = NULL;
+	for (i = 0; i < p->nnodes && !p->toward; i++)
+		if (!p->nodes[i].local)
+			p->toward = p->nodes[i].host;
+	if (p->all_local) {
+		/* one machine: loopback, whatever --iface says; but a bad
+		 * --iface is refused all the same */
+		snprintf(p->head.addr, sizeof(p->head.addr), "127.0.0.1");
+		snprintf(p->head.ifname, sizeof(p->head.ifname), "lo");
+		p->have_head = 1;
+		if (p->iface && mst_iface_lookup(p->iface, &chk, err,
+		    sizeof(err)) != 0)
+			goto bad;
+	} else if (mst_addr_choose(p->iface, p->toward, &p->head, err,
+	    sizeof(err)) != 0) {
+		goto bad;
+	} else if (mst_addr_is_loopback(p->head.addr)) {
+		snprintf(err, sizeof(err), "%s%s%s gives %s, a loopback address "
+		    "the other hosts cannot reach (give --iface)",
+		    p->iface ? "--iface " : "the route toward ",
+		    p->iface ? p->iface : p->toward, p->iface ? "" : " here",
+		    p->head.addr);
+		goto bad;
+	} else
+		p->have_head = 1;
+	for (i = 0; i < p->nnodes; i++)
+		if (p->nodes[i].local) {
+			p->nodes[i].net = p->head;
+			p->nodes[i].have_net = 1;
+		}
+	if (o->mpi) {
+		mpi_master(p, o, dry_run);
+		if (set_net(p, o, NET_REAL) != 0)
+			return -1;
+	}
+	return 0;
+bad:
+	my_name(me, sizeof(me));
+	snprintf(p->head_err, sizeof(p->head_err), "%s", err);
+	p->have_head = 0;
+	if (dry_run)
+		return 0;
+	lch_msg("%s (this host): %s", me, err);
 	return -1;
 }
 
@@ -426,6 +690,44 @@ lch_plan_release(struct lch_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* --dry-run's "net": the node's choice where known, else its rule. */
+static void
+add_net(const struct lch_plan *p, const struct lch_node *n, cJSON *o)
+{
+	cJSON *net = cJSON_AddObjectToObject(o, "net");
+	char buf[600];
+
+	if (n->have_net) {
+		cJSON_AddStringToObject(net, "addr", n->net.addr);
+		cJSON_AddStringToObject(net, "iface", n->net.ifname);
+	} else {
+		if (p->iface)
+			snprintf(buf, sizeof(buf), "the address on --iface %s "
+			    "(chosen on %s at start)", p->iface, n->host);
+		else if (n->local)	/* the head's, which failed */
+			snprintf(buf, sizeof(buf), "route toward %s (chosen "
+			    "here at start)", p->toward);
+		else
+			snprintf(buf, sizeof(buf), "route toward %s (chosen on "
+			    "%s at start)", p->have_head ? p->head.addr :
+			    "this host", n->host);
+		cJSON_AddStringToObject(net, "addr", buf);
+		if (p->iface && !strchr(p->iface, '/'))
+			cJSON_AddStringToObject(net, "iface", p->iface);
+		else
+			cJSON_AddStringToObject(net, "iface", "the one holding "
+			    "that address");
+	}
+	if (n->want_ports)
+		snprintf(buf, sizeof(buf), "%d free on %s, chosen there at "
+		    "start", n->want_ports, n->local ? "this host" : n->host);
+	else
+		snprintf(buf, sizeof(buf), "none");
+	cJSON_AddStringToObject(net, "ports", buf);
+	if (!p->have_head && p->head_err[0])
+		cJSON_AddStringToObject(net, "error", p->head_err);
+}
+
 void
 lch_plan_print(const struct lch_plan *p, int fd)
 {
@@ -441,6 +743,7 @@ lch_plan_print(const struct lch_plan *p, int fd)
 		cJSON_AddNumberToObject(o, "local_rank", rk->local_rank);
 		cJSON_AddNumberToObject(o, "node_rank", rk->node_rank);
 		cJSON_AddStringToObject(o, "host", p->nodes[rk->node_rank].host);
+		add_net(p, &p->nodes[rk->node_rank], o);
 		argv = cJSON_AddArrayToObject(o, "argv");
 		for (a = 0; p->argv[a]; a++)
 			cJSON_AddItemToArray(argv, cJSON_CreateString(p->argv[a]));

@@ -9,6 +9,7 @@
 #ifndef LCH_PLAN_H
 #define LCH_PLAN_H
 
+#include "netaddr.h"
 #include "options.h"
 #include "util.h"
 
@@ -16,6 +17,15 @@ struct lch_node {
 	const char *host;	/* borrowed from the options, or "localhost" */
 	int local;		/* the host is this machine */
 	int first_rank, nprocs;
+	int index;		/* in the plan's nodes */
+	int want_ports;		/* free ports its agent finds on its host:
+				   MASTER_PORT first (rank 0's node, without
+				   --master-port), then one per rank for
+				   TF_CONFIG in parameter-server mode */
+	/* from the node's facts (the head sets them; lch_plan_set_net) */
+	int have_net;		/* net holds the node's address */
+	struct mst_netaddr net;	/* what its ranks advertise */
+	const int *ports;	/* want_ports of them, or NULL: not yet */
 };
 
 struct lch_rank {
@@ -33,24 +43,60 @@ struct lch_plan {
 	struct lch_rank *ranks;
 	char job_id[64];
 	char secret[65];	/* hex; in MUSTER_JOB_SECRET, never on argv */
-	char master_addr[256];
-	char here[256];		/* the name other hosts reach this one by */
-	int master_port;
+	char master_addr[256];	/* --master-addr, else set with the facts
+				   (127.0.0.1 when all local; rank 0's
+				   host's guess from here under --mpi) */
+	int master_port;	/* --master-port, else rank 0's node's */
+	int master_port_given;	/* --master-port: no port wanted for it */
 	int all_local;
+	int ps;			/* parameter-server mode: TF_CONFIG */
+	const char *iface;	/* --iface, or NULL */
+	/*
+	 * The head's own address (lch_plan_choose_head): the local address
+	 * of the route toward the first remote node's host (toward), or
+	 * --iface's; 127.0.0.1 when all local.  What the embedded
+	 * rendezvous advertises and every agent routes toward.
+	 */
+	const char *toward;	/* NULL: all local */
+	int have_head;
+	struct mst_netaddr head;
+	char head_err[256];	/* why there is no head address (dry run) */
 	char **argv;		/* the program, borrowed */
 };
 
 /*
  * Builds the plan; -1 after a one-line message on bad input, with
- * nothing left to release.
+ * nothing left to release.  The environment that depends on where each
+ * node is (MASTER_ADDR, MASTER_PORT, TF_CONFIG, MUSTER_ADDR and the
+ * *_SOCKET_IFNAME names) waits for lch_plan_set_net, except under --mpi
+ * (MASTER_ADDR, MASTER_PORT: see lch_plan_choose_head).
  */
 int  lch_plan_build(struct lch_plan *p, const struct lch_opts *o);
+/*
+ * Chooses the head's address (p->head) and gives it to every local node
+ * (this machine's agents would choose the same).  Under --mpi also
+ * MASTER_ADDR (the head's address when rank 0 is here, else rank 0's
+ * host as resolved here when that is no loopback address, else its
+ * name) and MASTER_PORT (a port free here).  -1 after a message naming
+ * this host and why; with dry_run never: p->head_err says why.
+ */
+int  lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
+			  int dry_run);
+/*
+ * Sets every rank's address-dependent environment from its node's net
+ * and ports (all nodes' must be known, or describe is set: the --dry-run
+ * text then stands for what is not known yet); -x values win still.
+ * -1 after a message when TF_CONFIG does not fit in a variable.
+ */
+int  lch_plan_set_net(struct lch_plan *p, const struct lch_opts *o,
+		      int describe);
 /* Sets name=val on every rank (e.g. MUSTER_RENDEZVOUS once known). */
 void lch_plan_setenv(struct lch_plan *p, const char *name, const char *val);
 void lch_plan_release(struct lch_plan *p);
-/* One JSON object per rank per line (the --dry-run format). */
+/*
+ * One JSON object per rank per line (the --dry-run format); "net" says
+ * how its node's address, interface and ports are chosen.
+ */
 void lch_plan_print(const struct lch_plan *p, int fd);
-/* A free TCP port: port 0 bound on every interface, then closed. */
-int  lch_free_port(void);
 
 #endif /* LCH_PLAN_H */

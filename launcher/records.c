@@ -22,15 +22,54 @@ add_strings(cJSON *arr, char *const *v, size_t n)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
 }
 
+static char *
+print_json(cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+
+	if (s == NULL)
+		lch_oom();
+	cJSON_Delete(j);
+	return s;
+}
+
+static void
+add_str(cJSON *j, const char *name, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(j, name, v);
+}
+
+char *
+lch_rec_hello_encode(const struct lch_rec_hello *h)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "hello", LCH_REC_HELLO_VERSION);
+	cJSON_AddNumberToObject(j, "node", h->node);
+	add_str(j, "host", h->host);
+	add_str(j, "version", h->version);
+	add_str(j, "toward", h->toward);
+	add_str(j, "iface", h->iface);
+	cJSON_AddNumberToObject(j, "ports", h->ports);
+	add_str(j, "ssh", h->ssh);
+	add_str(j, "remote_muster", h->remote_muster);
+	add_str(j, "self", h->self);
+	if (h->tree)
+		cJSON_AddItemToObject(j, "tree",
+		    cJSON_Duplicate((const cJSON *)h->tree, 1));
+	return print_json(j);
+}
+
 char *
 lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 		    const char *cwd, long grace_ms, const char *log_dir)
 {
 	cJSON *j = cJSON_CreateObject(), *ranks, *rk;
 	size_t argc = 0;
-	char *s;
 	int r;
 
+	cJSON_AddNumberToObject(j, "node", n->index);
 	cJSON_AddStringToObject(j, "host", n->host);
 	if (cwd)
 		cJSON_AddStringToObject(j, "cwd", cwd);
@@ -48,10 +87,7 @@ lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 		    p->ranks[r].env.kv.v, p->ranks[r].env.kv.n);
 		cJSON_AddItemToArray(ranks, rk);
 	}
-	if ((s = cJSON_PrintUnformatted(j)) == NULL)
-		lch_oom();
-	cJSON_Delete(j);
-	return s;
+	return print_json(j);
 }
 
 void
@@ -143,6 +179,34 @@ lch_rec_decode(const char *line, size_t n, int np, struct lch_rec *r)
 	return 0;
 }
 
+int
+lch_rec_decode_node(const char *line, size_t n, int nnodes, struct lch_rec *r)
+{
+	size_t i;
+
+	if (n < 4 || (line[0] != LCH_REC_FACTS && line[0] != LCH_REC_LOST) ||
+	    lch_rec_decode(line, n, nnodes, r) != 0)
+		return -1;
+	if (r->type == LCH_REC_LOST) {
+		decode_nums(r);
+		if (r->nums != 2)
+			return -1;
+		/* TEXT: after the two numbers and one blank */
+		for (i = 0; i < r->text_len && r->text[i] == ' '; i++)
+			;
+		for (; i < r->text_len && r->text[i] != ' '; i++)
+			;
+		for (; i < r->text_len && r->text[i] == ' '; i++)
+			;
+		for (; i < r->text_len && r->text[i] != ' '; i++)
+			;
+		i += i < r->text_len;
+		r->more = r->text + i;
+		r->more_len = r->text_len - i;
+	}
+	return 0;
+}
+
 /* Room for the next read: the buffer doubles up to LCH_REC_PLAN_MAX. */
 static int
 plan_room(struct lch_strbuf *sb)
@@ -155,6 +219,17 @@ plan_room(struct lch_strbuf *sb)
 	return 1;
 }
 
+/* The first line of sb, cut off: the rest goes to *rest. */
+static char *
+take_line(struct lch_strbuf *sb, char *nl, char **rest, size_t *rest_len)
+{
+	*rest_len = sb->len - (size_t)(nl + 1 - sb->buf);
+	*rest = lch_xmalloc(*rest_len + 1);
+	memcpy(*rest, nl + 1, *rest_len);
+	lch_strbuf_setlen(sb, (size_t)(nl - sb->buf));
+	return sb->buf;
+}
+
 char *
 lch_rec_plan_read(int fd, char **rest, size_t *rest_len)
 {
@@ -164,20 +239,23 @@ lch_rec_plan_read(int fd, char **rest, size_t *rest_len)
 	char *nl;
 
 	lch_strbuf_init(&sb, 65536 - 1);
-	while (plan_room(&sb)) {
+	if (*rest) {
+		lch_strbuf_add(&sb, *rest, *rest_len);
+		free(*rest);
+		*rest = NULL;
+		*rest_len = 0;
+		if ((nl = memchr(sb.buf, '\n', sb.len)) != NULL)
+			return take_line(&sb, nl, rest, rest_len);
+	}
+	while (sb.len < (size_t)LCH_REC_PLAN_MAX && plan_room(&sb)) {
 		old = sb.len;
 		n = lch_strbuf_read_once(&sb, fd, sb.alloc - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		if ((nl = memchr(sb.buf + old, '\n', (size_t)n)) != NULL) {
-			*rest_len = sb.len - (size_t)(nl + 1 - sb.buf);
-			*rest = lch_xmalloc(*rest_len + 1);
-			memcpy(*rest, nl + 1, *rest_len);
-			lch_strbuf_setlen(&sb, (size_t)(nl - sb.buf));
-			return sb.buf;
-		}
+		if ((nl = memchr(sb.buf + old, '\n', (size_t)n)) != NULL)
+			return take_line(&sb, nl, rest, rest_len);
 	}
 	lch_strbuf_release(&sb);
 	return NULL;
@@ -232,12 +310,55 @@ decode_ranks(const cJSON *ranks, struct lch_rec_plan *p)
 	return 0;
 }
 
+static int
+json_int(const cJSON *o, const char *name, int dflt)
+{
+	const cJSON *it = cJSON_GetObjectItem(o, name);
+
+	return cJSON_IsNumber(it) && it->valuedouble >= -1e9 &&
+	    it->valuedouble <= 1e9 ? it->valueint : dflt;
+}
+
+int
+lch_rec_hello_decode(const char *line, struct lch_rec_hello *h)
+{
+	cJSON *j, *tree;
+
+	memset(h, 0, sizeof(*h));
+	if ((h->json = j = cJSON_Parse(line)) == NULL)
+		return -1;
+	if (!cJSON_IsObject(j) || json_int(j, "hello", 0) < 1)
+		return -2;
+	h->node = json_int(j, "node", -1);
+	h->ports = json_int(j, "ports", -1);
+	h->host = json_str(j, "host", "localhost");
+	h->version = json_str(j, "version", NULL);
+	h->toward = json_str(j, "toward", NULL);
+	h->iface = json_str(j, "iface", NULL);
+	h->ssh = json_str(j, "ssh", NULL);
+	h->remote_muster = json_str(j, "remote_muster", NULL);
+	h->self = json_str(j, "self", NULL);
+	tree = cJSON_GetObjectItem(j, "tree");
+	h->tree = cJSON_IsArray(tree) ? tree : NULL;
+	if (h->node < 0 || h->ports < 0)
+		return -2;
+	return 0;
+}
+
+void
+lch_rec_hello_release(struct lch_rec_hello *h)
+{
+	cJSON_Delete(h->json);
+	memset(h, 0, sizeof(*h));
+}
+
 int
 lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 {
 	cJSON *ranks, *it;
 
 	memset(p, 0, sizeof(*p));
+	p->node = -1;
 	if ((p->json = cJSON_Parse(line)) == NULL)
 		return -1;
 	ranks = cJSON_GetObjectItem(p->json, "ranks");
@@ -245,6 +366,7 @@ lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 	if (!cJSON_IsArray(ranks) || p->argv == NULL)
 		return -2;
 	p->host = json_str(p->json, "host", "localhost");
+	p->node = json_int(p->json, "node", -1);
 	it = cJSON_GetObjectItem(p->json, "grace_ms");
 	p->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
 	p->cwd = json_str(p->json, "cwd", NULL);
@@ -289,4 +411,34 @@ void
 lch_rec_add_end(struct lch_strbuf *sb, int type, int rank, int num, int code)
 {
 	lch_strbuf_addf(sb, "%c[%d] %d %d\n", type, rank, num, code);
+}
+
+void
+lch_rec_add_facts(struct lch_strbuf *sb, int node, const char *json)
+{
+	lch_strbuf_addf(sb, "%c[%d] %s\n", LCH_REC_FACTS, node, json);
+}
+
+void
+lch_rec_add_lost(struct lch_strbuf *sb, int node, int kind, int code,
+		 const char *text, size_t n)
+{
+	size_t i, start;
+
+	lch_strbuf_addf(sb, "%c[%d] %d %d ", LCH_REC_LOST, node, kind, code);
+	start = sb->len;
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	for (i = 0; i < n && sb->len - start < LCH_REC_LOST_TEXT; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '\n')
+			lch_strbuf_add(sb, "; ", 2);
+		else
+			lch_strbuf_addch(sb, c < 0x20 || c == 0x7f ? ' ' :
+			    (char)c);
+	}
+	if (sb->len - start > LCH_REC_LOST_TEXT)
+		lch_strbuf_setlen(sb, start + LCH_REC_LOST_TEXT);
+	lch_strbuf_addch(sb, '\n');
 }

@@ -3,22 +3,65 @@
  *
  * The head starts one agent per node (`muster --agent`, forked here or
  * over ssh; see agent.h) with three pipes.  Everything on them is text,
- * one item per line, each line ended by '\n'.
+ * one item per line, each line ended by '\n'.  A node is the unit of
+ * placement (a host, or a virtual node here); a connection is one agent
+ * process the head started and its pipes.  Today every connection
+ * carries one node; with fan-out (protocol.md: a relay starts the
+ * agents of further hosts) one connection carries a subtree of nodes,
+ * which is why the records below that concern a host are by NODE index
+ * and the others by rank.
  *
  * Head -> agent, on the agent's stdin:
  *
- *	PLAN		the first line: the node's plan, one JSON object
+ *	HELLO		the first line: who the agent is, one JSON object
+ *	PLAN ...	one line per node the connection carries, sent once
+ *			the facts of every node of the job arrived
  *	term		stop the workers: SIGTERM to each worker's process
  *			group, SIGKILL once the plan's grace_ms have passed
  *	kill		SIGKILL to every worker's group at once
  *	sig N		forward signal N (1 to 64) to every worker's group
  *
- * The plan holds
+ * HELLO holds
  *
- *	{"host":H, "cwd":DIR, "grace_ms":MS, "log_dir":DIR,
+ *	{"hello":1, "node":I, "host":H, "version":V,
+ *	 "toward":ADDR, "iface":SPEC, "ports":N,
+ *	 "ssh":CMD, "remote_muster":PATH, "self":PATH, "tree":[...]}
+ *
+ * node is the node's index in the job, host its name (for messages),
+ * version the head's MUSTER_VERSION_STRING.  toward, the head's own
+ * address, is absent when every node is this machine: the agent then
+ * advertises 127.0.0.1 on "lo"; else its address is the local address
+ * of its route toward that one, or the address of the interface iface
+ * names (--iface NAME|CIDR, also MUSTER_IFACE and the config's "iface").
+ * ports is how many free TCP ports the agent finds on its host and holds
+ * (bound) until right before it forks its workers: MASTER_PORT (1, on
+ * rank 0's node, unless --master-port is given) and in parameter-server
+ * mode one per rank of the node, for TF_CONFIG.  ssh, remote_muster,
+ * self and tree (the children of a relay, each {"node":J, "host":H,
+ * "ports":M, "tree":[...]}) are for fan-out: absent, the agent is a
+ * leaf.  The agent answers with its facts record (h, below) before
+ * anything else on its stdout; when it cannot gather them (no interface
+ * matches iface on this host, no free port) it says why on stderr, one
+ * line, and exits 2 without a record: the head ends the job naming the
+ * host and that line.  A version in the facts that is not the head's
+ * ends the job too, naming the host and both versions.  A command or EOF
+ * before the plan ends an agent quietly (exit 0): the job stopped first.
+ *
+ * A PLAN line holds
+ *
+ *	{"node":I, "host":H, "cwd":DIR, "grace_ms":MS, "log_dir":DIR,
  *	 "argv":[PROGRAM, ARG...],
  *	 "ranks":[{"rank":R, "env":["NAME=VALUE", ...]}, ...]}
  *
+ * An agent runs the plan whose node is its own and skips others (a
+ * relay passes each on toward its node).  The environment was built
+ * from the facts of each rank's node: MASTER_ADDR (rank 0's node's
+ * address, when the job spans hosts), MASTER_PORT (a port of rank 0's
+ * node), TF_CONFIG (each task at its node's address, with a port of its
+ * node), MUSTER_ADDR (the node's address: libmuster's ring listens on
+ * it), GLOO_SOCKET_IFNAME, NCCL_SOCKET_IFNAME and TP_SOCKET_IFNAME (the
+ * node's interface, unless the user set them in the launcher's
+ * environment or with -x).
  * host names the node in messages ("localhost" when absent); cwd, where
  * the workers run, is sent only when some node is remote (the agent stays
  * in $HOME when it cannot enter it); grace_ms defaults to 3000; log_dir,
@@ -27,16 +70,28 @@
  * link).  argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
- * The plan line must stay under LCH_REC_PLAN_MAX - 4096 bytes (a longer
- * one counts as no plan).  What follows it are commands: an unknown one is
- * ignored with a message, and LCH_REC_CTL_MAX - 1 bytes without a newline
- * are dropped.
+ * The HELLO and each plan line must stay under LCH_REC_PLAN_MAX - 4096
+ * bytes (a longer one counts as none).  What follows the plan are
+ * commands: an unknown one is ignored with a message, and
+ * LCH_REC_CTL_MAX - 1 bytes without a newline are dropped.
  * EOF on stdin means the head is gone (or its ssh connection): the agent
  * stops its workers as on "term".
  *
  * Agent -> head, on the agent's stdout, records "T[R] ..." where T is a
- * letter and R the rank in decimal:
+ * letter and R in decimal: a node index for h and n, else a rank:
  *
+ *	h[I] JSON		node I's facts (launcher/facts.h encodes them:
+ *				address, interface, the free ports asked for,
+ *				version, CPUs, clock); node I's first record
+ *	n[I] KIND CODE TEXT	(relays only) the connection to node I, a
+ *				child, ended badly: KIND 0, before its facts
+ *				(CODE its exit code, TEXT what it said on
+ *				stderr: one line, "; " between its lines, at
+ *				most LCH_REC_LOST_TEXT bytes); KIND 1, with
+ *				ranks unaccounted for (CODE its exit code or
+ *				128 + the signal).  The head ends the job
+ *				naming node I's host and counts every node of
+ *				I's subtree as ended
  *	o[R] LINE		rank R wrote LINE on its stdout
  *	e[R] LINE		... on its stderr
  *	O[R] PIECE		a piece of a line of rank R's stdout that goes
@@ -95,6 +150,8 @@
 #define LCH_REC_PLAN_MAX (256L << 20)	/* the plan line */
 #define LCH_REC_CTL_MAX 4096		/* a command line, newline included */
 #define LCH_REC_PREFIX_MAX 24		/* "o[R] " with its '\0' */
+#define LCH_REC_LOST_TEXT 1024		/* TEXT of an n record, at most */
+#define LCH_REC_HELLO_VERSION 1		/* HELLO's "hello" */
 
 /* Record letters (T above). */
 enum {
@@ -107,13 +164,35 @@ enum {
 	LCH_REC_EXIT = 'x',
 	LCH_REC_NOEXEC = 'f',
 	LCH_REC_STOP = 'z',
-	LCH_REC_LOGERR = 'w'
+	LCH_REC_LOGERR = 'w',
+	LCH_REC_FACTS = 'h',		/* by node */
+	LCH_REC_LOST = 'n'		/* by node */
+};
+
+/* n records: what ended (KIND above). */
+enum { LCH_REC_LOST_EARLY = 0, LCH_REC_LOST_RANKS = 1 };
+
+/*
+ * HELLO, both ways; decoded strings borrow from json (NULL when absent),
+ * tree is its cJSON array of children or NULL.
+ */
+struct lch_rec_hello {
+	void *json;		/* decode: the parsed line (a cJSON tree) */
+	int node;
+	const char *host, *version;
+	const char *toward;	/* NULL: the job is all on this machine */
+	const char *iface;	/* NULL: the route decides */
+	int ports;
+	const char *ssh, *remote_muster, *self;
+	void *tree;		/* encode: copied if not NULL */
 };
 
 enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG };
 
 /* --- the head's side: plan and commands out, records in --- */
 
+/* The HELLO line, without its newline; malloc'ed. */
+char *lch_rec_hello_encode(const struct lch_rec_hello *h);
 /* The plan line for node n, without its newline; malloc'ed. */
 char *lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 			  const char *cwd, long grace_ms, const char *log_dir);
@@ -128,19 +207,37 @@ struct lch_rec {
 	size_t tag_len;
 	const char *text;	/* what follows "] " */
 	size_t text_len;
-	int nums, num[2];	/* s F x f z w: how many numbers, and them */
+	int nums, num[2];	/* s F x f z w n: how many numbers, and them */
+	const char *more;	/* n: TEXT, after its two numbers */
+	size_t more_len;
 };
 /*
  * Decodes a line of n bytes (no newline) from an agent's stdout: 0 when
- * it is a record of a rank below np, -1 when it is not a record.
+ * it is a record of a rank below np, -1 when it is not a record.  It
+ * takes h and n records for rank records too: try lch_rec_decode_node
+ * first.
  */
 int   lch_rec_decode(const char *line, size_t n, int np, struct lch_rec *r);
+/*
+ * An h or n record of a node below nnodes (r->rank holds the node): 0,
+ * or -1 when the line is no such record.
+ */
+int   lch_rec_decode_node(const char *line, size_t n, int nnodes,
+			  struct lch_rec *r);
 
 /* --- the agent's side: plan and commands in, records out --- */
+
+/*
+ * Decodes a HELLO line: 0, -1 when it is not JSON, -2 when it is JSON
+ * but not a HELLO.  Release h in every case.
+ */
+int   lch_rec_hello_decode(const char *line, struct lch_rec_hello *h);
+void  lch_rec_hello_release(struct lch_rec_hello *h);
 
 /* A decoded plan; strings and vectors borrow from the JSON tree. */
 struct lch_rec_plan {
 	void *json;		/* the parsed line (a cJSON tree) */
+	int node;		/* -1 when absent */
 	const char *host, *cwd, *log_dir;	/* cwd, log_dir: NULL if absent */
 	int grace_ms;
 	char **argv;
@@ -151,9 +248,11 @@ struct lch_rec_plan {
 	} *ranks;
 };
 /*
- * Reads the plan line from fd: a malloc'ed string without its newline,
- * and in *rest the bytes read after it (commands; malloc'ed).  NULL at EOF
- * before a newline, or past LCH_REC_PLAN_MAX.
+ * Reads a line (HELLO, a plan) from fd: a malloc'ed string without its
+ * newline, and in *rest the bytes read after it (malloc'ed).  On entry
+ * *rest holds the bytes already read (malloc'ed, taken; or NULL and 0),
+ * which come first.  NULL at EOF before a newline, or past
+ * LCH_REC_PLAN_MAX; *rest is then NULL.
  */
 char *lch_rec_plan_read(int fd, char **rest, size_t *rest_len);
 /*
@@ -181,5 +280,13 @@ void  lch_rec_add_start(struct lch_strbuf *sb, int rank, int pid);
  */
 void  lch_rec_add_end(struct lch_strbuf *sb, int type, int rank, int num,
 		      int code);
+/* Appends "h[I] JSON" (json: lch_facts_encode's, no newline). */
+void  lch_rec_add_facts(struct lch_strbuf *sb, int node, const char *json);
+/*
+ * Appends "n[I] KIND CODE TEXT": text's n bytes, its newlines as "; ",
+ * other control bytes as blanks, cut at LCH_REC_LOST_TEXT.
+ */
+void  lch_rec_add_lost(struct lch_strbuf *sb, int node, int kind, int code,
+		       const char *text, size_t n);
 
 #endif /* LCH_RECORDS_H */

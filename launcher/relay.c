@@ -24,14 +24,11 @@
 #include "warden.h"
 
 #define EARLY_MAX 2048		/* a connection's stderr before its facts */
-#define NTEXT_MAX 1024		/* of it in an "n" record */
 /* Our output queued past this: stop reading the connections (they wait). */
 #define OUT_HIGH (2 * LCH_REC_MAX)
 #define GRACE_MS 3000		/* until a plan says */
 #define SLACK_MS 1000		/* past the grace period: kill */
 #define NODE_MAX (1 << 20)	/* node indices in a HELLO (LCH_NP_MAX) */
-#define REC_FACTS 'h'		/* records.h: h[I] JSON, a node's facts */
-#define REC_LOST 'n'		/* n[I] KIND CODE TEXT: node I lost */
 
 /* --- the layout --- */
 
@@ -83,6 +80,12 @@ tree_json(const struct lch_tree_ent *e, int n, int k, int p)
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
+}
+
+void *
+lch_tree_json(const struct lch_tree_ent *e, int n, int k, int p)
+{
+	return tree_json(e, n, k, p);
 }
 
 char *
@@ -369,7 +372,7 @@ start_conn(struct relay *R, struct conn *c, const cJSON *ent)
 	lch_strv_clear(&argv);
 }
 
-/* Our own agent and every child, all at once. */
+/* Every child and our own agent, all at once. */
 static void
 start_all(struct relay *R)
 {
@@ -379,7 +382,7 @@ start_all(struct relay *R)
 	R->c = lch_xcalloc((size_t)R->nc, sizeof(*R->c));
 	R->c[0].slot = 0;
 	R->c[0].host = hello_str(R, "host") ? hello_str(R, "host") : "localhost";
-	start_conn(R, &R->c[0], NULL);
+	/* the children first: their ssh handshakes take longest */
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(R->hello,
 	    "tree")) {
 		struct conn *c = &R->c[i];
@@ -391,6 +394,7 @@ start_all(struct relay *R)
 		start_conn(R, c, e);
 		i++;
 	}
+	start_conn(R, &R->c[0], NULL);
 }
 
 static void
@@ -552,22 +556,6 @@ read_parent(struct relay *R)
 	parent_lines(R);
 }
 
-/* The node in "T[J] ..." (T h or n), or -1. */
-static int
-node_rec(const char *line, size_t n)
-{
-	long v = 0;
-	size_t i;
-
-	if (n < 4 || line[1] != '[')
-		return -1;
-	for (i = 2; i < n && line[i] >= '0' && line[i] <= '9' && v < NODE_MAX;
-	    i++)
-		v = v * 10 + (line[i] - '0');
-	return i > 2 && i + 1 < n && line[i] == ']' && line[i + 1] == ' ' &&
-	    v < NODE_MAX ? (int)v : -1;
-}
-
 static void
 flush_early(struct relay *R, struct conn *c)
 {
@@ -582,9 +570,10 @@ inspect(struct relay *R, struct conn *c, const char *line, size_t n)
 	struct lch_rec r;
 	int s, k;
 
-	if ((line[0] == REC_FACTS || line[0] == REC_LOST) &&
-	    (s = slot_of(R, node_rec(line, n))) >= 0) {
-		if (line[0] == REC_LOST) {
+	if (lch_rec_decode_node(line, n, NODE_MAX, &r) == 0) {
+		if ((s = slot_of(R, r.rank)) < 0)
+			return;
+		if (r.type == LCH_REC_LOST) {
 			for (k = 0; k < R->nt; k++)
 				if (under(R, k, s))
 					R->t[k].gone = 1;
@@ -668,21 +657,11 @@ static void
 lost_record(struct relay *R, struct conn *c, int kind)
 {
 	struct lch_strbuf sb = LCH_STRBUF_INIT;
-	size_t i;
 	int s;
 
-	lch_strbuf_addf(&sb, "%c[%d] %d %d ", REC_LOST,
-	    R->t[c->slot].node, kind, c->code);
-	for (i = 0; i < c->early_len && sb.len < NTEXT_MAX; i++) {
-		unsigned char ch = (unsigned char)c->early[i];
-
-		if (ch == '\n' && i + 1 < c->early_len)
-			lch_strbuf_add(&sb, "; ", 2);
-		else if (ch >= ' ' || ch == '\t')
-			lch_strbuf_addch(&sb, ch);
-	}
+	lch_rec_add_lost(&sb, R->t[c->slot].node, kind, c->code, c->early,
+	    c->early_len);
 	c->early_len = 0;
-	lch_strbuf_addch(&sb, '\n');
 	lch_outq_add(&R->out[0], sb.buf, sb.len);
 	lch_strbuf_release(&sb);
 	for (s = 0; s < R->nt; s++)	/* its nodes are accounted for now */
@@ -699,9 +678,9 @@ conn_done(struct relay *R, struct conn *c)
 	if (c->code != 0 && R->code == 0)
 		R->code = c->code;
 	if (!c->facts)
-		lost_record(R, c, 0);
+		lost_record(R, c, LCH_REC_LOST_EARLY);
 	else if (unaccounted(R, c))
-		lost_record(R, c, 1);
+		lost_record(R, c, LCH_REC_LOST_RANKS);
 	else
 		flush_early(R, c);
 }

@@ -68,6 +68,8 @@ int   lch_tree_fanout(int n, int k);
  * with its own children; malloc'ed, NULL when p has no child.
  */
 char *lch_tree_encode(const struct lch_tree_ent *e, int n, int k, int p);
+/* The same as a cJSON array (void *: cJSON_Delete it), NULL when none. */
+void *lch_tree_json(const struct lch_tree_ent *e, int n, int k, int p);
 
 /* Whether a HELLO line holds a "tree": its agent is to be a relay. */
 int   lch_relay_wanted(const char *hello);

@@ -3,7 +3,10 @@
  * local and node ranks for -n, --nodes/--procs-per-node and -H lists,
  * parameter-server roles and TF_CONFIG, the environment of every rank
  * (muster's, torchrun's, Horovod's, Azure ML's names, -x last), and the
- * --dry-run lines.
+ * --dry-run lines; what every rank gets from its node's facts (address,
+ * interface, ports: MASTER_ADDR, MASTER_PORT, TF_CONFIG, MUSTER_ADDR,
+ * *_SOCKET_IFNAME), the head's own address, the ports each node is asked
+ * for.
  */
 #include <stdlib.h>
 
@@ -21,8 +24,48 @@
 /* Options from words, finished, then the plan; 0 when both worked. */
 #define PLAN(p, o, ...) plan_of((p), (o), FINISH((o), __VA_ARGS__))
 
+/* The ports given to the nodes as their facts (node i: fake_ports[i]). */
+static int **fake_ports;
+static int fake_nports;
+
+/*
+ * What the head does once every node's facts arrived: node i has
+ * 10.9.0.(i+1) on "eth1" (127.0.0.1 on "lo" when all is local), and
+ * ports 20000 + 100 i + k.
+ */
 static int
-plan_of(struct lch_plan *p, struct lch_opts *o, int finished)
+give_facts(struct lch_plan *p, struct lch_opts *o)
+{
+	int i, k, rc;
+
+	fake_ports = calloc((size_t)p->nnodes, sizeof(*fake_ports));
+	fake_nports = p->nnodes;
+	for (i = 0; i < p->nnodes; i++) {
+		struct lch_node *n = &p->nodes[i];
+
+		if (p->all_local) {
+			snprintf(n->net.addr, sizeof(n->net.addr), "127.0.0.1");
+			snprintf(n->net.ifname, sizeof(n->net.ifname), "lo");
+		} else {
+			snprintf(n->net.addr, sizeof(n->net.addr), "10.9.%d.%d",
+			    (i / 250) % 250, i % 250 + 1);
+			snprintf(n->net.ifname, sizeof(n->net.ifname), "eth1");
+		}
+		n->have_net = 1;
+		fake_ports[i] = calloc((size_t)n->want_ports + 1, sizeof(int));
+		for (k = 0; k < n->want_ports; k++)
+			fake_ports[i][k] = 20000 + 100 * (i % 400) + k;
+		n->ports = fake_ports[i];
+	}
+	lh_capture(2);
+	rc = lch_plan_set_net(p, o, 0);
+	lh_captured();
+	return rc;
+}
+
+/* Built, and with facts unless raw; 0 when it worked. */
+static int
+plan_built(struct lch_plan *p, struct lch_opts *o, int finished, int raw)
 {
 	int rc;
 
@@ -34,15 +77,33 @@ plan_of(struct lch_plan *p, struct lch_opts *o, int finished)
 	lh_capture(2);
 	rc = lch_plan_build(p, o);
 	lh_captured();
+	if (rc == 0 && !raw)
+		rc = give_facts(p, o);
 	return rc;
 }
+
+static int
+plan_of(struct lch_plan *p, struct lch_opts *o, int finished)
+{
+	return plan_built(p, o, finished, 0);
+}
+
+/* Options from words, finished, then the plan without facts. */
+#define PLAN_RAW(p, o, ...) plan_built((p), (o), FINISH((o), __VA_ARGS__), 1)
 
 /* The plan and its options, released. */
 static void
 done(struct lch_plan *p, struct lch_opts *o)
 {
+	int i;
+
 	lch_plan_release(p);
 	lch_opts_release(o);
+	for (i = 0; i < fake_nports; i++)
+		free(fake_ports[i]);
+	free(fake_ports);
+	fake_ports = NULL;
+	fake_nports = 0;
 }
 
 /* Rank r's variable name holds want. */
@@ -237,11 +298,19 @@ test_hosts(void)
 	CHECK_INT(p.nodes[0].local, 0);
 	CHECK_STR(p.nodes[1].host, FAR_B);
 	CHECK_INT(p.nodes[1].first_rank, 2);
-	CHECK_STR(p.master_addr, FAR_A);	/* rank 0's host */
+	/* rank 0's node's address, a port its agent found */
+	CHECK_STR(p.master_addr, "10.9.0.1");
+	CHECK_INT(p.master_port, 20000);
+	CHECK_INT(p.nodes[0].want_ports, 1);
+	CHECK_INT(p.nodes[1].want_ports, 0);
 	check_layout(&p, "0/0 0/1 1/0 1/1 1/2");
 	for (r = 0; r < 5; r++)
 		check_rank_env(&p, r);
 	check_env(&p, 4, "MUSTER_HOST", FAR_B);
+	/* each rank its own node's address and interface */
+	check_env(&p, 1, "MUSTER_ADDR", "10.9.0.1");
+	check_env(&p, 4, "MUSTER_ADDR", "10.9.0.2");
+	check_env(&p, 4, "GLOO_SOCKET_IFNAME", "eth1");
 	/* Horovod's cross rank: among the nodes that have this local rank */
 	check_env_int(&p, 0, "HOROVOD_CROSS_RANK", 0);
 	check_env_int(&p, 2, "HOROVOD_CROSS_RANK", 1);
@@ -295,25 +364,111 @@ test_hostfile(void)
 	done(&p, &o);
 }
 
-/* A local host beside others: the name they reach this machine by. */
+/*
+ * A local host beside others: its ranks advertise the head's address,
+ * the route toward the first other host (which here does not resolve:
+ * a dry run says why, a run refuses naming this host).
+ */
 static void
 test_localhost_beside_others(void)
 {
 	struct lch_plan p;
 	struct lch_opts o;
-	char me[256];
+	char me[256], want[512];
 
 	CHECK_INT(gethostname(me, sizeof(me)), 0);
-	CHECK_INT(PLAN(&p, &o, "-H", "localhost:1," FAR_A ":1", "true"), 0);
+	CHECK_INT(PLAN_RAW(&p, &o, "-H", "localhost:1," FAR_A ":1", "true"), 0);
 	CHECK_INT(p.nodes[0].local, 1);
 	CHECK_INT(p.all_local, 0);
-	CHECK_STR(p.here, me);
-	CHECK_STR(p.master_addr, me);
+	CHECK_INT(lch_plan_choose_head(&p, &o, 1), 0);
+	CHECK_STR(p.toward, FAR_A);
+	CHECK_INT(p.have_head, 0);
+	CHECK_(strstr(p.head_err, FAR_A) != NULL, "head_err '%s'", p.head_err);
+	CHECK_INT(p.nodes[0].have_net, 0);
+	lh_capture(2);
+	CHECK_INT(lch_plan_choose_head(&p, &o, 0), -1);
+	lh_captured();
+	snprintf(want, sizeof(want), "muster: %s (this host): cannot resolve '"
+	    FAR_A "'", me);
+	CHECK_(strncmp(lh_err, want, strlen(want)) == 0, "said '%s'", lh_err);
 	check_env(&p, 0, "MUSTER_HOST", "localhost");
 	done(&p, &o);
-	CHECK_INT(PLAN(&p, &o, "-H", "127.0.0.1:2", "true"), 0);
+	/* an address of ours is this machine: all local, loopback */
+	CHECK_INT(PLAN_RAW(&p, &o, "-H", "127.0.0.1:2", "true"), 0);
 	CHECK_INT(p.all_local, 1);
 	CHECK_STR(p.master_addr, "127.0.0.1");
+	CHECK_INT(lch_plan_choose_head(&p, &o, 0), 0);
+	CHECK(p.toward == NULL);
+	CHECK_STR(p.head.addr, "127.0.0.1");
+	CHECK_STR(p.head.ifname, "lo");
+	CHECK_INT(p.nodes[0].have_net, 1);
+	done(&p, &o);
+	/* a bad --iface is refused even when all is local */
+	CHECK_INT(PLAN_RAW(&p, &o, "--iface", "muster-no-if", "-n", "1",
+	    "true"), 0);
+	lh_capture(2);
+	CHECK_INT(lch_plan_choose_head(&p, &o, 0), -1);
+	lh_captured();
+	snprintf(want, sizeof(want), "muster: %s (this host): --iface "
+	    "muster-no-if: ", me);
+	CHECK_(strncmp(lh_err, want, strlen(want)) == 0, "said '%s'", lh_err);
+	done(&p, &o);
+}
+
+/*
+ * The interface names: the node's, unless the user set them (in our
+ * environment, which local ranks inherit, or with -x, which wins).
+ */
+static void
+test_socket_ifname(void)
+{
+	struct lch_plan p;
+	struct lch_opts o;
+
+	unsetenv("GLOO_SOCKET_IFNAME");
+	unsetenv("NCCL_SOCKET_IFNAME");
+	unsetenv("TP_SOCKET_IFNAME");
+	CHECK_INT(PLAN(&p, &o, "-H", FAR_A ":1," FAR_B ":1", "true"), 0);
+	check_env(&p, 1, "GLOO_SOCKET_IFNAME", "eth1");
+	check_env(&p, 1, "NCCL_SOCKET_IFNAME", "eth1");
+	check_env(&p, 1, "TP_SOCKET_IFNAME", "eth1");
+	done(&p, &o);
+	setenv("GLOO_SOCKET_IFNAME", "mine0", 1);
+	CHECK_INT(PLAN(&p, &o, "-x", "NCCL_SOCKET_IFNAME=ib0", "-H",
+	    FAR_A ":1," FAR_B ":1", "true"), 0);
+	check_unset(&p, 1, "GLOO_SOCKET_IFNAME");	/* inherited */
+	check_env(&p, 1, "NCCL_SOCKET_IFNAME", "ib0");
+	check_env(&p, 0, "NCCL_SOCKET_IFNAME", "ib0");
+	check_env(&p, 1, "TP_SOCKET_IFNAME", "eth1");
+	done(&p, &o);
+	unsetenv("GLOO_SOCKET_IFNAME");
+	/* all local: loopback */
+	CHECK_INT(PLAN(&p, &o, "--nodes", "2", "true"), 0);
+	check_env(&p, 1, "GLOO_SOCKET_IFNAME", "lo");
+	check_env(&p, 1, "MUSTER_ADDR", "127.0.0.1");
+	done(&p, &o);
+}
+
+/* The ports a node's agent is asked for: MASTER_PORT's, TF_CONFIG's. */
+static void
+test_ports_wanted(void)
+{
+	struct lch_plan p;
+	struct lch_opts o;
+
+	CHECK_INT(PLAN_RAW(&p, &o, "--nodes", "3", "-n", "6", "true"), 0);
+	CHECK_INT(p.nodes[0].want_ports, 1);
+	CHECK_INT(p.nodes[1].want_ports, 0);
+	CHECK_INT(p.nodes[2].want_ports, 0);
+	done(&p, &o);
+	CHECK_INT(PLAN_RAW(&p, &o, "--master-port", "29500", "--nodes", "2",
+	    "true"), 0);
+	CHECK_INT(p.nodes[0].want_ports, 0);
+	done(&p, &o);
+	CHECK_INT(PLAN_RAW(&p, &o, "--workers", "3", "--ps", "1", "--nodes",
+	    "2", "true"), 0);
+	CHECK_INT(p.nodes[0].want_ports, 3);	/* MASTER_PORT, 2 tasks */
+	CHECK_INT(p.nodes[1].want_ports, 2);
 	done(&p, &o);
 }
 
@@ -515,14 +670,15 @@ test_ps_nodes(void)
 	CHECK_INT(p.nnodes, 3);
 	check_layout(&p, "0/0 0/1 0/2 1/0 1/1 1/2 2/0 2/1");
 	done(&p, &o);
-	/* with other hosts, TF_CONFIG names the hosts */
+	/* with other hosts, each task at its node's address, with a port
+	 * its node's agent found (node 0's first is MASTER_PORT's) */
 	CHECK_INT(PLAN(&p, &o, "--workers", "2", "-H", FAR_A ":1," FAR_B ":1",
 	    "true"), 0);
 	check_layout(&p, "0/0 1/0");
 	cluster[0] = '\0';
 	check_tf(&p, 0, "worker:2", cluster, sizeof(cluster));
-	CHECK_(strstr(cluster, "\"" FAR_A ":") != NULL &&
-	    strstr(cluster, "\"" FAR_B ":") != NULL, "cluster %s", cluster);
+	CHECK_STR(cluster, "{\"worker\":[\"10.9.0.1:20001\",\"10.9.0.2:20100\"]}");
+	check_env(&p, 1, "MASTER_PORT", "20000");
 	done(&p, &o);
 }
 
@@ -616,13 +772,34 @@ test_print(void)
 	done(&p, &o);
 }
 
+/*
+ * --dry-run before any facts: known values where they are known, else
+ * the rule; "net" per rank says how its node's address is chosen.
+ */
 static void
-test_free_port(void)
+test_print_rules(void)
 {
-	int a = lch_free_port(), b = lch_free_port();
+	char buf[65536];
+	struct lch_plan p;
+	struct lch_opts o;
+	FILE *f = tmpfile();
+	size_t len;
 
-	CHECK(a > 0 && a < 65536);
-	CHECK(b > 0 && b < 65536);
+	CHECK_INT(PLAN_RAW(&p, &o, "-H", FAR_A ":1," FAR_B ":1", "true"), 0);
+	CHECK_INT(lch_plan_choose_head(&p, &o, 1), 0);
+	CHECK_INT(lch_plan_set_net(&p, &o, 1), 0);
+	lch_plan_print(&p, fileno(f));
+	rewind(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[len] = '\0';
+	fclose(f);
+	CHECK_(strstr(buf, "\"net\":{\"addr\":\"route toward this host "
+	    "(chosen on " FAR_B " at start)\"") != NULL, "%s", buf);
+	CHECK_(strstr(buf, "\"MASTER_ADDR\":\"(address of " FAR_A
+	    ", chosen there at start)\"") != NULL, "%s", buf);
+	CHECK_(strstr(buf, "\"ports\":\"1 free on " FAR_A) != NULL, "%s",
+	    buf);
+	done(&p, &o);
 }
 
 /*
@@ -680,7 +857,9 @@ TEST_LIST = {
 	{ "build_errors", test_build_errors },
 	{ "setenv", test_setenv },
 	{ "print", test_print },
-	{ "free_port", test_free_port },
+	{ "print_rules", test_print_rules },
+	{ "socket_ifname", test_socket_ifname },
+	{ "ports_wanted", test_ports_wanted },
 	{ "many_nodes", test_many_nodes },
 	{ NULL, NULL }
 };

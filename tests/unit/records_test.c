@@ -1,6 +1,7 @@
 /*
  * records_test.c: the launcher's strbuf and the head<->agent protocol of
- * records.h: every record and command round trip, the plan line.
+ * records.h: every record and command round trip, the HELLO and plan
+ * lines, the node records (h, n) and the lines read one after another.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,7 @@ test_plan(void)
 {
 	char a0[] = "prog", a1[] = "-x", *argv[] = { a0, a1, NULL };
 	struct lch_rank ranks[3];
-	struct lch_node node = { "h1", 0, 1, 2 };
+	struct lch_node node = { "h1", 0, 1, 2, 4, 0, 0, { "", "" }, NULL };
 	struct lch_plan p;
 	struct lch_rec_plan d;
 	char *line;
@@ -164,10 +165,11 @@ test_plan(void)
 	lch_env_set(&ranks[2].env, "RANK", "2");
 	lch_env_set(&ranks[2].env, "X", "a=b");
 	line = lch_rec_plan_encode(&p, &node, "/w", 1500, NULL);
-	CHECK_STR(line, "{\"host\":\"h1\",\"cwd\":\"/w\",\"grace_ms\":1500,"
+	CHECK_STR(line, "{\"node\":4,\"host\":\"h1\",\"cwd\":\"/w\",\"grace_ms\":1500,"
 	    "\"argv\":[\"prog\",\"-x\"],\"ranks\":[{\"rank\":1,\"env\":"
 	    "[\"RANK=1\"]},{\"rank\":2,\"env\":[\"RANK=2\",\"X=a=b\"]}]}");
 	CHECK_INT(lch_rec_plan_decode(line, &d), 0);
+	CHECK_INT(d.node, 4);
 	CHECK_STR(d.host, "h1");
 	CHECK_STR(d.cwd, "/w");
 	CHECK(d.log_dir == NULL);
@@ -179,6 +181,7 @@ test_plan(void)
 	CHECK_STR(d.ranks[1].env[1], "X=a=b");
 	lch_rec_plan_release(&d);
 	CHECK_INT(lch_rec_plan_decode("{\"argv\":[\"p\"],\"ranks\":[]}", &d), 0);
+	CHECK_INT(d.node, -1);
 	CHECK_STR(d.host, "localhost");
 	CHECK_INT(d.grace_ms, 3000);
 	lch_rec_plan_release(&d);
@@ -211,12 +214,137 @@ test_plan_read(void)
 	CHECK(rest && memcmp(rest, "term\nsig", 8) == 0);
 	free(line);
 	free(rest);
+	rest = NULL;	/* what it holds on entry comes first */
+	rest_len = 0;
 	close(fds[0]);
 	CHECK(pipe(fds) == 0);
 	CHECK(write(fds[1], "{}", 2) == 2);
 	close(fds[1]);
 	CHECK(lch_rec_plan_read(fds[0], &rest, &rest_len) == NULL);
+	CHECK(rest == NULL);
 	close(fds[0]);
+	/* HELLO, then plans: what was read with one line comes first */
+	CHECK(pipe(fds) == 0);
+	CHECK(write(fds[1], "H\nP1\nP2\nte", 10) == 10);
+	line = lch_rec_plan_read(fds[0], &rest, &rest_len);
+	CHECK_STR(line, "H");
+	free(line);
+	line = lch_rec_plan_read(fds[0], &rest, &rest_len);
+	CHECK_STR(line, "P1");	/* from what was read already */
+	free(line);
+	line = lch_rec_plan_read(fds[0], &rest, &rest_len);
+	CHECK_STR(line, "P2");
+	free(line);
+	CHECK(write(fds[1], "rm\n", 3) == 3);	/* a line across reads */
+	line = lch_rec_plan_read(fds[0], &rest, &rest_len);
+	CHECK_STR(line, "term");
+	CHECK_INT(rest_len, 0);
+	free(line);
+	close(fds[1]);
+	CHECK(lch_rec_plan_read(fds[0], &rest, &rest_len) == NULL);
+	close(fds[0]);
+}
+
+/* HELLO from the head's encoder through the agent's decoder. */
+static void
+test_hello(void)
+{
+	struct lch_rec_hello h, d;
+	char *line;
+
+	memset(&h, 0, sizeof(h));
+	h.node = 3;
+	h.host = "h4";
+	h.version = "0.9.1";
+	h.toward = "10.200.0.1";
+	h.ports = 2;
+	line = lch_rec_hello_encode(&h);
+	CHECK_STR(line, "{\"hello\":1,\"node\":3,\"host\":\"h4\","
+	    "\"version\":\"0.9.1\",\"toward\":\"10.200.0.1\",\"ports\":2}");
+	CHECK_INT(lch_rec_hello_decode(line, &d), 0);
+	CHECK_INT(d.node, 3);
+	CHECK_STR(d.host, "h4");
+	CHECK_STR(d.version, "0.9.1");
+	CHECK_STR(d.toward, "10.200.0.1");
+	CHECK(d.iface == NULL && d.ssh == NULL && d.tree == NULL);
+	CHECK_INT(d.ports, 2);
+	lch_rec_hello_release(&d);
+	free(line);
+	h.toward = NULL;	/* all local */
+	h.iface = "10.200.1.0/24";
+	h.self = "/opt/m/muster";
+	line = lch_rec_hello_encode(&h);
+	CHECK_INT(lch_rec_hello_decode(line, &d), 0);
+	CHECK(d.toward == NULL);
+	CHECK_STR(d.iface, "10.200.1.0/24");
+	CHECK_STR(d.self, "/opt/m/muster");
+	lch_rec_hello_release(&d);
+	free(line);
+	CHECK_INT(lch_rec_hello_decode("{\"hello\":1,\"node\":0,\"ports\":0,"
+	    "\"tree\":[{\"node\":1}]}", &d), 0);
+	CHECK(d.tree != NULL);
+	lch_rec_hello_release(&d);
+	/* an old head's plan is no HELLO; nor is garbage */
+	CHECK_INT(lch_rec_hello_decode("{\"argv\":[\"p\"],\"ranks\":[]}", &d),
+	    -2);
+	lch_rec_hello_release(&d);
+	CHECK_INT(lch_rec_hello_decode("{\"hello\":1,\"ports\":1}", &d), -2);
+	lch_rec_hello_release(&d);
+	CHECK_INT(lch_rec_hello_decode("{\"hello\":1,\"node\":1,\"ports\":-1}",
+	    &d), -2);
+	lch_rec_hello_release(&d);
+	CHECK_INT(lch_rec_hello_decode("hello", &d), -1);
+	lch_rec_hello_release(&d);
+}
+
+/* h and n records: by node, not by rank. */
+static void
+test_node_records(void)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	char big[3000];
+	struct lch_rec r;
+
+	lch_rec_add_facts(&sb, 2, "{\"addr\":\"10.0.0.2\"}");
+	CHECK_STR(sb.buf, "h[2] {\"addr\":\"10.0.0.2\"}\n");
+	CHECK_INT(lch_rec_decode_node(sb.buf, sb.len - 1, 3, &r), 0);
+	CHECK_INT(r.type, LCH_REC_FACTS);
+	CHECK_INT(r.rank, 2);
+	CHECK_INT(r.text_len, 19);
+	CHECK(strncmp(r.text, "{\"addr\":", 8) == 0);
+	/* node 2 of 2 nodes is none */
+	CHECK_INT(lch_rec_decode_node(sb.buf, sb.len - 1, 2, &r), -1);
+	lch_strbuf_reset(&sb);
+	lch_rec_add_lost(&sb, 5, LCH_REC_LOST_EARLY, 255, "ssh: connect: "
+	    "refused\nagain\n", 28);
+	CHECK_STR(sb.buf, "n[5] 0 255 ssh: connect: refused; again\n");
+	CHECK_INT(lch_rec_decode_node(sb.buf, sb.len - 1, 6, &r), 0);
+	CHECK_INT(r.type, LCH_REC_LOST);
+	CHECK_INT(r.rank, 5);
+	CHECK_INT(r.nums, 2);
+	CHECK_INT(r.num[0], 0);
+	CHECK_INT(r.num[1], 255);
+	CHECK_INT(r.more_len, 28);
+	CHECK(strncmp(r.more, "ssh: connect: refused; again", 28) == 0);
+	lch_strbuf_reset(&sb);
+	lch_rec_add_lost(&sb, 1, LCH_REC_LOST_RANKS, 137, "", 0);
+	CHECK_STR(sb.buf, "n[1] 1 137 \n");
+	CHECK_INT(lch_rec_decode_node(sb.buf, sb.len - 1, 6, &r), 0);
+	CHECK_INT(r.num[0], 1);
+	CHECK_INT(r.more_len, 0);
+	lch_strbuf_reset(&sb);
+	/* TEXT is cut, and never holds a control byte */
+	memset(big, 'x', sizeof(big));
+	big[10] = '\t';
+	lch_rec_add_lost(&sb, 0, 0, 1, big, sizeof(big));
+	CHECK_INT(sb.len, strlen("n[0] 0 1 ") + LCH_REC_LOST_TEXT + 1);
+	CHECK(strchr(sb.buf, '\t') == NULL);
+	lch_strbuf_reset(&sb);
+	/* rank records are not node records, nor is "n" without numbers */
+	CHECK_INT(lch_rec_decode_node("o[1] x", 6, 6, &r), -1);
+	CHECK_INT(lch_rec_decode_node("n[1] x", 6, 6, &r), -1);
+	CHECK_INT(lch_rec_decode_node("h[1]", 4, 6, &r), -1);
+	lch_strbuf_release(&sb);
 }
 
 TEST_LIST = {
@@ -225,5 +353,7 @@ TEST_LIST = {
 	{ "commands", test_commands },
 	{ "plan", test_plan },
 	{ "plan_read", test_plan_read },
+	{ "hello", test_hello },
+	{ "node_records", test_node_records },
 	{ NULL, NULL }
 };
