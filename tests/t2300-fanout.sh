@@ -126,6 +126,30 @@ ok_if "message names rank 6 and host h8" \
 ok_if "fail-fast through the tree: all stopped in ${ms} ms (< 1000)" [ $ms -lt 1000 ]
 ok_if "fail-fast: no rank left on any host" none_alive $(rank_files $T/pid 7)
 
+# a relay lost mid-tree: h4's relay (reached from h2, reaching h8) is
+# SIGKILLed; its warden kills what it started, h2 says so, the job ends
+rm -f $T/pid.* $T/ready.*
+$in_h1 $MUSTER --fanout 2 -H $HOSTS -- sh -c 'echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK; exec sleep 30' > /dev/null 2> $T/err &
+mpid=$!
+wait_files 7 "$T/ready.*"
+relay=$(for p in $(ip netns pids mu${TAG}h4); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = ssh ] && ps -o ppid= -p $p
+done | tr -d ' ' | head -1)
+is "h4 runs a relay (muster, the parent of its ssh to h8)" \
+	"$(cat /proc/$relay/comm 2>/dev/null)" muster
+t0=$(now_ms)
+kill -KILL $relay
+wait $mpid
+rc=$?
+ms=$(($(now_ms) - t0))
+ok_if "relay on h4 killed: the job fails (exit $rc)" [ $rc -ne 0 ]
+ok_if "relay on h4 killed: 'lost the agent of host h4'" \
+	grep -q '^muster: lost the agent of host h4 ' $T/err
+ok_if "relay on h4 killed: the job ended in ${ms} ms (< 1000)" [ $ms -lt 1000 ]
+wait_left 2
+is "relay on h4 killed: nothing of the job left on any host" "$(job_left)" ""
+
 # the head SIGKILLed: its two connections close, each relay stops its
 # node and closes its children's stdin, and so on down
 rm -f $T/ready.*
