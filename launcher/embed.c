@@ -92,7 +92,9 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL) {
 		char ep[sizeof(r->endpoint)];
 
-		snprintf(ep, sizeof(ep), "tcp://%s%s", p->head.addr, port);
+		/* no head address: the job stops before any rank starts */
+		snprintf(ep, sizeof(ep), "tcp://%s%s", p->have_head ?
+		    p->head.addr : "0.0.0.0", port);
 		snprintf(r->endpoint, sizeof(r->endpoint), "%s", ep);
 	}
 	if (*rdv_server_public_key(r->server))

@@ -819,7 +819,7 @@ send_hello(struct head *h, struct agent_proc *a)
 	hello.node = a->node->index;
 	hello.host = a->node->host;
 	hello.version = MUSTER_VERSION_STRING;
-	hello.toward = p->all_local ? NULL : p->head.addr;
+	hello.toward = p->all_local || !p->have_head ? NULL : p->head.addr;
 	hello.iface = p->all_local ? NULL : p->iface;
 	hello.ports = a->node->want_ports;
 	hello.self = lch_self_exe();
@@ -886,6 +886,16 @@ send_plans(struct head *h)
 	int i;
 
 	h->planned = 1;
+	if (!ending(h) && !h->p->all_local && !h->p->have_head) {
+		char me[256];
+
+		if (gethostname(me, sizeof(me)) != 0)
+			snprintf(me, sizeof(me), "localhost");
+		me[sizeof(me) - 1] = '\0';
+		host_failure(h, &h->ag[0], 0, "%s (this host): %s: no address "
+		    "to advertise to the other hosts (give --iface)", me,
+		    h->p->head_err);
+	}
 	if (!ending(h)) {
 		for (i = 0; i < h->p->nnodes; i++) {
 			struct lch_node *n = &h->p->nodes[i];
@@ -938,7 +948,8 @@ got_facts(struct head *h, struct agent_proc *a, int i, const char *json,
 	else if (f->nports != n->want_ports)
 		host_failure(h, a, i, "%s: its agent found %d free ports, %d "
 		    "were asked for", n->host, f->nports, n->want_ports);
-	else if (!h->p->all_local && mst_addr_is_loopback(f->net.addr))
+	else if (!h->p->all_local && h->p->have_head &&
+	    mst_addr_is_loopback(f->net.addr))
 		host_failure(h, a, i, "%s would advertise %s on %s, a loopback "
 		    "address the other hosts cannot reach (give --iface)",
 		    n->host, f->net.addr, f->net.ifname);
@@ -1532,7 +1543,7 @@ lch_head_run(struct lch_opts *o)
 		code = 2;
 		goto out_plan;
 	}
-	if (o->verbose && !plan.all_local)
+	if (o->verbose && !plan.all_local && plan.have_head)
 		lch_msg("this host: address %s on %s (%s%s): the rendezvous "
 		    "and the agents use it", plan.head.addr, plan.head.ifname,
 		    o->iface ? "--iface " : "route toward ",

@@ -404,9 +404,12 @@ set_rank_net(struct lch_plan *p, const struct lch_opts *o, int r,
 		lch_env_set(e, "MUSTER_ADDR", a);
 	if ((ifn = node_ifname(p, n, mode, ib, sizeof(ib))) == NULL)
 		return;
-	/* torch's gloo, NCCL, TensorPipe: the path the address takes */
+	/* torch's gloo, NCCL, TensorPipe: the path the address takes; the
+	 * user's own value goes to remote ranks too (-x wins still) */
 	for (i = 0; i < sizeof(ifvars) / sizeof(ifvars[0]); i++)
-		if (!user_set(o, ifvars[i]))
+		if (getenv(ifvars[i]))
+			lch_env_set(e, ifvars[i], getenv(ifvars[i]));
+		else if (!user_set(o, ifvars[i]))
 			lch_env_set(e, ifvars[i], ifn);
 }
 
@@ -613,6 +616,33 @@ mpi_master(struct lch_plan *p, const struct lch_opts *o, int dry_run)
 		p->master_port = 0;
 }
 
+/*
+ * The route toward the first other host that resolves here (of the first
+ * ROUTE_TRIES), or --iface's address: 0, or -1 with err of the first.
+ */
+#define ROUTE_TRIES 8
+static int
+choose_route(struct lch_plan *p, char *err, size_t errlen)
+{
+	char e2[256];
+	int i, tries = 0;
+
+	if (p->iface)
+		return mst_addr_choose(p->iface, p->toward, &p->head, err,
+		    errlen);
+	for (i = 0; i < p->nnodes && tries < ROUTE_TRIES; i++) {
+		if (p->nodes[i].local)
+			continue;
+		if (mst_route_toward(p->nodes[i].host, &p->head,
+		    tries ? e2 : err, tries ? sizeof(e2) : errlen) == 0) {
+			p->toward = p->nodes[i].host;
+			return 0;
+		}
+		tries++;
+	}
+	return -1;
+}
+
 int
 lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
 		     int dry_run)
@@ -636,9 +666,18 @@ lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
 		if (p->iface && mst_iface_lookup(p->iface, &chk, err,
 		    sizeof(err)) != 0)
 			goto bad;
-	} else if (mst_addr_choose(p->iface, p->toward, &p->head, err,
-	    sizeof(err)) != 0) {
-		goto bad;
+	} else if (choose_route(p, err, sizeof(err)) != 0) {
+		if (p->iface || dry_run)
+			goto bad;
+		/*
+		 * No other host's name resolves here: maybe only ssh knows
+		 * them (its config's aliases), maybe they do not exist.  ssh
+		 * says which first; the head refuses the job after the facts
+		 * came (lch_plan_choose_head's caller, with head_err).
+		 */
+		my_name(me, sizeof(me));
+		snprintf(p->head_err, sizeof(p->head_err), "%s", err);
+		return o->mpi ? (lch_msg("%s (this host): %s", me, err), -1) : 0;
 	} else if (mst_addr_is_loopback(p->head.addr)) {
 		snprintf(err, sizeof(err), "%s%s%s gives %s, a loopback address "
 		    "the other hosts cannot reach (give --iface)",

@@ -78,13 +78,18 @@ int  lch_plan_build(struct lch_plan *p, const struct lch_opts *o);
  * MASTER_ADDR (the head's address when rank 0 is here, else rank 0's
  * host as resolved here when that is no loopback address, else its
  * name) and MASTER_PORT (a port free here).  -1 after a message naming
- * this host and why; with dry_run never: p->head_err says why.
+ * this host and why; with dry_run never: p->head_err says why.  When no
+ * other host's name resolves here (only ssh may know it) it is 0 all the
+ * same, without have_head: the caller lets ssh fail first, else refuses
+ * the job with head_err once the facts are in.
  */
 int  lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
 			  int dry_run);
 /*
  * Sets every rank's address-dependent environment from its node's net
- * and ports (all nodes' must be known, or describe is set: the --dry-run
+ * and ports (the *_SOCKET_IFNAME names: the user's value from our
+ * environment when set there, on every rank, else the node's interface
+ * unless -x names them) (all nodes' must be known, or describe is set: the --dry-run
  * text then stands for what is not known yet); -x values win still.
  * -1 after a message when TF_CONFIG does not fit in a variable.
  */

@@ -385,12 +385,14 @@ test_localhost_beside_others(void)
 	CHECK_INT(p.have_head, 0);
 	CHECK_(strstr(p.head_err, FAR_A) != NULL, "head_err '%s'", p.head_err);
 	CHECK_INT(p.nodes[0].have_net, 0);
+	/* a run lets ssh say first (only it may know the name) */
 	lh_capture(2);
-	CHECK_INT(lch_plan_choose_head(&p, &o, 0), -1);
+	CHECK_INT(lch_plan_choose_head(&p, &o, 0), 0);
 	lh_captured();
-	snprintf(want, sizeof(want), "muster: %s (this host): cannot resolve '"
-	    FAR_A "'", me);
-	CHECK_(strncmp(lh_err, want, strlen(want)) == 0, "said '%s'", lh_err);
+	CHECK_STR(lh_err, "");
+	CHECK_INT(p.have_head, 0);
+	CHECK_(strstr(p.head_err, "cannot resolve '" FAR_A "'") != NULL,
+	    "head_err '%s'", p.head_err);
 	check_env(&p, 0, "MUSTER_HOST", "localhost");
 	done(&p, &o);
 	/* an address of ours is this machine: all local, loopback */
@@ -436,7 +438,7 @@ test_socket_ifname(void)
 	setenv("GLOO_SOCKET_IFNAME", "mine0", 1);
 	CHECK_INT(PLAN(&p, &o, "-x", "NCCL_SOCKET_IFNAME=ib0", "-H",
 	    FAR_A ":1," FAR_B ":1", "true"), 0);
-	check_unset(&p, 1, "GLOO_SOCKET_IFNAME");	/* inherited */
+	check_env(&p, 1, "GLOO_SOCKET_IFNAME", "mine0");	/* remote too */
 	check_env(&p, 1, "NCCL_SOCKET_IFNAME", "ib0");
 	check_env(&p, 0, "NCCL_SOCKET_IFNAME", "ib0");
 	check_env(&p, 1, "TP_SOCKET_IFNAME", "eth1");
