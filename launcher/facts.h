@@ -45,12 +45,23 @@ struct lch_facts {
  */
 int   lch_facts_gather(const struct lch_facts_req *rq, struct lch_facts *f,
 		       char *err, size_t errlen);
-/* Closes the port sockets (right before the workers start: they bind them). */
+/*
+ * Closes the port sockets (right before the workers start: they bind
+ * them); the numbers stay in ports.  Twice, or after decode: harmless.
+ */
 void  lch_facts_free_ports(struct lch_facts *f);
 void  lch_facts_release(struct lch_facts *f);
 /* The facts as one JSON object, no newline; malloc'ed. */
 char *lch_facts_encode(const struct lch_facts *f);
-/* Decodes lch_facts_encode's output: 0, or -1 (bad JSON or fields). */
+/*
+ * Decodes lch_facts_encode's output: 0, or -1 (bad JSON or fields).
+ * Strict: one object and nothing after it; addr a dotted quad, ifname,
+ * version, host strings that fit; ports whole numbers 1-65535; cpus,
+ * time_ms whole numbers; prog 0, 126 or 127 and prog_msg optional; a
+ * wrong type, a missing field, a value out of range: -1.  Keys it does
+ * not know are skipped (a newer muster's).  port_fds is NULL: those
+ * sockets are the sender's.  Release with lch_facts_release.
+ */
 int   lch_facts_decode(const char *json, size_t n, struct lch_facts *f);
 
 #endif /* LCH_FACTS_H */

@@ -750,6 +750,7 @@ agent_argv(struct head *h, struct lch_strv *v, const struct lch_node *n,
 	}
 	memset(&r, 0, sizeof(r));
 	r.ssh = h->o->ssh;
+	r.remote_muster = h->o->remote_muster;
 	r.self = self;
 	return lch_remote_argv(&r, n->host, args, v);
 }
@@ -826,6 +827,7 @@ send_hello(struct head *h, struct agent_proc *a)
 	if (a->tree) {	/* a relay: how it reaches its children */
 		hello.tree = a->tree;
 		hello.ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
+		hello.remote_muster = h->o->remote_muster;
 	}
 	line = lch_rec_hello_encode(&hello);
 	/* EPIPE: the agent (or ssh) ended; its end says why */

@@ -1,11 +1,13 @@
 /* main.c: muster's entry point. */
 #include <stdio.h>
+#include <string.h>
 
 #include "agent.h"
 #include "head.h"
 #include "mpi.h"
 #include "muster.h"
 #include "options.h"
+#include "preflight.h"
 
 int
 main(int argc, char **argv)
@@ -13,6 +15,9 @@ main(int argc, char **argv)
 	struct lch_opts o;
 	int code;
 
+	/* hidden, and parsed apart: the other end of --check (preflight.h) */
+	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
+		return lch_probe_main(argc - 1, argv + 1);
 	lch_opts_init(&o);
 	if (lch_opts_parse(&o, argc, argv) != 0) {
 		lch_opts_release(&o);
@@ -33,8 +38,16 @@ main(int argc, char **argv)
 	case LCH_MPI_RANK:
 		code = lch_mpi_rank_main(&o);
 		break;
+	case LCH_CHECK:
+		code = lch_check_main(&o);
+		break;
 	default:
-		code = lch_opts_finish(&o) != 0 ? 2 : lch_head_run(&o);
+		if (lch_opts_finish(&o) != 0)
+			code = 2;
+		else if (o.preflight && lch_preflight_run(&o) != 0)
+			code = 1;	/* the failing hosts are named */
+		else
+			code = lch_head_run(&o);
 		break;
 	}
 	lch_opts_release(&o);

@@ -22,8 +22,8 @@ enum opt_id {
 	O_EVALUATOR, O_MPI, O_RDV, O_DRY, O_TIMEOUT, O_GRACE, O_RESTARTS,
 	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
 	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH,
-	O_FANOUT,
-	O_IFACE
+	O_FANOUT, O_IFACE,
+	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER
 };
 
 struct opt_def {
@@ -53,6 +53,10 @@ static const struct opt_def opt_defs[] = {
 	{ "--ssh", O_SSH, 1, "ssh" },
 	{ "--fanout", O_FANOUT, 1, "fanout" },
 	{ "--iface", O_IFACE, 1, "iface" },
+	{ "--remote-muster", O_RMUSTER, 1, "remote_muster" },
+	{ "--check", O_CHECK, 0, NULL },
+	{ "--preflight", O_PREFLIGHT, 0, "preflight" },
+	{ "--check-timeout", O_CHECK_TIMEOUT, 1, "check_timeout" },
 	{ "--dry-run", O_DRY, 0, "dry_run" },
 	{ "--timeout", O_TIMEOUT, 1, "timeout" },
 	{ "--grace", O_GRACE, 1, "grace" },
@@ -82,6 +86,7 @@ lch_usage(int to_stderr)
 
 	fputs(
 "usage: muster [options] [--] PROGRAM [ARGS...]\n"
+"       muster --check [options] [HOST...] [-- PROGRAM [ARGS...]]\n"
 "\n"
 "Launches PROGRAM as the ranks of a distributed job and supervises them.\n"
 "Every rank gets the environment of torchrun, Horovod, Azure ML and muster\n"
@@ -105,6 +110,14 @@ lch_usage(int to_stderr)
 "  --iface NAME|CIDR         the interface (eth1) or network (10.0.0.0/8)\n"
 "                            every host advertises (default: $MUSTER_IFACE,\n"
 "                            else each host's route toward this one)\n"
+"  --remote-muster PATH      muster on other hosts (default: this one's path\n"
+"                            when it is there, else muster from their PATH)\n"
+"Pre-flight:\n"
+"  --check [HOST...]         check each host (or -H's) and exit: reachable,\n"
+"                            same version, the program after '--' runnable,\n"
+"                            its address, a free port, clock offset\n"
+"  --preflight               run that check first; launch only if all pass\n"
+"  --check-timeout S         seconds each host has to answer (default 10)\n"
 "Supervision:\n"
 "  --timeout S               wall-clock limit: stop all, exit 124\n"
 "  --grace S                 seconds between SIGTERM and SIGKILL (default 3)\n"
@@ -126,7 +139,7 @@ lch_usage(int to_stderr)
 "\n"
 "Exit status: 0 when every rank succeeded; else the first failed rank's\n"
 "code (128+N for signal N); 124 time limit; 127 program not found;\n"
-"2 bad usage or bad input.\n", f);
+"2 bad usage or bad input.  --check, --preflight: 1 when a host fails.\n", f);
 }
 
 void
@@ -137,6 +150,7 @@ lch_opts_init(struct lch_opts *o)
 	o->grace = 3.0;
 	o->tag = 1;
 	o->fanout = LCH_FANOUT_DEFAULT;
+	o->check_timeout = 10.0;
 }
 
 void
@@ -152,6 +166,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->master_addr);
 	free(o->ssh);
 	free(o->iface);
+	free(o->remote_muster);
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
 	if (o->argv_owned) {
@@ -388,6 +403,24 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 			return -1;
 		}
 		return 0;
+	case O_CHECK:	o->mode = LCH_CHECK; return 0;
+	case O_PREFLIGHT: o->preflight = 1; return 0;
+	case O_CHECK_TIMEOUT:
+		if (mst_parse_double(v, 0, LCH_CHECK_TIMEOUT_MAX,
+		    &o->check_timeout) != 0 || o->check_timeout <= 0) {
+			lch_msg("%s '%s': expected seconds (a number over 0, "
+			    "at most %.0f)", from, v, LCH_CHECK_TIMEOUT_MAX);
+			return -1;
+		}
+		return 0;
+	case O_RMUSTER:
+		if (v[0] == '\0') {
+			lch_msg("%s '': expected the path of muster on the "
+			    "other hosts", from);
+			return -1;
+		}
+		replace(&o->remote_muster, v);
+		return 0;
 	case O_HELP:	o->mode = LCH_HELP; return 0;
 	case O_VERSION:	o->mode = LCH_VERSION; return 0;
 	case O_AGENT:	o->mode = LCH_AGENT; return 0;
@@ -407,6 +440,7 @@ lch_opts_parse(struct lch_opts *o, int argc, char **argv)
 
 		if (strcmp(a, "--") == 0) {
 			i++;
+			o->dashdash = 1;
 			break;
 		}
 		if (a[0] != '-' || a[1] == '\0')
@@ -908,8 +942,9 @@ finish_counts(struct lch_opts *o)
 	return 0;
 }
 
-int
-lch_opts_finish(struct lch_opts *o)
+/* --config, then --hostfile (once the config may have named one). */
+static int
+finish_sources(struct lch_opts *o)
 {
 	char err[600];
 
@@ -932,6 +967,14 @@ lch_opts_finish(struct lch_opts *o)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int
+lch_opts_finish(struct lch_opts *o)
+{
+	if (finish_sources(o) != 0)
+		return -1;
 	if (o->argc == 0) {
 		lch_msg("no program given (usage: muster [options] [--] "
 		    "PROGRAM [ARGS...])");
@@ -940,4 +983,31 @@ lch_opts_finish(struct lch_opts *o)
 	if (lch_opts_ps_mode(o))
 		return finish_ps(o) != 0 ? -1 : finish_ps_nodes(o);
 	return finish_counts(o);
+}
+
+int
+lch_opts_finish_check(struct lch_opts *o)
+{
+	char err[512];
+	int i;
+
+	for (i = 0; !o->dashdash && i < o->argc; i++) {
+		if (strcmp(o->argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (lch_hosts_parse_arg(&o->hosts, o->argv[i], err,
+		    sizeof(err)) != 0) {
+			lch_msg("--check: %s", err);
+			return -1;
+		}
+	}
+	if (!o->dashdash && i > 0) {
+		/* hosts named here win over the config's, as -H's do */
+		if (i > 1 || strcmp(o->argv[0], "--") != 0)
+			o->set |= 1ull << O_HOSTS | 1ull << O_HOSTFILE;
+		o->argv += i;
+		o->argc -= i;
+	}
+	return finish_sources(o);
 }

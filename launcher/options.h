@@ -24,13 +24,15 @@
 #define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
 #define LCH_FANOUT_DEFAULT 32	/* --fanout: remote agents the head starts */
 #define LCH_FANOUT_MAX 1024
+#define LCH_CHECK_TIMEOUT_MAX 1e6	/* seconds of --check-timeout */
 
 enum lch_mode {
 	LCH_RUN = 0,	/* launch a job */
 	LCH_HELP,	/* --help */
 	LCH_VERSION,	/* --version */
 	LCH_AGENT,	/* internal: --agent, one node's supervisor */
-	LCH_MPI_RANK	/* internal: --mpi-rank, wrapper under mpirun */
+	LCH_MPI_RANK,	/* internal: --mpi-rank, wrapper under mpirun */
+	LCH_CHECK	/* --check [HOST...] [-- PROGRAM]: pre-flight only */
 };
 
 struct lch_opts {
@@ -64,8 +66,14 @@ struct lch_opts {
 	char **argv;		/* the program and its arguments */
 	int argc;
 	int argv_owned;		/* argv is the config's: released with o */
-	/* set-by-command-line markers, so the config only fills the rest */
-	unsigned long long set;	/* 1 << opt_id: room for 64 options */
+	int dashdash;		/* argv came after a "--" */
+	/* pre-flight (preflight.h) */
+	int preflight;		/* --preflight: check the hosts, then launch */
+	double check_timeout;	/* --check-timeout seconds per host */
+	char *remote_muster;	/* --remote-muster PATH on other hosts */
+	/* set-by-command-line markers, so the config only fills the rest
+	   (one bit per option id: more than 32 of them) */
+	unsigned long long set;
 };
 
 void lch_opts_init(struct lch_opts *o);
@@ -74,6 +82,12 @@ void lch_opts_release(struct lch_opts *o);
 int  lch_opts_parse(struct lch_opts *o, int argc, char **argv);
 /* Reads --config, resolves hosts, counts and modes. */
 int  lch_opts_finish(struct lch_opts *o);
+/*
+ * For --check: the words before "--" are hosts (as -H takes them, added
+ * to -H's or --hostfile's), the words after it the program; reads
+ * --config and --hostfile; no program is fine.
+ */
+int  lch_opts_finish_check(struct lch_opts *o);
 /* Whether the job is in parameter-server (TF_CONFIG) mode. */
 int  lch_opts_ps_mode(const struct lch_opts *o);
 void lch_usage(int to_stderr);
