@@ -6,6 +6,45 @@
 # leaf below a leaf's parent: three levels.
 . "$(dirname "$0")/lib.sh"
 
+# --- first a tree on this machine (no test hosts needed): virtual nodes,
+# every one reached through an "ssh" that runs the command here
+printf '%s\n' '#!/bin/sh' 'while [ "$1" != "--" ]; do shift; done' 'shift 2' \
+	'exec sh -c "$1"' > $T/fakessh
+chmod +x $T/fakessh
+tree_here() { MUSTER_FORCE_SSH=1 $MUSTER --ssh "sh $T/fakessh" "$@"; }
+tree_here --fanout 2 --nodes 7 -- sh -c 'echo $RANK $MUSTER_NODE_RANK' \
+	> $T/out 2> $T/err
+is "7 nodes here in a tree of fan-out 2: exit 0" $? 0
+is "... every rank ran, on its node" "$(sort $T/out | tr '\n' ' ')" \
+	"[0] 0 0 [1] 1 1 [2] 2 2 [3] 3 3 [4] 4 4 [5] 5 5 [6] 6 6 "
+tree_here --fanout 2 --nodes 7 -- sh -c 'exit $((RANK == 6 ? 7 : 0))' \
+	2> $T/err
+is "rank 6, below two relays, exits 7: the job's code" $? 7
+ok_if "... named with its host" \
+	grep -q '^muster: rank 6 (host localhost, pid [0-9]*) exited with code 7$' $T/err
+# plans larger than a pipe, passed down two relays (--fanout 1: a chain)
+big=$(head -c 3000 /dev/zero | tr '\0' x)
+tree_here --fanout 1 -x BIG=$big --nodes 3 -n 72 -- sh -c 'echo ${#BIG}' \
+	> $T/out 2> $T/err
+is "72 ranks with 3 KB each of environment, a chain of 3: exit 0" $? 0
+is "... every rank got it" "$(grep -c '^\[[0-9]*\] 3000$' $T/out)" 72
+# SIGINT to the head reaches every rank, through the relays
+rm -f $T/got.* $T/ready.*
+MUSTER_FORCE_SSH=1 $MUSTER --ssh "sh $T/fakessh" --fanout 2 --nodes 7 -- \
+	sh -c 'trap "echo INT > '$T'/got.\$RANK; exit 9" INT
+	echo r > '$T'/ready.$RANK; while :; do sleep 0.05; done' 2> /dev/null &
+mpid=$!
+wait_files 7 "$T/ready.*"
+is "--fanout 2: the head started 2 connections for 7 nodes" \
+	"$(ps -o pid= --ppid $mpid | wc -l)" 2
+kill -INT $mpid
+wait $mpid
+rc=$?
+is "SIGINT forwarded to all 7 ranks through the tree" \
+	"$(cat $T/got.* 2>/dev/null | wc -l)" 7
+is "SIGINT: exit code is the ranks' (9)" $rc 9
+
+# --- then test hosts
 NS=$T/hosts
 mkdir -p $NS
 rc=0
