@@ -143,6 +143,7 @@ struct relay {
 	cJSON *hello;
 	struct tnode *t;
 	int nt, at;
+	int *byrank, nbyrank;	/* slots with a plan, by their first rank */
 	struct conn *c;
 	int nc;
 	struct lch_outq out[2];		/* our stdout (to the parent), stderr */
@@ -463,6 +464,39 @@ queue_line(struct conn *c, const char *line, size_t n)
 	lch_outq_add(&c->in, "\n", 1);
 }
 
+/* Slot s, planned, into byrank (plans come once per node: O(n) each). */
+static void
+add_byrank(struct relay *R, int s)
+{
+	int i;
+
+	if (R->byrank == NULL)
+		R->byrank = lch_xcalloc((size_t)R->nt, sizeof(*R->byrank));
+	for (i = R->nbyrank; i > 0 &&
+	    R->t[R->byrank[i - 1]].first > R->t[s].first; i--)
+		R->byrank[i] = R->byrank[i - 1];
+	R->byrank[i] = s;
+	R->nbyrank++;
+}
+
+/* The planned slot whose ranks hold rank, or -1. */
+static int
+slot_of_rank(const struct relay *R, int rank)
+{
+	int lo = 0, hi = R->nbyrank, mid;
+
+	while (lo < hi) {	/* the first with first > rank */
+		mid = lo + (hi - lo) / 2;
+		if (R->t[R->byrank[mid]].first <= rank)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || R->t[R->byrank[lo - 1]].last < rank)
+		return -1;
+	return R->byrank[lo - 1];
+}
+
 /* What the plan of slot s says: its ranks, its grace period. */
 static void
 note_plan(struct relay *R, int s, const cJSON *plan)
@@ -472,6 +506,8 @@ note_plan(struct relay *R, int s, const cJSON *plan)
 	const cJSON *rk, *r;
 	struct tnode *t = &R->t[s];
 
+	if (t->nranks >= 0)	/* a second plan for the node: as the first */
+		return;
 	t->nranks = 0;
 	t->first = INT_MAX;
 	t->last = -1;
@@ -488,6 +524,8 @@ note_plan(struct relay *R, int s, const cJSON *plan)
 	if (cJSON_IsNumber(g) && g->valuedouble > R->grace_ms &&
 	    g->valuedouble < INT_MAX - SLACK_MS)
 		R->grace_ms = (int)g->valuedouble;
+	if (t->nranks > 0)
+		add_byrank(R, s);
 }
 
 /* A PLAN line: to the connection whose subtree holds its node. */
@@ -586,12 +624,8 @@ inspect(struct relay *R, struct conn *c, const char *line, size_t n)
 	if (lch_rec_decode(line, n, INT_MAX, &r) != 0 ||
 	    (r.type != LCH_REC_EXIT && r.type != LCH_REC_NOEXEC))
 		return;
-	for (s = 0; s < R->nt; s++)
-		if (R->t[s].conn == c - R->c && R->t[s].nranks > 0 &&
-		    r.rank >= R->t[s].first && r.rank <= R->t[s].last) {
-			R->t[s].nended++;
-			return;
-		}
+	if ((s = slot_of_rank(R, r.rank)) >= 0 && R->t[s].conn == c - R->c)
+		R->t[s].nended++;
 }
 
 static void
@@ -860,6 +894,7 @@ release(struct relay *R)
 	}
 	free(R->c);
 	free(R->t);
+	free(R->byrank);
 	lch_outq_release(&R->out[0]);
 	lch_outq_release(&R->out[1]);
 	lch_strbuf_release(&R->in);
