@@ -92,9 +92,16 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL) {
 		char ep[sizeof(r->endpoint)];
 
-		/* no head address: the job stops before any rank starts */
+		char me[LCH_HOST_MAX + 1] = "localhost";
+
+		/* no head address (no other host's name resolves here): a
+		 * job of agents stops before any rank starts; under --mpi,
+		 * whose ssh may know the names, our own name is the guess */
+		if (!p->have_head && gethostname(me, sizeof(me)) != 0)
+			snprintf(me, sizeof(me), "localhost");
+		me[sizeof(me) - 1] = '\0';
 		snprintf(ep, sizeof(ep), "tcp://%s%s", p->have_head ?
-		    p->head.addr : "0.0.0.0", port);
+		    p->head.addr : me, port);
 		snprintf(r->endpoint, sizeof(r->endpoint), "%s", ep);
 	}
 	if (*rdv_server_public_key(r->server))

@@ -728,6 +728,10 @@ handle_signals(struct head *h)
 				lch_msg("%s: forwarding to all ranks",
 				    lch_signame(sig));
 			send_cmd(h, LCH_REC_SIG, sig == SIGQUIT ? SIGTERM : sig);
+			/* no rank yet to handle it (the facts are not all
+			 * in): the job stops, slow hosts with it */
+			if (!h->planned)
+				stop_job(h);
 		}
 }
 

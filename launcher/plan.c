@@ -11,6 +11,7 @@
 
 #include <cJSON.h>
 
+#include "facts.h"
 #include "plan.h"
 #include "records.h"
 
@@ -546,9 +547,19 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		    o->master_addr);
 	else if (p->all_local)
 		snprintf(p->master_addr, sizeof(p->master_addr), "127.0.0.1");
-	for (i = 0; i < p->nnodes; i++)
-		p->nodes[i].want_ports = (i == 0 && !p->master_port_given) +
-		    (p->ps ? p->nodes[i].nprocs : 0);
+	for (i = 0; i < p->nnodes; i++) {
+		struct lch_node *n = &p->nodes[i];
+
+		n->want_ports = (i == 0 && !p->master_port_given) +
+		    (p->ps ? n->nprocs : 0);
+		if (n->want_ports > LCH_FACTS_PORTS_MAX) {
+			lch_msg("node %d (%s): parameter-server mode wants %d "
+			    "ports there, more than the %d one host is asked "
+			    "for (fewer tasks per node)", i, n->host,
+			    n->want_ports, LCH_FACTS_PORTS_MAX);
+			goto fail;
+		}
+	}
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
 	/* under --mpi what is known now; else the longest it can get */
@@ -675,9 +686,10 @@ lch_plan_choose_head(struct lch_plan *p, const struct lch_opts *o,
 		 * says which first; the head refuses the job after the facts
 		 * came (lch_plan_choose_head's caller, with head_err).
 		 */
-		my_name(me, sizeof(me));
 		snprintf(p->head_err, sizeof(p->head_err), "%s", err);
-		return o->mpi ? (lch_msg("%s (this host): %s", me, err), -1) : 0;
+		if (o->mpi)	/* mpirun's ssh says, or knows the names */
+			mpi_master(p, o, dry_run);
+		return o->mpi ? set_net(p, o, NET_REAL) : 0;
 	} else if (mst_addr_is_loopback(p->head.addr)) {
 		snprintf(err, sizeof(err), "%s%s%s gives %s, a loopback address "
 		    "the other hosts cannot reach (give --iface)",

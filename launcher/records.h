@@ -134,8 +134,9 @@
  * the node: ranks without their x or f record are lost.
  *
  * The agent's stderr carries its own messages ("muster: ..."); the head
- * passes them on (for ssh, what it says before the first record is kept
- * for the failure message).
+ * passes them on.  What a connection says there before its first record
+ * (its node's facts) is kept for the failure message instead: ssh's own
+ * words ("Connection refused"), or the agent's reason not to take part.
  */
 #ifndef LCH_RECORDS_H
 #define LCH_RECORDS_H

@@ -10,6 +10,36 @@
 # plays a remote host's agent.
 . "$(dirname "$0")/lib.sh"
 
+# --- --iface, MUSTER_IFACE, config "iface": bad input is one line, exit 2
+bad_iface() {	# bad_iface NAME WANT CMD...: one line starting WANT, exit 2
+	name=$1 want=$2; shift 2
+	"$@" > /dev/null 2> $T/err
+	is "$name: exit 2, one line" \
+		"$? $(wc -l < $T/err) $(head -1 $T/err | cut -c1-${#want})" \
+		"2 1 $want"
+}
+me=$(hostname)
+bad_iface "--iface 'a b'" "muster: --iface 'a b': expected an interface name \
+(e.g. eth1) or a network A.B.C.D/N (e.g. 10.200.0.0/24)" \
+	$MUSTER --iface 'a b' -n 1 -- true
+bad_iface "--iface 10.0.0.0/33" "muster: --iface '10.0.0.0/33': expected an \
+interface name (e.g. eth1) or a network A.B.C.D/N (e.g. 10.200.0.0/24)" \
+	$MUSTER --iface 10.0.0.0/33 -n 1 -- true
+bad_iface "--iface naming no interface here" "muster: $me (this host): \
+--iface muster-no-if0: no such interface up with an IPv4 address (have: lo \
+127.0.0.1" $MUSTER --iface muster-no-if0 -n 1 -- true
+bad_iface "--iface, a CIDR matching none here" "muster: $me (this host): \
+--iface 198.51.100.0/24: no local address in it (have: lo 127.0.0.1" \
+	$MUSTER --iface 198.51.100.0/24 -n 1 -- true
+bad_iface "MUSTER_IFACE" "muster: MUSTER_IFACE 'a/b': expected an interface \
+name (e.g. eth1) or a network A.B.C.D/N (e.g. 10.200.0.0/24)" \
+	env MUSTER_IFACE=a/b $MUSTER -n 1 -- true
+printf '{"iface": "lo"}\n' > $T/iface.json
+MUSTER_IFACE=muster-no-if0 $MUSTER --config $T/iface.json -n 1 -- true 2> $T/err
+is "the config's iface wins over MUSTER_IFACE, --iface over both" \
+	"$? $(MUSTER_IFACE=lo $MUSTER --config $T/iface.json --iface muster-no-if0 \
+	-n 1 -- true 2>&1 | grep -c 'muster-no-if0: no such interface')" "0 1"
+
 # --- a remote agent of another muster version; an n record from a relay
 cat > $T/other-version <<EOF
 #!/bin/sh
@@ -32,6 +62,20 @@ $MUSTER --ssh "sh $T/relay-lost" -H localhost:1,fakehost:1 --timeout 20 \
 is "an n record (KIND 0): exit 255, naming the host and what ssh said" \
 	"$? $(grep -c "^muster: ssh to fakehost failed (exit 255): ssh: connect \
 to host fakehost port 22: Connection refused$" $T/err)" "255 1"
+
+# Ctrl-C while a host has not said its facts yet (ssh still connecting):
+# no rank is there to handle it, the job stops, the slow host with it
+printf '#!/bin/sh\nexec sleep 20\n' > $T/slow-host
+$MUSTER --ssh "sh $T/slow-host" -H fakehost:1 --grace 0.5 -- true 2> $T/err &
+mpid=$!
+sleep 0.5
+t0=$(now_ms)
+kill -INT $mpid
+wait $mpid
+rc=$?
+ms=$(($(now_ms) - t0))
+is "SIGINT before the facts: exit 130 within 3 s (grace 0.5 s; ${ms} ms)" \
+	"$rc $([ $ms -lt 3000 ] && echo fast || echo slow)" "130 fast"
 
 # --- test hosts like real ones
 NS=$T/hosts
