@@ -283,8 +283,9 @@ conn_hello(const struct relay *R, const struct conn *c, const cJSON *ent)
 		set(h, "node", cJSON_CreateNumber(R->t[c->slot].node));
 		set(h, "host", cJSON_CreateString(c->host));
 		cJSON_DeleteItemFromObjectCaseSensitive(h, "ports");
-		if ((v = cJSON_GetObjectItemCaseSensitive(ent, "ports")))
-			set(h, "ports", cJSON_Duplicate(v, 1));
+		v = cJSON_GetObjectItemCaseSensitive(ent, "ports");
+		set(h, "ports", v ? cJSON_Duplicate(v, 1) :
+		    cJSON_CreateNumber(0));
 		set(h, "self", cJSON_CreateString(lch_self_exe()));
 		if ((v = cJSON_GetObjectItemCaseSensitive(ent, "tree")))
 			set(h, "tree", cJSON_Duplicate(v, 1));
@@ -359,8 +360,9 @@ start_conn(struct relay *R, struct conn *c, const cJSON *ent)
 		r.remote_muster = hello_str(R, "remote_muster");
 		r.self = lch_self_exe();
 		if (lch_remote_argv(&r, c->host, args, &argv) != 0) {
-			early_add(c, "muster: a host cannot start with '-'",
-			    strlen("muster: a host cannot start with '-'"));
+			/* (it said why on our stderr) */
+			early_add(c, "muster: no ssh command for this host",
+			    strlen("muster: no ssh command for this host"));
 			c->reaped = 1;
 			c->code = 2;
 			lch_strv_clear(&argv);
