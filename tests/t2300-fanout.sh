@@ -44,6 +44,13 @@ is "SIGINT forwarded to all 7 ranks through the tree" \
 	"$(cat $T/got.* 2>/dev/null | wc -l)" 7
 is "SIGINT: exit code is the ranks' (9)" $rc 9
 
+# a HELLO whose tree is not one (a node that is no number)
+echo '{"hello":1,"node":0,"ports":0,"host":"x","version":"0","tree":[{"node":"a"}]}' |
+	$MUSTER --agent > $T/out 2> $T/err
+is "a HELLO with a malformed tree: exit 2, one line, no record" \
+	"$? $(cat $T/err) $(cat $T/out)" \
+	"2 muster: agent: malformed tree in the HELLO on stdin "
+
 # --- then test hosts
 NS=$T/hosts
 mkdir -p $NS
