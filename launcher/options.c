@@ -996,6 +996,12 @@ lch_opts_finish_check(struct lch_opts *o)
 			i++;
 			break;
 		}
+		if (o->argv[i][0] == '-') {
+			lch_msg("--check: '%s': expected a host (options go "
+			    "before the hosts, the program after '--')",
+			    o->argv[i]);
+			return -1;
+		}
 		if (lch_hosts_parse_arg(&o->hosts, o->argv[i], err,
 		    sizeof(err)) != 0) {
 			lch_msg("--check: %s", err);

@@ -36,7 +36,9 @@
  * ports is how many free TCP ports the agent finds on its host and holds
  * (bound) until right before it forks its workers: MASTER_PORT (1, on
  * rank 0's node, unless --master-port is given) and in parameter-server
- * mode one per rank of the node, for TF_CONFIG.  ssh, remote_muster,
+ * mode one per rank of the node, for TF_CONFIG, in that order (the
+ * node's local rank L takes the facts' port L, or L + 1 after
+ * MASTER_PORT's).  ssh, remote_muster,
  * self and tree (the children of a relay, each {"node":J, "host":H,
  * "ports":M, "tree":[...]}) are for fan-out: absent, the agent is a
  * leaf.  The agent answers with its facts record (h, below) before
@@ -44,8 +46,10 @@
  * matches iface on this host, no free port) it says why on stderr, one
  * line, and exits 2 without a record: the head ends the job naming the
  * host and that line.  A version in the facts that is not the head's
- * ends the job too, naming the host and both versions.  A command or EOF
- * before the plan ends an agent quietly (exit 0): the job stopped first.
+ * ends the job too, naming the host and both versions, as does a loopback
+ * address when the job spans hosts.  A command (but "sig" 10 or 12,
+ * SIGUSR1 and SIGUSR2, ignored) or EOF before the plan ends an agent
+ * quietly (exit 0): the job stopped first.
  *
  * A PLAN line holds
  *
@@ -60,8 +64,8 @@
  * node), TF_CONFIG (each task at its node's address, with a port of its
  * node), MUSTER_ADDR (the node's address: libmuster's ring listens on
  * it), GLOO_SOCKET_IFNAME, NCCL_SOCKET_IFNAME and TP_SOCKET_IFNAME (the
- * node's interface, unless the user set them in the launcher's
- * environment or with -x).
+ * node's interface; the user's value when set in the launcher's
+ * environment, on every rank; -x wins).
  * host names the node in messages ("localhost" when absent); cwd, where
  * the workers run, is sent only when some node is remote (the agent stays
  * in $HOME when it cannot enter it); grace_ms defaults to 3000; log_dir,

@@ -145,6 +145,26 @@ is "... every rank trained and agrees" \
 	"$(grep -c '^\[[0-2]\] ddp ok rank=[0-2] world=3' $T/out)" 3
 [ $rc = 0 ] || sed 's/^/#   /' $T/err | head -5
 
+# the C trainer: libmuster's ring between hosts listens on MUSTER_ADDR
+TRAINER=$B/examples/trainer
+final() { sed -n 's/^\(\[0\] \)\{0,1\}final loss //p' "$1"; }
+same_loss() {	# same_loss A B: within 1e-9, both there
+	awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d;
+	m = a < 0 ? -a : a; exit !(a != "" && b != "" && d <= 1e-9 * m + 1e-15) }'
+}
+if [ -x $TRAINER ]; then
+	$MUSTER -n 1 -- $TRAINER --steps 50 > $T/one 2>&1
+	one=$(final $T/one)
+	$in_h1 env MUSTER_TIMEOUT=15 $MUSTER --timeout 60 -H h1:1,h2:1,h3:1 -- \
+		$TRAINER --steps 50 > $T/out 2>&1
+	got=$(final $T/out)
+	ok_if "C trainer (libmuster's TCP ring) on h1, h2, h3: loss $got = $one" \
+		same_loss "$got" "$one"
+	[ -n "$got" ] || sed 's/^/#   /' $T/out | head -5
+else
+	skip "C trainer on 3 hosts" "${B#$ROOT/}/examples/trainer not built"
+fi
+
 # rank 0 on another host than the launcher's: MASTER_ADDR and MASTER_PORT
 # are h2's, the port found free by h2's agent (-v says it)
 $in_h1 $MUSTER -v --timeout 60 -H h2:1,h3:1 -- $PY tests/py/netcheck.py \
@@ -228,6 +248,15 @@ MUSTER_IFACE=10.200.1.0/24 $in_h1 $MUSTER --timeout 60 -H h1:1,h2:1 -- \
 	$PY tests/py/netcheck.py > $T/net 2> $T/err
 is "MUSTER_IFACE=10.200.1.0/24: the same" \
 	"$(WANT_NET=10.200.1 WANT_IF=eth0 net_of $T/net)" "0:h1:ok 1:h2:ok "
+if [ -x $TRAINER ]; then
+	$in_h1 env MUSTER_TIMEOUT=15 $MUSTER --timeout 60 --iface eth0 \
+		-H h1:1,h2:1 -- $TRAINER --steps 50 > $T/out 2>&1
+	got=$(final $T/out)
+	ok_if "--iface eth0: the C trainer across h1, h2: loss $got = $one" \
+		same_loss "$got" "$one"
+else
+	skip "C trainer with --iface eth0" "${B#$ROOT/}/examples/trainer not built"
+fi
 # gloo's bytes go where --iface says: h2's eth0 counters
 eth0_bytes() {
 	sh $ROOT/tests/netns.sh exec $NS 2 sh -c \

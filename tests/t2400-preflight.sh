@@ -122,6 +122,22 @@ is "a muster of another version: exit 1" $? 1
 ok_if "named: the versions differ" has $T/out \
 	"h2: FAILED: muster 9.9.9 there (/old/muster), $V here: versions differ"
 
+# an older muster, without --probe
+printf '#!/bin/sh\necho "muster: unknown option '"'"'--probe'"'"' (try '"'"'muster --help'"'"')" >&2; exit 2\n' > $T/older
+chmod +x $T/older
+$in_h1 $MUSTER --remote-muster $T/older --check h2 > $T/out 2> $T/err
+is "a muster without --probe: exit 1" $? 1
+ok_if "named: an older version" has $T/out \
+	"h2: FAILED: the muster there has no --probe (an older version?)"
+# the clock offset: h2's clock 5 s ahead (a probe that says so)
+printf '#!/bin/sh\necho sync; read go\nt=$(($(date +%%s%%3N) + 5000))\necho "{\\"addr\\":\\"10.200.0.2\\",\\"ifname\\":\\"eth1\\",\\"ports\\":[4000],\\"version\\":\\"%s\\",\\"host\\":\\"h2\\",\\"cpus\\":1,\\"time_ms\\":$t,\\"self\\":\\"/ahead\\"}"\n' "$V" > $T/ahead
+chmod +x $T/ahead
+$in_h1 $MUSTER --remote-muster $T/ahead --check h2 > $T/out 2> $T/err
+is "a host whose clock is ahead passes" $? 0
+off=$(sed -n 's/.*, clock offset +\([0-9]*\) ms$/\1/p' $T/out)
+ok_if "its clock offset is about +5000 ms (${off:-none})" \
+	[ "${off:-0}" -ge 4900 -a "${off:-0}" -le 5100 ]
+
 # a program missing on one host: $T/p exists on h1 and h2, h3 sees it empty
 mkdir -p $T/p
 printf '#!/bin/sh\n' > $T/p/prog.sh && chmod +x $T/p/prog.sh
@@ -202,7 +218,7 @@ is "one line naming it" "$(cat $T/err)" \
 $in_h1 $MUSTER --check h1 -oProxyCommand=x > $T/out 2> $T/err
 is "a host starting with '-': bad input, exit 2" $? 2
 is "one line naming it, nothing checked" "$(cat $T/err $T/out)" \
-	"muster: --check: '-oProxyCommand=x': not a valid host name"
+	"muster: --check: '-oProxyCommand=x': expected a host (options go before the hosts, the program after '--')"
 
 # --preflight: the same check first; a failing host: no launch, exit 1
 rm -f $T/launched.*
@@ -211,6 +227,9 @@ $in_h1 $MUSTER --preflight -H h1:1,h2:1 -- sh -c "echo ran; touch $T/launched.\$
 is "--preflight, all hosts pass: the job runs, exit 0" $? 0
 is "both ranks ran" "$(grep -c '^\[[01]\] ran$' $T/out)" 2
 ok_if "--preflight says nothing when all pass" [ ! -s $T/err ]
+$in_h1 $MUSTER -v --preflight -H h1:1,h2:1 -- true > $T/out 2> $T/err
+is "-v --preflight: exit 0" $? 0
+ok_if "-v: each host's line on stderr" sh -c "grep -q '^h1: ok: ' $T/err && grep -q '^h2: ok: ' $T/err"
 rm -f $T/launched.*
 $in_h1 $MUSTER --preflight --check-timeout 1 -H h1:1,10.200.0.77:1 -- \
 	sh -c "touch $T/launched.\$RANK" > $T/out 2> $T/err
