@@ -1403,7 +1403,8 @@ make_conns(struct head *h)
 	}
 	for (i = 0; i < nrem && i < k; i++, n++) {
 		h->ag[n].node = &h->p->nodes[rem[i]];
-		h->ag[n].nodes = lch_xcalloc((size_t)nrem, sizeof(int));
+		h->ag[n].nodes = lch_xcalloc((size_t)lch_tree_size(i, k, nrem),
+		    sizeof(int));
 		add_subtree(h, &h->ag[n], rem, nrem, k, i);
 		h->ag[n].tree = lch_tree_json(e, nrem, k, i);
 	}

@@ -44,6 +44,21 @@ lch_tree_first(int p, int k)
 	return (long)k * ((long)p + 1);
 }
 
+int
+lch_tree_size(int p, int k, int n)
+{
+	long lo = p, hi = p, size = 0;
+
+	while (lo < n) {	/* level by level: [lo, hi] */
+		if (hi > n - 1)
+			hi = n - 1;
+		size += hi - lo + 1;
+		lo = lch_tree_first((int)lo, k);
+		hi = lch_tree_first((int)hi, k) + k - 1;
+	}
+	return (int)size;
+}
+
 static int
 tree_depth(int n, int k)
 {

@@ -55,6 +55,8 @@ int   lch_tree_parent(int p, int k);
 /* The first child of p (p = -1: the head's first); children are
  * consecutive, k at most, and exist when below the number of nodes. */
 long  lch_tree_first(int p, int k);
+/* The positions in p's subtree, p among them, n positions in all. */
+int   lch_tree_size(int p, int k, int n);
 /*
  * The fan-out to use for n remote nodes when k is asked: k, or more when
  * the tree would be deeper than LCH_TREE_DEPTH_MAX levels (a HELLO

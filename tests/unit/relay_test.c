@@ -37,6 +37,26 @@ test_layout(void)
 	CHECK_INT(lch_tree_parent(1023, 1024), -1);
 	CHECK_INT(lch_tree_parent(1024, 1024), 0);
 	CHECK_INT(lch_tree_first(1023, 1024), 1024L * 1024);
+	/* subtree sizes: 1 + the children's; the roots' add up to n */
+	for (k = 1; k <= 5; k++) {
+		long sum = 0;
+		int c;
+
+		for (p = 0; p < n; p++) {
+			long want = 1;
+
+			first = lch_tree_first(p, k);
+			for (c = 0; c < k && first + c < n; c++)
+				want += lch_tree_size((int)first + c, k, n);
+			CHECK_INT(lch_tree_size(p, k, n), want);
+			if (lch_tree_parent(p, k) < 0)
+				sum += lch_tree_size(p, k, n);
+		}
+		CHECK_INT(sum, n);
+	}
+	CHECK_INT(lch_tree_size(0, 1024, 1 << 20), 1 + 1024);
+	CHECK_INT(lch_tree_size(0, 1, 1 << 20), 1 << 20);
+	CHECK_INT(lch_tree_size(5, 2, 3), 0);
 	/* a tree no deeper than LCH_TREE_DEPTH_MAX */
 	CHECK_INT(lch_tree_fanout(200, 1), 1);
 	CHECK_INT(lch_tree_fanout(201, 1), 2);
