@@ -11,7 +11,6 @@
 
 #include <cJSON.h>
 
-#include "facts.h"
 #include "plan.h"
 #include "records.h"
 
@@ -547,19 +546,11 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		    o->master_addr);
 	else if (p->all_local)
 		snprintf(p->master_addr, sizeof(p->master_addr), "127.0.0.1");
-	for (i = 0; i < p->nnodes; i++) {
-		struct lch_node *n = &p->nodes[i];
-
-		n->want_ports = (i == 0 && !p->master_port_given) +
-		    (p->ps ? n->nprocs : 0);
-		if (n->want_ports > LCH_FACTS_PORTS_MAX) {
-			lch_msg("node %d (%s): parameter-server mode wants %d "
-			    "ports there, more than the %d one host is asked "
-			    "for (fewer tasks per node)", i, n->host,
-			    n->want_ports, LCH_FACTS_PORTS_MAX);
-			goto fail;
-		}
-	}
+	/* (in ps mode a node of more than LCH_FACTS_PORTS_MAX tasks has a
+	 * plan line far past what an agent takes: check_plan_lines says) */
+	for (i = 0; i < p->nnodes; i++)
+		p->nodes[i].want_ports = (i == 0 && !p->master_port_given) +
+		    (p->ps ? p->nodes[i].nprocs : 0);
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
 	/* under --mpi what is known now; else the longest it can get */

@@ -472,13 +472,6 @@ test_ports_wanted(void)
 	CHECK_INT(p.nodes[0].want_ports, 3);	/* MASTER_PORT, 2 tasks */
 	CHECK_INT(p.nodes[1].want_ports, 2);
 	done(&p, &o);
-	/* more than an agent is asked for (facts.h): refused here */
-	CHECK_INT(PLAN_RAW(&p, &o, "--workers", "5000", "--ps", "1", "true"),
-	    -1);
-	CHECK_STR(lh_err, "muster: node 0 (localhost): parameter-server mode "
-	    "wants 5002 ports there, more than the 4096 one host is asked for "
-	    "(fewer tasks per node)\n");
-	done(&p, &o);
 }
 
 static void
