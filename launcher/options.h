@@ -84,8 +84,9 @@ int  lch_opts_parse(struct lch_opts *o, int argc, char **argv);
 int  lch_opts_finish(struct lch_opts *o);
 /*
  * For --check: the words before "--" are hosts (as -H takes them, added
- * to -H's or --hostfile's), the words after it the program; reads
- * --config and --hostfile; no program is fine.
+ * to -H's; with --hostfile refused, as -H is; over the config's hosts),
+ * the words after it the program; reads --config and --hostfile; no
+ * program is fine.
  */
 int  lch_opts_finish_check(struct lch_opts *o);
 /* Whether the job is in parameter-server (TF_CONFIG) mode. */

@@ -493,6 +493,8 @@ no_answer(const struct check *c, const struct probe *p, char *why,
 	else if (p->code == 2 && strstr(l, "unknown option '--probe'"))
 		snprintf(why, size, "the muster there has no --probe (an "
 		    "older version?)");
+	else if (p->code == 2 && !p->bad_answer && *l)
+		snprintf(why, size, "cannot gather its facts: %s", l);
 	else if (p->bad_answer)
 		snprintf(why, size, "an answer that is not facts (exit %d)",
 		    p->code);
@@ -581,8 +583,8 @@ check_hosts(const struct lch_opts *o, const char *program, FILE *out,
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.program = program;
-	/* --iface: MUSTER_IFACE until options.h has the flag */
-	c.iface = getenv("MUSTER_IFACE");
+	/* --iface, config "iface", else MUSTER_IFACE (options.c sets it) */
+	c.iface = o->iface ? o->iface : getenv("MUSTER_IFACE");
 	if (c.iface && !*c.iface)
 		c.iface = NULL;
 	if (getcwd(c.cwd, sizeof(c.cwd)) == NULL)

@@ -74,6 +74,18 @@ MUSTER_IFACE=10.200.1.0/24 $in_h1 $MUSTER --check h1 h2 > $T/out 2> $T/err
 is "MUSTER_IFACE pins the other network: exit 0" $? 0
 ok_if "MUSTER_IFACE: h2 would use 10.200.1.2 (eth0)" \
 	grep -q "^h2: ok: .*, address 10.200.1.2 (eth0), free port" $T/out
+if $MUSTER --help | grep -q -- '--iface'; then
+	$in_h1 $MUSTER --iface eth0 --check h1 h2 > $T/out 2> $T/err
+	is "--iface eth0: exit 0" $? 0
+	ok_if "--iface eth0: h2 would use 10.200.1.2 (eth0)" \
+		grep -q "^h2: ok: .*, address 10.200.1.2 (eth0), free port" $T/out
+	$in_h1 $MUSTER --iface eth9 --check h1 h2 > $T/out 2> $T/err
+	is "--iface eth9, on no host: exit 1" $? 1
+	ok_if "each host named with its interfaces" sh -c "grep -q \
+		\"^h2: FAILED: cannot gather its facts: --iface eth9: .*eth1 10.200.0.2\" $T/out"
+else
+	skip "--iface" "no --iface option yet"
+fi
 
 # a host without muster at our path nor in its PATH
 if $in_h1 $MUSTER_SSH h2 'command -v muster' > /dev/null 2>&1; then
