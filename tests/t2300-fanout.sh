@@ -200,6 +200,29 @@ wait_left 2
 is "relay on h4 killed: 7 ranks were up, then nothing of the job left" \
 	"$(ls $T/ready.* | wc -l) $(job_left)" "7 "
 
+# an agent lost at a leaf below a leaf: h8's (its rank's parent) SIGKILLed
+rm -f $T/pid.* $T/ready.*
+$in_h1 $MUSTER --fanout 2 -H $HOSTS -- sh -c 'echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK; exec sleep 30' > /dev/null 2> $T/err &
+mpid=$!
+wait_files 7 "$T/ready.*"
+agent=$(ps -o ppid= -p "$(cat $T/pid.6)" | tr -d ' ')
+t0=$(now_ms)
+case $agent in
+''|*[!0-9]*) kill -TERM $mpid ;;
+*) kill -KILL $agent ;;
+esac
+wait $mpid
+rc=$?
+ms=$(($(now_ms) - t0))
+ok_if "agent on h8 killed: the job fails (exit $rc), 'lost the agent of host h8'" \
+	sh -c "[ $rc -ne 0 ] && grep -q '^muster: lost the agent of host h8 .*1 of its 1 ranks unaccounted for' $T/err"
+ok_if "agent on h8 killed: the job ended in ${ms} ms (< 1000)" \
+	sh -c "[ -n '$agent' ] && [ $ms -lt 1000 ]"
+wait_left 2
+is "agent on h8 killed: 7 ranks were up, then nothing of the job left" \
+	"$(ls $T/ready.* | wc -l) $(job_left)" "7 "
+
 # the head SIGKILLed: its two connections close, each relay stops its
 # node and closes its children's stdin, and so on down
 rm -f $T/ready.*
