@@ -17,6 +17,7 @@
 #include "facts.h"
 #include "outq.h"
 #include "records.h"
+#include "relay.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
@@ -899,11 +900,12 @@ lch_agent_main(void)
 		lch_msg("agent: no HELLO on stdin");
 		return 2;
 	}
-	/* (fan-out: a HELLO with a "tree" makes this agent a relay) */
 	if ((rv = lch_rec_hello_decode(line, &hello)) == -1)
 		lch_msg("agent: the HELLO on stdin is not JSON");
 	else if (rv != 0)
 		lch_msg("agent: malformed HELLO on stdin");
+	else if (hello.tree && lch_relay_wanted(line))	/* fan-out */
+		code = lch_relay_main(line, rest, rest_len);
 	else if (send_facts(&hello, &f) == 0) {
 		if ((pl = read_own_plan(hello.node, &plan, &rest,
 		    &rest_len, &bad)) != NULL)

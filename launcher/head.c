@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "agent.h"
 #include "clock.h"
 #include "facts.h"
@@ -22,6 +24,7 @@
 #include "plan.h"
 #include "embed.h"
 #include "records.h"
+#include "relay.h"
 #include "remote.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -47,7 +50,8 @@
  */
 struct agent_proc {
 	const struct lch_node *node;	/* the node it reaches: its host */
-	int *nodes, nnodes;	/* the nodes it carries (indexes) */
+	int *nodes, nnodes;	/* the nodes it carries (indexes), its own first */
+	void *tree;		/* its HELLO's "tree" (a cJSON array), or NULL */
 	pid_t pid;
 	int in_fd, out_fd, err_fd;
 	struct lch_strbuf rd[2];	/* a partial line of out_fd, err_fd */
@@ -66,6 +70,7 @@ struct node_state {
 	struct lch_facts facts;	/* its host's (records.h: h) */
 	int nended;		/* ranks reported ended ("x" or "f") */
 	int lost;		/* an n record: its ranks count as ended */
+	int up;			/* its parent in the tree (relay.h), or -1 */
 };
 
 enum fail_kind {
@@ -749,6 +754,7 @@ agent_argv(struct head *h, struct lch_strv *v, const struct lch_node *n,
 	}
 	memset(&r, 0, sizeof(r));
 	r.ssh = h->o->ssh;
+	r.remote_muster = h->o->remote_muster;
 	r.self = self;
 	return lch_remote_argv(&r, n->host, args, v);
 }
@@ -822,6 +828,11 @@ send_hello(struct head *h, struct agent_proc *a)
 	hello.iface = p->all_local ? NULL : p->iface;
 	hello.ports = a->node->want_ports;
 	hello.self = lch_self_exe();
+	if (a->tree) {	/* a relay: how it reaches its children */
+		hello.tree = a->tree;
+		hello.ssh = h->o->ssh ? h->o->ssh : getenv("MUSTER_SSH");
+		hello.remote_muster = h->o->remote_muster;
+	}
 	line = lch_rec_hello_encode(&hello);
 	/* EPIPE: the agent (or ssh) ended; its end says why */
 	if ((lch_write_all(a->in_fd, line, strlen(line)) != 0 ||
@@ -960,6 +971,20 @@ got_facts(struct head *h, struct agent_proc *a, int i, const char *json,
 		send_plans(h);
 }
 
+/* Node top and every node below it in the tree count as ended. */
+static void
+lost_subtree(struct head *h, int top)
+{
+	int i, k;
+
+	for (i = 0; i < h->p->nnodes; i++)
+		for (k = i; k >= 0; k = h->ns[k].up)
+			if (k == top) {
+				h->ns[i].lost = 1;
+				break;
+			}
+}
+
 /*
  * An h or n record (by node).  An n record comes from a relay: the
  * connection to node i, below it, ended badly; node i's ranks count as
@@ -968,13 +993,11 @@ got_facts(struct head *h, struct agent_proc *a, int i, const char *json,
 static void
 node_record(struct head *h, struct agent_proc *a, const struct lch_rec *r)
 {
-	struct node_state *ns = &h->ns[r->rank];
-
 	if (r->type == LCH_REC_FACTS) {
 		got_facts(h, a, r->rank, r->text, r->text_len);
 		return;
 	}
-	ns->lost = 1;
+	lost_subtree(h, r->rank);
 	if (h->fail.code != 0 || h->timed_out || h->stopping ||
 	    h->interrupted)
 		return;
@@ -1320,9 +1343,76 @@ release_agents(struct head *h)
 		lch_strbuf_release(&a->rd[0]);
 		lch_strbuf_release(&a->rd[1]);
 		free(a->nodes);
+		cJSON_Delete(a->tree);
 	}
 	free(h->ag);
 	h->ag = NULL;
+}
+
+static int
+node_remote(const struct lch_node *n)
+{
+	return !n->local || getenv("MUSTER_FORCE_SSH") != NULL;
+}
+
+/* Connection a carries tree position p and everything below it. */
+static void
+add_subtree(struct head *h, struct agent_proc *a, const int *rem, int nrem,
+	    int k, int p)
+{
+	long c, first = lch_tree_first(p, k);
+	int up = lch_tree_parent(p, k);
+
+	a->nodes[a->nnodes++] = rem[p];
+	h->ns[rem[p]].conn = (int)(a - h->ag);
+	h->ns[rem[p]].up = up < 0 ? -1 : rem[up];
+	for (c = first; c < first + k && c < nrem; c++)
+		add_subtree(h, a, rem, nrem, k, (int)c);
+}
+
+/*
+ * The connections (relay.h): one per node of this machine, forked here,
+ * and one per remote node at the top of the tree of --fanout, carrying
+ * its subtree, which its HELLO's tree tells it to reach.
+ */
+static void
+make_conns(struct head *h)
+{
+	struct lch_tree_ent *e = lch_xcalloc((size_t)h->p->nnodes, sizeof(*e));
+	int *rem = lch_xcalloc((size_t)h->p->nnodes, sizeof(*rem));
+	int i, nrem = 0, n = 0, k;
+
+	for (i = 0; i < h->p->nnodes; i++) {
+		h->ns[i].up = -1;
+		if (!node_remote(&h->p->nodes[i]))
+			continue;
+		e[nrem] = (struct lch_tree_ent){ i, h->p->nodes[i].host,
+		    h->p->nodes[i].want_ports };
+		rem[nrem++] = i;
+	}
+	k = lch_tree_fanout(nrem, (int)h->o->fanout);
+	h->nag = h->p->nnodes - nrem + (nrem < k ? nrem : k);
+	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
+	for (i = 0; i < h->p->nnodes; i++) {
+		if (node_remote(&h->p->nodes[i]))
+			continue;
+		h->ag[n].node = &h->p->nodes[i];
+		h->ag[n].nodes = lch_xcalloc(1, sizeof(int));
+		h->ag[n].nodes[h->ag[n].nnodes++] = i;
+		h->ns[i].conn = n++;
+	}
+	for (i = 0; i < nrem && i < k; i++, n++) {
+		h->ag[n].node = &h->p->nodes[rem[i]];
+		h->ag[n].nodes = lch_xcalloc((size_t)lch_tree_size(i, k, nrem),
+		    sizeof(int));
+		add_subtree(h, &h->ag[n], rem, nrem, k, i);
+		h->ag[n].tree = lch_tree_json(e, nrem, k, i);
+	}
+	if (h->o->verbose && nrem > k)
+		lch_msg("%d other hosts: %d reached from here, the rest through "
+		    "them (--fanout %d)", nrem, k, k);
+	free(e);
+	free(rem);
 }
 
 /* One attempt of the whole job. */
@@ -1337,21 +1427,14 @@ run_once(struct head *h)
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->out_moved = (long long)mst_now_ms();
 	h->broken[0] = h->broken[1] = 0;
-	h->nag = h->p->nnodes;
 	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
 	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
 	h->broke = lch_xcalloc((size_t)h->p->np, 2);
 	h->open[0] = h->open[1] = -1;
-	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	h->ns = lch_xcalloc((size_t)h->p->nnodes, sizeof(*h->ns));
 	h->nfacts = h->planned = 0;
-	/* one connection per node, carrying it alone (fan-out: a subtree) */
+	make_conns(h);
 	for (i = 0; i < h->nag; i++) {
-		h->ag[i].node = &h->p->nodes[i];
-		h->ag[i].nodes = lch_xcalloc(1, sizeof(int));
-		h->ag[i].nodes[0] = i;
-		h->ag[i].nnodes = 1;
-		h->ns[i].conn = i;
 		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
 		lch_strbuf_init(&h->ag[i].rd[0], 0);
 		lch_strbuf_init(&h->ag[i].rd[1], 0);

@@ -22,7 +22,8 @@ enum opt_id {
 	O_EVALUATOR, O_MPI, O_RDV, O_DRY, O_TIMEOUT, O_GRACE, O_RESTARTS,
 	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
 	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH,
-	O_IFACE, O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER
+	O_FANOUT, O_IFACE,
+	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER
 };
 
 struct opt_def {
@@ -50,6 +51,7 @@ static const struct opt_def opt_defs[] = {
 	{ "--mpi", O_MPI, 0, "mpi" },
 	{ "--rendezvous", O_RDV, 1, "rendezvous" },
 	{ "--ssh", O_SSH, 1, "ssh" },
+	{ "--fanout", O_FANOUT, 1, "fanout" },
 	{ "--iface", O_IFACE, 1, "iface" },
 	{ "--remote-muster", O_RMUSTER, 1, "remote_muster" },
 	{ "--check", O_CHECK, 0, NULL },
@@ -103,6 +105,8 @@ lch_usage(int to_stderr)
 "  --rendezvous tcp://H:P    use a running musterd instead of the embedded one\n"
 "  --ssh CMD                 how to reach other hosts (default: $MUSTER_SSH,\n"
 "                            else 'ssh -T -o BatchMode=yes')\n"
+"  --fanout K                the head reaches K hosts, each the next K...\n"
+"                            (a tree; default 32, 1 to 1024)\n"
 "  --iface NAME|CIDR         the interface (eth1) or network (10.0.0.0/8)\n"
 "                            every host advertises (default: $MUSTER_IFACE,\n"
 "                            else each host's route toward this one)\n"
@@ -145,6 +149,7 @@ lch_opts_init(struct lch_opts *o)
 	o->ps = o->workers = -1;
 	o->grace = 3.0;
 	o->tag = 1;
+	o->fanout = LCH_FANOUT_DEFAULT;
 	o->check_timeout = 10.0;
 }
 
@@ -369,6 +374,13 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 			return -1;
 		}
 		replace(&o->ssh, v);
+		return 0;
+	case O_FANOUT:
+		if (mst_parse_long(v, 1, LCH_FANOUT_MAX, &o->fanout) != 0) {
+			lch_msg("%s '%s': expected a whole number from 1 to %d",
+			    from, v, LCH_FANOUT_MAX);
+			return -1;
+		}
 		return 0;
 	case O_IFACE:
 		return set_iface(o, v, from);

@@ -22,6 +22,8 @@
 #define LCH_DIR_MAX 4000	/* --log-dir, --output-dir: room for names */
 #define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout */
 #define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
+#define LCH_FANOUT_DEFAULT 32	/* --fanout: remote agents the head starts */
+#define LCH_FANOUT_MAX 1024
 #define LCH_CHECK_TIMEOUT_MAX 1e6	/* seconds of --check-timeout */
 
 enum lch_mode {
@@ -46,6 +48,7 @@ struct lch_opts {
 	int mpi;		/* --mpi */
 	char *rendezvous;	/* --rendezvous tcp://HOST:PORT */
 	char *ssh;		/* --ssh CMD: reaches other hosts */
+	long fanout;		/* --fanout K: the tree of agents (relay.h) */
 	char *iface;		/* --iface NAME|CIDR (or MUSTER_IFACE): the
 				   interface every host advertises */
 	int dry_run;
