@@ -73,6 +73,60 @@ mst_iface_of(const char *addr, char ifname[MST_IFNAME_MAX])
 }
 
 int
+mst_iface_net(const char *addr, char cidr[MST_CIDR_MAX], unsigned *net,
+	      unsigned *mask)
+{
+	struct ifaddrs *ifs, *i;
+	struct in_addr a;
+	int rc = -1;
+
+	if (inet_pton(AF_INET, addr, &a) != 1 || getifaddrs(&ifs) != 0)
+		return -1;
+	for (i = ifs; i; i = i->ifa_next) {
+		struct in_addr n;
+		unsigned m, bits = 0;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    !i->ifa_netmask ||
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr !=
+		    a.s_addr)
+			continue;
+		m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->
+		    sin_addr.s_addr);
+		while (bits < 32 && (m & (0x80000000u >> bits)))
+			bits++;
+		*mask = m;
+		*net = ntohl(a.s_addr) & m;
+		n.s_addr = htonl(*net);
+		inet_ntop(AF_INET, &n, cidr, MST_CIDR_MAX);
+		snprintf(cidr + strlen(cidr), MST_CIDR_MAX - strlen(cidr),
+		    "/%u", bits);
+		rc = 0;
+		break;
+	}
+	freeifaddrs(ifs);
+	return rc;
+}
+
+int
+mst_host_in_net(const char *host, unsigned net, unsigned mask)
+{
+	struct addrinfo hints, *res, *r;
+	int in = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (host == NULL || getaddrinfo(host, NULL, &hints, &res) != 0)
+		return 0;
+	for (r = res; r && !in; r = r->ai_next)
+		in = (ntohl(((struct sockaddr_in *)r->ai_addr)->sin_addr.
+		    s_addr) & mask) == net;
+	freeaddrinfo(res);
+	return in;
+}
+
+int
 mst_route_toward(const char *peer, struct mst_netaddr *out, char *err,
 		 size_t errlen)
 {

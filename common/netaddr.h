@@ -52,6 +52,18 @@ int mst_addr_choose(const char *spec, const char *peer,
 /* The interface holding local address addr (a dotted quad); -1: none. */
 int mst_iface_of(const char *addr, char ifname[MST_IFNAME_MAX]);
 
+/*
+ * The network of the interface holding local address addr, as a CIDR
+ * ("10.200.0.0/24") into cidr (MST_CIDR_MAX bytes), and as numbers in host
+ * order; -1 when no interface holds addr.
+ */
+#define MST_CIDR_MAX 19		/* "255.255.255.255/32" and its '\0' */
+int mst_iface_net(const char *addr, char cidr[MST_CIDR_MAX], unsigned *net,
+		  unsigned *mask);
+
+/* Whether host (a name or a dotted quad) resolves, IPv4, inside net/mask. */
+int mst_host_in_net(const char *host, unsigned net, unsigned mask);
+
 /* Whether s is a dotted quad in 127.0.0.0/8. */
 int mst_addr_is_loopback(const char *s);
 

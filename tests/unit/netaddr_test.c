@@ -146,6 +146,18 @@ test_two_ifaces(void)
 	    -1);
 	CHECK_STR(err, "--iface 10.9.0.0/16: no local address in it (have: "
 	    "lo 127.0.0.1, eth0 10.200.1.5, eth1 10.200.0.5)");
+	/* the network an address is on, and who is inside it */
+	{
+		char cidr[MST_CIDR_MAX];
+		unsigned net, mask;
+
+		CHECK_INT(mst_iface_net("10.200.0.5", cidr, &net, &mask), 0);
+		CHECK_STR(cidr, "10.200.0.0/24");
+		CHECK(mst_host_in_net("10.200.0.77", net, mask));
+		CHECK(!mst_host_in_net("10.200.1.77", net, mask));
+		CHECK(!mst_host_in_net("no-such-host.invalid", net, mask));
+		CHECK_INT(mst_iface_net("10.200.3.5", cidr, &net, &mask), -1);
+	}
 	/* an interface that is down holds no address we can use */
 	CHECK_INT(system("ip link set eth0 down"), 0);
 	CHECK_INT(mst_iface_lookup("eth0", &a, err, sizeof(err)), -1);
