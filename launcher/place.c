@@ -350,6 +350,8 @@ topo_open(struct lch_topo *t, char *err, size_t errlen)
  * hwloc drops what the cgroup (a Slurm job's) forbids; the CPUs the
  * agent itself was started on (taskset, an srun step's binding) are
  * ours to share, too.  GPUs outside them move to the root: anywhere.
+ * The calling thread's: the workers are forked from it and inherit its
+ * mask (a helper thread's, e.g. a sanitizer's, is not theirs).
  */
 static void
 topo_restrict(struct lch_topo *t)
@@ -357,7 +359,7 @@ topo_restrict(struct lch_topo *t)
 	hwloc_bitmap_t set = hwloc_bitmap_alloc();
 
 	if (set != NULL &&
-	    hwloc_get_cpubind(t->topo, set, HWLOC_CPUBIND_PROCESS) == 0 &&
+	    hwloc_get_cpubind(t->topo, set, HWLOC_CPUBIND_THREAD) == 0 &&
 	    !hwloc_bitmap_iszero(set) &&
 	    hwloc_bitmap_isincluded(set, hwloc_topology_get_topology_cpuset(
 					  t->topo)) &&
