@@ -829,6 +829,15 @@ loop(struct relay *R)
 
 	R->in_open = 1;
 	for (;;) {
+		/* first: an ended connection's n record must be queued before
+		 * our stdout's pollfd is chosen, or poll waits without it */
+		for (i = 0; i < R->nc; i++) {
+			struct conn *c = &R->c[i];
+
+			if (c->reaped && c->out_fd < 0 && c->err_fd < 0 &&
+			    !c->done)
+				conn_done(R, c);
+		}
 		flush_all(R);
 		check_timers(R);
 		n = 0;
@@ -843,9 +852,6 @@ loop(struct relay *R)
 		for (i = 0; i < R->nc; i++) {
 			struct conn *c = &R->c[i];
 
-			if (c->reaped && c->out_fd < 0 && c->err_fd < 0 &&
-			    !c->done)
-				conn_done(R, c);
 			live += !c->done;
 			add_pfd(pfd, &n, lch_outq_pending(&c->in) ? c->in_fd :
 			    -1, POLLOUT);

@@ -276,15 +276,6 @@ for k in 2 32; do
 		"launcher CPU (user sys) $(tail -1 $T/cpu) s"
 done
 
-# a leaf host that cannot be reached (its sshd gone): named, exit 255.
-# KNOWN BUG (issue 9, open): in about 1 run of 4 the job hangs instead
-# (h8's ssh fails at once, h4's relay closes and reaps it, yet the head
-# never ends the job: no failure reaches it); repro: kill h8's sshd, run
-# `muster --fanout 2 -H h1:2,...,h8:2 -- sleep 30` a dozen times.  Until
-# it is fixed the check is reported as a skip, never as a pass.
-skip "h8 unreachable: named, exit 255, nothing left" \
-	"known bug: a leaf unreachable below two relays hangs the job 1 time in 4 (issue 9 note)"
-: <<'KNOWN_BUG'
 # a leaf host that cannot be reached (its sshd gone): named, exit 255
 kill $(cat $NS/sshd.8.pid)
 t0=$(now_ms)
@@ -300,5 +291,4 @@ ok_if "h8 unreachable: the job ended, its sleep 30 stopped (${ms} ms < 10000)" \
 wait_left 2
 is "h8 unreachable: nothing of the job left on any host" "$rc $(job_left)" "255 "
 
-KNOWN_BUG
 done_testing
