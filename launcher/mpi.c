@@ -591,21 +591,6 @@ rank_addr(const struct lch_opts *o, const struct lch_plan *p, int rank,
 	return 0;
 }
 
-/* Whether the user set name: in the environment or with -x NAME=VAL. */
-static int
-user_set(const struct lch_opts *o, const char *name)
-{
-	size_t i, n = strlen(name);
-
-	if (getenv(name))
-		return 1;
-	for (i = 0; i < o->xvars.n; i++)
-		if (strncmp(o->xvars.v[i], name, n) == 0 &&
-		    o->xvars.v[i][n] == '=')
-			return 1;
-	return 0;
-}
-
 /* MUSTER_ADDR and the interface names of the rank, unless the user's. */
 static void
 set_addr_env(const struct lch_opts *o, struct lch_env *e,
@@ -613,10 +598,10 @@ set_addr_env(const struct lch_opts *o, struct lch_env *e,
 {
 	size_t i;
 
-	if (!user_set(o, "MUSTER_ADDR"))
+	if (!lch_opts_user_set(o, "MUSTER_ADDR"))
 		lch_env_set(e, "MUSTER_ADDR", na->addr);
 	for (i = 0; i < sizeof(ifname_vars) / sizeof(*ifname_vars); i++)
-		if (!user_set(o, ifname_vars[i]))
+		if (!lch_opts_user_set(o, ifname_vars[i]))
 			lch_env_set(e, ifname_vars[i], na->ifname);
 }
 

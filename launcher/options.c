@@ -1017,3 +1017,17 @@ lch_opts_finish_check(struct lch_opts *o)
 	}
 	return finish_sources(o);
 }
+
+int
+lch_opts_user_set(const struct lch_opts *o, const char *name)
+{
+	size_t x, n = strlen(name);
+
+	if (getenv(name))
+		return 1;
+	for (x = 0; x < o->xvars.n; x++)
+		if (strncmp(o->xvars.v[x], name, n) == 0 &&
+		    (o->xvars.v[x][n] == '\0' || o->xvars.v[x][n] == '='))
+			return 1;
+	return 0;
+}

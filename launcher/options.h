@@ -89,6 +89,11 @@ int  lch_opts_finish(struct lch_opts *o);
  * program is fine.
  */
 int  lch_opts_finish_check(struct lch_opts *o);
+/*
+ * Whether the user set variable name for the ranks: in our environment
+ * (local ranks inherit it) or with -x NAME / -x NAME=VAL.
+ */
+int  lch_opts_user_set(const struct lch_opts *o, const char *name);
 /* Whether the job is in parameter-server (TF_CONFIG) mode. */
 int  lch_opts_ps_mode(const struct lch_opts *o);
 void lch_usage(int to_stderr);

@@ -320,22 +320,6 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	set_xvars(e, o);
 }
 
-/* Whether the user set name: in our environment (local ranks inherit
- * it) or with -x. */
-static int
-user_set(const struct lch_opts *o, const char *name)
-{
-	size_t x, n = strlen(name);
-
-	if (getenv(name))
-		return 1;
-	for (x = 0; x < o->xvars.n; x++)
-		if (strncmp(o->xvars.v[x], name, n) == 0 &&
-		    (o->xvars.v[x][n] == '\0' || o->xvars.v[x][n] == '='))
-			return 1;
-	return 0;
-}
-
 /*
  * MASTER_ADDR: --master-addr, else 127.0.0.1 when all is local, else
  * rank 0's node's address.  NULL: not known yet.
@@ -409,7 +393,7 @@ set_rank_net(struct lch_plan *p, const struct lch_opts *o, int r,
 	for (i = 0; i < sizeof(ifvars) / sizeof(ifvars[0]); i++)
 		if (getenv(ifvars[i]))
 			lch_env_set(e, ifvars[i], getenv(ifvars[i]));
-		else if (!user_set(o, ifvars[i]))
+		else if (!lch_opts_user_set(o, ifvars[i]))
 			lch_env_set(e, ifvars[i], ifn);
 }
 
