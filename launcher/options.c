@@ -23,7 +23,8 @@ enum opt_id {
 	O_LOGDIR, O_OUTDIR, O_JOBID, O_X, O_CONFIG, O_NOTAG, O_VERBOSE,
 	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH,
 	O_FANOUT, O_IFACE,
-	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER
+	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER,
+	O_LAUNCHER, O_BIND, O_MAP, O_GPP, O_TOPO, O_REPORT, O_DIAL
 };
 
 struct opt_def {
@@ -54,6 +55,13 @@ static const struct opt_def opt_defs[] = {
 	{ "--fanout", O_FANOUT, 1, "fanout" },
 	{ "--iface", O_IFACE, 1, "iface" },
 	{ "--remote-muster", O_RMUSTER, 1, "remote_muster" },
+	{ "--launcher", O_LAUNCHER, 1, "launcher" },
+	{ "--bind-to", O_BIND, 1, "bind_to" },
+	{ "--map-by", O_MAP, 1, "map_by" },
+	{ "--gpus-per-proc", O_GPP, 1, "gpus_per_proc" },
+	{ "--topology", O_TOPO, 1, "topology" },
+	{ "--report-bindings", O_REPORT, 0, "report_bindings" },
+	{ "--dial", O_DIAL, 1, NULL },
 	{ "--check", O_CHECK, 0, NULL },
 	{ "--preflight", O_PREFLIGHT, 0, "preflight" },
 	{ "--check-timeout", O_CHECK_TIMEOUT, 1, "check_timeout" },
@@ -102,6 +110,9 @@ lch_usage(int to_stderr)
 "  --ps P --workers W        parameter-server mode: TF_CONFIG for every task\n"
 "  --chief, --evaluator      add a chief / an evaluator task\n"
 "  --mpi                     spawn through Open MPI's mpirun\n"
+"  --launcher L              auto (default: slurm inside an allocation, ssh\n"
+"                            when other hosts are named, else local), local,\n"
+"                            ssh, slurm (srun) or mpi (as --mpi)\n"
 "  --rendezvous tcp://H:P    use a running musterd instead of the embedded one\n"
 "  --ssh CMD                 how to reach other hosts (default: $MUSTER_SSH,\n"
 "                            else 'ssh -T -o BatchMode=yes')\n"
@@ -112,6 +123,14 @@ lch_usage(int to_stderr)
 "                            else each host's route toward this one)\n"
 "  --remote-muster PATH      muster on other hosts (default: this one's path\n"
 "                            when it is there, else muster from their PATH)\n"
+"Binding (hwloc):\n"
+"  --bind-to WHAT            none, core, l3cache, numa or socket (default:\n"
+"                            an equal share of cores per rank, spread over\n"
+"                            the NUMA domains; none when ranks > cores)\n"
+"  --map-by WHAT             slot, core, numa or socket\n"
+"  --gpus-per-proc K         GPUs per rank (default 1 on GPU nodes; 0: none)\n"
+"  --topology FILE           plan on this hwloc XML (also $HWLOC_XMLFILE)\n"
+"  --report-bindings         print each rank's cores, NUMA node and GPUs\n"
 "Pre-flight:\n"
 "  --check [HOST...]         check each host (or -H's) and exit: reachable,\n"
 "                            same version, the program after '--' runnable,\n"
@@ -151,6 +170,7 @@ lch_opts_init(struct lch_opts *o)
 	o->tag = 1;
 	o->fanout = LCH_FANOUT_DEFAULT;
 	o->check_timeout = 10.0;
+	o->gpus_per_proc = -1;
 }
 
 void
@@ -167,6 +187,8 @@ lch_opts_release(struct lch_opts *o)
 	free(o->ssh);
 	free(o->iface);
 	free(o->remote_muster);
+	free(o->topology);
+	free(o->dial);
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
 	if (o->argv_owned) {
@@ -421,6 +443,43 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		}
 		replace(&o->remote_muster, v);
 		return 0;
+	case O_LAUNCHER:
+		if (lch_launcher_parse(v, &o->launcher) != 0) {
+			lch_msg("%s '%s': expected auto, local, ssh, slurm or "
+			    "mpi", from, v);
+			return -1;
+		}
+		return 0;
+	case O_BIND:
+		if (lch_bind_parse(v, &o->bind, err, sizeof(err)) != 0) {
+			lch_msg("%s '%s': expected none, core, l3cache, numa "
+			    "or socket", from, v);
+			return -1;
+		}
+		return 0;
+	case O_MAP:
+		if (lch_map_parse(v, &o->map, err, sizeof(err)) != 0) {
+			lch_msg("%s '%s': expected slot, core, numa or socket",
+			    from, v);
+			return -1;
+		}
+		return 0;
+	case O_GPP:
+		if (mst_parse_long(v, 0, LCH_GPP_MAX, &o->gpus_per_proc) != 0) {
+			lch_msg("%s '%s': expected a whole number from 0 to %d",
+			    from, v, LCH_GPP_MAX);
+			return -1;
+		}
+		return 0;
+	case O_TOPO:
+		if (v[0] == '\0') {
+			lch_msg("%s '': expected an hwloc XML file", from);
+			return -1;
+		}
+		replace(&o->topology, v);
+		return 0;
+	case O_REPORT:	o->report_bindings = 1; return 0;
+	case O_DIAL:	replace(&o->dial, v); return 0;
 	case O_HELP:	o->mode = LCH_HELP; return 0;
 	case O_VERSION:	o->mode = LCH_VERSION; return 0;
 	case O_AGENT:	o->mode = LCH_AGENT; return 0;
@@ -813,6 +872,31 @@ out:
 	cJSON_Delete(root);
 	free(buf);
 	return rc;
+}
+
+static const char *const launcher_names[] = {
+	"auto", "local", "ssh", "slurm", "mpi"
+};
+
+int
+lch_launcher_parse(const char *s, enum lch_launcher *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(launcher_names) / sizeof(launcher_names[0]);
+	    i++)
+		if (strcmp(s, launcher_names[i]) == 0) {
+			*out = (enum lch_launcher)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+lch_launcher_name(enum lch_launcher l)
+{
+	return (unsigned)l < sizeof(launcher_names) / sizeof(launcher_names[0])
+	    ? launcher_names[l] : "?";
 }
 
 int

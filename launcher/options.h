@@ -9,6 +9,7 @@
 #define LCH_OPTIONS_H
 
 #include "hosts.h"
+#include "place.h"
 #include "util.h"
 
 /*
@@ -25,6 +26,17 @@
 #define LCH_FANOUT_DEFAULT 32	/* --fanout: remote agents the head starts */
 #define LCH_FANOUT_MAX 1024
 #define LCH_CHECK_TIMEOUT_MAX 1e6	/* seconds of --check-timeout */
+#define LCH_GPP_MAX 1024	/* --gpus-per-proc */
+
+/* --launcher: how the agents of the nodes are started */
+enum lch_launcher {
+	LCH_LAUNCH_AUTO = 0,	/* slurm in an allocation, ssh with other
+				   hosts, else local */
+	LCH_LAUNCH_LOCAL,	/* every node on this machine */
+	LCH_LAUNCH_SSH,		/* ssh (--ssh) to other hosts */
+	LCH_LAUNCH_SLURM,	/* one srun job step, an agent per node */
+	LCH_LAUNCH_MPI		/* Open MPI's mpirun (--mpi) */
+};
 
 enum lch_mode {
 	LCH_RUN = 0,	/* launch a job */
@@ -71,10 +83,23 @@ struct lch_opts {
 	int preflight;		/* --preflight: check the hosts, then launch */
 	double check_timeout;	/* --check-timeout seconds per host */
 	char *remote_muster;	/* --remote-muster PATH on other hosts */
+	enum lch_launcher launcher;	/* --launcher; lch_opts_finish
+					   resolves AUTO */
+	/* placement (place.h) */
+	enum lch_bind bind;	/* --bind-to */
+	enum lch_map map;	/* --map-by */
+	long gpus_per_proc;	/* --gpus-per-proc; -1 = not given */
+	char *topology;		/* --topology FILE.xml */
+	int report_bindings;	/* --report-bindings */
+	char *dial;		/* internal: --agent --dial ADDR:PORT (slurm.h) */
 	/* set-by-command-line markers, so the config only fills the rest
 	   (one bit per option id: more than 32 of them) */
 	unsigned long long set;
 };
+
+/* "auto", "local", "ssh", "slurm", "mpi": 0, or -1 when none of them. */
+int  lch_launcher_parse(const char *s, enum lch_launcher *out);
+const char *lch_launcher_name(enum lch_launcher l);
 
 void lch_opts_init(struct lch_opts *o);
 void lch_opts_release(struct lch_opts *o);

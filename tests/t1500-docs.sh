@@ -5,7 +5,7 @@
 $MUSTER --help > $T/help
 mandoc -Tascii man/muster.1 2>/dev/null | sed "s/.\x08//g" > $T/man
 opts=$(sed -n 's/^\t{ "\(-[^"]*\)", O_[A-Z]*, [01], .*/\1/p' launcher/options.c |
-	grep -v -e '^--agent$' -e '^--mpi-rank$')
+	grep -v -e '^--agent$' -e '^--mpi-rank$' -e '^--dial$')
 ok_if "option table read" [ "$(echo "$opts" | wc -l)" -gt 25 ]
 missing_help="" missing_man=""
 for o in $opts; do
