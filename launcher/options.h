@@ -10,6 +10,7 @@
 
 #include "hosts.h"
 #include "place.h"
+#include "slurm.h"
 #include "util.h"
 
 /*
@@ -92,6 +93,8 @@ struct lch_opts {
 	char *topology;		/* --topology FILE.xml */
 	int report_bindings;	/* --report-bindings */
 	char *dial;		/* internal: --agent --dial ADDR:PORT (slurm.h) */
+	struct lch_slurm *slurm;	/* the allocation the hosts come from
+					   (lch_opts_finish), or NULL */
 	/* set-by-command-line markers, so the config only fills the rest
 	   (one bit per option id: more than 32 of them) */
 	unsigned long long set;
