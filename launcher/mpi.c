@@ -645,15 +645,11 @@ free_port(void)
 static int
 set_master_env(struct lch_env *e, const char *val)
 {
-	const char *colon = strrchr(val, ':');
 	char addr[256];
 	long port;
 
-	if (colon == NULL || (size_t)(colon - val) >= sizeof(addr) ||
-	    colon == val || mst_parse_long(colon + 1, 1, 65535, &port) != 0)
+	if (lch_addr_port(val, addr, sizeof(addr), &port) != 0)
 		return -1;
-	memcpy(addr, val, (size_t)(colon - val));
-	addr[colon - val] = '\0';
 	lch_env_set(e, "MASTER_ADDR", addr);
 	lch_env_setf(e, "MASTER_PORT", "%ld", port);
 	lch_env_set(e, "AZ_BATCH_MASTER_NODE", val);
