@@ -316,6 +316,17 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", rk->cross_rank);
 	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", rk->cross_size);
 	lch_env_set(e, "HOROVOD_HOSTNAME", n->host);
+	/* in a Slurm step: srun's task variables as if `srun -n SIZE` had
+	 * started the ranks (the step's own describe one agent per node);
+	 * Slurm-aware code (Lightning, submitit) reads them */
+	if (o->launcher == LCH_LAUNCH_SLURM) {
+		lch_env_setf(e, "SLURM_PROCID", "%d", r);
+		lch_env_setf(e, "SLURM_LOCALID", "%d", rk->local_rank);
+		lch_env_setf(e, "SLURM_NODEID", "%d", rk->node_rank);
+		lch_env_setf(e, "SLURM_NTASKS", "%d", p->np);
+		lch_env_setf(e, "SLURM_NPROCS", "%d", p->np);
+		lch_env_setf(e, "SLURM_STEP_NUM_TASKS", "%d", p->np);
+	}
 	lch_env_set(e, "PYTHONUNBUFFERED", "1");
 	set_xvars(e, o);
 }
