@@ -342,6 +342,14 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	for (n = 0; n < p->nnodes; n++)
 		if (p->nodes[n].nprocs > biggest)
 			biggest = p->nodes[n].nprocs;
+	/* in a Slurm allocation mpirun starts its orted with srun (plm
+	 * slurm): beside or inside another step (--overlap), binding
+	 * nothing (the wrappers place the ranks) */
+	if (o->slurm && !p->all_local) {
+		lch_strv_push(v, "--mca");
+		lch_strv_push(v, "plm_slurm_args");
+		lch_strv_push(v, "--overlap --cpu-bind=none");
+	}
 	/* other hosts: mpirun starts its orted with our ssh command */
 	if (!p->all_local && (ssh = o->ssh ? o->ssh : getenv("MUSTER_SSH")) &&
 	    *ssh) {
