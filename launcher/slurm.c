@@ -261,7 +261,10 @@ lch_slurm_release(struct lch_slurm *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Whether hosts are every node of the allocation (each one once). */
+/*
+ * Whether the step takes every node of the allocation: the hosts are
+ * distinct nodes of it (lch_opts_finish checked -H's), so as many is all.
+ */
 static int
 whole_allocation(const struct lch_srun_step *st)
 {
