@@ -98,6 +98,40 @@ test_counts_bad(void)
 		check_counts_bad(bad[i].spec, bad[i].n, bad[i].want);
 }
 
+/*
+ * Random strings over the list's alphabet: never a crash, and whatever
+ * is accepted gives exactly n counts, each from 1 to LCH_SLOTS_MAX, and
+ * the message is never empty otherwise.
+ */
+static void
+test_counts_random(void)
+{
+	static const char abc[] = "0123456789(x),1(x2)";
+	char spec[24];
+	int counts[8], i, k, n, len, ok = 0;
+
+	srand(10);
+	for (i = 0; i < 200000; i++) {
+		len = rand() % (int)(sizeof(spec) - 1);
+		for (k = 0; k < len; k++)
+			spec[k] = abc[rand() % (int)(sizeof(abc) - 1)];
+		spec[len] = '\0';
+		n = 1 + rand() % 8;
+		for (k = 0; k < n; k++)
+			counts[k] = -1;
+		err[0] = '\0';
+		if (lch_slurm_counts(spec, counts, n, err, sizeof(err)) != 0) {
+			CHECK_(err[0], "'%s' (%d): no message", spec, n);
+			continue;
+		}
+		ok++;
+		for (k = 0; k < n; k++)
+			CHECK_(counts[k] >= 1 && counts[k] <= LCH_SLOTS_MAX,
+			    "'%s' (%d): count %d is %d", spec, n, k, counts[k]);
+	}
+	CHECK(ok > 100);	/* some were lists */
+}
+
 /* An executable srun first in PATH (a scratch folder per process). */
 static void
 fake_srun(void)
@@ -561,6 +595,7 @@ test_alloc_bad(void)
 TEST_LIST = {
 	{ "counts", test_counts },
 	{ "counts_bad", test_counts_bad },
+	{ "counts_random", test_counts_random },
 	{ "detect_unset", test_detect_unset },
 	{ "detect", test_detect },
 	{ "detect_steps", test_detect_steps },
