@@ -513,6 +513,7 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		    LCH_NP_MAX), -1;
 	p->np = (int)o->np;
 	p->argv = o->argv;
+	p->launcher = lch_launcher_name(o->launcher);
 	if (o->job_id)
 		snprintf(p->job_id, sizeof(p->job_id), "%s", o->job_id);
 	else if (lch_random_hex(p->job_id, 6) != 0)
@@ -780,6 +781,7 @@ lch_plan_print(const struct lch_plan *p, int fd)
 		cJSON_AddNumberToObject(o, "local_rank", rk->local_rank);
 		cJSON_AddNumberToObject(o, "node_rank", rk->node_rank);
 		cJSON_AddStringToObject(o, "host", p->nodes[rk->node_rank].host);
+		cJSON_AddStringToObject(o, "launcher", p->launcher);
 		add_net(p, &p->nodes[rk->node_rank], o);
 		argv = cJSON_AddArrayToObject(o, "argv");
 		for (a = 0; p->argv[a]; a++)
