@@ -45,7 +45,7 @@ is "every rank: srun's task variables as srun -n 4 sets them" \
 3 1 1 4 4 n2 job step"
 grep 'start in one Slurm job step' $T/err > $T/cmd
 ok_if "-v: one srun step, one task per node, no srun binding" \
-	grep -q "'srun' .*'--nodes=2' '--ntasks=2' '--ntasks-per-node=1' .*'--kill-on-bad-exit=1' '--cpu-bind=none' .*'--overlap' .*'$MUSTER' '--agent' '--dial' '10.202.0.254:[0-9]*'" $T/cmd
+	grep -q "'[^']*/srun' '--jobid=[0-9]*' '--nodes=2' '--ntasks=2' '--ntasks-per-node=1' .*'--kill-on-bad-exit=1' '--cpu-bind=none' .*'--overlap' .*'$MUSTER' '--agent' '--dial' '10.202.0.254:[0-9]*'" $T/cmd
 ok_if "-v: each node's agent connected back from its own address" \
 	sh -c "grep -q 'node 0 (n1): its agent connected from 10.202.0.1:' $T/err &&
 	    grep -q 'node 1 (n2): its agent connected from 10.202.0.2:' $T/err"
