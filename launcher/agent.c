@@ -883,6 +883,8 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	return code;
 }
 
+int lch_agent_dialled;
+
 int
 lch_agent_main(void)
 {
@@ -897,6 +899,8 @@ lch_agent_main(void)
 	memset(&f, 0, sizeof(f));
 	memset(&plan, 0, sizeof(plan));
 	if ((line = lch_rec_plan_read(0, &rest, &rest_len)) == NULL) {
+		if (lch_agent_dialled)	/* the head closed us: it stopped */
+			return 0;
 		lch_msg("agent: no HELLO on stdin");
 		return 2;
 	}
@@ -913,6 +917,10 @@ lch_agent_main(void)
 		else	/* stopped before it started, or a bad plan */
 			code = bad ? 2 : 0;
 	}
+	/* in a Slurm step a failed rank is the head's to report: srun's
+	 * --kill-on-bad-exit is for agents that could not take part */
+	if (lch_agent_dialled && pl != NULL)
+		code = 0;
 	lch_rec_plan_release(&plan);
 	lch_rec_hello_release(&hello);
 	lch_facts_release(&f);

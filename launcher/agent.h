@@ -65,5 +65,11 @@ struct lch_agent_cfg {
 int lch_agent_run(const struct lch_agent_cfg *c);
 /* `muster --agent`: reads the plan from stdin, runs it. */
 int lch_agent_main(void);
+/*
+ * Set by `muster --agent --dial` (slurm.h): the agent's stdin and stdout
+ * are its connection to the head; EOF before the HELLO ends it quietly,
+ * and once it ran its plan it exits 0 (the head reports failed ranks).
+ */
+extern int lch_agent_dialled;
 
 #endif /* LCH_AGENT_H */

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +20,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "dial.h"
 #include "facts.h"
 #include "head.h"
 #include "mpi.h"
@@ -26,6 +31,7 @@
 #include "records.h"
 #include "relay.h"
 #include "remote.h"
+#include "slurm.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
@@ -41,6 +47,8 @@
 /* An agent still there this long after its grace period is killed. */
 #define AGENT_SLACK_MS 1000
 #define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
+/* srun still there this long after its agents ended is stopped */
+#define STEP_END_MS 3000
 
 /*
  * A connection: one agent process the head started (forked here or ssh)
@@ -56,7 +64,9 @@ struct agent_proc {
 	int in_fd, out_fd, err_fd;
 	struct lch_strbuf rd[2];	/* a partial line of out_fd, err_fd */
 	int reaped, code, done;
-	int remote;		/* started over ssh */
+	int remote;		/* started over ssh (or srun) */
+	int dial;		/* reached by a dialled connection (slurm.h) */
+	int dialled;		/* ... which came: in_fd, out_fd are its */
 	int warned;		/* "did not end" was said */
 	int nrec;		/* records received */
 	char early[EARLY_MAX];	/* stderr before the first record: ssh's */
@@ -95,6 +105,29 @@ struct failure {
 	char msg[EARLY_MAX + 512];	/* F_HOST */
 };
 
+/* A connection that dialled in and has not said which node it is. */
+struct dialin {
+	int fd;
+	struct lch_strbuf rd;
+	long long until;	/* closed unannounced then */
+	char peer[64];		/* ADDR:PORT, for messages */
+};
+
+/* --launcher slurm: the job step of the agents (slurm.h). */
+struct step {
+	pid_t pid;		/* srun, 0: none */
+	int reaped, code;
+	int err_fd;		/* srun's stdout and stderr */
+	struct lch_strbuf rd;
+	int listen_fd;		/* where the agents dial in, -1: closed */
+	char where[64];		/* ADDR:PORT of listen_fd */
+	char token[LCH_DIAL_TOKEN_LEN + 1];
+	struct dialin *din;
+	int ndin, din_cap, ndialled;
+	long long stop_at;	/* srun outlived its agents: stop it then */
+	int stopped;		/* SIGTERM sent (SIGKILL at last) */
+};
+
 struct head {
 	struct lch_opts *o;
 	struct lch_plan *p;
@@ -121,6 +154,8 @@ struct head {
 	long long term_at;	/* delayed stop after a forwarded signal */
 	long long deadline;	/* --timeout, 0 = none */
 	char *cwd;		/* remote agents start their workers here */
+	int slurm;		/* the agents start in one srun step */
+	struct step st;
 };
 
 static void
@@ -310,6 +345,8 @@ arm_kill(struct head *h, long long ms)
 		h->kill_at = at;
 }
 
+static void step_abort(struct head *h);
+
 static void
 stop_job(struct head *h)
 {
@@ -317,6 +354,7 @@ stop_job(struct head *h)
 		return;
 	h->stopping = 1;
 	send_cmd(h, LCH_REC_TERM, 0);
+	step_abort(h);
 	arm_kill(h, (long long)(h->o->grace * 1000) + AGENT_SLACK_MS);
 }
 
@@ -553,6 +591,10 @@ read_agent(struct head *h, struct agent_proc *a, int s)
 	if (n <= 0) {
 		close(*fd);
 		*fd = -1;
+		if (a->dial) {	/* no process of ours: its end is the EOF */
+			close_fd(&a->in_fd);
+			a->reaped = 1;
+		}
 	}
 }
 
@@ -681,13 +723,21 @@ agent_done(struct head *h, struct agent_proc *a)
 		    a->early, a->early_len);
 }
 
+static void step_ended(struct head *h);
+
 static void
 reap(struct head *h)
 {
 	pid_t pid;
 	int st, i;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (h->slurm && pid == h->st.pid) {
+			h->st.reaped = 1;
+			h->st.code = lch_exit_code(st);
+			step_ended(h);
+			continue;
+		}
 		for (i = 0; i < h->nag; i++)
 			if (h->ag[i].pid == pid) {
 				h->ag[i].reaped = 1;
@@ -695,6 +745,7 @@ reap(struct head *h)
 				if (WIFSIGNALED(st))
 					agent_died(h, &h->ag[i]);
 			}
+	}
 }
 
 static void
@@ -1024,7 +1075,7 @@ closed_unreaped(const struct head *h)
 		if (h->ag[i].pid > 0 && !h->ag[i].reaped &&
 		    h->ag[i].out_fd < 0 && h->ag[i].err_fd < 0)
 			return 1;
-	return 0;
+	return h->slurm && h->st.pid > 0 && !h->st.reaped && h->st.err_fd < 0;
 }
 
 static int
@@ -1042,6 +1093,16 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
 		t = sooner(t, now + REAP_POLL_MS, now);
+	if (h->slurm) {
+		int k;
+
+		t = sooner(t, h->st.stop_at, now);
+		for (k = 0; k < h->st.ndin; k++)
+			t = sooner(t, h->st.din[k].until, now);
+		/* srun reaped without SIGCHLD's byte (see loop()) */
+		if (h->st.pid > 0 && !h->st.reaped && h->st.err_fd < 0)
+			t = sooner(t, now + REAP_POLL_MS, now);
+	}
 	return lch_poll_ms(t);
 }
 
@@ -1136,18 +1197,453 @@ drain_out(struct head *h)
 	}
 }
 
+/*
+ * --launcher slurm (slurm.h): the agents run as the tasks of one srun
+ * job step and connect back; until one says which node it is, a
+ * connection waits in st->din.
+ */
+static struct agent_proc *
+dial_node(struct head *h, const char *host)
+{
+	int i;
+
+	for (i = 0; i < h->nag; i++)
+		if (h->ag[i].dial && strcmp(h->ag[i].node->host, host) == 0)
+			return &h->ag[i];
+	return NULL;
+}
+
+/* Forgets dialled connection k; closes it unless keep. */
+static void
+dialin_drop(struct step *st, int k, int keep)
+{
+	if (!keep)
+		close(st->din[k].fd);
+	lch_strbuf_release(&st->din[k].rd);
+	st->din[k] = st->din[--st->ndin];
+}
+
+static void
+step_accept(struct head *h)
+{
+	struct step *st = &h->st;
+	struct sockaddr_in sa;
+	socklen_t len;
+	struct dialin *d;
+	char a[INET_ADDRSTRLEN];
+	int fd;
+
+	for (;;) {
+		len = sizeof(sa);
+		fd = accept4(st->listen_fd, (struct sockaddr *)&sa, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;	/* EAGAIN, or one that went away */
+		if (st->ndin == st->din_cap) {
+			st->din_cap = st->din_cap ? 2 * st->din_cap : 16;
+			st->din = lch_xrealloc(st->din,
+			    (size_t)st->din_cap * sizeof(*st->din));
+		}
+		d = &st->din[st->ndin++];
+		d->fd = fd;
+		lch_strbuf_init(&d->rd, 0);
+		d->until = (long long)mst_now_ms() + LCH_DIAL_HELLO_MS;
+		if (inet_ntop(AF_INET, &sa.sin_addr, a, sizeof(a)) == NULL)
+			snprintf(a, sizeof(a), "?");
+		snprintf(d->peer, sizeof(d->peer), "%s:%d", a,
+		    ntohs(sa.sin_port));
+	}
+}
+
+/* Connection k's first line: which node it is (slurm.h). */
+static void
+step_dialin(struct head *h, int k)
+{
+	struct step *st = &h->st;
+	struct dialin *d = &st->din[k];
+	char host[LCH_HOST_MAX + 1], err[160];
+	struct agent_proc *a;
+	ssize_t n;
+	char *nl;
+	int fd;
+
+	n = lch_strbuf_read_once(&d->rd, d->fd, LCH_DIAL_LINE_MAX);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	nl = d->rd.len ? memchr(d->rd.buf, '\n', d->rd.len) : NULL;
+	if (nl == NULL) {
+		if (n > 0 && d->rd.len < LCH_DIAL_LINE_MAX)
+			return;
+		lch_msg("a connection from %s to the agents' port %s %s: "
+		    "closed", d->peer, st->where, n > 0 ? "sent a first line "
+		    "too long" : "ended before its first line");
+		dialin_drop(st, k, 0);
+		return;
+	}
+	if (lch_dial_check(d->rd.buf, (size_t)(nl - d->rd.buf), st->token,
+	    host, sizeof(host), err, sizeof(err)) != 0) {
+		lch_msg("a connection from %s to the agents' port %s: %s: "
+		    "closed", d->peer, st->where, err);
+		dialin_drop(st, k, 0);
+		return;
+	}
+	if ((a = dial_node(h, host)) == NULL || a->dialled) {
+		lch_msg("a connection from %s says it is node '%s', %s: "
+		    "closed", d->peer, host, a ? "which is already connected"
+		    : "not a node of this job");
+		dialin_drop(st, k, 0);
+		return;
+	}
+	fd = d->fd;
+	dialin_drop(st, k, 1);
+	a->dialled = 1;
+	if (++st->ndialled == h->nag)
+		close_fd(&st->listen_fd);
+	if (ending(h)) {	/* too late: it sees EOF and ends */
+		close(fd);
+		a->reaped = 1;
+		return;
+	}
+	(void)fcntl(fd, F_SETFL, 0);	/* blocking, as a pipe, until the plan */
+	a->in_fd = fd;
+	a->out_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (a->out_fd < 0) {
+		lch_msg("dup: %s", strerror(errno));
+		close_fd(&a->in_fd);
+		a->reaped = 1;
+		stop_job(h);
+		return;
+	}
+	if (h->o->verbose)
+		lch_msg("node %d (%s): its agent connected from %s",
+		    a->node->index, host, d->peer);
+	send_hello(h, a);
+}
+
+/* Connections that did not say which node they are in time. */
+static void
+step_tick(struct head *h)
+{
+	struct step *st = &h->st;
+	long long now = (long long)mst_now_ms();
+	int k, live = 0, i;
+
+	for (k = st->ndin - 1; k >= 0; k--)
+		if (now >= st->din[k].until) {
+			lch_msg("a connection from %s to the agents' port %s "
+			    "said nothing for %d s: closed", st->din[k].peer,
+			    st->where, LCH_DIAL_HELLO_MS / 1000);
+			dialin_drop(st, k, 0);
+		}
+	if (st->pid <= 0 || st->reaped)
+		return;
+	for (i = 0; i < h->nag; i++)
+		live += !h->ag[i].done;
+	/* srun outlived its agents, or the job stopped before it started */
+	if (live == 0 && st->stop_at == 0)
+		st->stop_at = now + STEP_END_MS;
+	if (st->stop_at && now >= st->stop_at) {
+		kill(st->pid, st->stopped ? SIGKILL : SIGTERM);
+		st->stopped = 1;
+		st->stop_at = now + AGENT_SLACK_MS;
+	}
+}
+
+/* Stops the step before its agents have their plans: nothing runs yet. */
+static void
+step_abort(struct head *h)
+{
+	struct step *st = &h->st;
+
+	if (!h->slurm || h->planned || st->pid <= 0 || st->reaped ||
+	    st->stopped)
+		return;
+	kill(st->pid, SIGTERM);	/* srun ends the step (its tasks SIGKILLed) */
+	st->stopped = 1;
+	st->stop_at = (long long)mst_now_ms() + AGENT_SLACK_MS;
+}
+
+/*
+ * srun ended.  The nodes whose agents never connected are lost: the job
+ * fails naming them, with srun's exit code.
+ */
+static void
+step_ended(struct head *h)
+{
+	char missing[512] = "";
+	size_t len = 0;
+	int i, first = -1, n = 0;
+
+	for (i = 0; i < h->nag; i++) {
+		struct agent_proc *a = &h->ag[i];
+
+		if (!a->dial || a->dialled || a->done)
+			continue;
+		a->reaped = a->done = 1;
+		h->ns[a->node->index].lost = 1;
+		if (first < 0)
+			first = i;
+		if (n++ < 8 && len + strlen(a->node->host) + 8 < sizeof(missing))
+			len += (size_t)snprintf(missing + len,
+			    sizeof(missing) - len, "%s%s", n > 1 ? ", " : "",
+			    a->node->host);
+	}
+	if (first < 0 || ending(h))
+		return;
+	if (n > 8)
+		snprintf(missing + len, sizeof(missing) - len, " and %d more",
+		    n - 8);
+	host_failure(h, &h->ag[first], h->ag[first].node->index,
+	    "the Slurm job step of the agents ended (srun: exit %d) before "
+	    "%s connected%s", h->st.code, missing,
+	    h->st.code == 0 ? "" : ": srun said why above");
+	h->fail.code = h->st.code ? h->st.code : 255;
+}
+
+/* Whether line (n bytes) starts with s. */
+static int
+starts(const char *line, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	return n >= k && memcmp(line, s, k) == 0;
+}
+
+/* Whether line holds s (n bytes, not '\0'-ended). */
+static int
+holds(const char *line, size_t n, const char *s)
+{
+	size_t k = strlen(s), i;
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(line + i, s, k) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A line srun wrote: the agents' own messages, and srun's and
+ * slurmstepd's.  "*** STEP 12.3 ON n1 CANCELLED AT ... ***": scancel, or
+ * the allocation's end, stops the job.
+ */
+static void
+step_line(struct head *h, const char *line, size_t n)
+{
+	int slurms = starts(line, n, "srun: ") ||
+	    starts(line, n, "slurmstepd");
+
+	if (slurms && holds(line, n, " CANCELLED AT ") && !ending(h) &&
+	    h->fail.code == 0) {
+		out_line(h, 1, line, n);
+		host_failure(h, NULL, 0, "the Slurm job step of the agents was "
+		    "cancelled (scancel, or the allocation ended): every rank "
+		    "is stopped");
+		h->fail.code = 128 + SIGTERM;
+		return;
+	}
+	/* said on every launch where the cluster binds nothing (task/none):
+	 * muster binds */
+	if (slurms && holds(line, n, "lacks support for cpu binding") &&
+	    !h->o->verbose)
+		return;
+	/* once the job stops, srun's and slurmstepd's words on it are noise
+	 * (the step ends because muster ends it) */
+	if (h->stopping && slurms && !h->o->verbose)
+		return;
+	out_line(h, 1, line, n);
+}
+
+static void
+read_step(struct head *h)
+{
+	struct step *st = &h->st;
+	size_t start = 0, len;
+	ssize_t n;
+	char *nl;
+
+	n = lch_strbuf_read_once(&st->rd, st->err_fd, LCH_REC_MAX);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	while ((nl = memchr(st->rd.buf + start, '\n', st->rd.len - start))) {
+		len = (size_t)(nl - (st->rd.buf + start));
+		step_line(h, st->rd.buf + start, len);
+		start += len + 1;
+	}
+	if ((n <= 0 || st->rd.len - start >= LCH_REC_MAX) &&
+	    st->rd.len > start) {
+		step_line(h, st->rd.buf + start, st->rd.len - start);
+		start = st->rd.len;
+	}
+	lch_strbuf_consume(&st->rd, start);
+	if (n <= 0)
+		close_fd(&st->err_fd);
+}
+
+/*
+ * Starts the step: listens, then runs srun with the token in its
+ * environment.  -1 after a message.
+ */
+static int
+start_step(struct head *h)
+{
+	struct step *st = &h->st;
+	const char *addr = h->p->all_local ? "127.0.0.1" : h->p->head.addr;
+	struct lch_strv argv = LCH_STRV_INIT;
+	struct lch_env env;
+	struct lch_srun_step step;
+	const char **hosts;
+	char err[256], **envp, *cmd;
+	int p[1][2], e, port, i, rc = -1;
+
+	if (!h->p->all_local && !h->p->have_head) {
+		lch_msg("--launcher slurm: this host has no address toward the "
+		    "nodes (%s): give --iface", h->p->head_err);
+		return -1;
+	}
+	if ((st->listen_fd = lch_dial_listen(addr, &port, err,
+	    sizeof(err))) < 0) {
+		lch_msg("--launcher slurm: the agents' port: %s", err);
+		return -1;
+	}
+	snprintf(st->where, sizeof(st->where), "%s:%d", addr, port);
+	if (lch_dial_token(st->token) != 0) {
+		lch_msg("getrandom: %s", strerror(errno));
+		return -1;
+	}
+	hosts = lch_xcalloc((size_t)h->p->nnodes, sizeof(*hosts));
+	for (i = 0; i < h->p->nnodes; i++)
+		hosts[i] = h->p->nodes[i].host;
+	memset(&step, 0, sizeof(step));
+	step.s = h->o->slurm;
+	step.hosts = hosts;
+	step.nhosts = h->p->nnodes;
+	step.muster = h->o->remote_muster ? h->o->remote_muster :
+	    lch_self_exe();
+	step.dial = st->where;
+	lch_slurm_srun_argv(&step, &argv);
+	memset(&env, 0, sizeof(env));
+	lch_env_set(&env, LCH_DIAL_TOKEN_ENV, st->token);
+	envp = lch_env_merge(environ, &env);
+	if (h->o->verbose) {
+		cmd = lch_sq_quote_argv((const char *const *)argv.v);
+		lch_msg("the agents start in one Slurm job step, and connect "
+		    "back to %s: %s", st->where, cmd);
+		free(cmd);
+	}
+	if (lch_pipes(p, 1) != 0) {
+		lch_msg("pipe: %s", strerror(errno));
+		goto out;
+	}
+	{
+		struct lch_spawn s;
+
+		memset(&s, 0, sizeof(s));
+		s.argv = argv.v;
+		s.envp = envp;
+		s.in_fd = -1;
+		s.out_fd = s.err_fd = p[0][1];
+		s.new_pgroup = 1;	/* the terminal's ^C reaches only us */
+		s.deathsig = 0;	/* we gone, the agents see EOF and end */
+		st->pid = lch_spawn_start(&s, &e);
+	}
+	close(p[0][1]);
+	st->err_fd = p[0][0];
+	if (st->pid < 0) {
+		lch_msg("cannot run %s: %s", argv.v[0], strerror(e));
+		st->pid = 0;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(envp);
+	free(hosts);
+	lch_env_clear(&env);
+	lch_strv_clear(&argv);
+	return rc;
+}
+
+/* The step's fds in the poll set; how many were added. */
+static int
+step_pollfds(struct head *h, struct pollfd *pfd)
+{
+	struct step *st = &h->st;
+	int n = 0, k;
+
+	if (!h->slurm)
+		return 0;
+	pfd[n++] = (struct pollfd){ st->listen_fd, POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ st->err_fd, POLLIN, 0 };
+	for (k = 0; k < st->ndin; k++)
+		pfd[n++] = (struct pollfd){ st->din[k].fd, POLLIN, 0 };
+	return n;
+}
+
+/* What came on them (pfd as step_pollfds filled it, n of them). */
+static void
+step_events(struct head *h, const struct pollfd *pfd, int n)
+{
+	struct step *st = &h->st;
+	int k;
+
+	if (n == 0)
+		return;
+	if (pfd[1].revents && st->err_fd >= 0)
+		read_step(h);
+	/* from the last: step_dialin moves the last entry into k */
+	for (k = n - 3; k >= 0; k--)
+		if (pfd[2 + k].revents && k < st->ndin &&
+		    st->din[k].fd == pfd[2 + k].fd)
+			step_dialin(h, k);
+	if (pfd[0].revents && st->listen_fd >= 0)
+		step_accept(h);
+}
+
+/* Whether the step still holds the job: srun running, or its output. */
+static int
+step_live(const struct head *h)
+{
+	return h->slurm && h->st.pid > 0 &&
+	    (!h->st.reaped || h->st.err_fd >= 0);
+}
+
+static void
+step_release(struct head *h)
+{
+	struct step *st = &h->st;
+
+	while (st->ndin > 0)
+		dialin_drop(st, st->ndin - 1, 0);
+	free(st->din);
+	close_fd(&st->listen_fd);
+	close_fd(&st->err_fd);
+	lch_strbuf_release(&st->rd);
+	if (st->pid > 0 && !st->reaped) {	/* should not be: stop it */
+		kill(st->pid, SIGKILL);
+		(void)waitpid(st->pid, NULL, 0);
+	}
+	memset(st, 0, sizeof(*st));
+	st->listen_fd = st->err_fd = -1;
+}
+
 static void
 loop(struct head *h)
 {
-	struct pollfd *pfd = lch_xcalloc((size_t)(3 + 2 * h->nag),
-	    sizeof(*pfd));
-	struct agent_proc **who = lch_xcalloc((size_t)(3 + 2 * h->nag),
-	    sizeof(*who));
-	int n, i, live, full;
+	struct pollfd *pfd = NULL;
+	struct agent_proc **who = NULL;
+	size_t cap = 0, want;
+	int n, i, live, full, ns;
 
 	for (;;) {
+		want = (size_t)(3 + 2 * h->nag + (h->slurm ? 2 + h->st.ndin : 0));
+		if (want > cap) {
+			cap = want + 16;
+			pfd = lch_xrealloc(pfd, cap * sizeof(*pfd));
+			who = lch_xrealloc(who, cap * sizeof(*who));
+		}
 		flush_out(h);
 		check_deadline(h);
+		if (h->slurm)
+			step_tick(h);
 		n = 0;
 		pfd[n].fd = h->sigfd[0];
 		pfd[n++].events = POLLIN;
@@ -1173,9 +1669,14 @@ loop(struct head *h)
 				agent_done(h, a);
 			live += !a->reaped || a->out_fd >= 0 || a->err_fd >= 0;
 		}
+		live += step_live(h);
 		if (live == 0)
 			break;
-		if (poll(pfd, (nfds_t)n, poll_timeout(h)) < 0 && errno != EINTR)
+		ns = step_pollfds(h, pfd + n);
+		for (i = 0; i < ns; i++)
+			pfd[n + i].revents = 0;
+		if (poll(pfd, (nfds_t)(n + ns), poll_timeout(h)) < 0 &&
+		    errno != EINTR)
 			break;
 		/* reap without SIGCHLD's byte too: a lost or deferred
 		 * signal (seen under ThreadSanitizer) never sends it */
@@ -1192,6 +1693,7 @@ loop(struct head *h)
 				read_agent(h, who[i],
 				    pfd[i].fd == who[i]->out_fd ? 0 : 1);
 		}
+		step_events(h, pfd + n, ns);
 	}
 	drain_out(h);
 	free(pfd);
@@ -1227,6 +1729,16 @@ agent_lost_msg(const struct head *h, const struct failure *f)
 	const struct node_state *ns = &h->ns[f->node];
 	const char *t = said_text(f);
 
+	if (f->agent && f->agent->dial) {	/* its stderr went through srun */
+		if (f->kind == F_SSH)
+			lch_msg("the agent of node %s (Slurm job step) ended "
+			    "before its facts", f->host);
+		else
+			lch_msg("lost the agent of node %s (its connection "
+			    "ended): %d of its %d ranks unaccounted for",
+			    f->host, n->nprocs - ns->nended, n->nprocs);
+		return;
+	}
 	if (f->kind == F_SSH && f->code == 2 && *t)
 		lch_msg("%s: %s%s%s", f->host, t, strstr(t, "plan on stdin") ?
 		    " (an older muster there? this one is " : "",
@@ -1382,6 +1894,21 @@ make_conns(struct head *h)
 	int *rem = lch_xcalloc((size_t)h->p->nnodes, sizeof(*rem));
 	int i, nrem = 0, n = 0, k;
 
+	if (h->slurm) {	/* one connection per node, each dials in */
+		h->nag = h->p->nnodes;
+		h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
+		for (i = 0; i < h->nag; i++) {
+			h->ns[i].up = -1;
+			h->ns[i].conn = i;
+			h->ag[i].node = &h->p->nodes[i];
+			h->ag[i].nodes = lch_xcalloc(1, sizeof(int));
+			h->ag[i].nodes[h->ag[i].nnodes++] = i;
+			h->ag[i].remote = h->ag[i].dial = 1;
+		}
+		free(e);
+		free(rem);
+		return;
+	}
 	for (i = 0; i < h->p->nnodes; i++) {
 		h->ns[i].up = -1;
 		if (!node_remote(&h->p->nodes[i]))
@@ -1433,17 +1960,30 @@ run_once(struct head *h)
 	h->open[0] = h->open[1] = -1;
 	h->ns = lch_xcalloc((size_t)h->p->nnodes, sizeof(*h->ns));
 	h->nfacts = h->planned = 0;
+	memset(&h->st, 0, sizeof(h->st));
+	h->st.listen_fd = h->st.err_fd = -1;
 	make_conns(h);
 	for (i = 0; i < h->nag; i++) {
 		h->ag[i].in_fd = h->ag[i].out_fd = h->ag[i].err_fd = -1;
 		lch_strbuf_init(&h->ag[i].rd[0], 0);
 		lch_strbuf_init(&h->ag[i].rd[1], 0);
 	}
-	for (i = 0; i < h->nag; i++)
-		if (start_agent(h, &h->ag[i], self) != 0)
-			break;
-	for (n = 0; n < i; n++)
-		send_hello(h, &h->ag[n]);
+	if (h->slurm) {	/* the agents dial in: send_hello then */
+		i = h->nag;
+		if (start_step(h) != 0) {	/* said why */
+			for (n = 0; n < h->nag; n++)
+				h->ag[n].reaped = h->ag[n].done = 1;
+			h->fail.kind = F_HOST;
+			h->fail.code = 2;
+			stop_job(h);
+		}
+	} else {
+		for (i = 0; i < h->nag; i++)
+			if (start_agent(h, &h->ag[i], self) != 0)
+				break;
+		for (n = 0; n < i; n++)
+			send_hello(h, &h->ag[n]);
+	}
 	if (i < h->nag) {
 		for (n = i + 1; n < h->nag; n++)	/* never started */
 			h->ag[n].reaped = h->ag[n].done = 1;
@@ -1452,6 +1992,8 @@ run_once(struct head *h)
 	loop(h);
 	code = summarize(h);
 	release_agents(h);
+	if (h->slurm)
+		step_release(h);
 	for (i = 0; i < h->p->nnodes; i++) {
 		lch_facts_release(&h->ns[i].facts);
 		h->p->nodes[i].ports = NULL;	/* they were the facts' */
@@ -1527,6 +2069,18 @@ make_dirs(const char *dir, const char *what, mode_t mode)
 	return 0;
 }
 
+/* Room for n open files (two per node with --launcher slurm). */
+static void
+more_files(long n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)n)
+		return;
+	rl.rlim_cur = rl.rlim_max < (rlim_t)n ? rl.rlim_max : (rlim_t)n;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int
 lch_head_run(struct lch_opts *o)
 {
@@ -1578,6 +2132,9 @@ lch_head_run(struct lch_opts *o)
 	lch_outq_init(&h.out[1], 2, 1);
 	if (!plan.all_local)
 		h.cwd = getcwd(NULL, 0);
+	h.slurm = o->launcher == LCH_LAUNCH_SLURM && o->slurm != NULL;
+	if (h.slurm)
+		more_files(2 * plan.nnodes + 64);
 	setup_signals(&h);
 	for (attempt = 0;; attempt++) {
 		char n[16];

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "dial.h"
 #include "head.h"
 #include "mpi.h"
 #include "muster.h"
@@ -33,7 +34,12 @@ main(int argc, char **argv)
 		code = 0;
 		break;
 	case LCH_AGENT:
-		code = lch_agent_main();
+		/* in a Slurm step: connect back to the head first (slurm.h) */
+		lch_agent_dialled = o.dial != NULL;
+		if (o.dial && lch_dial_agent(o.dial, lch_node_name()) != 0)
+			code = 2;
+		else
+			code = lch_agent_main();
 		break;
 	case LCH_MPI_RANK:
 		code = lch_mpi_rank_main(&o);

@@ -342,6 +342,14 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	for (n = 0; n < p->nnodes; n++)
 		if (p->nodes[n].nprocs > biggest)
 			biggest = p->nodes[n].nprocs;
+	/* in a Slurm allocation mpirun starts its orted with srun (plm
+	 * slurm): beside or inside another step (--overlap), binding
+	 * nothing (the wrappers place the ranks) */
+	if (o->slurm && !p->all_local) {
+		lch_strv_push(v, "--mca");
+		lch_strv_push(v, "plm_slurm_args");
+		lch_strv_push(v, "--overlap --cpu-bind=none");
+	}
 	/* other hosts: mpirun starts its orted with our ssh command */
 	if (!p->all_local && (ssh = o->ssh ? o->ssh : getenv("MUSTER_SSH")) &&
 	    *ssh) {
@@ -645,15 +653,11 @@ free_port(void)
 static int
 set_master_env(struct lch_env *e, const char *val)
 {
-	const char *colon = strrchr(val, ':');
 	char addr[256];
 	long port;
 
-	if (colon == NULL || (size_t)(colon - val) >= sizeof(addr) ||
-	    colon == val || mst_parse_long(colon + 1, 1, 65535, &port) != 0)
+	if (lch_addr_port(val, addr, sizeof(addr), &port) != 0)
 		return -1;
-	memcpy(addr, val, (size_t)(colon - val));
-	addr[colon - val] = '\0';
 	lch_env_set(e, "MASTER_ADDR", addr);
 	lch_env_setf(e, "MASTER_PORT", "%ld", port);
 	lch_env_set(e, "AZ_BATCH_MASTER_NODE", val);

@@ -189,6 +189,10 @@ lch_opts_release(struct lch_opts *o)
 	free(o->remote_muster);
 	free(o->topology);
 	free(o->dial);
+	if (o->slurm)
+		lch_slurm_release(o->slurm);
+	free(o->slurm);
+	o->slurm = NULL;
 	lch_hosts_clear(&o->hosts);
 	lch_strv_clear(&o->xvars);
 	if (o->argv_owned) {
@@ -942,6 +946,29 @@ finish_ps(struct lch_opts *o)
 	return 0;
 }
 
+/* --nodes more than the hosts: named as the allocation's when they are. */
+static int
+too_many_nodes(const struct lch_opts *o)
+{
+	if (o->slurm_hosts)
+		lch_msg("--nodes %ld: the Slurm allocation (job %s) holds %d "
+		    "node%s", o->nodes, o->slurm->job_id, o->slurm->nnodes,
+		    o->slurm->nnodes == 1 ? "" : "s");
+	else
+		lch_msg("--nodes %ld: only %ld hosts given", o->nodes,
+		    (long)o->hosts.n);
+	return -1;
+}
+
+/* "tasks" or "CPUs": what n of the allocation's slots are. */
+static const char *
+slot_unit(const struct lch_slurm *s, long n)
+{
+	int cpus = strncmp(s->slots_from, "SLURM_JOB_CPUS", 14) == 0;
+
+	return n == 1 ? (cpus ? "CPU" : "task") : cpus ? "CPUs" : "tasks";
+}
+
 /* Nodes for the tasks of parameter-server mode, within the hosts given. */
 static int
 finish_ps_nodes(struct lch_opts *o)
@@ -954,10 +981,8 @@ finish_ps_nodes(struct lch_opts *o)
 		o->nodes = (o->np + o->ppn - 1) / o->ppn;
 	if (o->nodes && !o->ppn)
 		o->ppn = (o->np + o->nodes - 1) / o->nodes;
-	if (hosts && o->nodes > hosts) {
-		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
-		return -1;
-	}
+	if (hosts && o->nodes > hosts)
+		return too_many_nodes(o);
 	return 0;
 }
 
@@ -974,6 +999,12 @@ finish_slots(struct lch_opts *o)
 	}
 	if (!o->np)
 		o->np = slots;
+	if (o->np > slots && o->slurm_hosts) {
+		lch_msg("-n %ld: the Slurm allocation (job %s) holds %ld %s "
+		    "(%s)", o->np, o->slurm->job_id, slots,
+		    slot_unit(o->slurm, slots), o->slurm->slots_from);
+		return -1;
+	}
 	if (o->np > slots) {
 		lch_msg("-n %ld: the hosts give only %ld slots", o->np, slots);
 		return -1;
@@ -987,10 +1018,8 @@ finish_counts(struct lch_opts *o)
 {
 	long hosts = (long)o->hosts.n, procs;
 
-	if (hosts && o->nodes > hosts) {
-		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
-		return -1;
-	}
+	if (hosts && o->nodes > hosts)
+		return too_many_nodes(o);
 	if (hosts && !o->nodes && !o->ppn)
 		return finish_slots(o);
 	if (!o->nodes)
@@ -1019,10 +1048,8 @@ finish_counts(struct lch_opts *o)
 		    o->np, o->nodes, o->ppn, procs);
 		return -1;
 	}
-	if (hosts && o->nodes > hosts) {
-		lch_msg("--nodes %ld: only %ld hosts given", o->nodes, hosts);
-		return -1;
-	}
+	if (hosts && o->nodes > hosts)
+		return too_many_nodes(o);
 	return 0;
 }
 
@@ -1054,9 +1081,244 @@ finish_sources(struct lch_opts *o)
 	return 0;
 }
 
+/* The allocation's nodes by name, for -H's hosts: sorted, bsearch'ed. */
+struct alloc_node {
+	const char *name;
+	int slots;
+};
+
+static int
+by_node(const void *a, const void *b)
+{
+	return strcmp(((const struct alloc_node *)a)->name,
+	    ((const struct alloc_node *)b)->name);
+}
+
+static struct alloc_node *
+alloc_index(const struct lch_slurm *s)
+{
+	struct alloc_node *v = lch_xcalloc((size_t)s->nnodes, sizeof(*v));
+	int i;
+
+	for (i = 0; i < s->nnodes; i++) {
+		v[i].name = s->nodes[i];
+		v[i].slots = s->slots[i];
+	}
+	qsort(v, (size_t)s->nnodes, sizeof(*v), by_node);
+	return v;
+}
+
+/* The slots of the allocation's node name, or -1: not one of its nodes. */
+static int
+alloc_slots(const struct alloc_node *v, int n, const char *name)
+{
+	struct alloc_node key = { name, 0 }, *at;
+
+	at = bsearch(&key, v, (size_t)n, sizeof(*v), by_node);
+	return at ? at->slots : -1;
+}
+
+/* -H's (or --hostfile's) hosts: nodes of the allocation, within its slots. */
+static int
+check_alloc_hosts(struct lch_opts *o)
+{
+	const struct lch_slurm *s = o->slurm;
+	struct alloc_node *v = alloc_index(s);
+	char *from = o->hostfile ? lch_xasprintf("--hostfile '%s': ",
+	    o->hostfile) : lch_xstrdup("-H ");
+	size_t i;
+	int slots, rc = 0;
+
+	for (i = 0; i < o->hosts.n && rc == 0; i++) {
+		const struct lch_host *h = &o->hosts.h[i];
+
+		rc = -1;
+		if ((slots = alloc_slots(v, s->nnodes, h->name)) < 0)
+			lch_msg("%s%s: not a node of Slurm job %s (%.100s%s)",
+			    from, h->name, s->job_id, s->nodelist,
+			    strlen(s->nodelist) > 100 ? "..." : "");
+		else if (h->slots > slots)
+			lch_msg("%s%s:%d: node %s of Slurm job %s holds %d %s "
+			    "(%s)", from, h->name, h->slots, h->name,
+			    s->job_id, slots, slot_unit(s, slots),
+			    s->slots_from);
+		else
+			rc = 0;
+	}
+	free(from);
+	free(v);
+	return rc;
+}
+
+/* The allocation's nodes and their slots as the hosts. */
+static int
+alloc_hosts(struct lch_opts *o)
+{
+	const struct lch_slurm *s = o->slurm;
+	char err[600], *spec;
+	int i, rc = 0;
+
+	for (i = 0; i < s->nnodes && rc == 0; i++) {
+		spec = lch_xasprintf("%s:%d", s->nodes[i], s->slots[i]);
+		if ((rc = lch_hosts_parse_arg(&o->hosts, spec, err,
+		    sizeof(err))) != 0)
+			lch_msg("SLURM_JOB_NODELIST '%.100s': %s", s->nodelist,
+			    err);
+		free(spec);
+	}
+	o->slurm_hosts = 1;
+	return rc;
+}
+
+/*
+ * The allocation for the hosts (options.h): read, refused inside a step
+ * of several tasks (each would start a job), then the hosts.
+ */
+static int
+use_allocation(struct lch_opts *o)
+{
+	struct lch_slurm *s = lch_xcalloc(1, sizeof(*s));
+	char err[1024];
+
+	if (lch_slurm_detect(s, err, sizeof(err)) != 1) {
+		lch_msg("%s", err);
+		free(s);
+		return -1;
+	}
+	o->slurm = s;
+	if (s->in_step && s->step_tasks > 1) {
+		lch_msg("started as task %ld of %ld of a Slurm step (job %s, "
+		    "step %s): start muster once, it starts its own step on "
+		    "every node", s->procid, s->step_tasks, s->job_id,
+		    getenv("SLURM_STEP_ID"));
+		return -1;
+	}
+	if (o->verbose)
+		lch_msg("Slurm job %s: %d node%s (%.100s), slots from %s; "
+		    "launcher %s", s->job_id, s->nnodes, s->nnodes == 1 ? "" :
+		    "s", s->nodelist, s->slots_from,
+		    lch_launcher_name(o->launcher));
+	return o->hosts.n ? check_alloc_hosts(o) : alloc_hosts(o);
+}
+
+/* auto without an allocation to use: ssh when a host is another machine. */
+static void
+launcher_auto(struct lch_opts *o)
+{
+	size_t i;
+
+	o->launcher = LCH_LAUNCH_LOCAL;
+	for (i = 0; i < o->hosts.n; i++)
+		if (!lch_host_is_local(o->hosts.h[i].name)) {
+			o->launcher = LCH_LAUNCH_SSH;
+			return;
+		}
+}
+
+/* Resolves --launcher (options.h); takes the allocation where it is used. */
+static int
+finish_launcher(struct lch_opts *o)
+{
+	const char *job = getenv("SLURM_JOB_ID");
+	int in_alloc = job && *job;
+	char *srun = NULL;
+
+	if (o->mpi && o->launcher != LCH_LAUNCH_AUTO &&
+	    o->launcher != LCH_LAUNCH_MPI) {
+		lch_msg("--mpi: starts the ranks with mpirun, not with "
+		    "--launcher %s (--launcher mpi is --mpi)",
+		    lch_launcher_name(o->launcher));
+		return -1;
+	}
+	if (o->mpi || o->launcher == LCH_LAUNCH_MPI) {
+		o->mpi = 1;
+		o->launcher = LCH_LAUNCH_MPI;
+	}
+	if (o->launcher == LCH_LAUNCH_LOCAL)
+		return 0;	/* whatever the environment says */
+	if (in_alloc && (o->launcher == LCH_LAUNCH_AUTO ||
+	    o->launcher == LCH_LAUNCH_SLURM))
+		srun = lch_slurm_which_srun();
+	if (o->launcher == LCH_LAUNCH_AUTO && srun)
+		o->launcher = LCH_LAUNCH_SLURM;
+	else if (o->launcher == LCH_LAUNCH_AUTO)
+		launcher_auto(o);
+	free(srun);
+	if (o->launcher == LCH_LAUNCH_SLURM && !in_alloc) {
+		lch_msg("--launcher slurm: not inside a Slurm allocation "
+		    "(SLURM_JOB_ID is not set: run muster under salloc or "
+		    "sbatch)");
+		return -1;
+	}
+	if (o->launcher == LCH_LAUNCH_SLURM && !srun) {
+		lch_msg("--launcher slurm: srun not found in PATH (Slurm job "
+		    "%s)", job);
+		return -1;
+	}
+	if (in_alloc && (o->launcher == LCH_LAUNCH_SLURM ||
+	    o->launcher == LCH_LAUNCH_MPI ||
+	    (o->launcher == LCH_LAUNCH_SSH && o->hosts.n == 0)))
+		return use_allocation(o);
+	return 0;
+}
+
+/*
+ * Each node used holds its ranks: the hosts came from the allocation or
+ * were checked against it, but --procs-per-node (or -n over --nodes) was
+ * not.  Ranks fill the nodes in order, as place.c does.
+ */
+static int
+check_alloc_fit(const struct lch_opts *o, int ppn_given)
+{
+	const struct lch_slurm *s = o->slurm;
+	struct alloc_node *v;
+	long i, got;
+	int slots, rc = 0;
+
+	if (!o->ppn)
+		return 0;	/* the hosts' slots: finish_slots checked */
+	v = o->slurm_hosts ? NULL : alloc_index(s);
+	for (i = 0; i < o->nodes && rc == 0; i++) {
+		const char *h = o->hosts.h[i].name;
+
+		got = o->np - i * o->ppn < o->ppn ? o->np - i * o->ppn : o->ppn;
+		slots = v ? alloc_slots(v, s->nnodes, h) : s->slots[i];
+		if (got <= slots)
+			continue;
+		if (ppn_given)
+			lch_msg("--procs-per-node %ld: node %s of Slurm job %s "
+			    "holds %d %s (%s)", o->ppn, h, s->job_id, slots,
+			    slot_unit(s, slots), s->slots_from);
+		else
+			lch_msg("-n %ld over --nodes %ld: %ld on node %s, "
+			    "which holds %d %s in Slurm job %s (%s)", o->np,
+			    o->nodes, got, h, slots, slot_unit(s, slots),
+			    s->job_id, s->slots_from);
+		rc = -1;
+	}
+	free(v);
+	return rc;
+}
+
+/* parameter-server mode's tasks on the allocation's slots. */
+static int
+check_alloc_ps(const struct lch_opts *o)
+{
+	long slots = lch_hosts_slots(&o->hosts);
+
+	if (!o->slurm_hosts || o->nodes || o->ppn || o->np <= slots)
+		return 0;
+	lch_msg("parameter-server mode: %ld tasks, the Slurm allocation (job "
+	    "%s) holds %ld %s (%s)", o->np, o->slurm->job_id, slots,
+	    slot_unit(o->slurm, slots), o->slurm->slots_from);
+	return -1;
+}
+
 int
 lch_opts_finish(struct lch_opts *o)
 {
+	int ppn_given;
+
 	if (finish_sources(o) != 0)
 		return -1;
 	if (o->argc == 0) {
@@ -1064,9 +1326,18 @@ lch_opts_finish(struct lch_opts *o)
 		    "PROGRAM [ARGS...])");
 		return -1;
 	}
-	if (lch_opts_ps_mode(o))
-		return finish_ps(o) != 0 ? -1 : finish_ps_nodes(o);
-	return finish_counts(o);
+	ppn_given = o->ppn != 0;	/* the config's too */
+	if (finish_launcher(o) != 0)
+		return -1;
+	if (lch_opts_ps_mode(o)) {
+		if (finish_ps(o) != 0 || finish_ps_nodes(o) != 0)
+			return -1;
+		if (o->slurm && check_alloc_ps(o) != 0)
+			return -1;
+	} else if (finish_counts(o) != 0) {
+		return -1;
+	}
+	return o->slurm ? check_alloc_fit(o, ppn_given) : 0;
 }
 
 int

@@ -94,7 +94,9 @@ struct lch_opts {
 	int report_bindings;	/* --report-bindings */
 	char *dial;		/* internal: --agent --dial ADDR:PORT (slurm.h) */
 	struct lch_slurm *slurm;	/* the allocation the hosts come from
+					   or are checked against
 					   (lch_opts_finish), or NULL */
+	int slurm_hosts;	/* hosts are slurm's nodes (no -H given) */
 	/* set-by-command-line markers, so the config only fills the rest
 	   (one bit per option id: more than 32 of them) */
 	unsigned long long set;
@@ -108,7 +110,14 @@ void lch_opts_init(struct lch_opts *o);
 void lch_opts_release(struct lch_opts *o);
 /* Parses argv (argv[0] is muster). */
 int  lch_opts_parse(struct lch_opts *o, int argc, char **argv);
-/* Reads --config, resolves hosts, counts and modes. */
+/*
+ * Reads --config, resolves hosts, counts and modes, and --launcher:
+ * auto becomes slurm inside an allocation with srun, else ssh when a
+ * host given is not this machine, else local; mpi and --mpi are one.
+ * Slurm, mpi inside an allocation and ssh there without -H or
+ * --hostfile take their hosts from it, or check -H's against it
+ * (slurm.h); local never looks at it.
+ */
 int  lch_opts_finish(struct lch_opts *o);
 /*
  * For --check: the words before "--" are hosts (as -H takes them, added

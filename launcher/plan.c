@@ -316,6 +316,17 @@ set_rank_env(struct lch_plan *p, const struct lch_opts *o, int r)
 	lch_env_setf(e, "HOROVOD_CROSS_RANK", "%d", rk->cross_rank);
 	lch_env_setf(e, "HOROVOD_CROSS_SIZE", "%d", rk->cross_size);
 	lch_env_set(e, "HOROVOD_HOSTNAME", n->host);
+	/* in a Slurm step: srun's task variables as if `srun -n SIZE` had
+	 * started the ranks (the step's own describe one agent per node);
+	 * Slurm-aware code (Lightning, submitit) reads them */
+	if (o->launcher == LCH_LAUNCH_SLURM) {
+		lch_env_setf(e, "SLURM_PROCID", "%d", r);
+		lch_env_setf(e, "SLURM_LOCALID", "%d", rk->local_rank);
+		lch_env_setf(e, "SLURM_NODEID", "%d", rk->node_rank);
+		lch_env_setf(e, "SLURM_NTASKS", "%d", p->np);
+		lch_env_setf(e, "SLURM_NPROCS", "%d", p->np);
+		lch_env_setf(e, "SLURM_STEP_NUM_TASKS", "%d", p->np);
+	}
 	lch_env_set(e, "PYTHONUNBUFFERED", "1");
 	set_xvars(e, o);
 }
@@ -502,6 +513,7 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		    LCH_NP_MAX), -1;
 	p->np = (int)o->np;
 	p->argv = o->argv;
+	p->launcher = lch_launcher_name(o->launcher);
 	if (o->job_id)
 		snprintf(p->job_id, sizeof(p->job_id), "%s", o->job_id);
 	else if (lch_random_hex(p->job_id, 6) != 0)
@@ -769,6 +781,7 @@ lch_plan_print(const struct lch_plan *p, int fd)
 		cJSON_AddNumberToObject(o, "local_rank", rk->local_rank);
 		cJSON_AddNumberToObject(o, "node_rank", rk->node_rank);
 		cJSON_AddStringToObject(o, "host", p->nodes[rk->node_rank].host);
+		cJSON_AddStringToObject(o, "launcher", p->launcher);
 		add_net(p, &p->nodes[rk->node_rank], o);
 		argv = cJSON_AddArrayToObject(o, "argv");
 		for (a = 0; p->argv[a]; a++)

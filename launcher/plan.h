@@ -62,6 +62,7 @@ struct lch_plan {
 	struct mst_netaddr head;
 	char head_err[256];	/* why there is no head address (dry run) */
 	char **argv;		/* the program, borrowed */
+	const char *launcher;	/* lch_launcher_name of --launcher, resolved */
 };
 
 /*
@@ -99,8 +100,9 @@ int  lch_plan_set_net(struct lch_plan *p, const struct lch_opts *o,
 void lch_plan_setenv(struct lch_plan *p, const char *name, const char *val);
 void lch_plan_release(struct lch_plan *p);
 /*
- * One JSON object per rank per line (the --dry-run format); "net" says
- * how its node's address, interface and ports are chosen.
+ * One JSON object per rank per line (the --dry-run format); "launcher"
+ * says how its node's agent starts (local, ssh, slurm, mpi), "net" how
+ * its node's address, interface and ports are chosen.
  */
 void lch_plan_print(const struct lch_plan *p, int fd);
 

@@ -6,7 +6,9 @@
  * its order, and each node's slots are its tasks: SLURM_NTASKS_PER_NODE
  * when set (the same on every node), else SLURM_TASKS_PER_NODE ("2(x3),1")
  * when the job asked for tasks (SLURM_NTASKS set), else its CPUs,
- * SLURM_JOB_CPUS_PER_NODE ("4(x2)").  -n, --nodes, --procs-per-node and
+ * SLURM_JOB_CPUS_PER_NODE ("4(x2)").  Inside a job step (srun -n1 muster)
+ * srun has replaced the task variables with the step's, so there the
+ * slots are the CPUs.  -n, --nodes, --procs-per-node and
  * -H are checked against that: more nodes, more tasks than the slots, a
  * host not in the allocation or more slots on it than it holds is an
  * error naming the allocation (job id) and the variable the slots came
@@ -70,18 +72,25 @@ struct lch_slurm {
 
 /*
  * Reads the allocation from the environment: 1 inside one (s filled),
- * 0 when SLURM_JOB_ID is not set (s zeroed), -1 when a variable is
- * malformed: err names it, its value and what was expected.
+ * 0 when SLURM_JOB_ID is not set or empty (s zeroed), -1 when a variable
+ * is malformed (s zeroed): err names it, its value and what was expected.
+ * in_step: SLURM_STEP_ID is a number below 4294967290 (the batch script
+ * has no SLURM_STEP_ID; the interactive step's is 4294967290, extern's
+ * 4294967292).  srun is looked up, not required.
  */
 int  lch_slurm_detect(struct lch_slurm *s, char *err, size_t errlen);
 void lch_slurm_release(struct lch_slurm *s);
 
 /*
  * A Slurm count list ("2(x3),1", "4", "72(x2),36") into counts[0..n):
- * 0, or -1 when it is malformed or does not give exactly n counts.
+ * 0, or -1 when it is malformed (a count of 0 or over LCH_SLOTS_MAX, a
+ * bad repeat, other text) or does not give exactly n counts; err then
+ * says why, without spec (the caller names the variable and its value).
  */
 int  lch_slurm_counts(const char *spec, int *counts, int n, char *err,
 		      size_t errlen);
+/* srun's absolute path in PATH (malloc'ed), or NULL. */
+char *lch_slurm_which_srun(void);
 
 /* The agent step (above) for hosts[0..nhosts) of allocation s. */
 struct lch_srun_step {

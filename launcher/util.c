@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "num.h"
 #include "util.h"
 
 void
@@ -275,6 +276,19 @@ lch_random_hex(char *buf, size_t n)
 		return -1;
 	for (i = 0; i < n; i++)
 		sprintf(buf + 2 * i, "%02x", raw[i]);
+	return 0;
+}
+
+int
+lch_addr_port(const char *s, char *addr, size_t len, long *port)
+{
+	const char *colon = strrchr(s, ':');
+
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= len ||
+	    mst_parse_long(colon + 1, 1, 65535, port) != 0)
+		return -1;
+	memcpy(addr, s, (size_t)(colon - s));
+	addr[colon - s] = '\0';
 	return 0;
 }
 

@@ -54,6 +54,11 @@ void lch_vmsg(const char *fmt, va_list ap);
 
 /* Fills buf with 2*n hex digits of randomness. */
 int lch_random_hex(char *buf, size_t n);
+/*
+ * "ADDR:PORT" (the last ':' splits) into addr (len bytes) and port (1 to
+ * 65535): 0, or -1 when s is not that.
+ */
+int lch_addr_port(const char *s, char *addr, size_t len, long *port);
 /* Writes all of buf, retrying on EINTR; -1 on error. */
 int lch_write_all(int fd, const void *buf, size_t len);
 const char *lch_signame(int sig);

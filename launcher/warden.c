@@ -203,7 +203,8 @@ watch(struct warden *w)
 			t = 200;	/* no signalfd: look for the agent's end */
 		pfd[0] = (struct pollfd){ w->sfd, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ w->pids_fd, POLLIN, 0 };
-		pfd[2] = (struct pollfd){ w->head_fd, 0, 0 };	/* POLLERR */
+		/* a pipe's POLLERR; a socket's (--dial) POLLRDHUP */
+		pfd[2] = (struct pollfd){ w->head_fd, POLLRDHUP, 0 };
 		if (poll(pfd, 3, t) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)

@@ -6,6 +6,11 @@
 #   alive/none_alive PIDFILE..., wait_gone PIDFILE..., wait_files N GLOB
 #   rank_files PREFIX N     PREFIX.0 ... PREFIX.N-1 (one pidfile per rank)
 set -u
+# never inside the caller's Slurm job (CI may run in one): muster would
+# take its nodes; the Slurm tests make their own cluster and jobs
+for v in $(env | sed -n 's/^\(SLURMD*_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$v"
+done
 cd "${MUSTER_TEST_ROOT:-$(dirname "$0")/..}" || exit 2
 ROOT=$PWD
 B=$ROOT/${MUSTER_BUILD:-build}	# make check SANITIZE=... sets another

@@ -6,6 +6,10 @@
 # usage: tests/run.sh [PATTERN...]   (substring of a test file name)
 cd "$(dirname "$0")/.." || exit 2
 export MUSTER_TEST_ROOT="$PWD"
+# never inside the caller's Slurm job (tests/lib.sh says why)
+for v in $(env | sed -n 's/^\(SLURMD*_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$v"
+done
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
 tmp=$(mktemp -d /tmp/muster-tests.XXXXXX) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
