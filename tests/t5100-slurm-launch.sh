@@ -181,6 +181,16 @@ is "srun -N1 -n1 muster inside salloc -N2 -n4: 4 ranks on n1, n2 $(err_of $T/err
 [2] 2 0 2 1 4 n2 n2
 [3] 3 1 2 1 4 n2 n2"
 
+# explicit -n and -H win within the allocation: a part of it only
+# (-n 2 fills the first node, -H n2:2 is n2 alone)
+$on_ctl salloc -N2 -n4 sh -c "$MUSTER -n 2 -- sh $T/show.sh > $T/out1
+	$MUSTER -H n2:2 -- sh $T/show.sh > $T/out2" 2> $T/err
+is "-n 2, then -H n2:2 inside salloc -N2 -n4: n1's 2 slots, then n2 alone $(err_of $T/err)" \
+	"$(sort $T/out1; sort $T/out2)" "[0] 0 0 2 0 2 n1 n1
+[1] 1 1 2 0 2 n1 n1
+[0] 0 0 2 0 2 n2 n2
+[1] 1 1 2 0 2 n2 n2"
+
 # --launcher local inside an allocation stays on this host (ctl)
 $on_ctl salloc -N2 -n4 $MUSTER --launcher local -n 2 -- hostname > $T/out 2> $T/err
 is "--launcher local inside salloc: both ranks on ctl" "$(sort $T/out | tr '\n' ' ')" \
@@ -246,6 +256,16 @@ wait_gone $(rank_files $T/pid 4)
 ok_if "... no rank left" none_alive $(rank_files $T/pid 4)
 is "... no sleep, agent or srun left on n1, n2, ctl" \
 	"$(settled 'sleep 61' "$MUSTER")" ""
+
+# ... and in a batch job: the job's exit code is the failed rank's
+id=$($on_ctl sbatch --parsable -N2 --ntasks-per-node=2 -o "$T/fail.%j.out" \
+	--wrap "exec $MUSTER -- sh -c '[ \$RANK = 2 ] && exit 5; exec sleep 70'" \
+	< /dev/null)
+is "sbatch, rank 2 exits 5: the job FAILED with exit code 5" "$(wait_job "$id")" \
+	"FAILED 5:0"
+ok_if "... the message in its output names rank 2 and n2" grep -q \
+	'^muster: rank 2 (host n2, pid [0-9]*) exited with code 5' $T/fail.$id.out
+is "... nothing left on any node" "$(settled 'sleep 70' "$MUSTER")" ""
 
 # --- --timeout 2
 fresh
