@@ -217,7 +217,24 @@ probe_argv(const struct check *c, const struct probe *p, struct lch_strv *v)
 	int rc = 0;
 
 	push_probe_args(c, p, &args);
-	if (p->local) {
+	if (c->o->launcher == LCH_LAUNCH_SLURM && c->o->slurm) {
+		/* a job step of one task on the node, as the agents run */
+		const struct lch_slurm *s = c->o->slurm;
+
+		lch_strv_push(v, s->srun ? s->srun : "srun");
+		lch_strv_pushf(v, "--jobid=%s", s->job_id);
+		lch_strv_push(v, "--nodes=1");
+		lch_strv_push(v, "--ntasks=1");
+		lch_strv_pushf(v, "--nodelist=%s", p->host);
+		lch_strv_push(v, "--overlap");
+		lch_strv_push(v, "--input=none");
+		lch_strv_push(v, "--export=ALL");
+		lch_strv_push(v, "--job-name=muster-check");
+		lch_strv_push(v, c->o->remote_muster ? c->o->remote_muster :
+		    lch_self_exe());
+		for (i = 0; i < args.n; i++)
+			lch_strv_push(v, args.v[i]);
+	} else if (p->local) {
 		lch_strv_push(v, lch_self_exe());
 		for (i = 0; i < args.n; i++)
 			lch_strv_push(v, args.v[i]);
@@ -528,6 +545,7 @@ verdict(const struct check *c, const struct probe *p, char *line,
 	off = f->time_ms - (p->t_send + p->t_recv) / 2;
 	snprintf(line, size, "%s: ok: reachable (%s), muster %s at %s, %s%s%s"
 	    "address %s (%s), free port %d, clock offset %+lld ms", p->host,
+	    c->o->launcher == LCH_LAUNCH_SLURM && c->o->slurm ? "srun" :
 	    p->local ? "local" : "ssh", f->version, p->self ? p->self : "?",
 	    c->program ? "program " : "", c->program ? f->prog_msg : "",
 	    c->program ? ", " : "", f->net.addr, f->net.ifname,

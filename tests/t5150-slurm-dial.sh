@@ -111,7 +111,20 @@ ok_if "no muster on the nodes: one line naming both nodes" grep -qx \
 	"muster: the Slurm job step of the agents ended (srun: exit 2) before n1, n2 connected: srun said why above" \
 	$T/err
 
-# 4. SIGTERM while n2's agent has not connected: the step ends, nothing left
+# 4. --preflight checks every node through srun, as the agents start
+$on_ctl salloc -N2 -n4 $MUSTER --preflight -v -- true > $T/out 2> $T/err
+is "--preflight -v: exit 0" "$?" 0
+is "--preflight -v: each node reached with srun, its address its own" \
+	"$(sed -n 's/^\(n[12]: ok: reachable (srun)\).* address \([0-9.]*\) .*/\1 \2/p' $T/err | sort)" \
+	"n1: ok: reachable (srun) 10.202.0.1
+n2: ok: reachable (srun) 10.202.0.2"
+$on_ctl salloc -N2 -n4 $MUSTER --preflight --remote-muster /nonexistent/muster \
+	-- true > $T/out 2> $T/err
+is "--preflight, no muster on the nodes: exit 1, both named, no launch" \
+	"$? $(grep -c 'FAILED' $T/err) $(grep -c 'muster: --preflight: 2 of 2 hosts failed (n1, n2): not launching' $T/err)" \
+	"1 2 1"
+
+# 5. SIGTERM while n2's agent has not connected: the step ends, nothing left
 cat > $T/early.sh <<EOF
 SLOW=30 $MUSTER --remote-muster $T/slow-muster -- sleep 60 &
 m=\$!
