@@ -126,9 +126,9 @@ is "rank 2's stdout and stderr lines reach muster's while it runs (${ms} ms): ex
 
 # the whole worker environment, as locally and over ssh
 $on_ctl salloc -N2 -n4 $MUSTER -- $PY tests/py/envdump.py > $T/env 2> $T/err
-ok_if "salloc: every rank's environment consistent (envcheck 4 ranks, 2 nodes)" \
-	$PY tests/py/envcheck.py 4 2 < $T/env
-$PY tests/py/envcheck.py 4 2 < $T/env | grep -v consistent | sed 's/^/# /'
+$PY tests/py/envcheck.py 4 2 < $T/env > $T/envcheck
+is "salloc: every rank's environment consistent (envcheck, 4 ranks on 2 nodes)" \
+	"$(cat $T/envcheck)" "envcheck: 4 ranks on 2 nodes consistent"
 # SLURM_* intact in the ranks: the job's id and node list
 $on_ctl salloc -N2 -n4 sh -c "echo job \$SLURM_JOB_ID; exec $MUSTER -- \
 	sh -c 'echo \$RANK \$SLURM_JOB_ID \$SLURM_JOB_NODELIST \$SLURMD_NODENAME'" \
