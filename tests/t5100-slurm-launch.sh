@@ -257,6 +257,15 @@ ok_if "... no rank left" none_alive $(rank_files $T/pid 4)
 is "... no sleep, agent or srun left on n1, n2, ctl" \
 	"$(settled 'sleep 61' "$MUSTER")" ""
 
+# ... with --max-restarts 1 the whole job starts again, on both nodes
+rm -f $T/once
+$on_ctl salloc -N2 -n4 $MUSTER --max-restarts 1 -- sh -c "if [ \$RANK = 3 ] &&
+	[ ! -e $T/once ]; then touch $T/once; exit 3; fi
+	echo \$TORCHELASTIC_RESTART_COUNT \$(hostname)" > $T/out 2> $T/err
+is "--max-restarts 1, rank 3 fails once: exit 0, all 4 ranks of the restart on n1, n2 $(err_of $T/err)" \
+	"$? $(grep ' 1 n[12]$' $T/out | sort | tr '\n' ' ')" \
+	"0 [0] 1 n1 [1] 1 n1 [2] 1 n2 [3] 1 n2 "
+
 # ... and in a batch job: the job's exit code is the failed rank's
 id=$($on_ctl sbatch --parsable -N2 --ntasks-per-node=2 -o "$T/fail.%j.out" \
 	--wrap "exec $MUSTER -- sh -c '[ \$RANK = 2 ] && exit 5; exec sleep 70'" \
