@@ -225,4 +225,34 @@ if ! ls /dev/nvidia0 /dev/kfd > /dev/null 2>&1; then
 else
 	skip "--gpus-per-proc 1 on a node without GPUs" "this one has GPUs"
 fi
+
+# --- other hosts: each agent places its own node's ranks ---
+NS=$T/hosts
+mkdir -p $NS
+rc=0
+sh $ROOT/tests/netns.sh up 2 $NS 2> $T/up.err || rc=$?
+if [ $rc -ne 0 ]; then
+	skip "placement on other hosts" "no test hosts: $(tail -1 $T/up.err)"
+	done_testing
+	exit 0
+fi
+netns_down() { sh $ROOT/tests/netns.sh down $NS; }
+test_cleanup_hooks="netns_down $test_cleanup_hooks"
+export MUSTER_SSH="ssh -F $NS/ssh_config"
+in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+$in_h1 $MUSTER -H h1:2,h2:2 --report-bindings --topology $TOPO/gpu8-4numa.xml \
+    -- $T/rank.sh $T/hosts.gpu > $T/out 2> $T/err
+is "-H h1:2,h2:2 --topology: each node's ranks their GPUs" \
+    "$(field $T/hosts.gpu 3 4 | tr '\n' ' ')" "0 2 0 2 "
+is "... each agent reports its own ranks" \
+    "$(grep -o '^muster: h[12] rank [0-3]: cpus [0-9,-]* numa [0-9] gpus [0-9]' $T/err | sort)" \
+    "muster: h1 rank 0: cpus 0-7,32-39 numa 0 gpus 0
+muster: h1 rank 1: cpus 8-15,40-47 numa 1 gpus 2
+muster: h2 rank 2: cpus 0-7,32-39 numa 0 gpus 0
+muster: h2 rank 3: cpus 8-15,40-47 numa 1 gpus 2"
+$in_h1 $MUSTER -H h1:1,h2:$((ncpu + 1)) --bind-to core -- true > $T/out 2> $T/err
+rc=$?
+is "a remote node that cannot be placed: exit 2" $rc 2
+ok_if "... one line naming the host and the input" sh -c "[ \$(wc -l < $T/err) -eq 1 ] &&
+    grep -q '^muster: h2: bind-to core: $((ncpu + 1)) local ranks but the node has [0-9]* cores' $T/err"
 done_testing
