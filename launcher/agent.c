@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "facts.h"
 #include "outq.h"
+#include "place.h"
 #include "records.h"
 #include "relay.h"
 #include "spawn.h"
@@ -474,6 +475,37 @@ open_logs(struct agent *a, struct wstate *ws)
 	return 0;
 }
 
+/* Appends s to buf (len bytes) at *n: no stdio after fork. */
+static void
+child_add(char *buf, size_t len, size_t *n, const char *s)
+{
+	while (*s && *n < len - 1)
+		buf[(*n)++] = *s++;
+}
+
+/* In the forked worker: its binding; failing, it runs unbound, said. */
+static void
+bind_child(void *arg)
+{
+	const struct lch_agent_worker *w = arg;
+	char buf[512], num[16];
+	size_t n = 0;
+	int e, merr, k = (int)sizeof(num) - 1;
+
+	if ((e = lch_place_apply(w->place, &merr)) == 0)
+		return;
+	num[k] = '\0';
+	do
+		num[--k] = (char)('0' + e % 10);
+	while ((e /= 10) > 0 && k > 0);
+	child_add(buf, sizeof(buf), &n, "muster: cannot bind to cpus ");
+	child_add(buf, sizeof(buf), &n, w->place->cpus);
+	child_add(buf, sizeof(buf), &n, " (errno ");
+	child_add(buf, sizeof(buf), &n, num + k);
+	child_add(buf, sizeof(buf), &n, "): running unbound\n");
+	(void)!write(2, buf, n);
+}
+
 /* Forks the worker with its output on two pipes; -1 with *err set. */
 static int
 spawn_worker(struct wstate *ws, int *err)
@@ -493,6 +525,10 @@ spawn_worker(struct wstate *ws, int *err)
 	s.err_fd = p[1][1];
 	s.new_pgroup = 1;
 	s.deathsig = SIGKILL;
+	if (ws->w->place) {
+		s.pre_exec = bind_child;
+		s.pre_exec_arg = (void *)ws->w;
+	}
 	ws->pid = lch_spawn_start(&s, err);
 	close(p[0][1]);
 	close(p[1][1]);
@@ -858,6 +894,40 @@ read_own_plan(int node, struct lch_rec_plan *plan, char **rest,
 	return NULL;
 }
 
+/*
+ * The node's placement (place.h), planned on its topology, loaded once:
+ * each worker's environment from it, and its binding when the topology
+ * is this machine's.  -1 after one line naming the host: no rank starts.
+ */
+static int
+place_workers(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
+	      struct lch_env *env, struct lch_topo **t, struct lch_place *p)
+{
+	extern char **environ;
+	char err[512];
+	int i;
+
+	if (c->nworkers == 0)
+		return 0;
+	if (lch_place_node(&plan->place, c->nworkers, &env[0], 1, t, p, err,
+	    sizeof(err)) != 0) {
+		lch_msg("%s: %s", c->host, err);
+		return -1;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		lch_place_env(p, i, plan->place.omp_user, &env[i]);
+		free(c->w[i].envp);
+		c->w[i].envp = lch_env_merge(environ, &env[i]);
+		if (lch_topo_is_thissystem(*t))
+			c->w[i].place = &p->ranks[i];
+		/* on stdout, plain lines: the head passes them on as they
+		 * come, in order (its stderr it keeps until a rank starts) */
+		lch_place_tell(&plan->place, *t, p, c->host, i,
+		    c->w[i].rank, i == 0, 1);
+	}
+	return 0;
+}
+
 /* Runs the node's plan (the facts' ports released first). */
 static int
 run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
@@ -865,21 +935,31 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 {
 	struct lch_agent_cfg c;
 	struct lch_env *env;
+	struct lch_topo *t = NULL;
+	struct lch_place p;
 	int code, warden_fd;
 
 	/* the workers bind them: the agent lets go right before */
 	lch_facts_free_ports(f);
+	memset(&c, 0, sizeof(c));
+	env = plan_config(plan, &c);
+	if (place_workers(plan, &c, env, &t, &p) != 0) {
+		config_release(&c, env);
+		return 2;
+	}
 	/* no warden (no fork): the agent goes on alone, as before */
 	(void)lch_warden_split(plan->grace_ms, &warden_fd);
-	memset(&c, 0, sizeof(c));
 	c.warden_fd = warden_fd;
-	env = plan_config(plan, &c);
 	c.control_fd = 0;
 	c.abort_fd = -1;
 	c.ctl_pending = rest;
 	c.ctl_pending_len = rest_len;
 	code = lch_agent_run(&c);
 	config_release(&c, env);
+	if (t != NULL) {
+		lch_place_release(&p);
+		lch_topo_free(t);
+	}
 	return code;
 }
 

@@ -38,10 +38,15 @@
 #define LCH_AGENT_KILL_SIG SIGUSR1	/* to the warden: kill the agent now */
 #define LCH_EXIT_IOERR 74	/* output or a log could not be written */
 
+struct lch_place_rank;
+
 struct lch_agent_worker {
 	int rank;
 	char **argv;
 	char **envp;
+	/* its CPU and memory binding (place.h), applied in the forked
+	   child before exec; NULL: none */
+	const struct lch_place_rank *place;
 };
 
 struct lch_agent_cfg {

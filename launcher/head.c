@@ -724,6 +724,7 @@ agent_done(struct head *h, struct agent_proc *a)
 }
 
 static void step_ended(struct head *h);
+static void step_blame(struct head *h, int code, const char *msg);
 
 static void
 reap(struct head *h)
@@ -735,6 +736,15 @@ reap(struct head *h)
 		if (h->slurm && pid == h->st.pid) {
 			h->st.reaped = 1;
 			h->st.code = lch_exit_code(st);
+			if (WIFSIGNALED(st) && !h->st.stopped) {
+				char m[160];
+
+				snprintf(m, sizeof(m), "srun (pid %d), which "
+				    "runs the agents' job step, was killed by "
+				    "%s: every node's agent is lost", (int)pid,
+				    lch_signame(WTERMSIG(st)));
+				step_blame(h, h->st.code, m);
+			}
 			step_ended(h);
 			continue;
 		}
@@ -1400,6 +1410,36 @@ step_ended(struct head *h)
 	h->fail.code = h->st.code ? h->st.code : 255;
 }
 
+/*
+ * Whether the failure so far is what a stop of the step from outside
+ * (scancel, srun killed) does to the job before srun's words on it
+ * arrive: a rank killed by SIGKILL or SIGTERM, or an agent's connection
+ * lost.  Nothing yet counts too.
+ */
+static int
+slurm_victim(const struct head *h)
+{
+	const struct failure *f = &h->fail;
+
+	if (f->code == 0)
+		return 1;
+	if (f->kind == F_RANK)
+		return f->code == 128 + SIGKILL || f->code == 128 + SIGTERM;
+	return (f->kind == F_LOST || f->kind == F_SSH) && f->agent &&
+	    f->agent->dial;
+}
+
+/* The cause, from Slurm, of a job that is ending: said instead. */
+static void
+step_blame(struct head *h, int code, const char *msg)
+{
+	if (h->timed_out || h->interrupted || !slurm_victim(h))
+		return;
+	memset(&h->fail, 0, sizeof(h->fail));
+	host_failure(h, NULL, 0, "%s", msg);
+	h->fail.code = code;
+}
+
 /* Whether line (n bytes) starts with s. */
 static int
 starts(const char *line, size_t n, const char *s)
@@ -1432,13 +1472,11 @@ step_line(struct head *h, const char *line, size_t n)
 	int slurms = starts(line, n, "srun: ") ||
 	    starts(line, n, "slurmstepd");
 
-	if (slurms && holds(line, n, " CANCELLED AT ") && !ending(h) &&
-	    h->fail.code == 0) {
+	if (slurms && holds(line, n, " CANCELLED AT ") && !h->st.stopped) {
 		out_line(h, 1, line, n);
-		host_failure(h, NULL, 0, "the Slurm job step of the agents was "
-		    "cancelled (scancel, or the allocation ended): every rank "
-		    "is stopped");
-		h->fail.code = 128 + SIGTERM;
+		step_blame(h, 128 + SIGTERM, "the Slurm job step of the agents "
+		    "was cancelled (scancel, or the allocation ended): every "
+		    "rank is stopped");
 		return;
 	}
 	/* said on every launch where the cluster binds nothing (task/none):

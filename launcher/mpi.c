@@ -19,6 +19,7 @@
 #include "mpi.h"
 #include "netaddr.h"
 #include "num.h"
+#include "place.h"
 #include "rdv_client.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -303,6 +304,19 @@ wrapper_args(struct lch_strv *v, const struct lch_opts *o,
 		lch_strv_pushf(v, "--output-dir=%s", o->output_dir);
 	if (!o->tag)
 		lch_strv_push(v, "--no-tag");
+	/* placement: each wrapper plans its node as an agent would */
+	if (o->bind)
+		lch_strv_pushf(v, "--bind-to=%s", lch_bind_name(o->bind));
+	if (o->map)
+		lch_strv_pushf(v, "--map-by=%s", lch_map_name(o->map));
+	if (o->gpus_per_proc >= 0)
+		lch_strv_pushf(v, "--gpus-per-proc=%ld", o->gpus_per_proc);
+	if (p->topology)
+		lch_strv_pushf(v, "--topology=%s", p->topology);
+	if (o->report_bindings)
+		lch_strv_push(v, "--report-bindings");
+	if (o->verbose)
+		lch_strv_push(v, "-v");
 	for (i = 0; i < o->xvars.n; i++) {
 		lch_strv_push(v, "-x");
 		lch_strv_push(v, o->xvars.v[i]);
@@ -736,6 +750,47 @@ master_exchange(const struct lch_opts *o, struct lch_plan *p, int rank,
 	return 0;
 }
 
+/* OMPI_COMM_WORLD_LOCAL_RANK and _SIZE, else the plan's. */
+static void
+local_rank(const struct lch_plan *p, int rank, long *lr, long *ls)
+{
+	const char *r = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+	const char *s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+
+	if (r == NULL || s == NULL || mst_parse_long(r, 0, INT_MAX, lr) != 0 ||
+	    mst_parse_long(s, 1, INT_MAX, ls) != 0 || *lr >= *ls) {
+		*lr = p->ranks[rank].local_rank;
+		*ls = p->nodes[p->ranks[rank].node_rank].nprocs;
+	}
+}
+
+/*
+ * mpirun binds nothing (--bind-to none): the wrapper plans its node's
+ * local ranks as an agent does and takes its own rank's part, its
+ * environment now and its binding in the child before exec.  The
+ * head checked what it could (a topology file, this host's nodes);
+ * a failure here is said by the node's local rank 0.
+ */
+static int
+place_rank(struct lch_plan *p, int rank, const char *host,
+	   struct lch_topo **t, struct lch_place *pl, long *lr)
+{
+	struct lch_env *e = &p->ranks[rank].env;
+	char err[512];
+	long ls;
+
+	local_rank(p, rank, lr, &ls);
+	if (lch_place_node(&p->place, (int)ls, e, 1, t, pl, err,
+	    sizeof(err)) != 0) {
+		if (*lr == 0)
+			lch_msg("%s: %s", host, err);
+		return -1;
+	}
+	lch_place_env(pl, (int)*lr, p->place.omp_user, e);
+	lch_place_tell(&p->place, *t, pl, host, (int)*lr, rank, *lr == 0, 2);
+	return 0;
+}
+
 int
 lch_mpi_rank_main(struct lch_opts *o)
 {
@@ -747,7 +802,9 @@ lch_mpi_rank_main(struct lch_opts *o)
 	const char *secret = getenv("MUSTER_JOB_SECRET");
 	const char *me;
 	mst_rdv *r = NULL;
-	long rank, size;
+	struct lch_topo *t = NULL;
+	struct lch_place pl;
+	long rank, size, lr;
 	int code;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -764,6 +821,10 @@ lch_mpi_rank_main(struct lch_opts *o)
 		lch_plan_setenv(&p, "MUSTER_JOB_SECRET", secret);
 	setenv("MUSTER_JOB_ID", p.job_id, 1);	/* for the rendezvous client */
 	me = p.nodes[p.ranks[rank].node_rank].host;
+	if (place_rank(&p, (int)rank, me, &t, &pl, &lr) != 0) {
+		lch_plan_release(&p);
+		return 2;
+	}
 	memset(&c, 0, sizeof(c));
 	c.grace_ms = (int)(o->grace * 1000);
 	/*
@@ -774,22 +835,24 @@ lch_mpi_rank_main(struct lch_opts *o)
 	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
 	if (!p.all_local) {
 		if (rank_addr(o, &p, (int)rank, &na) != 0) {
-			lch_plan_release(&p);
-			return 2;
+			code = 2;
+			goto out;
 		}
 		set_addr_env(o, &p.ranks[rank].env, &na);
 		if (o->master_port == 0 && master_exchange(o, &p, (int)rank,
 		    na.addr, &r) != 0) {
 			if (r)
 				mst_rdv_close(r);
-			lch_plan_release(&p);
-			return 2;
+			code = 2;
+			goto out;
 		}
 	}
 	memset(&w, 0, sizeof(w));
 	w.rank = (int)rank;
 	w.argv = o->argv;
 	w.envp = lch_env_merge(environ, &p.ranks[rank].env);
+	if (lch_topo_is_thissystem(t))
+		w.place = &pl.ranks[lr];
 	c.host = me;
 	c.nworkers = 1;
 	c.w = &w;
@@ -812,6 +875,9 @@ lch_mpi_rank_main(struct lch_opts *o)
 			usleep(ABORT_LINGER_MS * 1000);
 	}
 	free(w.envp);
+out:
+	lch_place_release(&pl);
+	lch_topo_free(t);
 	lch_plan_release(&p);
 	return code;
 }

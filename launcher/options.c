@@ -1223,6 +1223,10 @@ finish_launcher(struct lch_opts *o)
 	int in_alloc = job && *job;
 	char *srun = NULL;
 
+	/* a rank's wrapper under mpirun: its orted may run in a Slurm step
+	 * of mpirun's own, which is not the allocation's to hand out */
+	if (o->mode == LCH_MPI_RANK)
+		return 0;
 	if (o->mpi && o->launcher != LCH_LAUNCH_AUTO &&
 	    o->launcher != LCH_LAUNCH_MPI) {
 		lch_msg("--mpi: starts the ranks with mpirun, not with "

@@ -7,7 +7,9 @@
  * Applying is two system calls on masks built at plan time, as nothing
  * may allocate between fork and exec.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ struct lch_gpu {
 struct lch_topo {
 	hwloc_topology_t topo;
 	char *src;		/* the XML file, or NULL: this machine */
+	int io;			/* I/O devices looked at (GPUs) */
 	int thissystem;
 	int ncores;
 	hwloc_obj_t *cores;	/* cores (PUs where hwloc has no cores) */
@@ -312,16 +315,36 @@ topo_index(struct lch_topo *t)
 	gpu_index(t);
 }
 
+/*
+ * hwloc_topology_init, without loading the plugins of the components
+ * topo_open leaves out (dlopen of libOpenCL, libX11...: milliseconds of
+ * every launch), unless the user chose which plugins hwloc loads.  Our
+ * environment is as it was after (the workers' is built from it).
+ */
+static int
+topo_init(hwloc_topology_t *topo)
+{
+	static const char var[] = "HWLOC_PLUGINS_BLACKLIST";
+	int set = getenv(var) == NULL &&
+	    setenv(var, "hwloc_cuda,hwloc_opencl,hwloc_gl", 0) == 0;
+	int rv = hwloc_topology_init(topo);
+
+	if (set)
+		unsetenv(var);
+	return rv;
+}
+
 static int
 topo_open(struct lch_topo *t, char *err, size_t errlen)
 {
-	if (hwloc_topology_init(&t->topo) != 0) {
+	if (topo_init(&t->topo) != 0) {
 		snprintf(err, errlen, "hwloc: %s", strerror(errno));
 		t->topo = NULL;
 		return -1;
 	}
-	hwloc_topology_set_io_types_filter(t->topo,
-					   HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+	if (t->io)
+		hwloc_topology_set_io_types_filter(t->topo,
+		    HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
 	/*
 	 * These would start the CUDA runtime, an OpenCL ICD or an X client
 	 * in the agent, slowly; NVML's numbering is CUDA's on PCI order.
@@ -372,9 +395,46 @@ topo_restrict(struct lch_topo *t)
 	hwloc_bitmap_free(set);
 }
 
+/* Whether a PCI function here is a display or an accelerator (a GPU). */
+static int
+pci_has_gpu(void)
+{
+	static const char dir[] = "/sys/bus/pci/devices";
+	char path[sizeof(dir) + 300], cls[16];
+	struct dirent *de;
+	ssize_t n;
+	int fd, found = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 1;	/* cannot tell: let hwloc look */
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/class", dir, de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, cls, sizeof(cls) - 1);
+		close(fd);
+		cls[n > 0 ? n : 0] = '\0';
+		/* "0x030200": the class is the byte after 0x */
+		found = strncmp(cls, "0x03", 4) == 0 ||
+		    strncmp(cls, "0x12", 4) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
 int
 lch_topo_load(struct lch_topo **out, const char *xml, char *err,
 	      size_t errlen)
+{
+	return lch_topo_load_for(out, xml, 1, err, errlen);
+}
+
+int
+lch_topo_load_for(struct lch_topo **out, const char *xml, int gpus,
+		  char *err, size_t errlen)
 {
 	struct lch_topo *t;
 	struct stat st;
@@ -395,6 +455,7 @@ lch_topo_load(struct lch_topo **out, const char *xml, char *err,
 	}
 	t = lch_xcalloc(1, sizeof(*t));
 	t->src = xml ? lch_xstrdup(xml) : NULL;
+	t->io = gpus && (xml != NULL || pci_has_gpu());
 	if (topo_open(t, err, errlen) != 0) {
 		lch_topo_free(t);
 		return -1;
@@ -1165,4 +1226,67 @@ lch_place_report(const struct lch_place *p, int i, const char *host,
 	if (r->gpus && n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " gpus %s", r->gpus);
 	return buf;
+}
+
+int
+lch_place_node(const struct lch_place_opts *po, int nranks,
+	       const struct lch_env *env, int inherit, struct lch_topo **t,
+	       struct lch_place *p, char *err, size_t errlen)
+{
+	struct lch_place_req rq;
+	const char *gv;
+
+	memset(p, 0, sizeof(*p));
+	if (lch_topo_load_for(t, po->topology, po->gpus_per_proc != 0, err,
+			      errlen) != 0)
+		return -1;
+	gv = lch_topo_gpu_env(*t);
+	memset(&rq, 0, sizeof(rq));
+	rq.nranks = nranks;
+	rq.bind = po->bind;
+	rq.map = po->map;
+	rq.gpus_per_proc = po->gpus_per_proc;
+	rq.visible = env ? lch_env_get(env, gv) : NULL;
+	if (rq.visible == NULL && inherit)
+		rq.visible = getenv(gv);
+	if (lch_place_plan(*t, &rq, p, err, errlen) != 0) {
+		lch_place_release(p);
+		lch_topo_free(*t);
+		*t = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+lch_place_env(const struct lch_place *p, int i, int omp_user,
+	      struct lch_env *e)
+{
+	const struct lch_place_rank *r = &p->ranks[i];
+
+	if (r->gpus)
+		lch_env_set(e, p->gpu_env, r->gpus);
+	if (r->omp > 0 && !omp_user)
+		lch_env_setf(e, "OMP_NUM_THREADS", "%d", r->omp);
+}
+
+void
+lch_place_tell(const struct lch_place_opts *po, const struct lch_topo *t,
+	       const struct lch_place *p, const char *host, int i, int rank,
+	       int why, int fd)
+{
+	char line[1024];
+	int here = lch_topo_is_thissystem(t);
+
+	if (po->verbose && why && !here)
+		dprintf(fd, "muster: %s: the topology '%s' is not this "
+			"machine's: its plan sets the ranks' environment, "
+			"nothing is bound\n", host, po->topology ?
+			po->topology : getenv("HWLOC_XMLFILE"));
+	else if (po->verbose && why && p->why[0])
+		dprintf(fd, "muster: %s: ranks not bound: %s\n", host, p->why);
+	if (po->report)
+		dprintf(fd, "muster: %s%s\n", lch_place_report(p, i, host,
+			rank, line, sizeof(line)), here ? "" : " (planned on "
+			"another machine's topology: not applied)");
 }

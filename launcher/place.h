@@ -84,6 +84,7 @@ const char *lch_map_name(enum lch_map m);
 
 /* A loaded topology and what placement needs of it (opaque). */
 struct lch_topo;
+struct lch_env;
 
 /*
  * Loads the topology of xml (an hwloc XML file), or, xml NULL, of the
@@ -92,6 +93,15 @@ struct lch_topo;
  */
 int  lch_topo_load(struct lch_topo **out, const char *xml, char *err,
 		   size_t errlen);
+/*
+ * As lch_topo_load; without gpus the I/O devices are not looked at (no
+ * GPUs then).  This machine's are looked at only when it has a display
+ * or accelerator PCI function (class 0x03 or 0x12 in /sys/bus/pci):
+ * hwloc's PCI discovery reads every device's config space, which costs
+ * milliseconds per device in a VM.
+ */
+int  lch_topo_load_for(struct lch_topo **out, const char *xml, int gpus,
+		       char *err, size_t errlen);
 void lch_topo_free(struct lch_topo *t);
 /* Whether plans on t may be applied here (not a file of another host). */
 int  lch_topo_is_thissystem(const struct lch_topo *t);
@@ -159,5 +169,48 @@ int lch_place_apply(const struct lch_place_rank *r, int *mem_errno);
  */
 char *lch_place_report(const struct lch_place *p, int i, const char *host,
 		       int rank, char *buf, size_t len);
+
+/*
+ * What is asked of a node's placement: the options, as the head sends
+ * them to every agent (records.h: a PLAN's "place").
+ */
+struct lch_place_opts {
+	enum lch_bind bind;
+	enum lch_map map;
+	int gpus_per_proc;	/* -1: not given */
+	const char *topology;	/* an hwloc XML file, or NULL: HWLOC_XMLFILE,
+				   else this machine */
+	int report;		/* --report-bindings */
+	int verbose;		/* -v: say why ranks are not bound */
+	int omp_user;		/* the user set OMP_NUM_THREADS: kept */
+};
+
+/*
+ * A node's nranks ranks, as an agent (or an --mpi-rank wrapper) places
+ * them: loads the topology of po (into *t, lch_topo_free it; I/O devices
+ * only when GPUs may be split) and plans on it.  The set of GPUs to
+ * split is the workers' gpu_env: env's (-x), else, inherit set, ours
+ * (a local agent's workers inherit it).  -1 with err (p released).
+ */
+int  lch_place_node(const struct lch_place_opts *po, int nranks,
+		    const struct lch_env *env, int inherit,
+		    struct lch_topo **t, struct lch_place *p, char *err,
+		    size_t errlen);
+/*
+ * Local rank i's environment from the plan, into e: its GPUs in
+ * gpu_env, OMP_NUM_THREADS its share (over muster's default of 1)
+ * unless omp_user.
+ */
+void lch_place_env(const struct lch_place *p, int i, int omp_user,
+		   struct lch_env *e);
+/*
+ * The messages of local rank i (global rank) on host, "muster: ..."
+ * lines on fd: its --report-bindings line; with why and -v also why
+ * ranks are not bound (once per node: the caller says which rank).  A
+ * topology of another machine binds nothing: both say so.
+ */
+void lch_place_tell(const struct lch_place_opts *po, const struct lch_topo *t,
+		    const struct lch_place *p, const char *host, int i,
+		    int rank, int why, int fd);
 
 #endif /* LCH_PLACE_H */

@@ -502,6 +502,82 @@ check_plan_lines(const struct lch_plan *p, const struct lch_opts *o)
 	return 0;
 }
 
+/* What every agent places its ranks with, from the options. */
+static void
+set_place_opts(struct lch_plan *p, const struct lch_opts *o)
+{
+	p->place.bind = o->bind;
+	p->place.map = o->map;
+	p->place.gpus_per_proc = (int)o->gpus_per_proc;
+	p->place.report = o->report_bindings;
+	p->place.verbose = o->verbose;
+	p->place.omp_user = lch_opts_user_set(o, "OMP_NUM_THREADS");
+	if (o->topology) {
+		/* the agents run elsewhere (remote ones in our folder) */
+		p->topology = realpath(o->topology, NULL);
+		if (p->topology == NULL)
+			p->topology = lch_xstrdup(o->topology);
+		p->place.topology = p->topology;
+	}
+}
+
+/* Node n's placement, planned once per node size (and locality). */
+static int
+place_node(struct lch_plan *p, struct lch_node *n, const char *file)
+{
+	struct lch_plan_placed *pl;
+	char err[512];
+	int i;
+
+	for (i = 0; i < p->nplaced; i++)
+		if (p->placed[i].nprocs == n->nprocs &&
+		    p->placed[i].local == n->local) {
+			n->place = &p->placed[i];
+			return 0;
+		}
+	pl = &p->placed[p->nplaced];
+	pl->nprocs = n->nprocs;
+	pl->local = n->local;
+	if (lch_place_node(&p->place, n->nprocs,
+	    &p->ranks[n->first_rank].env, n->local, &pl->topo, &pl->p, err,
+	    sizeof(err)) != 0) {
+		if (strncmp(err, "topology file ", 14) == 0)
+			lch_msg("%s", err);
+		else
+			lch_msg("%s: %s%s%s%s", n->host, err, file ?
+			    " (on the topology '" : "", file ? file : "",
+			    file ? "')" : "");
+		return -1;
+	}
+	p->nplaced++;
+	n->place = pl;
+	return 0;
+}
+
+/*
+ * The placements planned here: every node's on a topology file
+ * (--topology, else HWLOC_XMLFILE), else with --dry-run or --mpi (its
+ * wrappers cannot say as an agent does, before any rank starts) the
+ * local nodes' on this machine.  The agents plan again at start.
+ */
+static int
+place_nodes(struct lch_plan *p, const struct lch_opts *o)
+{
+	const char *file = o->topology ? o->topology : getenv("HWLOC_XMLFILE");
+	int i;
+
+	if (file && file[0] == '\0')
+		file = NULL;
+	if (o->mode != LCH_RUN || (file == NULL && !o->dry_run && !o->mpi))
+		return 0;
+	p->placed = lch_xcalloc((size_t)p->nnodes, sizeof(*p->placed));
+	for (i = 0; i < p->nnodes; i++)
+		if ((file || p->nodes[i].local) &&
+		    place_node(p, &p->nodes[i], file) != 0)
+			return -1;
+	return 0;
+}
+
 int
 lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 {
@@ -549,6 +625,9 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		    (p->ps ? p->nodes[i].nprocs : 0);
 	for (r = 0; r < p->np; r++)
 		set_rank_env(p, o, r);
+	set_place_opts(p, o);
+	if (place_nodes(p, o) != 0)
+		goto fail;
 	/* under --mpi what is known now; else the longest it can get */
 	if (set_net(p, o, o->mpi || o->mode == LCH_MPI_RANK ? NET_REAL :
 	    NET_SIZE) != 0)
@@ -723,6 +802,12 @@ lch_plan_release(struct lch_plan *p)
 
 	for (r = 0; r < p->np && p->ranks; r++)
 		lch_env_clear(&p->ranks[r].env);
+	for (r = 0; r < p->nplaced; r++) {
+		lch_place_release(&p->placed[r].p);
+		lch_topo_free(p->placed[r].topo);
+	}
+	free(p->placed);
+	free(p->topology);
 	free(p->ranks);
 	free(p->nodes);
 	memset(p, 0, sizeof(*p));
@@ -766,6 +851,63 @@ add_net(const struct lch_plan *p, const struct lch_node *n, cJSON *o)
 		cJSON_AddStringToObject(net, "error", p->head_err);
 }
 
+/* name=val in a rank's printed env, in its place or last. */
+static void
+env_put_json(cJSON *env, const char *name, const char *val)
+{
+	if (cJSON_GetObjectItem(env, name))
+		cJSON_ReplaceItemInObject(env, name, cJSON_CreateString(val));
+	else
+		cJSON_AddStringToObject(env, name, val);
+}
+
+/*
+ * --dry-run's "place": rank r's as planned here, and the environment
+ * its agent will set from it (over -x's GPU list: the rank's part).
+ */
+static void
+add_place(const struct lch_plan *p, const struct lch_rank *rk, cJSON *o,
+	  cJSON *env)
+{
+	const struct lch_node *n = &p->nodes[rk->node_rank];
+	const struct lch_place *pl;
+	const struct lch_place_rank *r;
+	char buf[320], *x = getenv("HWLOC_XMLFILE");
+	cJSON *po;
+
+	if (n->place == NULL) {
+		snprintf(buf, sizeof(buf), "planned by the agent of %s at "
+		    "start, on its topology", n->host);
+		cJSON_AddStringToObject(o, "place", buf);
+		return;
+	}
+	pl = &n->place->p;
+	r = &pl->ranks[rk->local_rank];
+	po = cJSON_AddObjectToObject(o, "place");
+	cJSON_AddStringToObject(po, "topology", p->topology ? p->topology :
+	    x && *x ? x : "this machine");
+	cJSON_AddBoolToObject(po, "bound", r->bound);
+	if (r->bound) {
+		cJSON_AddStringToObject(po, "cpus", r->cpus);
+		cJSON_AddStringToObject(po, "numa", r->numa);
+	} else
+		cJSON_AddStringToObject(po, "why", pl->why[0] ? pl->why :
+		    "no binding");
+	if (r->gpus) {
+		cJSON_AddStringToObject(po, "gpus", r->gpus);
+		env_put_json(env, pl->gpu_env, r->gpus);
+	}
+	if (r->omp > 0)
+		cJSON_AddNumberToObject(po, "omp", r->omp);
+	if (r->omp > 0 && !p->place.omp_user) {
+		snprintf(buf, sizeof(buf), "%d", r->omp);
+		env_put_json(env, "OMP_NUM_THREADS", buf);
+	}
+	/* a file of another machine: the environment only */
+	cJSON_AddBoolToObject(po, "applied",
+	    r->bound && lch_topo_is_thissystem(n->place->topo));
+}
+
 void
 lch_plan_print(const struct lch_plan *p, int fd)
 {
@@ -795,6 +937,7 @@ lch_plan_print(const struct lch_plan *p, int fd)
 				cJSON_AddStringToObject(env, name, eq + 1);
 			free(name);
 		}
+		add_place(p, rk, o, env);
 		if ((s = cJSON_PrintUnformatted(o)) == NULL)
 			lch_oom();
 		dprintf(fd, "%s\n", s);

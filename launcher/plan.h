@@ -26,6 +26,17 @@ struct lch_node {
 	int have_net;		/* net holds the node's address */
 	struct mst_netaddr net;	/* what its ranks advertise */
 	const int *ports;	/* want_ports of them, or NULL: not yet */
+	/* its placement as planned here (lch_plan_build: on a topology
+	   file, or with --dry-run on this machine for a local node), or
+	   NULL: its agent plans it at start */
+	const struct lch_plan_placed *place;
+};
+
+/* A placement planned here, shared by the nodes of one size. */
+struct lch_plan_placed {
+	int nprocs, local;
+	struct lch_topo *topo;
+	struct lch_place p;
 };
 
 struct lch_rank {
@@ -63,11 +74,20 @@ struct lch_plan {
 	char head_err[256];	/* why there is no head address (dry run) */
 	char **argv;		/* the program, borrowed */
 	const char *launcher;	/* lch_launcher_name of --launcher, resolved */
+	/* what every agent places its ranks with (records.h: "place") */
+	struct lch_place_opts place;
+	char *topology;		/* place.topology: --topology, absolute */
+	int nplaced;
+	struct lch_plan_placed *placed;	/* nnodes of room */
 };
 
 /*
  * Builds the plan; -1 after a one-line message on bad input, with
- * nothing left to release.  The environment that depends on where each
+ * nothing left to release.  With a topology file (--topology, else
+ * HWLOC_XMLFILE) every node's placement is planned on it here, so that
+ * a file that is no topology or a request it cannot meet (more ranks
+ * than GPUs...) is refused before any agent starts; with --dry-run
+ * without one, every local node's on this machine.  The environment that depends on where each
  * node is (MASTER_ADDR, MASTER_PORT, TF_CONFIG, MUSTER_ADDR and the
  * *_SOCKET_IFNAME names) waits for lch_plan_set_net, except under --mpi
  * (MASTER_ADDR, MASTER_PORT: see lch_plan_choose_head).
@@ -102,7 +122,10 @@ void lch_plan_release(struct lch_plan *p);
 /*
  * One JSON object per rank per line (the --dry-run format); "launcher"
  * says how its node's agent starts (local, ssh, slurm, mpi), "net" how
- * its node's address, interface and ports are chosen.
+ * its node's address, interface and ports are chosen, "place" its
+ * cores, NUMA node, GPUs and OMP_NUM_THREADS as planned here (its env
+ * shows that GPU variable and OMP_NUM_THREADS), or that its agent plans
+ * it at start.
  */
 void lch_plan_print(const struct lch_plan *p, int fd);
 

@@ -61,6 +61,31 @@ lch_rec_hello_encode(const struct lch_rec_hello *h)
 	return print_json(j);
 }
 
+/* A PLAN's "place": what differs from the defaults; none when nothing. */
+static void
+add_place(cJSON *j, const struct lch_place_opts *po)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (po->bind != LCH_BIND_AUTO)
+		cJSON_AddStringToObject(o, "bind", lch_bind_name(po->bind));
+	if (po->map != LCH_MAP_AUTO)
+		cJSON_AddStringToObject(o, "map", lch_map_name(po->map));
+	if (po->gpus_per_proc >= 0)
+		cJSON_AddNumberToObject(o, "gpus_per_proc", po->gpus_per_proc);
+	add_str(o, "topology", po->topology);
+	if (po->report)
+		cJSON_AddNumberToObject(o, "report", 1);
+	if (po->verbose)
+		cJSON_AddNumberToObject(o, "verbose", 1);
+	if (po->omp_user)
+		cJSON_AddNumberToObject(o, "omp_user", 1);
+	if (cJSON_GetArraySize(o) > 0)
+		cJSON_AddItemToObject(j, "place", o);
+	else
+		cJSON_Delete(o);
+}
+
 char *
 lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 		    const char *cwd, long grace_ms, const char *log_dir)
@@ -76,6 +101,7 @@ lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 	cJSON_AddNumberToObject(j, "grace_ms", (double)grace_ms);
 	if (log_dir)
 		cJSON_AddStringToObject(j, "log_dir", log_dir);
+	add_place(j, &p->place);
 	while (p->argv[argc])
 		argc++;
 	add_strings(cJSON_AddArrayToObject(j, "argv"), p->argv, argc);
@@ -352,6 +378,34 @@ lch_rec_hello_release(struct lch_rec_hello *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* A PLAN's "place" (absent: the defaults); -1 when malformed. */
+static int
+decode_place(const cJSON *o, struct lch_place_opts *po)
+{
+	const char *b, *m;
+	char err[128];
+
+	memset(po, 0, sizeof(*po));
+	po->gpus_per_proc = -1;
+	if (o == NULL)
+		return 0;
+	if (!cJSON_IsObject(o))
+		return -1;
+	b = json_str(o, "bind", NULL);
+	m = json_str(o, "map", NULL);
+	if ((b && lch_bind_parse(b, &po->bind, err, sizeof(err)) != 0) ||
+	    (m && lch_map_parse(m, &po->map, err, sizeof(err)) != 0))
+		return -1;
+	po->gpus_per_proc = json_int(o, "gpus_per_proc", -1);
+	if (po->gpus_per_proc < -1)
+		return -1;
+	po->topology = json_str(o, "topology", NULL);
+	po->report = json_int(o, "report", 0) != 0;
+	po->verbose = json_int(o, "verbose", 0) != 0;
+	po->omp_user = json_int(o, "omp_user", 0) != 0;
+	return 0;
+}
+
 int
 lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 {
@@ -371,6 +425,9 @@ lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 	p->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
 	p->cwd = json_str(p->json, "cwd", NULL);
 	p->log_dir = json_str(p->json, "log_dir", NULL);
+	if (decode_place(cJSON_GetObjectItem(p->json, "place"),
+	    &p->place) != 0)
+		return -2;
 	return decode_ranks(ranks, p) == 0 ? 0 : -2;
 }
 

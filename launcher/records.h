@@ -54,6 +54,8 @@
  * A PLAN line holds
  *
  *	{"node":I, "host":H, "cwd":DIR, "grace_ms":MS, "log_dir":DIR,
+ *	 "place":{"bind":NAME, "map":NAME, "gpus_per_proc":K,
+ *		  "topology":FILE, "report":1, "verbose":1, "omp_user":1},
  *	 "argv":[PROGRAM, ARG...],
  *	 "ranks":[{"rank":R, "env":["NAME=VALUE", ...]}, ...]}
  *
@@ -74,6 +76,26 @@
  * link).  argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
+ * "place" is the placement every agent plans its ranks with (place.h),
+ * each field absent for its default, the object absent when all are:
+ * bind and map (--bind-to, --map-by: "none", "core", "l3cache", "numa",
+ * "socket"; "slot", "core", "numa", "socket"), gpus_per_proc (0 or
+ * more; absent: 1 on a node with GPUs), topology (--topology made
+ * absolute: the agent plans on that file of its host, else on its
+ * HWLOC_XMLFILE, else on its machine; a file binds nothing, its plan
+ * sets the environment), report (--report-bindings: the agent prints
+ * each rank's binding once, before its ranks start), verbose (-v: it
+ * says why ranks are not bound; both as "muster: ..." lines on its
+ * stdout, not records, which the head passes on at once) and omp_user (the user
+ * set OMP_NUM_THREADS, for the launcher or with -x: the agent keeps it;
+ * else it sets each bound rank's share of cores over the plan's
+ * default of 1).  The rank's GPU variable (CUDA_VISIBLE_DEVICES, or
+ * ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK) gets its GPUs, taken from
+ * that variable's value in the rank's environment when set there.
+ * An agent that cannot place its ranks (a file that is no hwloc XML,
+ * more ranks than GPUs, --gpus-per-proc or --bind-to core asking for
+ * more than the node has) says why on stderr, one line naming its
+ * host, and exits 2 before any rank starts, without records for them.
  * The HELLO and each plan line must stay under LCH_REC_PLAN_MAX - 4096
  * bytes (a longer one counts as none).  What follows the plan are
  * commands: an unknown one is ignored with a message, and
@@ -245,6 +267,7 @@ struct lch_rec_plan {
 	int node;		/* -1 when absent */
 	const char *host, *cwd, *log_dir;	/* cwd, log_dir: NULL if absent */
 	int grace_ms;
+	struct lch_place_opts place;	/* "place"; topology borrowed */
 	char **argv;
 	int nranks;
 	struct lch_rec_plan_rank {

@@ -55,6 +55,8 @@ child(const struct lch_spawn *s, int errfd, pid_t parent, const sigset_t *old)
 		dup2(s->out_fd, 1);
 	if (s->err_fd >= 0)
 		dup2(s->err_fd, 2);
+	if (s->pre_exec)
+		s->pre_exec(s->pre_exec_arg);
 	execvpe(s->argv[0], s->argv, s->envp ? s->envp : environ);
 	e = errno;
 	(void)!write(errfd, &e, sizeof(e));

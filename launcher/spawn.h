@@ -18,6 +18,10 @@ struct lch_spawn {
 	int in_fd, out_fd, err_fd;	/* -1: /dev/null (in), inherit (out, err) */
 	int new_pgroup;		/* setpgid(0, 0) */
 	int deathsig;		/* PR_SET_PDEATHSIG, 0 for none */
+	/* called in the child right before exec, its fds wired (NULL:
+	   none); async-signal-safe calls only (a CPU binding) */
+	void (*pre_exec)(void *arg);
+	void *pre_exec_arg;
 };
 
 /*

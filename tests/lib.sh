@@ -5,6 +5,8 @@
 #   done_testing            prints the plan
 #   alive/none_alive PIDFILE..., wait_gone PIDFILE..., wait_files N GLOB
 #   rank_files PREFIX N     PREFIX.0 ... PREFIX.N-1 (one pidfile per rank)
+#   bad WANT ARGS...        muster ARGS refused: exit 2, one line on stderr
+#                           holding WANT, $T/started not made (P makes it)
 set -u
 # never inside the caller's Slurm job (CI may run in one): muster would
 # take its nodes; the Slurm tests make their own cluster and jobs
@@ -82,3 +84,19 @@ rank_files() {	# rank_files PREFIX N: the names PREFIX.0 ... PREFIX.N-1
 	i=0
 	while [ $i -lt "$2" ]; do echo "$1.$i"; i=$((i + 1)); done
 }
+bad() {	# bad "WORD IN MESSAGE" ARGS...
+	want=$1; shift
+	rm -f $T/started
+	"$MUSTER" "$@" > $T/out 2> $T/err
+	rc=$?
+	lines=$(wc -l < $T/err)
+	test_n=$((test_n + 1))
+	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" $T/err &&
+	    grep -q '^muster: ' $T/err && [ ! -e $T/started ]; then
+		echo "ok $test_n bad input: $*"
+	else
+		echo "not ok $test_n bad input: $* (rc $rc, $lines lines, want '$want')"
+		sed 's/^/#   /' $T/err | head -5
+	fi
+}
+P="touch $T/started"

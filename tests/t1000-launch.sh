@@ -78,7 +78,7 @@ assert [r["rank"] for r in rows] == [0, 1, 2, 3], rows
 assert [r["node_rank"] for r in rows] == [0, 0, 1, 1]
 assert [r["local_rank"] for r in rows] == [0, 1, 0, 1]
 for r in rows:
-    assert set(r) == {"rank", "local_rank", "node_rank", "host", "launcher", "net", "argv", "env"}, r.keys()
+    assert set(r) == {"rank", "local_rank", "node_rank", "host", "launcher", "net", "argv", "env", "place"}, r.keys()
     assert r["launcher"] == "local", r["launcher"]
     assert set(r["net"]) == {"addr", "iface", "ports"}, r["net"]
     assert r["argv"] == ["touch", sys.argv[2]]

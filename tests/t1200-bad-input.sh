@@ -2,22 +2,6 @@
 # Bad input: one clear line naming the input, exit 2, nothing started.
 . "$(dirname "$0")/lib.sh"
 
-bad() {	# bad "WORD IN MESSAGE" ARGS...
-	want=$1; shift
-	rm -f $T/started
-	"$MUSTER" "$@" > $T/out 2> $T/err
-	rc=$?
-	lines=$(wc -l < $T/err)
-	test_n=$((test_n + 1))
-	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" $T/err &&
-	    grep -q '^muster: ' $T/err && [ ! -e $T/started ]; then
-		echo "ok $test_n bad input: $*"
-	else
-		echo "not ok $test_n bad input: $* (rc $rc, $lines lines, want '$want')"
-		sed 's/^/#   /' $T/err | head -5
-	fi
-}
-P="touch $T/started"
 bad "-n 'x'" -n x -- $P
 bad "-n '0'" -n 0 -- $P
 bad "-n '-3'" -n -3 -- $P

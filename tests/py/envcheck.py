@@ -3,7 +3,7 @@
 usage: envcheck.py NP NODES   (ranks placed node by node, NP/NODES each)
 Prints TAP-free diagnostics and exits 1 on the first inconsistency.
 """
-import json, sys
+import json, os, sys
 
 np_, nodes = int(sys.argv[1]), int(sys.argv[2])
 ppn = np_ // nodes
@@ -49,7 +49,10 @@ for r, e in seen.items():
         fail("AZ_BATCH_MASTER_NODE %r" % e["AZ_BATCH_MASTER_NODE"])
     if e["AZ_BATCHAI_MPI_MASTER_NODE"] != e["MASTER_ADDR"]:
         fail("AZ_BATCHAI_MPI_MASTER_NODE %r" % e["AZ_BATCHAI_MPI_MASTER_NODE"])
-    if ppn > 1 and e.get("OMP_NUM_THREADS") != "1":
+    omp = e.get("OMP_NUM_THREADS") or ""
+    # muster's 1, or with ranks bound the rank's share of the cores
+    if ppn > 1 and omp != "1" and not (omp.isdigit() and
+                                        int(omp) * ppn <= os.cpu_count()):
         fail("rank %d: OMP_NUM_THREADS=%r with %d per node"
              % (r, e.get("OMP_NUM_THREADS"), ppn))
     if any(k.startswith("OMPI_COMM_WORLD") and e[k] for k in e):

@@ -1,6 +1,6 @@
 /*
  * place_plan: prints the placement launcher/place.c plans, for humans and
- * tests (the agent is not wired to it yet).
+ * tests (the agents plan with the same code: lch_place_node).
  *
  *   place_plan [-t FILE.xml] [-n N] [-b BIND] [-m MAP] [-g K] [-v LIST]
  *              [-a]

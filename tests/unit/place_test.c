@@ -13,6 +13,7 @@
 
 #include "place.h"
 #include "test.h"
+#include "util.h"
 
 #define MPOL_BIND_ 2
 
@@ -826,6 +827,64 @@ test_apply_membind(void)
 	CHECK_INT(mode, MPOL_BIND_);
 }
 
+/*
+ * A node as an agent places it (lch_place_node): the GPUs to split are
+ * the ranks' -x value, else (inherit) ours; the environment it sets.
+ */
+static void
+test_node(void)
+{
+	struct lch_place_opts po = { LCH_BIND_AUTO, LCH_MAP_AUTO, -1,
+				     NULL, 0, 0, 0 };
+	struct lch_env e = { LCH_STRV_INIT };
+	struct lch_topo *t = NULL;
+	struct lch_place p;
+	char err[512];
+
+	po.topology = topo_path("gpu8-4numa.xml");
+	setenv("CUDA_VISIBLE_DEVICES", "1,3", 1);
+	CHECK_INT(lch_place_node(&po, 2, &e, 0, &t, &p, err, sizeof(err)), 0);
+	CHECK_STR(p.ranks[1].gpus, "2");	/* not ours: the node's */
+	CHECK_INT(lch_topo_is_thissystem(t), 0);
+	lch_place_release(&p);
+	lch_topo_free(t);
+	CHECK_INT(lch_place_node(&po, 2, &e, 1, &t, &p, err, sizeof(err)), 0);
+	CHECK_STR(p.ranks[1].gpus, "3");	/* ours, inherited */
+	lch_place_release(&p);
+	lch_topo_free(t);
+	lch_env_set(&e, "CUDA_VISIBLE_DEVICES", "5,7");
+	CHECK_INT(lch_place_node(&po, 2, &e, 1, &t, &p, err, sizeof(err)), 0);
+	CHECK_STR(p.ranks[0].gpus, "5");	/* -x wins */
+	/* the rank's part over the user's list; its share over a 1 */
+	lch_env_set(&e, "OMP_NUM_THREADS", "1");
+	lch_place_env(&p, 1, 0, &e);
+	CHECK_STR(lch_env_get(&e, "CUDA_VISIBLE_DEVICES"), "7");
+	CHECK_STR(lch_env_get(&e, "OMP_NUM_THREADS"), "8");
+	lch_env_set(&e, "OMP_NUM_THREADS", "3");
+	lch_place_env(&p, 0, 1, &e);	/* the user's stays */
+	CHECK_STR(lch_env_get(&e, "OMP_NUM_THREADS"), "3");
+	lch_place_release(&p);
+	lch_topo_free(t);
+	/* gpus_per_proc 0: the file's I/O devices are not even read */
+	lch_env_clear(&e);
+	unsetenv("CUDA_VISIBLE_DEVICES");
+	po.gpus_per_proc = 0;
+	CHECK_INT(lch_place_node(&po, 12, &e, 1, &t, &p, err, sizeof(err)), 0);
+	lch_topo_describe(t, err, sizeof(err));
+	CHECK_STR(err, "2 packages, 4 NUMA nodes, 32 cores, 64 PUs, 0 GPUs");
+	CHECK(p.ranks[0].gpus == NULL);
+	lch_place_release(&p);
+	lch_topo_free(t);
+	/* errors name the input; nothing is left to release */
+	po.gpus_per_proc = 1;
+	CHECK_INT(lch_place_node(&po, 9, &e, 0, &t, &p, err, sizeof(err)), -1);
+	CHECK(strstr(err, "need 9 GPUs, the node has 8") != NULL);
+	CHECK(t == NULL);
+	po.topology = topo_path("garbage.xml");
+	CHECK_INT(lch_place_node(&po, 1, &e, 0, &t, &p, err, sizeof(err)), -1);
+	CHECK(strstr(err, "garbage.xml': not an hwloc XML topology") != NULL);
+}
+
 TEST_LIST = {
 	{ "default_gpu8_4numa", test_default_gpu8_4numa },
 	{ "default_gpu8_2numa", test_default_gpu8_2numa },
@@ -846,5 +905,6 @@ TEST_LIST = {
 	{ "apply_core", test_apply_core },
 	{ "apply_none", test_apply_none },
 	{ "apply_membind", test_apply_membind },
+	{ "node", test_node },
 	{ NULL, NULL }
 };

@@ -152,7 +152,8 @@ test_plan(void)
 {
 	char a0[] = "prog", a1[] = "-x", *argv[] = { a0, a1, NULL };
 	struct lch_rank ranks[3];
-	struct lch_node node = { "h1", 0, 1, 2, 4, 0, 0, { "", "" }, NULL };
+	struct lch_node node = { "h1", 0, 1, 2, 4, 0, 0, { "", "" }, NULL,
+	    NULL };
 	struct lch_plan p;
 	struct lch_rec_plan d;
 	char *line;
@@ -161,6 +162,7 @@ test_plan(void)
 	memset(ranks, 0, sizeof(ranks));
 	p.argv = argv;
 	p.ranks = ranks;
+	p.place.gpus_per_proc = -1;	/* the defaults: no "place" */
 	lch_env_set(&ranks[1].env, "RANK", "1");
 	lch_env_set(&ranks[2].env, "RANK", "2");
 	lch_env_set(&ranks[2].env, "X", "a=b");
@@ -179,11 +181,20 @@ test_plan(void)
 	CHECK_INT(d.nranks, 2);
 	CHECK_INT(d.ranks[1].rank, 2);
 	CHECK_STR(d.ranks[1].env[1], "X=a=b");
+	CHECK_INT(d.place.bind, LCH_BIND_AUTO);
+	CHECK_INT(d.place.gpus_per_proc, -1);
+	CHECK(d.place.topology == NULL);
 	lch_rec_plan_release(&d);
 	CHECK_INT(lch_rec_plan_decode("{\"argv\":[\"p\"],\"ranks\":[]}", &d), 0);
 	CHECK_INT(d.node, -1);
 	CHECK_STR(d.host, "localhost");
 	CHECK_INT(d.grace_ms, 3000);
+	lch_rec_plan_release(&d);
+	CHECK_INT(lch_rec_plan_decode("{\"argv\":[\"p\"],\"ranks\":[],"
+	    "\"place\":{\"bind\":\"sideways\"}}", &d), -2);
+	lch_rec_plan_release(&d);
+	CHECK_INT(lch_rec_plan_decode("{\"argv\":[\"p\"],\"ranks\":[],"
+	    "\"place\":{\"gpus_per_proc\":-5}}", &d), -2);
 	lch_rec_plan_release(&d);
 	CHECK_INT(lch_rec_plan_decode("{\"argv\":[],\"ranks\":[]}", &d), -2);
 	lch_rec_plan_release(&d);
@@ -191,6 +202,26 @@ test_plan(void)
 	    &d), -2);
 	lch_rec_plan_release(&d);
 	CHECK_INT(lch_rec_plan_decode("{", &d), -1);
+	lch_rec_plan_release(&d);
+	free(line);
+	/* "place": the placement request, through both ends */
+	p.place.bind = LCH_BIND_L3CACHE;
+	p.place.map = LCH_MAP_SOCKET;
+	p.place.gpus_per_proc = 0;
+	p.place.topology = "/t/n.xml";
+	p.place.report = p.place.omp_user = 1;
+	line = lch_rec_plan_encode(&p, &node, NULL, 3000, NULL);
+	CHECK(strstr(line, "\"place\":{\"bind\":\"l3cache\",\"map\":"
+	    "\"socket\",\"gpus_per_proc\":0,\"topology\":\"/t/n.xml\","
+	    "\"report\":1,\"omp_user\":1}") != NULL);
+	CHECK_INT(lch_rec_plan_decode(line, &d), 0);
+	CHECK_INT(d.place.bind, LCH_BIND_L3CACHE);
+	CHECK_INT(d.place.map, LCH_MAP_SOCKET);
+	CHECK_INT(d.place.gpus_per_proc, 0);
+	CHECK_STR(d.place.topology, "/t/n.xml");
+	CHECK_INT(d.place.report, 1);
+	CHECK_INT(d.place.verbose, 0);
+	CHECK_INT(d.place.omp_user, 1);
 	lch_rec_plan_release(&d);
 	free(line);
 	lch_env_clear(&ranks[1].env);

@@ -1,9 +1,14 @@
-/* spawn_test.c: lch_pipes opens all of its pipes or none (spawn.h). */
+/*
+ * spawn_test.c: lch_pipes opens all of its pipes or none; the pre-exec
+ * hook runs in the child, its fds wired, before the program (spawn.h).
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -62,7 +67,45 @@ test_pipes_all_or_none(void)
 	CHECK_INT(open_fds(&high), before);
 }
 
+/* In the child: a line on its stdout, before the program's. */
+static void
+hook(void *arg)
+{
+	(void)!write(1, arg, strlen(arg));
+}
+
+static void
+test_pre_exec(void)
+{
+	char a0[] = "echo", a1[] = "program", line[] = "hook\n";
+	char *argv[] = { a0, a1, NULL }, buf[64] = "";
+	struct lch_spawn s;
+	int p[1][2], e, st;
+	size_t n = 0;
+	ssize_t k;
+	pid_t pid;
+
+	CHECK_INT(lch_pipes(p, 1), 0);
+	memset(&s, 0, sizeof(s));
+	s.argv = argv;
+	s.in_fd = -1;
+	s.out_fd = p[0][1];
+	s.err_fd = -1;
+	s.pre_exec = hook;
+	s.pre_exec_arg = line;
+	pid = lch_spawn_start(&s, &e);
+	CHECK(pid > 0);
+	close(p[0][1]);
+	while (n < sizeof(buf) - 1 &&
+	       (k = read(p[0][0], buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	close(p[0][0]);
+	CHECK_STR(buf, "hook\nprogram\n");
+	CHECK(waitpid(pid, &st, 0) == pid && lch_exit_code(st) == 0);
+}
+
 TEST_LIST = {
 	{ "pipes_all_or_none", test_pipes_all_or_none },
+	{ "pre_exec", test_pre_exec },
 	{ NULL, NULL },
 };
