@@ -181,6 +181,19 @@ is "srun -N1 -n1 muster inside salloc -N2 -n4: 4 ranks on n1, n2 $(err_of $T/err
 [2] 2 0 2 1 4 n2 n2
 [3] 3 1 2 1 4 n2 n2"
 
+# placement on the nodes (srun binds nothing, muster does): by default
+# each of a node's 2 ranks gets one of its 2 cores; --bind-to none, all
+cpus='echo $(hostname) $(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status)'
+$on_ctl salloc -N2 -n4 $MUSTER --report-bindings -- sh -c "$cpus" > $T/out 2> $T/err
+is "default binding under Slurm: each rank of a node on its own core" \
+	"$(sort $T/out | tr '\n' ' ')" "[0] n1 0 [1] n1 1 [2] n2 0 [3] n2 1 "
+is "--report-bindings: one line per rank, named by its Slurm node" \
+	"$(grep '^muster: n[12] rank ' $T/err | sort | tr '\n' ';')" \
+	"muster: n1 rank 0: cpus 0 numa 0;muster: n1 rank 1: cpus 1 numa 0;muster: n2 rank 2: cpus 0 numa 0;muster: n2 rank 3: cpus 1 numa 0;"
+$on_ctl salloc -N2 -n4 $MUSTER --bind-to none -- sh -c "$cpus" > $T/out 2> $T/err
+is "--bind-to none under Slurm: every rank on both cores" \
+	"$(sort $T/out | tr '\n' ' ')" "[0] n1 0-1 [1] n1 0-1 [2] n2 0-1 [3] n2 0-1 "
+
 # explicit -n and -H win within the allocation: a part of it only
 # (-n 2 fills the first node, -H n2:2 is n2 alone)
 $on_ctl salloc -N2 -n4 sh -c "$MUSTER -n 2 -- sh $T/show.sh > $T/out1
