@@ -724,6 +724,7 @@ agent_done(struct head *h, struct agent_proc *a)
 }
 
 static void step_ended(struct head *h);
+static ssize_t read_step(struct head *h);
 static void step_blame(struct head *h, int code, const char *msg);
 
 static void
@@ -736,6 +737,9 @@ reap(struct head *h)
 		if (h->slurm && pid == h->st.pid) {
 			h->st.reaped = 1;
 			h->st.code = lch_exit_code(st);
+			/* what srun said comes first: it says why */
+			while (h->st.err_fd >= 0 && read_step(h) > 0)
+				;
 			if (WIFSIGNALED(st) && !h->st.stopped) {
 				char m[160];
 
@@ -1271,7 +1275,7 @@ step_dialin(struct head *h, int k)
 {
 	struct step *st = &h->st;
 	struct dialin *d = &st->din[k];
-	char host[LCH_HOST_MAX + 1], err[160];
+	char host[LCH_HOST_MAX + 1], err[160], peer[sizeof(d->peer)];
 	struct agent_proc *a;
 	ssize_t n;
 	char *nl;
@@ -1305,7 +1309,8 @@ step_dialin(struct head *h, int k)
 		return;
 	}
 	fd = d->fd;
-	dialin_drop(st, k, 1);
+	memcpy(peer, d->peer, sizeof(peer));
+	dialin_drop(st, k, 1);	/* d is another connection's now */
 	a->dialled = 1;
 	if (++st->ndialled == h->nag)
 		close_fd(&st->listen_fd);
@@ -1326,7 +1331,7 @@ step_dialin(struct head *h, int k)
 	}
 	if (h->o->verbose)
 		lch_msg("node %d (%s): its agent connected from %s",
-		    a->node->index, host, d->peer);
+		    a->node->index, host, peer);
 	send_hello(h, a);
 }
 
@@ -1491,7 +1496,7 @@ step_line(struct head *h, const char *line, size_t n)
 	out_line(h, 1, line, n);
 }
 
-static void
+static ssize_t
 read_step(struct head *h)
 {
 	struct step *st = &h->st;
@@ -1501,7 +1506,7 @@ read_step(struct head *h)
 
 	n = lch_strbuf_read_once(&st->rd, st->err_fd, LCH_REC_MAX);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return 0;
 	while ((nl = memchr(st->rd.buf + start, '\n', st->rd.len - start))) {
 		len = (size_t)(nl - (st->rd.buf + start));
 		step_line(h, st->rd.buf + start, len);
@@ -1515,6 +1520,7 @@ read_step(struct head *h)
 	lch_strbuf_consume(&st->rd, start);
 	if (n <= 0)
 		close_fd(&st->err_fd);
+	return n;
 }
 
 /*
@@ -1586,6 +1592,8 @@ start_step(struct head *h)
 	}
 	close(p[0][1]);
 	st->err_fd = p[0][0];
+	/* non-blocking: srun's helper may hold the pipe after srun ends */
+	(void)fcntl(st->err_fd, F_SETFL, O_NONBLOCK);
 	if (st->pid < 0) {
 		lch_msg("cannot run %s: %s", argv.v[0], strerror(e));
 		st->pid = 0;
