@@ -1374,7 +1374,13 @@ lch_opts_finish_check(struct lch_opts *o)
 		o->argv += i;
 		o->argc -= i;
 	}
-	return finish_sources(o);
+	if (finish_sources(o) != 0)
+		return -1;
+	/* no host named, inside an allocation: its nodes, through srun */
+	if (o->hosts.n == 0 && (o->launcher == LCH_LAUNCH_AUTO ||
+	    o->launcher == LCH_LAUNCH_SLURM))
+		return finish_launcher(o);
+	return 0;
 }
 
 int

@@ -124,6 +124,11 @@ is "--preflight, no muster on the nodes: exit 1, both named, no launch" \
 	"$? $(grep -c 'FAILED' $T/err) $(grep -c 'muster: --preflight: 2 of 2 hosts failed (n1, n2): not launching' $T/err)" \
 	"1 2 1"
 
+$on_ctl salloc -N2 -n4 $MUSTER --check -- true > $T/out 2> $T/err
+is "--check with no host, in an allocation: its nodes, through srun" \
+	"$? $(sed -n 's/^\(n[12]: ok: reachable (srun)\).*/\1/p' $T/out | sort | tr '\n' ' ')" \
+	"0 n1: ok: reachable (srun) n2: ok: reachable (srun) "
+
 # 5. SIGTERM while n2's agent has not connected: the step ends, nothing left
 cat > $T/early.sh <<EOF
 SLOW=30 $MUSTER --remote-muster $T/slow-muster -- sleep 60 &
