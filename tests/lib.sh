@@ -5,6 +5,8 @@
 #   done_testing            prints the plan
 #   alive/none_alive PIDFILE..., wait_gone PIDFILE..., wait_files N GLOB
 #   rank_files PREFIX N     PREFIX.0 ... PREFIX.N-1 (one pidfile per rank)
+#   hosts_up N WHAT [ARGS]  N test hosts (tests/netns.sh) for the file's WHAT
+#   cluster_up N WHAT       a Slurm cluster of N nodes (tests/slurm.sh)
 #   bad WANT ARGS...        muster ARGS refused: exit 2, one line on stderr
 #                           holding WANT, $T/started not made (P makes it)
 set -u
@@ -100,3 +102,55 @@ bad() {	# bad "WORD IN MESSAGE" ARGS...
 	fi
 }
 P="touch $T/started"
+
+# hosts_up N WHAT [ARGS...]: N test hosts h1..hN (tests/netns.sh up N $NS
+# ARGS), taken down when the test ends; MUSTER_SSH reaches them and
+# $in_h1 CMD runs CMD inside h1.  Where they cannot be made (not root, no
+# namespaces: exit 77) the file's WHAT is reported skipped with the reason,
+# and on another failure the failure; either way the file ends there.
+netns_down() { sh $ROOT/tests/netns.sh down $NS; }
+hosts_up() {
+	hu_n=$1 hu_what=$2
+	shift 2
+	NS=$T/hosts
+	mkdir -p $NS
+	hu_rc=0
+	sh $ROOT/tests/netns.sh up $hu_n $NS "$@" 2> $T/up.err || hu_rc=$?
+	if [ $hu_rc -eq 77 ]; then
+		skip "$hu_what" "cannot make test hosts: $(tail -1 $T/up.err)"
+	elif [ $hu_rc -ne 0 ]; then
+		is "test hosts up" "$(tail -1 $T/up.err)" ""
+	fi
+	if [ $hu_rc -ne 0 ]; then
+		done_testing
+		exit 0
+	fi
+	test_cleanup_hooks="netns_down $test_cleanup_hooks"
+	export MUSTER_SSH="ssh -F $NS/ssh_config"
+	in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+}
+
+# cluster_up N WHAT: a real Slurm cluster (tests/slurm.sh up N $C: nodes
+# n1..nN, login host ctl), taken down when the test ends; $SL is
+# slurm.sh and $on_ctl CMD runs a client on ctl, never left hanging.
+# Skipped or failed as hosts_up.
+slurm_down() { $SL down $C; }
+cluster_up() {
+	SL="sh $ROOT/tests/slurm.sh"
+	C=$T/cluster
+	mkdir -p $C
+	test_cleanup_hooks="slurm_down $test_cleanup_hooks"
+	cu_rc=0
+	$SL up $1 $C 2> $T/up.err || cu_rc=$?
+	if [ $cu_rc -eq 77 ]; then
+		skip "$2" "cannot run a Slurm cluster here: $(tail -1 $T/up.err)"
+	elif [ $cu_rc -ne 0 ]; then
+		is "slurm.sh up $1" "$(tail -1 $T/up.err)" ""
+		sed 's/^/# /' $T/up.err | tail -20
+	fi
+	if [ $cu_rc -ne 0 ]; then
+		done_testing
+		exit 0
+	fi
+	on_ctl="timeout -k 5 120 $SL exec $C"
+}

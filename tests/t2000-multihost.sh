@@ -5,29 +5,13 @@
 # the root namespace (shared/research/netns.md).
 . "$(dirname "$0")/lib.sh"
 
-NS=$T/hosts
-mkdir -p $NS
-rc=0
-sh $ROOT/tests/netns.sh up 3 $NS 2> $T/up.err || rc=$?
-if [ $rc -eq 77 ]; then	# not possible here (no root, no CAP_NET_ADMIN)
-	skip "multi-host tests" "cannot make test hosts: $(tail -1 $T/up.err)"
-	done_testing
-	exit 0
-elif [ $rc -ne 0 ]; then
-	is "test hosts up" "$(tail -1 $T/up.err)" ""
-	done_testing
-	exit 0
-fi
-netns_down() { sh $ROOT/tests/netns.sh down $NS; }
-test_cleanup_hooks="netns_down $test_cleanup_hooks"
-SSH="ssh -F $NS/ssh_config"
-export MUSTER_SSH="$SSH"
+hosts_up 3 "multi-host tests"
+SSH=$MUSTER_SSH
 ok_if "guard routes in the root namespace while hosts are up" \
 	sh -c "ip route show | grep -q '^unreachable 10.200.0.0/24' &&
 		ip route show | grep -q '^unreachable 10.200.1.0/24'"
 
-# $in_h1 CMD...: CMD inside h1 (a simple command: "$!" is CMD's pid)
-in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+# $in_h1 CMD... (hosts_up): CMD inside h1 (a simple command: "$!" is its pid)
 
 # the hosts are like real ones (tests/netns.sh): h1 resolves its own name
 # to 127.0.1.1, others' names to their cluster address on eth1; eth0, the

@@ -78,23 +78,7 @@ is "SIGINT before the facts: exit 130 within 3 s (grace 0.5 s; ${ms} ms)" \
 	"$rc $([ $ms -lt 3000 ] && echo fast || echo slow)" "130 fast"
 
 # --- test hosts like real ones
-NS=$T/hosts
-mkdir -p $NS
-rc=0
-sh $ROOT/tests/netns.sh up 3 $NS 2> $T/up.err || rc=$?
-if [ $rc -eq 77 ]; then	# not possible here (no root, no CAP_NET_ADMIN)
-	skip "real-looking hosts" "cannot make test hosts: $(tail -1 $T/up.err)"
-	done_testing
-	exit 0
-elif [ $rc -ne 0 ]; then
-	is "test hosts up" "$(tail -1 $T/up.err)" ""
-	done_testing
-	exit 0
-fi
-netns_down() { sh $ROOT/tests/netns.sh down $NS; }
-test_cleanup_hooks="netns_down $test_cleanup_hooks"
-export MUSTER_SSH="ssh -F $NS/ssh_config"
-in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+hosts_up 3 "real-looking hosts"
 ok_if "on h2, h2 resolves to 127.0.1.1 (stock Debian /etc/hosts)" sh -c \
 	"sh $ROOT/tests/netns.sh exec $NS 2 getent ahostsv4 h2 | head -1 |
 	grep -q '^127.0.1.1 '"

@@ -52,23 +52,7 @@ is "a HELLO with a malformed tree: exit 2, one line, no record" \
 	"2 muster: agent: malformed tree in the HELLO on stdin "
 
 # --- then test hosts
-NS=$T/hosts
-mkdir -p $NS
-rc=0
-sh $ROOT/tests/netns.sh up 8 $NS 2> $T/up.err || rc=$?
-if [ $rc -eq 77 ]; then	# not possible here (no root, no CAP_NET_ADMIN)
-	skip "fan-out tests" "cannot make test hosts: $(tail -1 $T/up.err)"
-	done_testing
-	exit 0
-elif [ $rc -ne 0 ]; then
-	is "test hosts up" "$(tail -1 $T/up.err)" ""
-	done_testing
-	exit 0
-fi
-netns_down() { sh $ROOT/tests/netns.sh down $NS; }
-test_cleanup_hooks="netns_down $test_cleanup_hooks"
-export MUSTER_SSH="ssh -F $NS/ssh_config"
-in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+hosts_up 8 "fan-out tests"
 HOSTS=h2,h3,h4,h5,h6,h7,h8
 TAG=$(cat $NS/tag)
 

@@ -7,23 +7,7 @@
 # (each `netns.sh exec` has its own) holds a muster no other host has.
 . "$(dirname "$0")/lib.sh"
 
-NS=$T/hosts
-mkdir -p $NS
-rc=0
-sh $ROOT/tests/netns.sh up 3 $NS 2> $T/up.err || rc=$?
-if [ $rc -eq 77 ]; then	# not possible here (no root, no CAP_NET_ADMIN)
-	skip "pre-flight tests" "cannot make test hosts: $(tail -1 $T/up.err)"
-	done_testing
-	exit 0
-elif [ $rc -ne 0 ]; then
-	is "test hosts up" "$(tail -1 $T/up.err)" ""
-	done_testing
-	exit 0
-fi
-netns_down() { sh $ROOT/tests/netns.sh down $NS; }
-test_cleanup_hooks="netns_down $test_cleanup_hooks"
-export MUSTER_SSH="ssh -F $NS/ssh_config"
-in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
+hosts_up 3 "pre-flight tests"
 REAL=$(readlink -f $MUSTER)	# what a muster says its path is
 V=$(sed -n 's/^#define MUSTER_VERSION_STRING "\(.*\)"/\1/p' lib/include/muster.h)
 

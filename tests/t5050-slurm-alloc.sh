@@ -91,21 +91,7 @@ is "--mpi with --launcher ssh" "$(in_env -- --mpi --launcher ssh)" \
 	"2|0|muster: --mpi: starts the ranks with mpirun, not with --launcher ssh (--launcher mpi is --mpi)"
 
 # --- the real cluster: 2 nodes of 2 CPUs ---
-C=$(mktemp -d /tmp/sa.XXXXXX)
-slurm_down() { $SL down $C; rm -rf $C; }
-test_cleanup_hooks="slurm_down $test_cleanup_hooks"
-rc=0
-MUSTER_SLURM_CPUS=2 $SL up 2 $C 2> $T/up.err || rc=$?
-if [ $rc -eq 77 ]; then
-	skip "Slurm allocation tests" "cannot run a Slurm cluster here: $(tail -1 $T/up.err)"
-	done_testing
-	exit 0
-elif [ $rc -ne 0 ]; then
-	is "slurm.sh up 2" "$(tail -1 $T/up.err)" ""
-	done_testing
-	exit 0
-fi
-on_ctl="timeout -k 5 120 $SL exec $C"
+cluster_up 2 "Slurm allocation tests"
 
 # cases NAME: the muster option lists of $T/cases.NAME, one a line,
 # each run as `muster --dry-run OPTIONS -- prog` where the allocation

@@ -11,21 +11,7 @@
 # daemons (slurm.sh up exits 77).
 . "$(dirname "$0")/lib.sh"
 
-SL="sh $ROOT/tests/slurm.sh"
-C=$T/cluster
-mkdir -p $C
-slurm_down() { $SL down $C; }
-test_cleanup_hooks="slurm_down $test_cleanup_hooks"
-$SL up 2 $C 2> $T/up.err
-rc=$?
-if [ $rc -ne 0 ]; then	# 77: not root, no namespaces, no packages to be had
-	[ $rc -eq 77 ] && skip "muster under Slurm" \
-		"cannot run a Slurm cluster here: $(tail -1 $T/up.err)"
-	[ $rc -eq 77 ] || is "slurm.sh up 2" "$(tail -1 $T/up.err)" ""
-	sed 's/^/# /' $T/up.err | tail -20
-	done_testing
-	exit 0
-fi
+cluster_up 2 "muster under Slurm"
 
 # $on_ctl CMD...: a client on the login host, never left hanging
 on_ctl="timeout -k 5 60 $SL exec $C"

@@ -8,21 +8,7 @@
 # Skipped only when this machine cannot run the daemons.
 . "$(dirname "$0")/lib.sh"
 
-SL="sh $ROOT/tests/slurm.sh"
-C=$(mktemp -d /tmp/mst5150.XXXX)
-slurm_down() { $SL down $C; rm -rf $C; }
-test_cleanup_hooks="slurm_down $test_cleanup_hooks"
-rc=0
-$SL up 2 $C 2> $T/up.err || rc=$?
-if [ $rc -eq 77 ]; then
-	skip "Slurm dial-back tests" "cannot run a Slurm cluster here: $(tail -1 $T/up.err)"
-	done_testing
-	exit 0
-elif [ $rc -ne 0 ]; then
-	is "slurm.sh up 2" "$(tail -1 $T/up.err)" ""
-	done_testing
-	exit 0
-fi
+cluster_up 2 "Slurm dial-back tests"
 on_ctl="timeout -k 5 90 $SL exec $C"
 # the agents' muster: on n2 it starts late, so that n1 waits for it
 cat > $T/slow-muster <<EOF
