@@ -789,7 +789,6 @@ env_put(struct lch_env *e, const char *kv)
 static struct lch_env *
 plan_config(const struct lch_rec_plan *p, struct lch_agent_cfg *c)
 {
-	extern char **environ;
 	struct lch_env *env;
 	int i, k;
 
@@ -809,7 +808,6 @@ plan_config(const struct lch_rec_plan *p, struct lch_agent_cfg *c)
 		c->w[i].argv = p->argv;
 		for (k = 0; p->ranks[i].env[k]; k++)
 			env_put(&env[i], p->ranks[i].env[k]);
-		c->w[i].envp = lch_env_merge(environ, &env[i]);
 	}
 	return env;
 }
@@ -903,7 +901,6 @@ static int
 place_workers(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 	      struct lch_env *env, struct lch_topo **t, struct lch_place *p)
 {
-	extern char **environ;
 	char err[512];
 	int i;
 
@@ -916,8 +913,6 @@ place_workers(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 	}
 	for (i = 0; i < c->nworkers; i++) {
 		lch_place_env(p, i, plan->place.omp_user, &env[i]);
-		free(c->w[i].envp);
-		c->w[i].envp = lch_env_merge(environ, &env[i]);
 		if (lch_topo_is_thissystem(*t))
 			c->w[i].place = &p->ranks[i];
 		/* on stdout, plain lines: the head passes them on as they
@@ -937,7 +932,7 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	struct lch_env *env;
 	struct lch_topo *t = NULL;
 	struct lch_place p;
-	int code, warden_fd;
+	int code, warden_fd, i;
 
 	/* the workers bind them: the agent lets go right before */
 	lch_facts_free_ports(f);
@@ -947,6 +942,8 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 		config_release(&c, env);
 		return 2;
 	}
+	for (i = 0; i < c.nworkers; i++)	/* the plan's, then placement's */
+		c.w[i].envp = lch_env_merge(environ, &env[i]);
 	/* no warden (no fork): the agent goes on alone, as before */
 	(void)lch_warden_split(plan->grace_ms, &warden_fd);
 	c.warden_fd = warden_fd;

@@ -134,18 +134,15 @@ check_path(struct lch_facts *f, const char *prog, const char *cwd)
 	free(p);
 }
 
-/*
- * A bare name: each PATH entry in turn (an empty one is the folder the
- * program runs in); as execvp, a file found but not runnable is reported
- * only when no later entry has a runnable one.
- */
-static void
-check_search(struct lch_facts *f, const char *prog, const char *cwd)
+char *
+lch_path_search(const char *prog, const char *cwd, char **bad, int *bad_err)
 {
 	const char *path = getenv("PATH"), *d, *end;
-	char *bad = NULL, *p;
-	int bad_err = 0, e;
+	char *p;
+	int e;
 
+	if (bad)
+		*bad = NULL;
 	if (path == NULL)
 		path = DEFAULT_PATH;
 	for (d = path; ; d = end + 1) {
@@ -154,25 +151,39 @@ check_search(struct lch_facts *f, const char *prog, const char *cwd)
 			end = d + strlen(d);
 		p = join(cwd, d, (size_t)(end - d), prog);
 		if ((e = runnable(p)) == 0) {
-			prog_result(f, 0, "%s", p);
-			free(p);
-			free(bad);
-			return;
+			if (bad) {
+				free(*bad);
+				*bad = NULL;
+			}
+			return p;
 		}
-		if (e != ENOENT && e != ENOTDIR && bad == NULL) {
-			bad = p;
-			bad_err = e;
+		if (bad && e != ENOENT && e != ENOTDIR && *bad == NULL) {
+			*bad = p;
+			*bad_err = e;
 		} else {
 			free(p);
 		}
 		if (*end == '\0')
 			break;
 	}
-	if (bad)
+	return NULL;
+}
+
+/* A bare name: lch_path_search, reported. */
+static void
+check_search(struct lch_facts *f, const char *prog, const char *cwd)
+{
+	char *bad, *p;
+	int bad_err = 0;
+
+	if ((p = lch_path_search(prog, cwd, &bad, &bad_err)) != NULL)
+		prog_result(f, 0, "%s", p);
+	else if (bad)
 		prog_result(f, 126, "'%s': not executable (%s: %s)", prog, bad,
 		    strerror(bad_err));
 	else
 		prog_result(f, 127, "'%s': not found in PATH", prog);
+	free(p);
 	free(bad);
 }
 

@@ -50,6 +50,15 @@ int   lch_facts_gather(const struct lch_facts_req *rq, struct lch_facts *f,
  * them); the numbers stay in ports.  Twice, or after decode: harmless.
  */
 void  lch_facts_free_ports(struct lch_facts *f);
+/*
+ * prog (a bare name) as execvp finds it: each PATH entry in turn (PATH
+ * unset: /bin:/usr/bin; an empty or relative entry taken from cwd), the
+ * first regular, executable file, malloc'ed; NULL when none.  bad, when
+ * not NULL, gets the first file found but not runnable (bad_err: why),
+ * or NULL.
+ */
+char *lch_path_search(const char *prog, const char *cwd, char **bad,
+		      int *bad_err);
 void  lch_facts_release(struct lch_facts *f);
 /* The facts as one JSON object, no newline; malloc'ed. */
 char *lch_facts_encode(const struct lch_facts *f);

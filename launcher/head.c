@@ -564,37 +564,67 @@ agent_line(struct head *h, struct agent_proc *a, int s, const char *line,
 		agent_errline(h, a, line, n);
 }
 
-/* Reads an agent's stdout (records) or stderr (its own messages). */
-static void
-read_agent(struct head *h, struct agent_proc *a, int s)
+typedef void line_fn(struct head *h, void *arg, const char *line, size_t n);
+
+/*
+ * One read of *fd into sb, then each whole line (without its newline)
+ * to fn, and a partial one at EOF or once it is too long for a record;
+ * *fd is closed at EOF or on an error.  Returns read's count, or 0 when
+ * nothing was there to read yet.
+ */
+static ssize_t
+read_lines(struct head *h, int *fd, struct lch_strbuf *sb, line_fn *fn,
+	   void *arg)
 {
-	int *fd = s == 0 ? &a->out_fd : &a->err_fd;
-	struct lch_strbuf *sb = &a->rd[s];
 	size_t start = 0, len;
 	char *nl;
 	ssize_t n;
 
 	n = lch_strbuf_read_once(sb, *fd, LCH_REC_MAX);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return 0;
 	while ((nl = memchr(sb->buf + start, '\n', sb->len - start))) {
 		len = (size_t)(nl - (sb->buf + start));
-		agent_line(h, a, s, sb->buf + start, len);
+		fn(h, arg, sb->buf + start, len);
 		start += len + 1;
 	}
-	/* a partial line at EOF, or one too long for a record */
 	if ((n <= 0 || sb->len - start >= LCH_REC_MAX) && sb->len > start) {
-		agent_line(h, a, s, sb->buf + start, sb->len - start);
+		fn(h, arg, sb->buf + start, sb->len - start);
 		start = sb->len;
 	}
 	lch_strbuf_consume(sb, start);
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		if (a->dial) {	/* no process of ours: its end is the EOF */
-			close_fd(&a->in_fd);
-			a->reaped = 1;
-		}
+	if (n <= 0)
+		close_fd(fd);
+	return n;
+}
+
+static void
+out_agent_line(struct head *h, void *arg, const char *line, size_t n)
+{
+	struct agent_proc *a = arg;
+
+	agent_line(h, a, 0, line, n);
+}
+
+static void
+err_agent_line(struct head *h, void *arg, const char *line, size_t n)
+{
+	struct agent_proc *a = arg;
+
+	agent_line(h, a, 1, line, n);
+}
+
+/* Reads an agent's stdout (records) or stderr (its own messages). */
+static void
+read_agent(struct head *h, struct agent_proc *a, int s)
+{
+	int *fd = s == 0 ? &a->out_fd : &a->err_fd;
+
+	(void)read_lines(h, fd, &a->rd[s], s == 0 ? out_agent_line :
+	    err_agent_line, a);
+	if (*fd < 0 && a->dial) {	/* no process of ours: EOF is its end */
+		close_fd(&a->in_fd);
+		a->reaped = 1;
 	}
 }
 
@@ -1496,31 +1526,17 @@ step_line(struct head *h, const char *line, size_t n)
 	out_line(h, 1, line, n);
 }
 
+static void
+step_line_fn(struct head *h, void *arg, const char *line, size_t n)
+{
+	(void)arg;
+	step_line(h, line, n);
+}
+
 static ssize_t
 read_step(struct head *h)
 {
-	struct step *st = &h->st;
-	size_t start = 0, len;
-	ssize_t n;
-	char *nl;
-
-	n = lch_strbuf_read_once(&st->rd, st->err_fd, LCH_REC_MAX);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	while ((nl = memchr(st->rd.buf + start, '\n', st->rd.len - start))) {
-		len = (size_t)(nl - (st->rd.buf + start));
-		step_line(h, st->rd.buf + start, len);
-		start += len + 1;
-	}
-	if ((n <= 0 || st->rd.len - start >= LCH_REC_MAX) &&
-	    st->rd.len > start) {
-		step_line(h, st->rd.buf + start, st->rd.len - start);
-		start = st->rd.len;
-	}
-	lch_strbuf_consume(&st->rd, start);
-	if (n <= 0)
-		close_fd(&st->err_fd);
-	return n;
+	return read_lines(h, &h->st.err_fd, &h->st.rd, step_line_fn, NULL);
 }
 
 /*

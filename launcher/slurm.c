@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "facts.h"
 #include "hosts.h"
 #include "num.h"
 #include "slurm.h"
@@ -95,28 +95,9 @@ lch_slurm_counts(const char *spec, int *counts, int n, char *err,
 char *
 lch_slurm_which_srun(void)
 {
-	const char *path = getenv("PATH"), *p, *colon;
-	struct stat st;
-	char *cand, cwd[4096];
+	char cwd[4096];
 
-	for (p = path ? path : ""; path; p = colon + 1) {
-		colon = strchr(p, ':');
-		if (colon == NULL)
-			colon = p + strlen(p);
-		if (colon == p || *p != '/')	/* a relative entry: as cwd */
-			cand = getcwd(cwd, sizeof(cwd)) == NULL ? NULL :
-			    lch_xasprintf("%s/%.*s%ssrun", cwd,
-			    (int)(colon - p), p, colon == p ? "" : "/");
-		else
-			cand = lch_xasprintf("%.*s/srun", (int)(colon - p), p);
-		if (cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(cand, X_OK) == 0)
-			return cand;
-		free(cand);
-		if (*colon == '\0')
-			break;
-	}
-	return NULL;
+	return lch_path_search("srun", getcwd(cwd, sizeof(cwd)), NULL, NULL);
 }
 
 /* A step of tasks: SLURM_STEP_ID a number below Slurm's special ids. */
