@@ -24,7 +24,8 @@ enum opt_id {
 	O_HELP, O_VERSION, O_AGENT, O_MPIRANK, O_MADDR, O_MPORT, O_SSH,
 	O_FANOUT, O_IFACE,
 	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER,
-	O_LAUNCHER, O_BIND, O_MAP, O_GPP, O_TOPO, O_REPORT, O_DIAL
+	O_LAUNCHER, O_BIND, O_MAP, O_GPP, O_TOPO, O_REPORT, O_DIAL,
+	O_RUNDIR, O_NORECORD, O_QUIET
 };
 
 struct opt_def {
@@ -71,6 +72,10 @@ static const struct opt_def opt_defs[] = {
 	{ "--max-restarts", O_RESTARTS, 1, "max_restarts" },
 	{ "--log-dir", O_LOGDIR, 1, "log_dir" },
 	{ "--output-dir", O_OUTDIR, 1, "output_dir" },
+	{ "--run-dir", O_RUNDIR, 1, "run_dir" },
+	{ "--no-record", O_NORECORD, 0, "no_record" },
+	{ "-q", O_QUIET, 0, NULL },
+	{ "--quiet", O_QUIET, 0, "quiet" },
 	{ "--job-id", O_JOBID, 1, "job_id" },
 	{ "--master-addr", O_MADDR, 1, "master_addr" },
 	{ "--master-port", O_MPORT, 1, "master_port" },
@@ -143,6 +148,9 @@ lch_usage(int to_stderr)
 "  --max-restarts K          restart the whole job up to K times on failure\n"
 "  --log-dir D               per-rank logs D/rank.N.stdout, D/rank.N.stderr\n"
 "  --output-dir D            MUSTER_OUTPUT_DIR for every rank\n"
+"  --run-dir D               the run record (default ./muster-runs/JOBID)\n"
+"  --no-record               keep no run record\n"
+"  -q, --quiet               no progress line on the terminal\n"
 "  --no-tag                  do not prefix output lines with [rank]\n"
 "Environment:\n"
 "  -x VAR, -x VAR=VAL        forward or set a variable on every rank\n"
@@ -181,6 +189,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->rendezvous);
 	free(o->log_dir);
 	free(o->output_dir);
+	free(o->run_dir);
 	free(o->job_id);
 	free(o->config);
 	free(o->master_addr);
@@ -369,6 +378,17 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 			return -1;
 		replace(d->id == O_LOGDIR ? &o->log_dir : &o->output_dir, v);
 		return 0;
+	case O_RUNDIR:
+		if (v[0] == '\0') {
+			lch_msg("%s '': expected a directory", from);
+			return -1;
+		}
+		if (too_long(from, v, LCH_DIR_MAX, "bytes") != 0)
+			return -1;
+		replace(&o->run_dir, v);
+		return 0;
+	case O_NORECORD: o->no_record = 1; return 0;
+	case O_QUIET:	o->quiet = 1; return 0;
 	case O_JOBID:
 		if (!lch_host_valid(v) || strchr(v, ':')) {
 			lch_msg("%s '%s': expected letters, digits, '-', '.' "

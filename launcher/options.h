@@ -69,6 +69,9 @@ struct lch_opts {
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */
 	long max_restarts;	/* --max-restarts */
 	char *log_dir, *output_dir;
+	char *run_dir;		/* --run-dir: the run record (runrec.h), or NULL */
+	int no_record;		/* --no-record */
+	int quiet;		/* -q, --quiet: no progress line */
 	char *job_id;		/* --job-id */
 	char *master_addr;	/* --master-addr */
 	long master_port;	/* --master-port; 0 = a free port */
