@@ -941,12 +941,14 @@ send_hello(struct head *h, struct agent_proc *a)
 static void
 send_plans_to(struct head *h, struct agent_proc *a)
 {
+	struct lch_rec_plan_opts po = { h->cwd, (long)(h->o->grace * 1000),
+	    h->o->log_dir, NULL, 0 };
 	char *plan;
 	int i, e;
 
 	for (i = 0; i < a->nnodes && a->in_fd >= 0; i++) {
 		plan = lch_rec_plan_encode(h->p, &h->p->nodes[a->nodes[i]],
-		    h->cwd, (long)(h->o->grace * 1000), h->o->log_dir);
+		    &po);
 		/* EPIPE: the agent (or ssh) ended; its end says why */
 		if ((lch_write_all(a->in_fd, plan, strlen(plan)) != 0 ||
 		    lch_write_all(a->in_fd, "\n", 1) != 0) &&

@@ -474,9 +474,11 @@ static int
 check_plan_lines(const struct lch_plan *p, const struct lch_opts *o)
 {
 	size_t argv_n = 0, bound, len;
+	struct lch_rec_plan_opts po = { NULL, 0, NULL, NULL, 0 };
 	char *line;
 	int i, r;
 
+	po.log_dir = o->log_dir;
 	while (p->argv[argv_n])
 		argv_n++;
 	for (i = 0; i < p->nnodes; i++) {
@@ -488,7 +490,7 @@ check_plan_lines(const struct lch_plan *p, const struct lch_opts *o)
 			    p->ranks[r].env.kv.n) + PLAN_RANK_EXTRA;
 		if (bound <= PLAN_LINE_MAX)
 			continue;
-		line = lch_rec_plan_encode(p, n, NULL, 0, o->log_dir);
+		line = lch_rec_plan_encode(p, n, &po);
 		len = strlen(line) + (size_t)n->nprocs * PLAN_RANK_EXTRA;
 		free(line);
 		if (len > PLAN_LINE_MAX) {

@@ -88,7 +88,7 @@ add_place(cJSON *j, const struct lch_place_opts *po)
 
 char *
 lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
-		    const char *cwd, long grace_ms, const char *log_dir)
+		    const struct lch_rec_plan_opts *po)
 {
 	cJSON *j = cJSON_CreateObject(), *ranks, *rk;
 	size_t argc = 0;
@@ -96,11 +96,15 @@ lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 
 	cJSON_AddNumberToObject(j, "node", n->index);
 	cJSON_AddStringToObject(j, "host", n->host);
-	if (cwd)
-		cJSON_AddStringToObject(j, "cwd", cwd);
-	cJSON_AddNumberToObject(j, "grace_ms", (double)grace_ms);
-	if (log_dir)
-		cJSON_AddStringToObject(j, "log_dir", log_dir);
+	if (po->cwd)
+		cJSON_AddStringToObject(j, "cwd", po->cwd);
+	cJSON_AddNumberToObject(j, "grace_ms", (double)po->grace_ms);
+	if (po->log_dir)
+		cJSON_AddStringToObject(j, "log_dir", po->log_dir);
+	if (po->outputs)
+		cJSON_AddStringToObject(j, "outputs", po->outputs);
+	if (po->metrics)
+		cJSON_AddNumberToObject(j, "metrics", 1);
 	add_place(j, &p->place);
 	while (p->argv[argc])
 		argc++;
@@ -425,6 +429,8 @@ lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 	p->grace_ms = cJSON_IsNumber(it) ? it->valueint : 3000;
 	p->cwd = json_str(p->json, "cwd", NULL);
 	p->log_dir = json_str(p->json, "log_dir", NULL);
+	p->outputs = json_str(p->json, "outputs", NULL);
+	p->metrics = json_int(p->json, "metrics", 0) != 0;
 	if (decode_place(cJSON_GetObjectItem(p->json, "place"),
 	    &p->place) != 0)
 		return -2;

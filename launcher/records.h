@@ -192,8 +192,12 @@ enum {
 	LCH_REC_NOEXEC = 'f',
 	LCH_REC_STOP = 'z',
 	LCH_REC_LOGERR = 'w',
+	LCH_REC_METRIC = 'm',		/* metrics.h */
 	LCH_REC_FACTS = 'h',		/* by node */
-	LCH_REC_LOST = 'n'		/* by node */
+	LCH_REC_LOST = 'n',		/* by node */
+	LCH_REC_GATHER = 'g',		/* by node: gather.h */
+	LCH_REC_GATHER_DATA = 'b',	/* by node: gather.h */
+	LCH_REC_GATHER_END = 'G'	/* by node: gather.h */
 };
 
 /* n records: what ended (KIND above). */
@@ -220,9 +224,17 @@ enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG };
 
 /* The HELLO line, without its newline; malloc'ed. */
 char *lch_rec_hello_encode(const struct lch_rec_hello *h);
+/* What a plan line holds besides the plan's own (all optional). */
+struct lch_rec_plan_opts {
+	const char *cwd;	/* "cwd" */
+	long grace_ms;		/* "grace_ms" */
+	const char *log_dir;	/* "log_dir" */
+	const char *outputs;	/* "outputs": the folder to gather (gather.h) */
+	int metrics;		/* "metrics": a FIFO per rank (metrics.h) */
+};
 /* The plan line for node n, without its newline; malloc'ed. */
 char *lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
-			  const char *cwd, long grace_ms, const char *log_dir);
+			  const struct lch_rec_plan_opts *po);
 /* A command line, newline included, into buf (LCH_REC_CTL_MAX bytes). */
 void  lch_rec_ctl_encode(char *buf, enum lch_rec_ctl cmd, int sig);
 
@@ -266,6 +278,8 @@ struct lch_rec_plan {
 	void *json;		/* the parsed line (a cJSON tree) */
 	int node;		/* -1 when absent */
 	const char *host, *cwd, *log_dir;	/* cwd, log_dir: NULL if absent */
+	const char *outputs;	/* "outputs" (gather.h), or NULL */
+	int metrics;		/* "metrics" (metrics.h) */
 	int grace_ms;
 	struct lch_place_opts place;	/* "place"; topology borrowed */
 	char **argv;

@@ -156,9 +156,11 @@ test_plan(void)
 	    NULL };
 	struct lch_plan p;
 	struct lch_rec_plan d;
+	struct lch_rec_plan_opts po;
 	char *line;
 
 	memset(&p, 0, sizeof(p));
+	memset(&po, 0, sizeof(po));
 	memset(ranks, 0, sizeof(ranks));
 	p.argv = argv;
 	p.ranks = ranks;
@@ -166,7 +168,9 @@ test_plan(void)
 	lch_env_set(&ranks[1].env, "RANK", "1");
 	lch_env_set(&ranks[2].env, "RANK", "2");
 	lch_env_set(&ranks[2].env, "X", "a=b");
-	line = lch_rec_plan_encode(&p, &node, "/w", 1500, NULL);
+	po.cwd = "/w";
+	po.grace_ms = 1500;
+	line = lch_rec_plan_encode(&p, &node, &po);
 	CHECK_STR(line, "{\"node\":4,\"host\":\"h1\",\"cwd\":\"/w\",\"grace_ms\":1500,"
 	    "\"argv\":[\"prog\",\"-x\"],\"ranks\":[{\"rank\":1,\"env\":"
 	    "[\"RANK=1\"]},{\"rank\":2,\"env\":[\"RANK=2\",\"X=a=b\"]}]}");
@@ -210,7 +214,9 @@ test_plan(void)
 	p.place.gpus_per_proc = 0;
 	p.place.topology = "/t/n.xml";
 	p.place.report = p.place.omp_user = 1;
-	line = lch_rec_plan_encode(&p, &node, NULL, 3000, NULL);
+	po.cwd = NULL;
+	po.grace_ms = 3000;
+	line = lch_rec_plan_encode(&p, &node, &po);
 	CHECK(strstr(line, "\"place\":{\"bind\":\"l3cache\",\"map\":"
 	    "\"socket\",\"gpus_per_proc\":0,\"topology\":\"/t/n.xml\","
 	    "\"report\":1,\"omp_user\":1}") != NULL);
