@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "facts.h"
+#include "gather.h"
 #include "outq.h"
 #include "place.h"
 #include "records.h"
@@ -59,9 +60,12 @@ struct agent {
 	long long term_at;	/* delayed stop after a forwarded signal */
 	int forwarded;		/* a signal was forwarded to the workers */
 	int ctl_open;
+	int gather_go;		/* "gather NODE" came (gather.h) */
+	int killed;		/* "kill" came */
 };
 
 static void stop_all(struct agent *a, int sig);
+static void read_control(struct agent *a);
 
 static void
 flush_out(struct agent *a)
@@ -96,12 +100,36 @@ drain_out(struct agent *a)
 		pfd[1] = (struct pollfd){ a->c->control_fd, POLLIN, 0 };
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
-		if (pfd[1].revents) {
-			char b[LCH_REC_CTL_MAX];
+		if (pfd[1].revents)	/* "gather NODE" may come now */
+			read_control(a);
+	}
+}
 
-			if (read(a->c->control_fd, b, sizeof(b)) == 0)
-				break;	/* the head is gone */
-		}
+/*
+ * The workers ended, their records went: wait for the head's "gather
+ * NODE" (gather.h).  EOF, "kill" or a signal to stop end the wait.
+ */
+static void
+wait_gather(struct agent *a)
+{
+	struct pollfd pfd[2];
+	unsigned char b[64];
+	ssize_t n, i;
+
+	while (!a->gather_go && !a->killed && a->ctl_open) {
+		pfd[0] = (struct pollfd){ a->c->control_fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ a->sigfd[0], POLLIN, 0 };
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return;
+		if (pfd[0].revents)
+			read_control(a);
+		if (!pfd[1].revents)
+			continue;
+		while ((n = read(a->sigfd[0], b, sizeof(b))) > 0)
+			for (i = 0; i < n; i++)
+				if (b[i] == SIGTERM || b[i] == SIGHUP ||
+				    b[i] == SIGINT)
+					return;
 	}
 }
 
@@ -345,8 +373,11 @@ control_line(struct agent *a, const char *line)
 		lch_msg("agent: ignoring control line '%.40s'", line);
 	else if (cmd == LCH_REC_TERM)
 		stop_all(a, SIGTERM);
-	else if (cmd == LCH_REC_KILL)
+	else if (cmd == LCH_REC_KILL) {
+		a->killed = 1;
 		signal_all(a, SIGKILL);
+	} else if (cmd == LCH_REC_GATHER_GO)
+		a->gather_go |= sig == a->c->node;
 	else
 		forward(a, sig);
 }
@@ -754,6 +785,10 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	control_lines(&a);
 	loop(&a);
 	signal_all(&a, SIGKILL);	/* leftovers in the workers' groups */
+	if (c->outputs_wait && !c->direct) {
+		wait_gather(&a);
+		*c->gather_go = a.gather_go;
+	}
 	for (i = 0; i < c->nworkers; i++) {
 		lch_strbuf_release(&a.ws[i].lb[0]);
 		lch_strbuf_release(&a.ws[i].lb[1]);
@@ -923,16 +958,41 @@ place_workers(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 	return 0;
 }
 
-/* Runs the node's plan (the facts' ports released first). */
+/*
+ * The plan's outputs folder (gather.h), made; each rank told where it is
+ * (MUSTER_OUTPUT_DIR) unless its plan says.  Its absolute path, or NULL.
+ */
+static char *
+outputs_prepare(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
+		struct lch_env *env)
+{
+	char *dir;
+	int i;
+
+	if (plan->outputs == NULL || plan->outputs[0] == '\0')
+		return NULL;
+	dir = lch_gather_prepare(plan->outputs);
+	for (i = 0; i < c->nworkers; i++)
+		if (lch_env_get(&env[i], "MUSTER_OUTPUT_DIR") == NULL)
+			lch_env_set(&env[i], "MUSTER_OUTPUT_DIR", dir);
+	return dir;
+}
+
+/*
+ * Runs the node's plan (the facts' ports released first); node is ours,
+ * since when the plan came (lch_gather_clock): its outputs are the files
+ * changed since.
+ */
 static int
 run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
-	 size_t rest_len)
+	 size_t rest_len, int node, long long since)
 {
 	struct lch_agent_cfg c;
 	struct lch_env *env;
 	struct lch_topo *t = NULL;
 	struct lch_place p;
-	int code, warden_fd, i;
+	char *outputs;
+	int code, warden_fd, i, go = 0;
 
 	/* the workers bind them: the agent lets go right before */
 	lch_facts_free_ports(f);
@@ -942,6 +1002,10 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 		config_release(&c, env);
 		return 2;
 	}
+	outputs = outputs_prepare(plan, &c, env);
+	c.outputs_wait = outputs != NULL;
+	c.node = node;
+	c.gather_go = &go;
 	for (i = 0; i < c.nworkers; i++)	/* the plan's, then placement's */
 		c.w[i].envp = lch_env_merge(environ, &env[i]);
 	/* no warden (no fork): the agent goes on alone, as before */
@@ -952,6 +1016,10 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	c.ctl_pending = rest;
 	c.ctl_pending_len = rest_len;
 	code = lch_agent_run(&c);
+	/* every rank ended: their outputs to the head, before we end */
+	if (outputs && go)
+		(void)lch_gather_send(1, node, outputs, since);
+	free(outputs);
 	config_release(&c, env);
 	if (t != NULL) {
 		lch_place_release(&p);
@@ -990,7 +1058,8 @@ lch_agent_main(void)
 	else if (send_facts(&hello, &f) == 0) {
 		if ((pl = read_own_plan(hello.node, &plan, &rest,
 		    &rest_len, &bad)) != NULL)
-			code = run_plan(&plan, &f, rest, rest_len);
+			code = run_plan(&plan, &f, rest, rest_len, hello.node,
+			    lch_gather_clock());
 		else	/* stopped before it started, or a bad plan */
 			code = bad ? 2 : 0;
 	}

@@ -64,6 +64,10 @@ struct lch_agent_cfg {
 	const char *ctl_pending;	/* control bytes read with the plan */
 	size_t ctl_pending_len;
 	int warden_fd;		/* worker pids to the warden (warden.h), or -1 */
+	/* outputs to send (gather.h): once the workers ended, wait for the
+	   head's "gather NODE"; *gather_go is set when it came */
+	int outputs_wait, node;
+	int *gather_go;
 };
 
 /* Runs the workers to the end; returns the first failure's code, or 0. */

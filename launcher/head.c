@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "dial.h"
 #include "facts.h"
+#include "gather.h"
 #include "head.h"
 #include "mpi.h"
 #include "muster.h"
@@ -81,6 +82,10 @@ struct node_state {
 	int nended;		/* ranks reported ended ("x" or "f") */
 	int lost;		/* an n record: its ranks count as ended */
 	int up;			/* its parent in the tree (relay.h), or -1 */
+	/* outputs (gather.h): 1 + the node that gathers the folder this one
+	   shares (0: none), and at that node how many of them run still */
+	int gleader, gleft;
+	int gdone;		/* counted out of its leader's gleft */
 };
 
 enum fail_kind {
@@ -156,6 +161,7 @@ struct head {
 	char *cwd;		/* remote agents start their workers here */
 	int slurm;		/* the agents start in one srun step */
 	struct step st;
+	struct lch_gather_rx *gather;	/* the nodes' outputs, or NULL */
 };
 
 static void
@@ -367,8 +373,28 @@ close_fd(int *fd)
 }
 
 /*
+ * Whether connection a only sends its nodes' outputs now (gather.h):
+ * every rank of its nodes ended.  It is not cut for taking time, but a
+ * second Ctrl-C (killed) cuts it.
+ */
+static int
+only_gathering(const struct head *h, const struct agent_proc *a)
+{
+	int i;
+
+	if (h->killed || h->gather == NULL)
+		return 0;
+	for (i = 0; i < a->nnodes; i++)
+		if (h->ns[a->nodes[i]].lost || h->ns[a->nodes[i]].nended <
+		    h->p->nodes[a->nodes[i]].nprocs)
+			return 0;
+	return 1;
+}
+
+/*
  * Agents that did not end in time (stopped, or their host stopped
- * answering).  First a local agent's warden is told to kill it
+ * answering), but those that only send outputs.  First a local agent's
+ * warden is told to kill it
  * (LCH_AGENT_KILL_SIG: it then kills what the ranks left, see agent.h)
  * and an ssh connection is killed; a second later whatever is left is
  * SIGKILLed and its pipes closed, so nothing holds the job any longer.
@@ -381,7 +407,8 @@ kill_agents(struct head *h, int last)
 	for (i = 0; i < h->nag; i++) {
 		struct agent_proc *a = &h->ag[i];
 
-		if (a->done || (a->reaped && a->out_fd < 0 && a->err_fd < 0))
+		if (a->done || (a->reaped && a->out_fd < 0 && a->err_fd < 0) ||
+		    only_gathering(h, a))
 			continue;
 		if (!a->reaped && a->pid > 0) {
 			if (last || a->remote)
@@ -456,19 +483,48 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 		stop_job(h);
 }
 
+/*
+ * Node i is over (its ranks ended, or it is lost): once every node that
+ * shares its outputs folder is, the node that gathers it is told to
+ * (records.h: gather N).
+ */
+static void
+gather_node_done(struct head *h, int i)
+{
+	struct node_state *ns = &h->ns[i], *lead;
+	struct agent_proc *a;
+	char line[LCH_REC_CTL_MAX];
+
+	if (h->gather == NULL || ns->gleader == 0 || ns->gdone)
+		return;
+	ns->gdone = 1;
+	lead = &h->ns[ns->gleader - 1];
+	if (--lead->gleft > 0 || lead->lost)
+		return;
+	a = &h->ag[lead->conn];
+	lch_rec_ctl_encode(line, LCH_REC_GATHER_GO, ns->gleader - 1);
+	if (a->in_fd >= 0 && lch_write_all(a->in_fd, line, strlen(line)) != 0 &&
+	    errno != EAGAIN)
+		close_fd(&a->in_fd);
+}
+
 /* An F, x or f record: the rank's end, or its failure. */
 static void
 record_end(struct head *h, const struct lch_rec *r)
 {
-	struct node_state *ns = &h->ns[h->p->ranks[r->rank].node_rank];
+	int node = h->p->ranks[r->rank].node_rank;
+	struct node_state *ns = &h->ns[node];
 
 	if (r->type == LCH_REC_NOEXEC) {
-		ns->nended++;
+		if (++ns->nended >= h->p->nodes[node].nprocs)
+			gather_node_done(h, node);
 		if (r->nums == 2)
 			note_failure(h, r->rank, 0, r->num[1], r->num[0]);
 		return;
 	}
 	ns->nended += r->type == LCH_REC_EXIT;
+	if (ns->nended >= h->p->nodes[node].nprocs)
+		gather_node_done(h, node);
 	if (r->nums == 2 && r->num[1] != 0 &&
 	    (r->type == LCH_REC_FAIL || !h->stopping))
 		note_failure(h, r->rank, r->num[0], r->num[1], 0);
@@ -724,6 +780,8 @@ agent_done(struct head *h, struct agent_proc *a)
 	int s, i, missing = -1;
 
 	a->done = 1;
+	for (i = 0; i < a->nnodes; i++)	/* whatever became of them */
+		gather_node_done(h, a->nodes[i]);
 	for (s = 0; s < 2; s++)	/* a long line it left open ends here */
 		for (i = 0; i < a->nnodes && h->open[s] >= 0; i++) {
 			const struct lch_node *n = &h->p->nodes[a->nodes[i]];
@@ -937,6 +995,83 @@ send_hello(struct head *h, struct agent_proc *a)
 	free(line);
 }
 
+static int node_remote(const struct lch_node *n);
+
+/* Orders node indices by host, then index (qsort_r). */
+static int
+by_host(const void *x, const void *y, void *arg)
+{
+	const struct lch_node *n = arg;
+	int i = *(const int *)x, k = *(const int *)y, c;
+
+	c = strcmp(n[i].host, n[k].host);
+	return c ? c : (i > k) - (i < k);
+}
+
+/*
+ * Who gathers what (gather.h): the first node of each host gathers the
+ * outputs folder of every node of that host; all the nodes of this
+ * machine (virtual nodes) share its folder, node 0's.
+ */
+static void
+gather_groups(struct head *h)
+{
+	const struct lch_node *n = h->p->nodes;
+	int *rem = lch_xcalloc((size_t)h->p->nnodes + 1, sizeof(*rem));
+	int i, nrem = 0, local = -1, lead = -1;
+
+	for (i = 0; i < h->p->nnodes; i++) {
+		if (node_remote(&n[i])) {
+			rem[nrem++] = i;
+			continue;
+		}
+		if (local < 0)
+			local = i;
+		h->ns[i].gleader = local + 1;
+		h->ns[local].gleft++;
+	}
+	qsort_r(rem, (size_t)nrem, sizeof(*rem), by_host, (void *)n);
+	for (i = 0; i < nrem; i++) {
+		if (i == 0 || strcmp(n[rem[i]].host, n[rem[i - 1]].host) != 0)
+			lead = rem[i];
+		h->ns[rem[i]].gleader = lead + 1;
+		h->ns[lead].gleft++;
+	}
+	free(rem);
+}
+
+/* Whether node i gathers its host's outputs (gather_groups). */
+static int
+node_gathers(const struct head *h, int i)
+{
+	return h->gather != NULL && h->ns[i].gleader == i + 1;
+}
+
+/*
+ * A node that shares its host's outputs folder with the node that
+ * gathers it: its ranks are told where it is (MUSTER_OUTPUT_DIR, made
+ * here for a node of this machine), as that node's agent tells its own.
+ */
+static void
+outputs_env(struct head *h, const struct lch_node *n)
+{
+	const char *dir = h->o->output_dir ? h->o->output_dir : "outputs";
+	char *abs;
+	int r;
+
+	if (!node_remote(n))
+		abs = lch_gather_prepare(dir);
+	else if (dir[0] == '/' || h->cwd == NULL)
+		abs = lch_xstrdup(dir);
+	else
+		abs = lch_xasprintf("%s/%s", h->cwd, dir);
+	for (r = n->first_rank; r < n->first_rank + n->nprocs; r++)
+		if (lch_env_get(&h->p->ranks[r].env, "MUSTER_OUTPUT_DIR") == NULL)
+			lch_env_set(&h->p->ranks[r].env, "MUSTER_OUTPUT_DIR",
+			    abs);
+	free(abs);
+}
+
 /* Writes a connection the plans of the nodes it carries. */
 static void
 send_plans_to(struct head *h, struct agent_proc *a)
@@ -947,6 +1082,13 @@ send_plans_to(struct head *h, struct agent_proc *a)
 	int i, e;
 
 	for (i = 0; i < a->nnodes && a->in_fd >= 0; i++) {
+		po.outputs = NULL;
+		if (node_gathers(h, a->nodes[i])) {
+			po.outputs = h->o->output_dir ? h->o->output_dir :
+			    "outputs";
+			lch_gather_rx_expect(h->gather, a->nodes[i]);
+		} else if (h->gather)
+			outputs_env(h, &h->p->nodes[a->nodes[i]]);
 		plan = lch_rec_plan_encode(h->p, &h->p->nodes[a->nodes[i]],
 		    &po);
 		/* EPIPE: the agent (or ssh) ended; its end says why */
@@ -1014,6 +1156,8 @@ send_plans(struct head *h)
 			stop_job(h);
 		}
 	}
+	if (!ending(h) && h->gather)
+		gather_groups(h);
 	for (i = 0; i < h->nag; i++) {
 		if (ending(h))
 			close_fd(&h->ag[i].in_fd);
@@ -1078,6 +1222,7 @@ lost_subtree(struct head *h, int top)
 		for (k = i; k >= 0; k = h->ns[k].up)
 			if (k == top) {
 				h->ns[i].lost = 1;
+				gather_node_done(h, i);
 				break;
 			}
 }
@@ -1092,6 +1237,11 @@ node_record(struct head *h, struct agent_proc *a, const struct lch_rec *r)
 {
 	if (r->type == LCH_REC_FACTS) {
 		got_facts(h, a, r->rank, r->text, r->text_len);
+		return;
+	}
+	if (r->type != LCH_REC_LOST) {	/* g, b, G: a node of a's only */
+		if (h->gather && h->ns[r->rank].conn == (int)(a - h->ag))
+			lch_gather_rx_record(h->gather, r);
 		return;
 	}
 	lost_subtree(h, r->rank);
@@ -1428,6 +1578,7 @@ step_ended(struct head *h)
 			continue;
 		a->reaped = a->done = 1;
 		h->ns[a->node->index].lost = 1;
+		gather_node_done(h, a->node->index);
 		if (first < 0)
 			first = i;
 		if (n++ < 8 && len + strlen(a->node->host) + 8 < sizeof(missing))
@@ -2054,6 +2205,7 @@ run_once(struct head *h)
 		stop_job(h);
 	}
 	loop(h);
+	lch_gather_rx_finish(h->gather);
 	code = summarize(h);
 	release_agents(h);
 	if (h->slurm)
@@ -2133,6 +2285,54 @@ make_dirs(const char *dir, const char *what, mode_t mode)
 	return 0;
 }
 
+/*
+ * The receiver of the nodes' outputs, in run_dir/outputs.
+ * i11: runrec takes this over (it makes the run directory).
+ */
+static struct lch_gather_rx *
+gather_open(const char *run_dir, int nnodes)
+{
+	struct lch_gather_rx *rx;
+	char *dir = lch_xasprintf("%s/outputs", run_dir);
+
+	rx = make_dirs(dir, "--run-dir", 0755) == 0 ?
+	    lch_gather_rx_new(dir, nnodes) : NULL;
+	free(dir);
+	return rx;
+}
+
+/*
+ * What could not be gathered, one line; run_dir/outputs.json holds the
+ * receiver's JSON (i11: temporary, runrec puts it in run.json).
+ */
+static void
+gather_close(struct head *h, const char *run_dir)
+{
+	char first[1200], *path, *text;
+	cJSON *j;
+	FILE *f;
+	int n;
+
+	if (h->gather == NULL)
+		return;
+	if ((n = lch_gather_rx_errors(h->gather, first, sizeof(first))) > 0)
+		lch_msg("outputs: %d %s not gathered: %s%s", n, n == 1 ?
+		    "thing was" : "things were", first, n > 1 ?
+		    " (and the others run.json lists)" : "");
+	j = lch_gather_rx_json(h->gather);
+	text = cJSON_Print(j);
+	path = lch_xasprintf("%s/outputs.json", run_dir);
+	if (text && (f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%s\n", text);
+		fclose(f);
+	}
+	free(path);
+	free(text);
+	cJSON_Delete(j);
+	lch_gather_rx_free(h->gather);
+	h->gather = NULL;
+}
+
 /* Room for n open files (two per node with --launcher slurm). */
 static void
 more_files(long n)
@@ -2200,6 +2400,8 @@ lch_head_run(struct lch_opts *o)
 	if (h.slurm)
 		more_files(2 * plan.nnodes + 64);
 	setup_signals(&h);
+	if (o->run_dir && !o->no_record)	/* i11: runrec takes this over */
+		h.gather = gather_open(o->run_dir, plan.nnodes);
 	for (attempt = 0;; attempt++) {
 		char n[16];
 
@@ -2215,6 +2417,8 @@ lch_head_run(struct lch_opts *o)
 		lch_msg("restarting the job (%d of %ld)", attempt + 1,
 		    o->max_restarts);
 	}
+	flush_out(&h);
+	gather_close(&h, o->run_dir);
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
 	lch_outq_release(&h.out[0]);

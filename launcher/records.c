@@ -1,6 +1,7 @@
 /* records.c: see records.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,8 @@ lch_rec_ctl_encode(char *buf, enum lch_rec_ctl cmd, int sig)
 		snprintf(buf, LCH_REC_CTL_MAX, "term\n");
 	else if (cmd == LCH_REC_KILL)
 		snprintf(buf, LCH_REC_CTL_MAX, "kill\n");
+	else if (cmd == LCH_REC_GATHER_GO)
+		snprintf(buf, LCH_REC_CTL_MAX, "gather %d\n", sig);
 	else
 		snprintf(buf, LCH_REC_CTL_MAX, "sig %d\n", sig);
 }
@@ -144,6 +147,10 @@ lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig)
 	else if (strncmp(line, "sig ", 4) == 0 &&
 	    mst_parse_long(line + 4, 1, 64, &v) == 0) {
 		*cmd = LCH_REC_SIG;
+		*sig = (int)v;
+	} else if (strncmp(line, "gather ", 7) == 0 &&
+	    mst_parse_long(line + 7, 0, INT_MAX, &v) == 0) {
+		*cmd = LCH_REC_GATHER_GO;
 		*sig = (int)v;
 	} else
 		return -1;
@@ -214,7 +221,7 @@ lch_rec_decode_node(const char *line, size_t n, int nnodes, struct lch_rec *r)
 {
 	size_t i;
 
-	if (n < 4 || (line[0] != LCH_REC_FACTS && line[0] != LCH_REC_LOST) ||
+	if (n < 4 || strchr("hngbG", line[0]) == NULL || line[0] == '\0' ||
 	    lch_rec_decode(line, n, nnodes, r) != 0)
 		return -1;
 	if (r->type == LCH_REC_LOST) {

@@ -20,6 +20,10 @@
  *			group, SIGKILL once the plan's grace_ms have passed
  *	kill		SIGKILL to every worker's group at once
  *	sig N		forward signal N (1 to 64) to every worker's group
+ *	gather N	node N and every node that shares its outputs
+ *			folder have ended their ranks: node N's agent, which
+ *			waits for this, sends its outputs (gather.h); other
+ *			agents ignore it
  *
  * HELLO holds
  *
@@ -54,6 +58,7 @@
  * A PLAN line holds
  *
  *	{"node":I, "host":H, "cwd":DIR, "grace_ms":MS, "log_dir":DIR,
+ *	 "outputs":DIR,
  *	 "place":{"bind":NAME, "map":NAME, "gpus_per_proc":K,
  *		  "topology":FILE, "report":1, "verbose":1, "omp_user":1},
  *	 "argv":[PROGRAM, ARG...],
@@ -73,7 +78,8 @@
  * in $HOME when it cannot enter it); grace_ms defaults to 3000; log_dir,
  * optional, gets rank.R.stdout and rank.R.stderr (mode 0600, never
  * through a symbolic link, only a plain file of the agent's user with one
- * link).  argv and each "env" are
+ * link); outputs, optional, the folder the agent gathers to the head
+ * once its ranks ended (gather.h).  argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
  * "place" is the placement every agent plans its ranks with (place.h),
@@ -104,7 +110,8 @@
  * stops its workers as on "term".
  *
  * Agent -> head, on the agent's stdout, records "T[R] ..." where T is a
- * letter and R in decimal: a node index for h and n, else a rank:
+ * letter and R in decimal: a node index for h, n, g, b and G, else a
+ * rank:
  *
  *	h[I] JSON		node I's facts (launcher/facts.h encodes them:
  *				address, interface, the free ports asked for,
@@ -118,6 +125,11 @@
  *				128 + the signal).  The head ends the job
  *				naming node I's host and counts every node of
  *				I's subtree as ended
+ *	g[I] JSON		(gather.h) a file of node I's outputs
+ *				folder begins: {"path", "size", "mode"}
+ *	b[I] BASE64		... its next bytes
+ *	G[I] JSON		node I's outputs were all sent: {"files",
+ *				"bytes", "skipped_old", "errors"}
  *	o[R] LINE		rank R wrote LINE on its stdout
  *	e[R] LINE		... on its stderr
  *	O[R] PIECE		a piece of a line of rank R's stdout that goes
@@ -218,7 +230,8 @@ struct lch_rec_hello {
 	void *tree;		/* encode: copied if not NULL */
 };
 
-enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG };
+enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG,
+	LCH_REC_GATHER_GO };	/* "gather N": N in sig */
 
 /* --- the head's side: plan and commands out, records in --- */
 
@@ -253,13 +266,13 @@ struct lch_rec {
 /*
  * Decodes a line of n bytes (no newline) from an agent's stdout: 0 when
  * it is a record of a rank below np, -1 when it is not a record.  It
- * takes h and n records for rank records too: try lch_rec_decode_node
- * first.
+ * takes node records (h, n, g, b, G) for rank records too: try
+ * lch_rec_decode_node first.
  */
 int   lch_rec_decode(const char *line, size_t n, int np, struct lch_rec *r);
 /*
- * An h or n record of a node below nnodes (r->rank holds the node): 0,
- * or -1 when the line is no such record.
+ * An h, n, g, b or G record of a node below nnodes (r->rank holds the
+ * node): 0, or -1 when the line is no such record.
  */
 int   lch_rec_decode_node(const char *line, size_t n, int nnodes,
 			  struct lch_rec *r);

@@ -632,7 +632,8 @@ inspect(struct relay *R, struct conn *c, const char *line, size_t n)
 			for (k = 0; k < R->nt; k++)
 				if (under(R, k, s))
 					R->t[k].gone = 1;
-		} else if (s == c->slot && !c->facts) {
+		} else if (r.type == LCH_REC_FACTS && s == c->slot &&
+		    !c->facts) {	/* g, b, G (gather.h) just go on */
 			c->facts = 1;
 			flush_early(R, c);
 		}
