@@ -97,6 +97,27 @@ $MUSTER --nodes 2 --procs-per-node 1 --output-dir $T/od --run-dir $T/D3 -- \
 is "--output-dir D: D gathered" "$? $(cat $T/D3/outputs/o0 $T/D3/outputs/o1 |
 	tr '\n' ' ')" "0 $T/od $T/od "
 
+# --- -x MUSTER_OUTPUT_DIR: the rank's own value stays
+$MUSTER -n 1 -x MUSTER_OUTPUT_DIR=/nowhere --run-dir $T/D6 -- \
+	sh -c 'echo "$MUSTER_OUTPUT_DIR" > outputs/where' 2> $T/err
+is "-x MUSTER_OUTPUT_DIR=/nowhere: kept (./outputs still gathered)" \
+	"$? $(cat $T/D6/outputs/where)" "0 /nowhere"
+
+# --- a full disk in the run directory: one line, the job's status kept
+mkdir $T/small
+if mount -t tmpfs -o size=1m muster-t6100 $T/small 2> /dev/null; then
+	$MUSTER --nodes 2 --procs-per-node 1 --run-dir $T/small/D -- sh -c '
+		echo small > outputs/small$RANK
+		head -c 3000000 /dev/zero > outputs/big$RANK' 2> $T/err
+	rc=$?
+	umount $T/small
+	is "outputs on a full disk: exit 0, one line says so" \
+		"$rc $(grep -c '^muster: outputs: cannot write .*No space left on device' $T/err) $(wc -l < $T/err)" \
+		"0 1 2"
+else
+	skip "outputs on a full disk" "cannot mount a tmpfs here"
+fi
+
 # --- no run record: nothing gathered, no outputs folder made
 mkdir $T/empty && cd $T/empty
 $MUSTER --nodes 2 -n 2 -- true

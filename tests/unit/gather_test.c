@@ -57,6 +57,36 @@ test_base64(void)
 	free(back);
 }
 
+/* g, b and G are node records; "gather N" a command (records.h). */
+static void
+test_records(void)
+{
+	char line[LCH_REC_CTL_MAX];
+	enum lch_rec_ctl cmd;
+	struct lch_rec r;
+	int n;
+
+	CHECK_INT(lch_rec_decode_node("g[3] {\"path\":\"a\"}", 17, 4, &r), 0);
+	CHECK_INT(r.type, LCH_REC_GATHER);
+	CHECK_INT(r.rank, 3);
+	CHECK_INT(r.text_len, 12);
+	CHECK_INT(lch_rec_decode_node("b[0] Zm9v", 9, 1, &r), 0);
+	CHECK_INT(r.type, LCH_REC_GATHER_DATA);
+	CHECK(strncmp(r.text, "Zm9v", r.text_len) == 0);
+	CHECK_INT(lch_rec_decode_node("G[1] {}", 7, 2, &r), 0);
+	CHECK_INT(r.type, LCH_REC_GATHER_END);
+	CHECK_INT(lch_rec_decode_node("g[4] {}", 7, 4, &r), -1);
+	CHECK_INT(lch_rec_decode_node("b[-1] x", 7, 4, &r), -1);
+	lch_rec_ctl_encode(line, LCH_REC_GATHER_GO, 12);
+	CHECK_STR(line, "gather 12\n");
+	CHECK_INT(lch_rec_ctl_decode("gather 12", &cmd, &n), 0);
+	CHECK_INT(cmd, LCH_REC_GATHER_GO);
+	CHECK_INT(n, 12);
+	CHECK_INT(lch_rec_ctl_decode("gather -1", &cmd, &n), -1);
+	CHECK_INT(lch_rec_ctl_decode("gather", &cmd, &n), -1);
+	CHECK_INT(lch_rec_ctl_decode("gather x", &cmd, &n), -1);
+}
+
 static void
 test_paths(void)
 {
@@ -445,6 +475,7 @@ test_incomplete(void)
 
 TEST_LIST = {
 	{ "base64", test_base64 },
+	{ "records", test_records },
 	{ "paths", test_paths },
 	{ "round_trip", test_round_trip },
 	{ "refused", test_refused },
