@@ -1551,9 +1551,8 @@ parse_args(struct runs_args *a, int argc, char **argv)
 			a->json = 1;
 		} else if (plot && strcmp(w, "--mean") == 0) {
 			a->mean = 1;
-		} else if (plot && (is_opt(w, "-o") || is_opt(w, "--output"))) {
-			if ((a->out = opt_value(argc, argv, &i, w[1] == '-' ?
-			    "--output" : "-o")) == NULL)
+		} else if (plot && strcmp(w, "-o") == 0) {
+			if ((a->out = opt_value(argc, argv, &i, "-o")) == NULL)
 				return -1;
 		} else {
 			lch_msg("unknown option '%s' for muster %s (try 'muster "
