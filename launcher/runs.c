@@ -139,7 +139,8 @@ mline_parse(const cJSON *j, struct lch_mline *m)
 	if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
 		return -1;
 	m->name = name->valuestring;
-	m->rank = cJSON_IsNumber(rank) ? (long)rank->valuedouble : -1;
+	m->rank = cJSON_IsNumber(rank) && rank->valuedouble >= 0 &&
+	    rank->valuedouble < 1e15 ? (long)rank->valuedouble : -1;
 	m->step = cJSON_IsNumber(step) && step->valuedouble >= 0 ?
 	    step->valuedouble : -1;
 	m->scalar = v != NULL;
@@ -205,6 +206,15 @@ jnum(const cJSON *o, const char *key, double dflt)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* A whole number of o's key within +-1e15 (a long), else dflt. */
+static long
+jlong(const cJSON *o, const char *key, long dflt)
+{
+	double v = jnum(o, key, (double)dflt);
+
+	return fabs(v) < 1e15 ? (long)v : dflt;
 }
 
 static const char *
@@ -443,7 +453,8 @@ load_all(struct run **v, size_t n, int quiet)
 			v[good++] = v[i];
 		else
 			run_free(v[i]);
-	qsort(v, good, sizeof(*v), by_start);
+	if (good > 1)
+		qsort(v, good, sizeof(*v), by_start);
 	return good;
 }
 
@@ -534,10 +545,10 @@ status_of(const struct run *r)
 static void
 fmt_time(char *buf, size_t len, double t)
 {
-	time_t tt = (time_t)t;
+	time_t tt = t >= 0 && t < 1e12 ? (time_t)t : 0;
 	struct tm tm;
 
-	if (t < 0 || localtime_r(&tt, &tm) == NULL)
+	if (tt == 0 || localtime_r(&tt, &tm) == NULL)
 		snprintf(buf, len, "-");
 	else
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
@@ -546,9 +557,9 @@ fmt_time(char *buf, size_t len, double t)
 static void
 fmt_duration(char *buf, size_t len, double s)
 {
-	long t = (long)s;
+	long t = s >= 0 && s < 1e15 ? (long)s : -1;
 
-	if (s < 0 || !isfinite(s))
+	if (t < 0)
 		snprintf(buf, len, "-");
 	else if (s < 10)
 		snprintf(buf, len, "%.1fs", s);
@@ -726,7 +737,7 @@ mstats_summary(const struct run *r, struct mstats *s)
 		const cJSON *last = cJSON_GetObjectItemCaseSensitive(e, "last");
 
 		st = mstat_get(s, e->string);
-		st->count = (long)jnum(e, "count", 0);
+		st->count = jlong(e, "count", 0);
 		st->have = cJSON_IsNumber(last);
 		st->last = jnum(e, "last", 0);
 		st->min = jnum(e, "min", st->last);
@@ -1003,7 +1014,7 @@ rank_row_of(const cJSON *rk, struct rank_row *row)
 {
 	double pid = jnum(rk, "pid", -1), code = jnum(rk, "exit_code", -1e18);
 
-	row->first = row->last = (long)jnum(rk, "rank", -1);
+	row->first = row->last = jlong(rk, "rank", -1);
 	row->host = jstr(rk, "host") ? jstr(rk, "host") : "-";
 	row->many_hosts = 0;
 	snprintf(row->pid, sizeof(row->pid), pid >= 0 ? "%.0f" : "-", pid);
@@ -1246,6 +1257,8 @@ option_names(struct run **v, size_t n, struct lch_strv *names)
 	for (i = 0; i < n; i++)
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(v[i]->j,
 		    "options")) {
+			if (e->string == NULL)
+				break;	/* not an object */
 			for (k = 0; k < names->n; k++)
 				if (strcmp(names->v[k], e->string) == 0)
 					break;
