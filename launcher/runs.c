@@ -177,6 +177,8 @@ lch_metrics_scan(const char *path, lch_mline_fn fn, void *arg, long *bad,
 		j = cJSON_ParseWithLength(line, (size_t)len);
 		if (j && cJSON_IsObject(j) && mline_parse(j, &m) == 0) {
 			fn(&m, arg);
+		} else if (line[len - 1] != '\n') {
+			;	/* the end of a line still being written */
 		} else if ((*bad)++ == 0) {
 			*bad_line = no;
 		}

@@ -95,7 +95,8 @@ typedef void (*lch_mline_fn)(const struct lch_mline *m, void *arg);
 /*
  * Streams path line by line (memory: one line), calling fn for each
  * metric; a line that is none (not JSON, no name) is counted in *bad,
- * the first one's number in *bad_line.  0, or -1 with errno when path
+ * the first one's number in *bad_line, unless it is the last and has no
+ * newline yet (a writer is at it).  0, or -1 with errno when path
  * cannot be read.
  */
 int lch_metrics_scan(const char *path, lch_mline_fn fn, void *arg,

@@ -153,6 +153,10 @@ is "plot --mean: one series, 20 points" "$(cat $T/out) $($PY -c 'import json,sys
 c = json.load(open(sys.argv[1]))["charts"]
 print(len(c), c[0]["legend"], c[0]["series"][0]["points"])' $T/info)" \
 	"$T/mean.svg 1 ['mean'] 20"
+# a live run's last line, half written: no complaint
+printf '{"t":1.0,"rank":0,"name":"loss","st' >> $R/live01/metrics.jsonl
+m plot live01 > $T/out 2> $T/err
+is "plot: a line still being written is no bad line" "$?:$(cat $T/err)" "0:"
 m plot abc acc > $T/out
 is "plot METRIC: plot-METRIC.svg" "$(cat $T/out)" "$R/abc123/plot-acc.svg"
 # odd names and shapes: one point, all null, a list, markup in a name
