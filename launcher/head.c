@@ -2394,7 +2394,11 @@ lch_head_run(struct lch_opts *o)
 	h.p = &plan;
 	lch_outq_init(&h.out[0], 1, 1);
 	lch_outq_init(&h.out[1], 2, 1);
-	if (!plan.all_local)
+	/* the agents enter it: the config's source_directory, else for
+	   other hosts this folder */
+	if (o->cwd)
+		h.cwd = lch_xstrdup(o->cwd);
+	else if (!plan.all_local)
 		h.cwd = getcwd(NULL, 0);
 	h.slurm = o->launcher == LCH_LAUNCH_SLURM && o->slurm != NULL;
 	if (h.slurm)

@@ -9,6 +9,7 @@
 #include "muster.h"
 #include "options.h"
 #include "preflight.h"
+#include "runs.h"
 
 int
 main(int argc, char **argv)
@@ -19,6 +20,10 @@ main(int argc, char **argv)
 	/* hidden, and parsed apart: the other end of --check (preflight.h) */
 	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
 		return lch_probe_main(argc - 1, argv + 1);
+	/* muster runs|show|plot|compare: the run records (runs.h); a
+	   program of such a name runs with `muster -- show` */
+	if (argc > 1 && lch_runs_is_command(argv[1]))
+		return lch_runs_main(argc - 1, argv + 1);
 	lch_opts_init(&o);
 	if (lch_opts_parse(&o, argc, argv) != 0) {
 		lch_opts_release(&o);

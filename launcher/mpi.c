@@ -342,6 +342,10 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 	lch_strv_push(v, "none");
 	lch_strv_push(v, "--map-by");
 	lch_strv_push(v, "slot");
+	if (o->cwd) {	/* a config's source_directory */
+		lch_strv_push(v, "-wdir");
+		lch_strv_push(v, o->cwd);
+	}
 	lch_strv_push(v, "-np");
 	lch_strv_pushf(v, "%d", p->np);
 	lch_strv_push(v, "--host");

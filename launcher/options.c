@@ -1,6 +1,8 @@
 /* options.c: see options.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "netaddr.h"
 #include "num.h"
 #include "options.h"
+#include "strbuf.h"
 
 #define CONFIG_MAX (1 << 20)
 
@@ -100,6 +103,7 @@ lch_usage(int to_stderr)
 	fputs(
 "usage: muster [options] [--] PROGRAM [ARGS...]\n"
 "       muster --check [options] [HOST...] [-- PROGRAM [ARGS...]]\n"
+"       muster runs | show ID | plot ID [METRIC...] | compare ID ID...\n"
 "\n"
 "Launches PROGRAM as the ranks of a distributed job and supervises them.\n"
 "Every rank gets the environment of torchrun, Horovod, Azure ML and muster\n"
@@ -157,8 +161,19 @@ lch_usage(int to_stderr)
 "  --master-addr A           MASTER_ADDR (default: rank 0's host)\n"
 "  --master-port P           MASTER_PORT (default: a free port)\n"
 "  --job-id ID               job id (default: random)\n"
+"Run records (the first word; a program of that name: muster -- show):\n"
+"  muster runs [--json]      past runs, newest first, with their metrics\n"
+"  muster show ID [--json]   a run: status, each rank, metrics' last and best\n"
+"  muster plot ID [METRIC...] [--mean] [-o FILE]\n"
+"                            an SVG chart of metrics over steps (per rank,\n"
+"                            or their mean)\n"
+"  muster compare ID ID...   runs side by side\n"
+"  --runs-dir D              where runs are (default $MUSTER_RUNS_DIR, else\n"
+"                            ./muster-runs); ID: a name, a unique prefix,\n"
+"                            a path, latest or -1 (-2 the one before...)\n"
 "Other:\n"
-"  --config FILE             the same options as a JSON job spec\n"
+"  --config FILE             the same options as a JSON job spec (Azure ML's\n"
+"                            ScriptRunConfig/Estimator names too)\n"
 "  --dry-run                 print the plan, one JSON object per rank, exit 0\n"
 "  -v, --verbose             say what muster does\n"
 "  -h, --help                this help\n"
@@ -190,6 +205,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->log_dir);
 	free(o->output_dir);
 	free(o->run_dir);
+	free(o->cwd);
 	free(o->job_id);
 	free(o->config);
 	free(o->master_addr);
@@ -638,26 +654,47 @@ env_list_dup(const cJSON *list, const char **name)
 	return len;
 }
 
+/* The option a config key stands for, or NULL. */
+static const struct opt_def *
+key_def(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NDEFS; i++)
+		if (opt_defs[i].key && strcmp(opt_defs[i].key, key) == 0)
+			return &opt_defs[i];
+	return NULL;
+}
+
+static int config_apply(struct lch_opts *o, const struct opt_def *d,
+			const cJSON *it, const char *path, const char *label);
+
 static int
 config_item(struct lch_opts *o, const cJSON *it, const char *path)
 {
-	const struct opt_def *d = NULL;
+	const struct opt_def *d = key_def(it->string);
+
+	if (d == NULL) {
+		lch_msg("config '%s': unknown key \"%s\"", path, it->string);
+		return -1;
+	}
+	return config_apply(o, d, it, path, it->string);
+}
+
+/* Applies config value it to option d; label names it in messages. */
+static int
+config_apply(struct lch_opts *o, const struct opt_def *d, const cJSON *it,
+	     const char *path, const char *label)
+{
 	const char *dup;
 	char *from, *val;
 	const cJSON *e;
 	size_t i;
 	int rc = -1;
 
-	for (i = 0; i < NDEFS && !d; i++)
-		if (opt_defs[i].key && strcmp(opt_defs[i].key, it->string) == 0)
-			d = &opt_defs[i];
-	if (d == NULL) {
-		lch_msg("config '%s': unknown key \"%s\"", path, it->string);
-		return -1;
-	}
 	if (o->set & (1ull << d->id))
 		return 0;	/* the command line wins */
-	from = lch_xasprintf("config '%s': \"%s\"", path, it->string);
+	from = lch_xasprintf("config '%s': \"%s\"", path, label);
 	if (d->id == O_X && cJSON_IsObject(it)) {
 		rc = 0;
 		cJSON_ArrayForEach(e, it)
@@ -871,19 +908,608 @@ config_parse(const char *buf, size_t len, const char *path)
 	return NULL;
 }
 
+/*
+ * Azure ML's names in a --config file (ScriptRunConfig, Estimator and
+ * their distributed configurations; man/muster.1 "Azure ML job specs"),
+ * each mapped to a muster key.  The same thing said twice (node_count
+ * and nodes) must agree; keys that only matter on Azure are noted with
+ * -v and ignored.
+ */
+enum az_type { AZ_NONE, AZ_MPI, AZ_PS, AZ_TORCH };
+
+static const struct az_key {
+	int type;		/* AZ_NONE: at the top of the file */
+	const char *az, *key;
+} az_keys[] = {
+	{ AZ_NONE, "node_count", "nodes" },
+	{ AZ_NONE, "process_count_per_node", "procs_per_node" },
+	{ AZ_NONE, "max_run_duration_seconds", "timeout" },
+	{ AZ_NONE, "environment_variables", "env" },
+	{ AZ_MPI, "process_count_per_node", "procs_per_node" },
+	{ AZ_MPI, "node_count", "nodes" },
+	{ AZ_PS, "worker_count", "workers" },
+	{ AZ_PS, "parameter_server_count", "ps" },
+	{ AZ_PS, "node_count", "nodes" },
+	{ AZ_TORCH, "process_count", "np" },
+	{ AZ_TORCH, "node_count", "nodes" },
+};
+#define NAZ (sizeof(az_keys) / sizeof(az_keys[0]))
+
+/* read elsewhere in read_azure, or only noted */
+static const char *const az_other[] = { "script", "arguments",
+    "entry_script", "script_params", "source_directory",
+    "distributed_training", "distributed_job_config" };
+static const char *const az_ignored[] = { "compute_target", "environment",
+    "docker", "framework", "framework_version", "conda_packages",
+    "pip_packages", "conda_dependencies_file", "pip_requirements_file",
+    "use_gpu", "use_docker", "custom_docker_image", "shm_size", "inputs",
+    "experiment_name", "display_name", "description", "tags" };
+static const char *const az_type_keys[] = { "type",
+    "_distributed_training_type", "distributed_training_type" };
+
+static int
+in_list(const char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+#define IN_LIST(v, s) in_list((v), sizeof(v) / sizeof((v)[0]), (s))
+
+/* Whether read_config leaves key to read_azure. */
+static int
+azure_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NAZ; i++)
+		if (az_keys[i].type == AZ_NONE && strcmp(az_keys[i].az, key) == 0)
+			return 1;
+	return IN_LIST(az_other, key) || IN_LIST(az_ignored, key);
+}
+
+/* One value for a muster key, as named in the file. */
+struct az_ent {
+	char *label;		/* "node_count", "distributed_job_config.node_count" */
+	const struct opt_def *d;
+	const cJSON *v;
+};
+
+struct az_map {
+	struct az_ent *e;
+	size_t n, cap;
+	cJSON *made;		/* values made here (defaults), owned */
+	struct lch_strbuf ignored;	/* for the -v note */
+};
+
+static void
+az_add(struct az_map *m, const char *label, const char *key, const cJSON *v)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 8;
+		m->e = lch_xrealloc(m->e, m->cap * sizeof(*m->e));
+	}
+	m->e[m->n].label = lch_xstrdup(label);
+	m->e[m->n].d = key_def(key);
+	m->e[m->n++].v = v;
+}
+
+static void
+az_release(struct az_map *m)
+{
+	while (m->n > 0)
+		free(m->e[--m->n].label);
+	free(m->e);
+	cJSON_Delete(m->made);
+	lch_strbuf_release(&m->ignored);
+}
+
+static void
+az_ignore(struct az_map *m, const char *key)
+{
+	lch_strbuf_addf(&m->ignored, "%s%s", m->ignored.len ? ", " : "", key);
+}
+
+/* "mpi", "MpiConfiguration", "parameter_server", "PyTorch"...: a type. */
+static enum az_type
+az_type_of(const char *s)
+{
+	char t[64];
+	size_t n = 0;
+
+	for (; *s && n + 1 < sizeof(t); s++)
+		if (*s != '_' && *s != '-' && *s != ' ')
+			t[n++] = (char)tolower((unsigned char)*s);
+	t[n] = '\0';
+	if (n > 13 && strcmp(t + n - 13, "configuration") == 0)
+		t[n - 13] = '\0';
+	if (strcmp(t, "mpi") == 0 || strcmp(t, "horovod") == 0)
+		return AZ_MPI;
+	if (strcmp(t, "parameterserver") == 0 || strcmp(t, "ps") == 0 ||
+	    strcmp(t, "tensorflow") == 0)
+		return AZ_PS;
+	if (strcmp(t, "pytorch") == 0 || strcmp(t, "torch") == 0)
+		return AZ_TORCH;
+	return AZ_NONE;
+}
+
+/* The type a distributed object names, else what its keys imply. */
+static enum az_type
+az_dist_type(const cJSON *dj, const char *path, int *bad)
+{
+	const cJSON *t = NULL;
+	size_t i;
+
+	*bad = 0;
+	if (cJSON_IsString(dj))
+		t = dj;
+	for (i = 0; !t && i < sizeof(az_type_keys) / sizeof(az_type_keys[0]);
+	    i++)
+		t = cJSON_GetObjectItemCaseSensitive(dj, az_type_keys[i]);
+	if (t && (!cJSON_IsString(t) || az_type_of(t->valuestring) ==
+	    AZ_NONE)) {
+		lch_msg("config '%s': \"%s\": type %s%s%s: expected mpi, "
+		    "parameter_server or pytorch", path, dj->string,
+		    cJSON_IsString(t) ? "'" : "", cJSON_IsString(t) ?
+		    t->valuestring : "(not a string)", cJSON_IsString(t) ?
+		    "'" : "");
+		*bad = 1;
+		return AZ_NONE;
+	}
+	if (t)
+		return az_type_of(t->valuestring);
+	if (cJSON_GetObjectItemCaseSensitive(dj, "worker_count") ||
+	    cJSON_GetObjectItemCaseSensitive(dj, "parameter_server_count"))
+		return AZ_PS;
+	return cJSON_GetObjectItemCaseSensitive(dj, "process_count") ?
+	    AZ_TORCH : AZ_MPI;
+}
+
+/* One member of the distributed object: mapped, noted, or refused. */
+static int
+az_dist_member(struct az_map *m, const cJSON *dj, const cJSON *c,
+	       enum az_type type, const char *path)
+{
+	static const char *const tname[] = { "", "mpi", "parameter_server",
+	    "pytorch" };
+	char *label;
+	size_t i;
+
+	if (IN_LIST(az_type_keys, c->string))
+		return 0;
+	if (strcmp(c->string, "communication_backend") == 0 ||
+	    strcmp(c->string, "backend") == 0) {
+		label = lch_xasprintf("%s.%s", dj->string, c->string);
+		az_ignore(m, label);
+		free(label);
+		return 0;
+	}
+	for (i = 0; i < NAZ; i++)
+		if ((int)type == az_keys[i].type &&
+		    strcmp(az_keys[i].az, c->string) == 0) {
+			label = lch_xasprintf("%s.%s", dj->string, c->string);
+			az_add(m, label, az_keys[i].key, c);
+			free(label);
+			return 0;
+		}
+	lch_msg("config '%s': \"%s\": unknown key \"%s\" for type %s",
+	    path, dj->string, c->string, tname[type]);
+	return -1;
+}
+
+/* distributed_training / distributed_job_config: a type and its counts. */
+static int
+az_distributed(struct az_map *m, const cJSON *root, const char *path)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root,
+	    "distributed_training"), *c;
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root,
+	    "distributed_job_config"), *dj = a ? a : b;
+	enum az_type type;
+	int bad;
+
+	if (a && b) {
+		lch_msg("config '%s': give \"distributed_training\" or "
+		    "\"distributed_job_config\", not both", path);
+		return -1;
+	}
+	if (dj == NULL)
+		return 0;
+	if (!cJSON_IsObject(dj) && !cJSON_IsString(dj)) {
+		lch_msg("config '%s': \"%s\": expected an object, e.g. "
+		    "{\"type\": \"mpi\", \"process_count_per_node\": 2}", path,
+		    dj->string);
+		return -1;
+	}
+	if ((type = az_dist_type(dj, path, &bad)) == AZ_NONE)
+		return bad ? -1 : 0;
+	cJSON_ArrayForEach(c, (cJSON_IsObject(dj) ? dj : NULL))
+		if (az_dist_member(m, dj, c, type, path) != 0)
+			return -1;
+	/* TensorflowConfiguration's defaults: a worker and a server */
+	if (type == AZ_PS && !cJSON_GetObjectItemCaseSensitive(dj,
+	    "worker_count") && !cJSON_GetObjectItemCaseSensitive(dj,
+	    "parameter_server_count")) {
+		m->made = cJSON_CreateArray();
+		cJSON_AddItemToArray(m->made, cJSON_CreateNumber(1));
+		az_add(m, "distributed type parameter_server (1 worker)",
+		    "workers", cJSON_GetArrayItem(m->made, 0));
+		az_add(m, "distributed type parameter_server (1 server)", "ps",
+		    cJSON_GetArrayItem(m->made, 0));
+	}
+	return 0;
+}
+
+/* A config value as a string for comparing, or NULL. */
+static char *
+az_text(const struct az_ent *e)
+{
+	char *s;
+
+	if (e->d->id != O_X)
+		return config_value(e->v, e->d);
+	if ((s = cJSON_PrintUnformatted(e->v)) == NULL)
+		lch_oom();
+	return s;
+}
+
+/* Two names for one muster key that say different things: one line. */
+static int
+az_conflicts(const struct az_map *m, const char *path)
+{
+	size_t i, k;
+	char *a, *b;
+	int rc = 0;
+
+	for (i = 0; i < m->n && rc == 0; i++)
+		for (k = i + 1; k < m->n && rc == 0; k++) {
+			if (m->e[i].d != m->e[k].d ||
+			    m->e[i].d->id == O_X)
+				continue;
+			a = az_text(&m->e[i]);
+			b = az_text(&m->e[k]);
+			if (a && b && strcmp(a, b) != 0) {
+				lch_msg("config '%s': \"%s\" %s and \"%s\" %s "
+				    "differ (give one)", path, m->e[i].label,
+				    a, m->e[k].label, b);
+				rc = -1;
+			}
+			free(a);
+			free(b);
+		}
+	return rc;
+}
+
+/* An env value: NAME's in an object or a list of NAME=VALUE, or NULL. */
+static const char *
+env_value(const cJSON *env, const char *name)
+{
+	const cJSON *e;
+	size_t n = strlen(name);
+
+	if (cJSON_IsObject(env)) {
+		e = cJSON_GetObjectItemCaseSensitive(env, name);
+		return cJSON_IsString(e) ? e->valuestring : NULL;
+	}
+	cJSON_ArrayForEach(e, env)
+		if (cJSON_IsString(e) && strncmp(e->valuestring, name, n) == 0 &&
+		    e->valuestring[n] == '=')
+			return e->valuestring + n + 1;
+	return NULL;
+}
+
+/* "env" and "environment_variables" setting one variable two ways. */
+static int
+az_env_conflict(const cJSON *root, const char *path)
+{
+	const cJSON *az = cJSON_GetObjectItemCaseSensitive(root,
+	    "environment_variables");
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "env"), *e;
+	const char *v;
+
+	if (!az || !env)
+		return 0;
+	cJSON_ArrayForEach(e, (cJSON_IsObject(az) ? az : NULL))
+		if (cJSON_IsString(e) && (v = env_value(env, e->string)) &&
+		    strcmp(v, e->valuestring) != 0) {
+			lch_msg("config '%s': \"environment_variables\" %s=%s "
+			    "and \"env\" %s=%s differ (give one)", path,
+			    e->string, e->valuestring, e->string, v);
+			return -1;
+		}
+	return 0;
+}
+
+/* An argument as Python's str() writes it (Azure passes str(arg)). */
+static char *
+az_word(const cJSON *v)
+{
+	char buf[40];
+	double d;
+	int p;
+
+	if (cJSON_IsString(v))
+		return lch_xstrdup(v->valuestring);
+	if (cJSON_IsBool(v))
+		return lch_xstrdup(cJSON_IsTrue(v) ? "True" : "False");
+	if (!cJSON_IsNumber(v))
+		return NULL;
+	d = v->valuedouble;
+	if (floor(d) == d && fabs(d) < 1e15)
+		return lch_xasprintf("%.0f", d);
+	for (p = 15; p <= 17; p++) {	/* the shortest that reads back */
+		snprintf(buf, sizeof(buf), "%.*g", p, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return lch_xstrdup(buf);
+}
+
+/* Pushes an argument; -1 after a message when it is no string, number or bool. */
+static int
+az_push_word(struct lch_strv *v, const cJSON *w, const char *path,
+	     const char *what)
+{
+	char *s = az_word(w);
+
+	if (s == NULL) {
+		lch_msg("config '%s': %s: expected a string, a number or true/"
+		    "false", path, what);
+		return -1;
+	}
+	if (strlen(s) > LCH_ENV_MAX) {
+		lch_msg("config '%s': %s is %zu bytes, more than the %d Linux "
+		    "passes in one argument", path, what, strlen(s),
+		    LCH_ENV_MAX);
+		free(s);
+		return -1;
+	}
+	lch_strv_push(v, s);
+	free(s);
+	return 0;
+}
+
+/* "arguments" (a list) and "script_params" ({"--flag": value}) as words. */
+static int
+az_args(struct lch_strv *v, const cJSON *args, const cJSON *params,
+	const char *path)
+{
+	const cJSON *a;
+	char *what;
+	int i = 0, rc = 0;
+
+	if (args && !cJSON_IsArray(args)) {
+		lch_msg("config '%s': \"arguments\": expected a list", path);
+		return -1;
+	}
+	if (params && !cJSON_IsObject(params)) {
+		lch_msg("config '%s': \"script_params\": expected an object "
+		    "{\"--flag\": value}", path);
+		return -1;
+	}
+	cJSON_ArrayForEach(a, args) {
+		what = lch_xasprintf("\"arguments\" item %d", i++);
+		rc = az_push_word(v, a, path, what);
+		free(what);
+		if (rc != 0)
+			return -1;
+	}
+	cJSON_ArrayForEach(a, params) {
+		lch_strv_push(v, a->string);
+		if (cJSON_IsNull(a))
+			continue;	/* a flag alone */
+		what = lch_xasprintf("\"script_params\" \"%s\"", a->string);
+		rc = az_push_word(v, a, path, what);
+		free(what);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The script as the program: python3 SCRIPT for a .py, else SCRIPT. */
+static int
+az_script(struct lch_opts *o, const cJSON *script, const cJSON *args,
+	  const cJSON *params, const char *path)
+{
+	struct lch_strv v = LCH_STRV_INIT;
+	const char *s = cJSON_IsString(script) ? script->valuestring : "";
+	size_t n = strlen(s);
+
+	if (n == 0) {
+		lch_msg("config '%s': \"%s\": expected the script's file name "
+		    "(e.g. \"train.py\")", path, script->string);
+		return -1;
+	}
+	if (n > 3 && strcmp(s + n - 3, ".py") == 0)
+		lch_strv_push(&v, "python3");
+	if (o->cwd && s[0] != '/')
+		lch_strv_pushf(&v, "%s/%s", o->cwd, s);
+	else if (!strchr(s, '/') && v.n == 0)
+		lch_strv_pushf(&v, "./%s", s);	/* a file here, not in PATH */
+	else
+		lch_strv_push(&v, s);
+	if (az_args(&v, args, params, path) != 0) {
+		lch_strv_clear(&v);
+		return -1;
+	}
+	o->argv = v.v;
+	o->argc = (int)v.n;
+	o->argv_owned = 1;
+	return 0;
+}
+
+/* source_directory: the ranks' folder, from the config file's folder. */
+static int
+az_source_dir(struct lch_opts *o, const cJSON *src, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *s;
+	char *full, *real;
+	struct stat st;
+
+	if (!cJSON_IsString(src) || src->valuestring[0] == '\0') {
+		lch_msg("config '%s': \"source_directory\": expected a "
+		    "directory", path);
+		return -1;
+	}
+	s = src->valuestring;
+	full = s[0] == '/' || !slash ? lch_xstrdup(s) :
+	    lch_xasprintf("%.*s/%s", (int)(slash - path), path, s);
+	real = realpath(full, NULL);
+	if (real == NULL || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		lch_msg("config '%s': \"source_directory\" '%s': %s", path,
+		    full, real ? "not a directory" : strerror(errno));
+		free(full);
+		free(real);
+		return -1;
+	}
+	free(full);
+	free(o->cwd);
+	o->cwd = real;
+	return 0;
+}
+
+/* script + arguments, entry_script + script_params, source_directory. */
+static int
+az_program(struct lch_opts *o, const cJSON *root, const char *path)
+{
+	const cJSON *script = cJSON_GetObjectItemCaseSensitive(root, "script");
+	const cJSON *entry = cJSON_GetObjectItemCaseSensitive(root,
+	    "entry_script");
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "arguments");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(root,
+	    "script_params");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(root,
+	    "source_directory");
+	const char *what = args ? "arguments" : "script_params";
+
+	if (src && az_source_dir(o, src, path) != 0)
+		return -1;
+	if (script && entry) {
+		lch_msg("config '%s': give \"script\" or \"entry_script\", not "
+		    "both", path);
+		return -1;
+	}
+	if (!script && !entry && (args || params)) {
+		lch_msg("config '%s': \"%s\" without \"script\" or "
+		    "\"entry_script\"", path, what);
+		return -1;
+	}
+	if (!script && !entry)
+		return 0;
+	if (cJSON_GetObjectItemCaseSensitive(root, "program")) {
+		lch_msg("config '%s': give \"program\" or \"%s\", not both",
+		    path, script ? "script" : "entry_script");
+		return -1;
+	}
+	if (o->argc > 0)
+		return 0;	/* the command line's program wins */
+	return az_script(o, script ? script : entry, args, params, path);
+}
+
+/* The top-level names; what is only noted. */
+static void
+az_top(struct az_map *m, const cJSON *root)
+{
+	const cJSON *it;
+	size_t i;
+
+	for (i = 0; i < NAZ; i++)
+		if (az_keys[i].type == AZ_NONE && (it =
+		    cJSON_GetObjectItemCaseSensitive(root, az_keys[i].az)))
+			az_add(m, az_keys[i].az, az_keys[i].key, it);
+	cJSON_ArrayForEach(it, root)
+		if (IN_LIST(az_ignored, it->string))
+			az_ignore(m, it->string);
+}
+
+/* Each muster key that the names stand for and the file gives as well. */
+static void
+az_natives(struct az_map *m, const cJSON *root)
+{
+	const cJSON *it;
+	size_t i, n;
+
+	for (i = 0, n = m->n; i < n; i++) {
+		const char *key = m->e[i].d->key;
+		size_t k;
+
+		for (k = 0; k < m->n && strcmp(m->e[k].label, key) != 0; k++)
+			;
+		if (k == m->n && (it = cJSON_GetObjectItemCaseSensitive(root,
+		    key)))
+			az_add(m, key, key, it);
+	}
+}
+
+/* Each muster key from its first Azure name, unless the file has the key. */
+static int
+az_apply(struct lch_opts *o, const struct az_map *m, const cJSON *root,
+	 const char *path)
+{
+	size_t i, k;
+
+	for (i = 0; i < m->n; i++) {
+		const struct opt_def *d = m->e[i].d;
+
+		/* the key itself is read_config's; env's two add up */
+		if (d->id != O_X && cJSON_GetObjectItemCaseSensitive(root,
+		    d->key))
+			continue;
+		for (k = 0; k < i && m->e[k].d != d; k++)
+			;
+		if (k == i && config_apply(o, d, m->e[i].v, path,
+		    m->e[i].label) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Azure ML's names in the config root; what is ignored goes in *note. */
+static int
+read_azure(struct lch_opts *o, const cJSON *root, const char *path,
+	   char **note)
+{
+	struct az_map m;
+	int rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	*note = NULL;
+	az_top(&m, root);
+	if (az_distributed(&m, root, path) != 0)
+		goto out;
+	az_natives(&m, root);
+	if (az_conflicts(&m, path) != 0 || az_env_conflict(root, path) != 0 ||
+	    az_apply(o, &m, root, path) != 0 || az_program(o, root, path) != 0)
+		goto out;
+	if (m.ignored.len)
+		*note = lch_xstrdup(m.ignored.buf);
+	rc = 0;
+out:
+	az_release(&m);
+	return rc;
+}
+
 static int
 read_config(struct lch_opts *o, const char *path)
 {
 	cJSON *root, *it;
+	char *buf, *note = NULL;
 	size_t len;
-	char *buf;
 	int rc = -1;
 
 	if ((buf = config_text(path, &len)) == NULL)
 		return -1;
 	if ((root = config_parse(buf, len, path)) == NULL)
 		goto out;
+	if (read_azure(o, root, path, &note) != 0)
+		goto out;
 	cJSON_ArrayForEach(it, root) {
+		if (azure_key(it->string))
+			continue;
 		if (strcmp(it->string, "program") == 0) {
 			if (config_program(o, it, path) != 0)
 				goto out;
@@ -891,8 +1517,12 @@ read_config(struct lch_opts *o, const char *path)
 			goto out;
 		}
 	}
+	if (note && o->verbose)
+		lch_msg("config '%s': Azure ML keys ignored (muster runs on the "
+		    "hosts and software it is given): %s", path, note);
 	rc = 0;
 out:
+	free(note);
 	cJSON_Delete(root);
 	free(buf);
 	return rc;

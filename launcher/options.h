@@ -77,6 +77,8 @@ struct lch_opts {
 	long master_port;	/* --master-port; 0 = a free port */
 	struct lch_strv xvars;	/* -x VAR or VAR=VAL, in order */
 	char *config;		/* --config */
+	char *cwd;		/* the ranks' folder, absolute: a config's
+				   source_directory; NULL: the head's */
 	int tag;		/* --no-tag clears: raw output */
 	int verbose;
 	char **argv;		/* the program and its arguments */

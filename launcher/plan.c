@@ -591,6 +591,7 @@ lch_plan_build(struct lch_plan *p, const struct lch_opts *o)
 		    LCH_NP_MAX), -1;
 	p->np = (int)o->np;
 	p->argv = o->argv;
+	p->cwd = o->cwd;
 	p->launcher = lch_launcher_name(o->launcher);
 	if (o->job_id)
 		snprintf(p->job_id, sizeof(p->job_id), "%s", o->job_id);
@@ -927,6 +928,8 @@ lch_plan_print(const struct lch_plan *p, int fd)
 		cJSON_AddStringToObject(o, "host", p->nodes[rk->node_rank].host);
 		cJSON_AddStringToObject(o, "launcher", p->launcher);
 		add_net(p, &p->nodes[rk->node_rank], o);
+		if (p->cwd)
+			cJSON_AddStringToObject(o, "cwd", p->cwd);
 		argv = cJSON_AddArrayToObject(o, "argv");
 		for (a = 0; p->argv[a]; a++)
 			cJSON_AddItemToArray(argv, cJSON_CreateString(p->argv[a]));

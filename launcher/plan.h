@@ -73,6 +73,8 @@ struct lch_plan {
 	struct mst_netaddr head;
 	char head_err[256];	/* why there is no head address (dry run) */
 	char **argv;		/* the program, borrowed */
+	const char *cwd;	/* the ranks' folder (a config's
+				   source_directory), borrowed, or NULL */
 	const char *launcher;	/* lch_launcher_name of --launcher, resolved */
 	/* what every agent places its ranks with (records.h: "place") */
 	struct lch_place_opts place;
@@ -120,7 +122,8 @@ int  lch_plan_set_net(struct lch_plan *p, const struct lch_opts *o,
 void lch_plan_setenv(struct lch_plan *p, const char *name, const char *val);
 void lch_plan_release(struct lch_plan *p);
 /*
- * One JSON object per rank per line (the --dry-run format); "launcher"
+ * One JSON object per rank per line (the --dry-run format); "cwd" the
+ * folder it runs in when one was given (else absent); "launcher"
  * says how its node's agent starts (local, ssh, slurm, mpi), "net" how
  * its node's address, interface and ports are chosen, "place" its
  * cores, NUMA node, GPUs and OMP_NUM_THREADS as planned here (its env
