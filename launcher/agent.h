@@ -39,6 +39,7 @@
 #define LCH_EXIT_IOERR 74	/* output or a log could not be written */
 
 struct lch_place_rank;
+struct lch_metrics;
 
 struct lch_agent_worker {
 	int rank;
@@ -47,6 +48,7 @@ struct lch_agent_worker {
 	/* its CPU and memory binding (place.h), applied in the forked
 	   child before exec; NULL: none */
 	const struct lch_place_rank *place;
+	const char *metrics;	/* its metrics FIFO (metrics.h), or NULL */
 };
 
 struct lch_agent_cfg {
@@ -64,6 +66,8 @@ struct lch_agent_cfg {
 	const char *ctl_pending;	/* control bytes read with the plan */
 	size_t ctl_pending_len;
 	int warden_fd;		/* worker pids to the warden (warden.h), or -1 */
+	/* direct mode: where the ranks' metric lines go, or NULL */
+	struct lch_metrics *metrics;
 };
 
 /* Runs the workers to the end; returns the first failure's code, or 0. */

@@ -832,7 +832,7 @@ lch_mpi_rank_main(struct lch_opts *o)
 	 * the rendezvous client's below has threads; this process goes on
 	 * as the agent.
 	 */
-	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
+	(void)lch_warden_split(c.grace_ms, NULL, &c.warden_fd);
 	if (!p.all_local) {
 		if (rank_addr(o, &p, (int)rank, &na) != 0) {
 			code = 2;
