@@ -7,17 +7,11 @@
 # the same process, REPEATS times; then the median ratio.  Issue 11 asks
 # for a few microseconds per metric.
 #
-# usage: sh tests/perf/metrics.sh [-r REPEATS] [-n CALLS]
+# usage: sh tests/perf/metrics.sh [REPEATS [CALLS]]   (5, 200000)
+R=${1:-5} N=${2:-200000}
+case $R$N in *[!0-9]*) echo "usage: metrics.sh [REPEATS [CALLS]]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/../.." || exit 2
-ROOT=$PWD
-R=5 N=200000
-while getopts r:n: o; do
-	case $o in
-	r) R=$OPTARG ;; n) N=$OPTARG ;;
-	*) exit 2 ;;
-	esac
-done
-B=$ROOT/${MUSTER_BUILD:-build}
+B=$PWD/${MUSTER_BUILD:-build}
 ML=$B/tests/metric_log
 [ -x "$ML" ] || { echo "metrics.sh: $ML missing: make tests" >&2; exit 2; }
 T=$(mktemp -d /tmp/muster-perf.XXXXXX) || exit 2
