@@ -700,6 +700,7 @@ loop(struct agent *a)
 
 	while (a->running > 0) {
 		flush_out(a);
+		(void)lch_metrics_flush(a->c->metrics);	/* direct mode */
 		now = (long long)mst_now_ms();
 		if (!a->stopping && a->term_at && now >= a->term_at)
 			stop_all(a, SIGTERM);
@@ -1043,23 +1044,6 @@ make_fifos(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 	return dir;
 }
 
-/* The Python helper (lib/python's muster) importable by every rank. */
-static void
-python_path(struct lch_agent_cfg *c, struct lch_env *env)
-{
-	const char *dir = lch_metrics_pydir(), *old;
-	int i;
-
-	for (i = 0; dir && i < c->nworkers; i++) {
-		if ((old = lch_env_get(&env[i], "PYTHONPATH")) == NULL)
-			old = getenv("PYTHONPATH");
-		if (old && *old)
-			lch_env_setf(&env[i], "PYTHONPATH", "%s:%s", old, dir);
-		else
-			lch_env_set(&env[i], "PYTHONPATH", dir);
-	}
-}
-
 static void
 fifos_release(struct lch_agent_cfg *c, char *dir)
 {
@@ -1092,7 +1076,8 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 		return 2;
 	}
 	mdir = make_fifos(plan, &c, env);
-	python_path(&c, env);
+	for (i = 0; i < c.nworkers; i++)	/* the Python helper importable */
+		lch_metrics_pypath(&env[i]);
 	for (i = 0; i < c.nworkers; i++)	/* the plan's, then placement's */
 		c.w[i].envp = lch_env_merge(environ, &env[i]);
 	/* no warden (no fork): the agent goes on alone, as before; the

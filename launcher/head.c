@@ -2244,6 +2244,9 @@ lch_head_run(struct lch_opts *o)
 		goto out_plan;
 	}
 	if (o->mpi) {
+		/* i11: runrec takes this over (the wrappers write metrics) */
+		if (o->run_dir && !o->no_record)
+			(void)make_dirs(o->run_dir, "--run-dir", 0755);
 		code = lch_mpi_run(o, &plan);
 		goto out_rdv;
 	}

@@ -692,6 +692,79 @@ lch_metrics_pydir(void)
 	return NULL;
 }
 
+void
+lch_metrics_pypath(struct lch_env *e)
+{
+	const char *dir = lch_metrics_pydir(), *old;
+
+	if (dir == NULL)
+		return;
+	if ((old = lch_env_get(e, "PYTHONPATH")) == NULL)
+		old = getenv("PYTHONPATH");
+	if (old && *old)
+		lch_env_setf(e, "PYTHONPATH", "%s:%s", old, dir);
+	else
+		lch_env_set(e, "PYTHONPATH", dir);
+}
+
+/* The kernel's boot id (36 bytes), or "" */
+static void
+boot_id(char buf[64])
+{
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, 63);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+int
+lch_metrics_where_set(const char *dir)
+{
+	char boot[64], *path, *v;
+	struct stat st;
+
+	boot_id(boot);
+	if (!boot[0] || (path = realpath(dir, NULL)) == NULL)
+		return -1;
+	if (stat(path, &st) != 0) {
+		free(path);
+		return -1;
+	}
+	v = lch_xasprintf("%s %llu %llu %s", boot,
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, path);
+	setenv(LCH_METRICS_WHERE_ENV, v, 1);
+	free(v);
+	free(path);
+	return 0;
+}
+
+const char *
+lch_metrics_where_path(void)
+{
+	const char *v = getenv(LCH_METRICS_WHERE_ENV);
+	unsigned long long dev, ino;
+	char boot[64], theirs[64];
+	struct stat st;
+	int off = 0;
+
+	if (v == NULL || sscanf(v, "%63s %llu %llu %n", theirs, &dev, &ino,
+	    &off) != 3 || off == 0)
+		return NULL;
+	boot_id(boot);
+	if (strcmp(boot, theirs) != 0 || stat(v + off, &st) != 0 ||
+	    (unsigned long long)st.st_dev != dev ||
+	    (unsigned long long)st.st_ino != ino)
+		return NULL;
+	return v + off;
+}
+
 /* --- the agent's side --- */
 
 char *

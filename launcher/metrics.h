@@ -115,6 +115,22 @@ double lch_metrics_now(void);
  * every rank's PYTHONPATH.
  */
 const char *lch_metrics_pydir(void);
+/* Appends that folder to PYTHONPATH in e (over the process's own). */
+struct lch_env;
+void  lch_metrics_pypath(struct lch_env *e);
+
+/*
+ * --mpi: the wrappers write metrics.jsonl themselves, where they run on
+ * the launcher's machine.  lch_metrics_where_set puts in the environment
+ * (LCH_METRICS_WHERE_ENV) what names the run directory dir there: the
+ * kernel's boot id, the directory's device and inode and its path (-1
+ * when dir cannot be read).  lch_metrics_where_path returns that path
+ * when this process sees the same directory on the same kernel, else
+ * NULL (another host: its metrics are not recorded).
+ */
+#define LCH_METRICS_WHERE_ENV "MUSTER_METRICS_WHERE"
+int   lch_metrics_where_set(const char *dir);
+const char *lch_metrics_where_path(void);
 
 /* --- the agent's side: a FIFO per rank --- */
 

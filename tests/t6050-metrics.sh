@@ -18,6 +18,11 @@ jq_py() { $PY -c '
 import json, sys
 for l in open(sys.argv[1]):
         print(eval(sys.argv[2], {"json": json}, {"m": json.loads(l)}))' "$@"; }
+# "R:N " for each rank R with N lines in $R/metrics.jsonl
+lines_per_rank() {
+	jq_py $R/metrics.jsonl 'm["rank"]' | sort | uniq -c |
+		awk '{ printf "%s:%s ", $2, $1 }'
+}
 
 # --- echo from a shell, 2 virtual nodes x 2 ranks
 rm -rf $R
@@ -167,6 +172,34 @@ is "a bar: each segment tagged, redrawn in place" "$out" \
 is "a bar: the log holds the bytes as written" "$(od -An -c $T/logs/rank.0.stdout | tr -d '\n' | tr -s ' ')" \
 	" \\r 1 % \\r 2 % \\r 3 % \\r 4 % \\r 5 % \\r 6 % \\r 7 % \\r 8 % \\n"
 
+# --- through relays (--fanout 1, a chain of 3 nodes, an "ssh" that runs
+# the command here): the relays pass m records on
+printf '%s\n' '#!/bin/sh' 'while [ "$1" != "--" ]; do shift; done' 'shift 2' \
+	'exec sh -c "$1"' > $T/fakessh
+rm -rf $R
+MUSTER_FORCE_SSH=1 $MUSTER --ssh "sh $T/fakessh" --fanout 1 --nodes 3 \
+	--run-dir $R -- $ML log 2 0 > $T/out 2>&1
+is "through 2 relays: exit 0" "$?:$(cat $T/out)" "0:"
+is "through 2 relays: each node's rank logged its 4 lines" \
+	"$(lines_per_rank)" "0:4 1:4 2:4 "
+
+# --- --mpi: no head between; the wrappers here append to metrics.jsonl
+if command -v mpirun > /dev/null; then
+	rm -rf $R
+	timeout -k 5 60 $MUSTER --mpi -n 2 --run-dir $R -- sh -c '
+		[ -z "${MUSTER_METRICS_WHERE+set}" ] || echo "the wrapper'"'"'s variable leaked"
+		echo "loss 0.$RANK" > $MUSTER_METRICS
+		exec '$PY' -c "from muster import run; run.log(\"py\", 1, step=4)"' \
+		> $T/out 2>&1
+	is "--mpi: exit 0, nothing said" "$?:$(cat $T/out)" "0:"
+	is "--mpi: each rank's lines in metrics.jsonl" \
+		"$(jq_py $R/metrics.jsonl '"%d:%s:%d" % (m["rank"], m["name"], m["step"])' | sort | tr '\n' ' ')" \
+		"0:loss:0 0:py:4 1:loss:0 1:py:4 "
+	is "--mpi: the FIFO directories are gone" "$(ls $TMPDIR)" ""
+else
+	skip "--mpi metrics" "no mpirun"
+fi
+
 # --- ssh hosts: metrics from h2's agent reach the head on h1
 hosts_up 2 "metrics over ssh"
 rm -rf $R
@@ -174,6 +207,14 @@ $in_h1 $MUSTER --timeout 60 -H h1:1,h2:1 --run-dir $R -- $ML log 3 0 \
 	> $T/out 2>&1
 is "over ssh: exit 0" "$?:$(cat $T/out)" "0:"
 is "over ssh: h2's rank 1 logged its 5 lines, as h1's rank 0" \
-	"$(jq_py $R/metrics.jsonl 'm["rank"]' | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" \
-	"0:5 1:5 "
+	"$(lines_per_rank)" "0:5 1:5 "
+# under --mpi h2's wrapper sees the run directory on this kernel (the test
+# hosts share it): it records its metrics too
+if command -v mpirun > /dev/null; then
+	rm -rf $R
+	$in_h1 timeout -k 5 60 $MUSTER --mpi -H h1:1,h2:1 --run-dir $R -- \
+		$ML log 3 0 > $T/out 2>&1
+	is "--mpi over ssh: exit 0" "$?:$(cat $T/out)" "0:"
+	is "--mpi over ssh: both ranks' lines" "$(lines_per_rank)" "0:5 1:5 "
+fi
 done_testing

@@ -334,6 +334,28 @@ test_fifo(void)
 	free(dir);
 }
 
+/* --mpi: the run directory, seen on this kernel, or not (another host). */
+static void
+test_where(void)
+{
+	char dir[] = "/tmp/metrics_where.XXXXXX", v[512];
+	const char *got;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_INT(lch_metrics_where_set(dir), 0);
+	got = lch_metrics_where_path();
+	CHECK_STR(got, dir);
+	snprintf(v, sizeof(v), "%s", getenv(LCH_METRICS_WHERE_ENV));
+	memcpy(v, "00000000", 8);	/* another kernel's boot id */
+	setenv(LCH_METRICS_WHERE_ENV, v, 1);
+	CHECK(lch_metrics_where_path() == NULL);
+	setenv(LCH_METRICS_WHERE_ENV, "garbage", 1);
+	CHECK(lch_metrics_where_path() == NULL);
+	CHECK_INT(lch_metrics_where_set("/nonexistent/dir"), -1);
+	rmdir(dir);
+	CHECK_INT(lch_metrics_where_set(dir), -1);
+}
+
 TEST_LIST = {
 	{ "forms", test_forms },
 	{ "nonfinite", test_nonfinite },
@@ -343,5 +365,6 @@ TEST_LIST = {
 	{ "summary", test_summary },
 	{ "split", test_split },
 	{ "fifo", test_fifo },
+	{ "where", test_where },
 	{ NULL, NULL }
 };
