@@ -79,6 +79,21 @@ is "--no-record: no MUSTER_METRICS, python and C calls do nothing, exit 0" \
 is "a bad name is MUSTER_EINVAL, said" "$($ML bad)" \
 	"invalid argument: muster_log: the name is not 1 to 255 bytes without blanks or control bytes"
 
+# --- the helper's folder on PYTHONPATH: the build tree's, or an install's
+$MUSTER -n 1 --no-record -- $PY -c 'import muster; print(muster.__file__)' \
+	> $T/out 2>&1
+is "build tree: ranks import lib/python's muster" "$(cat $T/out)" \
+	"[0] $ROOT/lib/python/muster/__init__.py"
+mkdir -p $T/inst/bin $T/inst/share/muster/python/muster
+cp $MUSTER $T/inst/bin/
+cp lib/python/muster/__init__.py $T/inst/share/muster/python/muster/
+PYTHONPATH=/elsewhere $T/inst/bin/muster -n 1 --no-record -- sh -c \
+	'echo $PYTHONPATH; '$PY' -c "import muster; print(muster.__file__)"' \
+	> $T/out 2>&1
+is "installed: PREFIX/share/muster/python, after the user's PYTHONPATH" \
+	"$(cat $T/out | tr '\n' ' ')" \
+	"[0] /elsewhere:$T/inst/share/muster/python [0] $T/inst/share/muster/python/muster/__init__.py "
+
 # --- live: a line is in metrics.jsonl while its rank still runs
 rm -rf $R
 $MUSTER -n 1 --run-dir $R -- sh -c '
