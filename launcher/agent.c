@@ -125,7 +125,8 @@ emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
 	memcpy(prefix, ws->prefix[stream], sizeof(prefix));
 	if (more && !a->c->direct)
 		prefix[0] = (char)(stream ? LCH_REC_ERR_MORE : LCH_REC_OUT_MORE);
-	if (!(a->c->direct && ws->piece[stream] && !ws->cr[stream]))
+	if (!(a->c->direct && ws->piece[stream] && (!ws->cr[stream] ||
+	    n == 0)))	/* the tag again after '\r', not before "\n" */
 		lch_outq_add(o, prefix, ws->plen[stream]);
 	lch_outq_add(o, s, n);
 	if (!more || !a->c->direct)	/* a record ends with its newline */

@@ -246,7 +246,7 @@ out_rank(struct head *h, const struct lch_rec *r)
 			out_add(h, s, mark, strlen(mark));
 		} else if (h->o->tag)
 			out_add(h, s, r->tag, (size_t)(r->text - r->tag));
-	} else if (h->cr[s] && h->o->tag)
+	} else if (h->cr[s] && h->o->tag && r->text_len)	/* not at "\r\n" */
 		out_add(h, s, r->tag, (size_t)(r->text - r->tag));
 	h->broke[2 * r->rank + s] = 0;
 	out_add(h, s, r->text, r->text_len);
