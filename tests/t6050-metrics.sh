@@ -215,6 +215,13 @@ else
 	skip "--mpi metrics" "no mpirun"
 fi
 
+# two ranks' bars: each redraw tagged anew, never marked as a cut line
+$MUSTER -n 2 --no-record -- sh -c '
+	for i in 1 2 3 4; do printf "\r%d/4" $i; sleep 0.1; done; echo' > $T/out
+is "two bars: 4 redraws each, no '[R]+ ' mark" \
+	"$(tr '\r' '\n' < $T/out | grep -c '^\[[01]\] [1-4]/4$'):$(grep -c '\]+ ' $T/out)" \
+	"8:0"
+
 # --- ssh hosts: metrics from h2's agent reach the head on h1
 hosts_up 2 "metrics over ssh"
 rm -rf $R
