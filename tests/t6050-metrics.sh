@@ -144,6 +144,19 @@ is "10^6 lines: each rank's 250000 in order, step = value, none lost" \
 	"1000000 250000 250000 250000 250000 0"
 ok_if "10^6 lines: within 60 s (${ms} ms)" [ $ms -lt 60000 ]
 
+# --- the job stopped (--timeout, SIGTERM to muster): the FIFOs go too
+$MUSTER --nodes 2 --procs-per-node 1 --timeout 1 --run-dir $R -- sleep 30 \
+	> /dev/null 2>&1
+is "--timeout: exit 124, the FIFO directories gone" "$?:$(ls $TMPDIR)" "124:"
+rm -f $T/pid.*
+$MUSTER --nodes 2 --procs-per-node 1 --run-dir $R -- sh -c \
+	'echo $$ > '$T'/pid.$RANK; exec sleep 30' > /dev/null 2>&1 &
+job=$!
+wait_files 2 "$T/pid.*"
+kill -TERM $job
+wait $job
+is "SIGTERM to muster: the FIFO directories gone" "$(ls $TMPDIR)" ""
+
 # --- an agent killed (SIGKILL): its warden removes the FIFOs
 rm -f $T/agent
 $MUSTER -n 1 --run-dir $R -- sh -c 'echo $PPID > '$T'/agent; exec sleep 30' \
