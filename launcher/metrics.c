@@ -1,4 +1,5 @@
 /* metrics.c: see metrics.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -803,22 +804,23 @@ void
 lch_metrics_dir_remove(const char *dir)
 {
 	char path[PATH_MAX];
+	struct dirent *e;
 	struct stat st;
-	int r, miss = 0;
+	DIR *d;
 
-	if (dir == NULL)
+	if (dir == NULL || (d = opendir(dir)) == NULL)
 		return;
-	/* rank.0, rank.1...: our names only, FIFOs of ours only */
-	for (r = 0; miss < 64; r++) {
-		snprintf(path, sizeof(path), "%s/rank.%d", dir, r);
-		if (lstat(path, &st) != 0) {
-			miss++;
+	/* rank.R: our names only, FIFOs of ours only */
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "rank.", 5) != 0 || e->d_name[5] == '\0' ||
+		    strspn(e->d_name + 5, "0123456789") != strlen(e->d_name + 5))
 			continue;
-		}
-		miss = 0;
-		if (S_ISFIFO(st.st_mode) && st.st_uid == geteuid())
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		    st.st_uid == geteuid())
 			unlink(path);
 	}
+	closedir(d);
 	(void)rmdir(dir);
 }
 

@@ -142,8 +142,8 @@ char *lch_metrics_dir_make(char *err, size_t len);
 /* Makes dir/rank.R (mkfifo 0600): malloc'ed path, or NULL with err set. */
 char *lch_metrics_fifo_make(const char *dir, int rank, char *err, size_t len);
 /*
- * Removes the FIFOs rank.* of ours in dir, and dir when then empty;
- * NULL is fine.  Nothing that allocates (the warden calls it too).
+ * Removes the FIFOs rank.R of ours in dir, and dir when then empty;
+ * NULL is fine (the agent calls it, and its warden after it).
  */
 void  lch_metrics_dir_remove(const char *dir);
 

@@ -6,6 +6,7 @@
  * dropped, the next kept).
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
@@ -311,7 +312,7 @@ test_split(void)
 static void
 test_fifo(void)
 {
-	char err[256], *dir, *f;
+	char err[256], other[PATH_MAX + 16], *dir, *f;
 	struct lch_metrics_in in;
 	struct stat st;
 	int w;
@@ -319,6 +320,7 @@ test_fifo(void)
 	CHECK((dir = lch_metrics_dir_make(err, sizeof(err))) != NULL);
 	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
 	CHECK((f = lch_metrics_fifo_make(dir, 3, err, sizeof(err))) != NULL);
+	free(lch_metrics_fifo_make(dir, 1000, err, sizeof(err)));
 	CHECK(lch_metrics_in_open(&in, f) == 0);
 	CHECK((w = open(f, O_WRONLY | O_APPEND)) >= 0);
 	CHECK(write(w, "z 1\n", 4) == 4);
@@ -328,7 +330,16 @@ test_fifo(void)
 	CHECK_INT(nseen, 1);
 	CHECK_INT(lch_metrics_in_read(&in, seen, NULL), 0);
 	lch_metrics_in_close(&in);
-	lch_metrics_dir_remove(dir);
+	snprintf(other, sizeof(other), "%s/rank.x", dir);
+	CHECK((w = open(other, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(w);
+	lch_metrics_dir_remove(dir);	/* not a FIFO of ours: kept, dir too */
+	CHECK(stat(other, &st) == 0);
+	snprintf(other, sizeof(other), "%s/rank.1000", dir);
+	CHECK(lstat(other, &st) != 0);	/* past rank.3, far past */
+	snprintf(other, sizeof(other), "%s/rank.x", dir);
+	unlink(other);
+	lch_metrics_dir_remove(dir);	/* rank.1000 as rank.3 */
 	CHECK(stat(dir, &st) != 0);
 	free(f);
 	free(dir);
