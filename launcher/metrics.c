@@ -526,8 +526,13 @@ lch_metrics_add(struct lch_metrics *m, int rank, const char *line, size_t n,
 	while (n && (*line == ' ' || *line == '\t'))
 		line++, n--;
 	if (n && line[0] == '{') {
-		if ((j = cJSON_ParseWithLength(line, n)) == NULL ||
-		    !cJSON_IsObject(j))
+		const char *end = NULL;
+
+		/* one object, and only blanks after it */
+		j = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+		while (j && end < line + n && (*end == ' ' || *end == '\t'))
+			end++;
+		if (j == NULL || !cJSON_IsObject(j) || end != line + n)
 			rc = -1;
 		else
 			rc = parse_json(j, &mt, &why);

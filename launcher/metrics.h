@@ -27,8 +27,9 @@
  * wall time the rank logged it (absent: when the head read it).  In the
  * text form blanks (spaces, tabs) separate the fields and a '\r' before
  * the newline is ignored.  A list or a row may carry "step" and "t" too.
- * A COLUMN is 1 to 255 bytes of UTF-8 without control bytes.  Other
- * members of a JSON line are ignored.
+ * A COLUMN is 1 to 255 bytes of UTF-8 without control bytes.  A JSON
+ * line is one object (blanks may follow it); its other members are
+ * ignored.
  * The agent passes each line on as an "m[R] LINE" record (records.h);
  * the head turns it into a line of metrics.jsonl:
  *

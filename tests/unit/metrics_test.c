@@ -96,9 +96,10 @@ test_forms(void)
 	CHECK_INT(ADD(m, 2, "{\"name\":\"r\",\"row\":{\"a b\":1,\"c\":-2},"
 	    "\"step\":4}"), 0);
 	CHECK_INT(ADD(m, 0, "loss 0.125"), 0);
+	CHECK_INT(ADD(m, 0, "{\"name\":\"t\",\"value\":1}  "), 0);
 	lch_metrics_close(m);
 	a = lines();
-	CHECK_INT(cJSON_GetArraySize(a), 6);
+	CHECK_INT(cJSON_GetArraySize(a), 7);
 	l = cJSON_GetArrayItem(a, 0);
 	CHECK_STR(str(l, "name"), "loss");
 	CHECK(num(l, "value") == 0.5);
@@ -174,7 +175,8 @@ test_bad(void)
 		"\"step\":0.5}", "{\"name\":\"x\",\"row\":[1]}", "{broken",
 		"{\"name\":\"a b\",\"value\":1}", "[1,2]", "x\xff 1",
 		"{\"name\":\"x\",\"value\":1,\"t\":\"now\"}", "{\"name\":\"x\","
-		"\"row\":{\"\":1}}", "x 0x", NULL
+		"\"row\":{\"\":1}}", "x 0x", "{\"name\":\"x\",\"value\":1} tail",
+		"{\"name\":\"x\",\"value\":1}{}", NULL
 	};
 	struct lch_metrics *m = sink();
 	cJSON *a, *j;
