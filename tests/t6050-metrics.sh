@@ -157,6 +157,15 @@ kill -TERM $job
 wait $job
 is "SIGTERM to muster: the FIFO directories gone" "$(ls $TMPDIR)" ""
 
+# --- 4 threads of one rank at once: whole lines, each thread's in order
+rm -rf $R
+$MUSTER -n 1 --run-dir $R -- $ML threads 4 20000 > $T/out 2>&1
+is "4 threads: exit 0" "$?:$(cat $T/out)" "0:"
+is "4 threads: 80000 whole lines, each thread's steps = values, in order" \
+	"$(awk -F'[:,}]' '{ k = $6; if ($8 != n[k] || $10 != n[k]) bad++; n[k]++ }
+	END { print NR, n["\"t0\""], n["\"t3\""], bad + 0 }' $R/metrics.jsonl)" \
+	"80000 20000 20000 0"
+
 # --- an agent killed (SIGKILL): its warden removes the FIFOs
 rm -f $T/agent
 $MUSTER -n 1 --run-dir $R -- sh -c 'echo $PPID > '$T'/agent; exec sleep 30' \

@@ -9,11 +9,15 @@
  *   metric_log bench N FILE	ns per call: N muster_log_metric calls (on
  *				$MUSTER_METRICS), then N write(2)s of the
  *				same line to FILE; prints both and the ratio
+ *   metric_log threads T N	T threads, each N scalars "tK" (K the
+ *				thread), value i, no step, at once
  *   metric_log bad		a bad name: prints the result's text
  *
  * Exit 0, or 1 after a line naming what failed.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +77,41 @@ do_seq(long n)
 	return 0;
 }
 
+static long per_thread;
+
+static void *
+thread_main(void *arg)
+{
+	char name[16];
+	long i;
+
+	snprintf(name, sizeof(name), "t%ld", (long)(intptr_t)arg);
+	for (i = 0; i < per_thread; i++)
+		if (muster_log_metric(NULL, name, (double)i, -1) != MUSTER_OK)
+			return (void *)1;
+	return NULL;
+}
+
+static int
+do_threads(long nt, long n)
+{
+	pthread_t t[64];
+	void *rv;
+	long k;
+	int bad = 0;
+
+	per_thread = n;
+	for (k = 0; k < nt && k < 64; k++)
+		pthread_create(&t[k], NULL, thread_main, (void *)(intptr_t)k);
+	for (k = 0; k < nt && k < 64; k++) {
+		pthread_join(t[k], &rv);
+		bad |= rv != NULL;
+	}
+	if (bad)
+		fprintf(stderr, "metric_log: a thread's muster_log_metric failed\n");
+	return bad;
+}
+
 /* The same line libmuster writes, to a plain file, one write(2) each. */
 static int
 do_bench(long n, const char *file)
@@ -121,6 +160,8 @@ main(int argc, char **argv)
 		return do_log(atol(argv[2]), atol(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "seq") == 0)
 		return do_seq(atol(argv[2]));
+	if (argc >= 4 && strcmp(argv[1], "threads") == 0)
+		return do_threads(atol(argv[2]), atol(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "bench") == 0)
 		return do_bench(atol(argv[2]), argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "bad") == 0) {
@@ -130,6 +171,6 @@ main(int argc, char **argv)
 		return rv == MUSTER_EINVAL ? 0 : 1;
 	}
 	fprintf(stderr, "usage: metric_log log N MS | seq N | bench N FILE | "
-	    "bad\n");
+	    "threads T N | bad\n");
 	return 2;
 }
