@@ -10,7 +10,8 @@ env_line='echo "RANK=$RANK/$WORLD_SIZE NODE_RANK=$NODE_RANK LOCAL_RANK=$LOCAL_RA
 $M --nodes 2 --procs-per-node 2 -- sh -c "$env_line" | sort
 echo
 echo "== muster --nodes 2 --procs-per-node 2 -- build/examples/trainer"
-echo "   (data-parallel SGD; gradients averaged across the 4 ranks each step)"
+echo "   (data-parallel SGD; gradients averaged across the 4 ranks each step;"
+echo "   every rank logs its loss each step with muster_log_metric)"
 $M --nodes 2 --procs-per-node 2 -- build/examples/trainer
 echo
 echo "== the same problem in one process, for comparison"

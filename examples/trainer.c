@@ -4,7 +4,8 @@
  * same global batch, computes the mean gradient of its shard, and the
  * ranks average gradients (and the loss) with MUSTER_AVG, fused into one
  * allreduce by a group.  The loss therefore follows the same curve as one
- * process on the whole batch.
+ * process on the whole batch.  Every rank logs the loss of each step
+ * (muster_log_metric) into the job's run record.
  *
  *	muster -n 4 -- trainer [--steps N] [--lr X] [--samples N]
  */
@@ -57,6 +58,7 @@ main(int argc, char **argv)
 	long steps = 200, samples = 4800, lo, hi, i, s;
 	double lr = 0.2, w[DIM] = { 0 }, grad[DIM], loss;
 	muster_comm *c = NULL;
+	int log_failed = 0;
 	muster_result rv;
 	int rank, size, k, j;
 
@@ -104,6 +106,14 @@ main(int argc, char **argv)
 			return fail(rv, c, "allreduce");
 		if (rank == 0 && (s % 20 == 0 || s == steps))
 			printf("step %ld loss %.9g\n", s, loss);
+		/* into the run record (metrics.jsonl); a no-op outside
+		 * muster: a metric that cannot be written stops no training */
+		if (!log_failed && (rv = muster_log_metric(c, "loss", loss,
+		    s)) != MUSTER_OK) {
+			fprintf(stderr, "trainer: muster_log_metric: %s: %s\n",
+			    muster_strerror(rv), muster_comm_last_error(c));
+			log_failed = 1;
+		}
 		for (j = 0; j < DIM; j++)
 			w[j] -= lr * grad[j];
 	}

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "facts.h"
 #include "gather.h"
+#include "metrics.h"
 #include "outq.h"
 #include "place.h"
 #include "records.h"
@@ -45,6 +46,9 @@ struct wstate {
 	char prefix[2][LCH_REC_PREFIX_MAX];	/* "o[3] "/"e[3] ", or "[3] " */
 	size_t plen[2];
 	int piece[2];		/* the last line sent was a piece (O, E) */
+	int cr[2];		/* ... and it ended in '\r' (a redrawn bar) */
+	struct lch_metrics_in min;	/* its metrics FIFO (metrics.h) */
+	struct agent *a;
 };
 
 struct agent {
@@ -149,12 +153,32 @@ emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
 	memcpy(prefix, ws->prefix[stream], sizeof(prefix));
 	if (more && !a->c->direct)
 		prefix[0] = (char)(stream ? LCH_REC_ERR_MORE : LCH_REC_OUT_MORE);
-	if (!(a->c->direct && ws->piece[stream]))
+	if (!(a->c->direct && ws->piece[stream] && (!ws->cr[stream] ||
+	    n == 0)))	/* the tag again after '\r', not before "\n" */
 		lch_outq_add(o, prefix, ws->plen[stream]);
 	lch_outq_add(o, s, n);
 	if (!more || !a->c->direct)	/* a record ends with its newline */
 		lch_outq_add(o, "\n", 1);
 	ws->piece[stream] = more;
+	ws->cr[stream] = more && n > 0 && s[n - 1] == '\r';
+}
+
+/*
+ * A progress bar redraws with '\r' and no newline: what is buffered up
+ * to each '\r' goes at once, as a piece of its own.
+ */
+static size_t
+drain_bars(struct agent *a, struct wstate *ws, int stream, size_t start)
+{
+	struct lch_strbuf *lb = &ws->lb[stream];
+	char *cr;
+
+	while ((cr = memchr(lb->buf + start, '\r', lb->len - start)) != NULL) {
+		emit_line(a, ws, stream, lb->buf + start,
+		    (size_t)(cr + 1 - (lb->buf + start)), 1);
+		start = (size_t)(cr + 1 - lb->buf);
+	}
+	return start;
 }
 
 /* Splits what is buffered into lines; at EOF a partial line goes too. */
@@ -170,6 +194,8 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 		    (size_t)(nl - (lb->buf + start)), 0);
 		start = (size_t)(nl - lb->buf) + 1;
 	}
+	if (!eof)
+		start = drain_bars(a, ws, stream, start);
 	if ((eof || lb->len - start >= LCH_REC_LINE_MAX) && lb->len > start) {
 		emit_line(a, ws, stream, lb->buf + start, lb->len - start, !eof);
 		start = lb->len;
@@ -224,6 +250,45 @@ read_stream(struct agent *a, struct wstate *ws, int stream)
 	    lb->buf + lb->len - (size_t)n, (size_t)n) != 0)
 		log_failed(a, ws, stream);
 	drain_lines(a, ws, stream, 0);
+}
+
+/* A rank's metric line: an m record, or in direct mode the sink's. */
+static void
+metric_line(void *arg, const char *line, size_t n)
+{
+	struct wstate *ws = arg;
+	struct agent *a = ws->a;
+	char prefix[LCH_REC_PREFIX_MAX];
+
+	if (a->c->direct) {
+		if (a->c->metrics)
+			(void)lch_metrics_add(a->c->metrics, ws->w->rank, line,
+			    n, lch_metrics_now());
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "%c[%d] ", LCH_REC_METRIC,
+	    ws->w->rank);
+	lch_outq_add(&a->out[0], prefix, strlen(prefix));
+	lch_outq_add(&a->out[0], line, n);
+	lch_outq_add(&a->out[0], "\n", 1);
+}
+
+/* What the rank's metrics FIFO holds (all of it: at its end). */
+static void
+read_metrics(struct wstate *ws, int all)
+{
+	long n;
+	int k = 0;
+
+	/* at the end: what the FIFO holds, not what a leftover writes on */
+	while ((n = lch_metrics_in_read(&ws->min, metric_line, ws)) > 0 &&
+	    all && ++k < 64)
+		;
+	if (n < 0) {
+		lch_msg("cannot read the metrics FIFO of rank %d: %s",
+		    ws->w->rank, strerror(errno));
+		lch_metrics_in_close(&ws->min);
+	}
 }
 
 /* Signals every worker's process group (reaped ones too: grandchildren). */
@@ -298,6 +363,10 @@ check_done(struct agent *a, struct wstate *ws, long long now)
 			}
 	if (ws->fd[0] >= 0 || ws->fd[1] >= 0)
 		return;
+	if (ws->min.fd >= 0) {	/* its metrics come before its end */
+		read_metrics(ws, 1);
+		lch_metrics_in_close(&ws->min);
+	}
 	ws->reported = 1;
 	a->running--;
 	if (!a->c->direct)
@@ -603,6 +672,10 @@ start_worker(struct agent *a, struct wstate *ws)
 
 	ws->fd[0] = ws->fd[1] = ws->logfd[0] = ws->logfd[1] = -1;
 	set_prefixes(a, ws);
+	if (ws->w->metrics && lch_metrics_in_open(&ws->min,
+	    ws->w->metrics) != 0)	/* the rank runs, its metrics lost */
+		lch_msg("%s: cannot open the metrics FIFO '%s' of rank %d: %s",
+		    a->c->host, ws->w->metrics, ws->w->rank, strerror(errno));
 	if (open_logs(a, ws) != 0) {
 		start_failed(a, ws, errno, 2);
 		return;
@@ -649,9 +722,9 @@ poll_timeout(struct agent *a, long long now)
 static void
 loop(struct agent *a)
 {
-	struct pollfd *pfd = lch_xcalloc((size_t)(3 + 2 * a->c->nworkers),
+	struct pollfd *pfd = lch_xcalloc((size_t)(4 + 3 * a->c->nworkers),
 	    sizeof(*pfd));
-	struct wstate **who = lch_xcalloc((size_t)(3 + 2 * a->c->nworkers),
+	struct wstate **who = lch_xcalloc((size_t)(4 + 3 * a->c->nworkers),
 	    sizeof(*who));
 	int abort_open = a->c->abort_fd >= 0;
 	int n, i, s, to, full;
@@ -659,6 +732,7 @@ loop(struct agent *a)
 
 	while (a->running > 0) {
 		flush_out(a);
+		(void)lch_metrics_flush(a->c->metrics);	/* direct mode */
 		now = (long long)mst_now_ms();
 		if (!a->stopping && a->term_at && now >= a->term_at)
 			stop_all(a, SIGTERM);
@@ -682,12 +756,16 @@ loop(struct agent *a)
 			pfd[n++].events = POLLOUT;
 		}
 		for (i = 0; i < a->c->nworkers; i++)
-			for (s = 0; s < 2; s++)
-				if (a->ws[i].fd[s] >= 0 && !full) {
+			for (s = 0; s < 3; s++) {
+				int fd = s < 2 ? a->ws[i].fd[s] :
+				    a->ws[i].min.fd;
+
+				if (fd >= 0 && !full) {
 					who[n] = &a->ws[i];
-					pfd[n].fd = a->ws[i].fd[s];
+					pfd[n].fd = fd;
 					pfd[n++].events = POLLIN;
 				}
+			}
 		to = poll_timeout(a, now);
 		if (poll(pfd, (nfds_t)n, to) < 0 && errno != EINTR)
 			break;
@@ -709,7 +787,9 @@ loop(struct agent *a)
 			else if (abort_open && pfd[i].fd == a->c->abort_fd) {
 				abort_open = 0;	/* the job was aborted */
 				stop_all(a, SIGTERM);
-			} else
+			} else if (pfd[i].fd == who[i]->min.fd)
+				read_metrics(who[i], 0);
+			else
 				read_stream(a, who[i],
 				    pfd[i].fd == who[i]->fd[0] ? 0 : 1);
 		}
@@ -772,6 +852,9 @@ lch_agent_run(const struct lch_agent_cfg *c)
 		lch_strbuf_add(&a.ctl, c->ctl_pending, c->ctl_pending_len);
 	for (i = 0; i < c->nworkers; i++) {
 		a.ws[i].w = &c->w[i];
+		a.ws[i].a = &a;
+		a.ws[i].min.fd = a.ws[i].min.hold = -1;
+		lch_strbuf_init(&a.ws[i].min.lb, 0);
 		lch_strbuf_init(&a.ws[i].lb[0], 0);
 		lch_strbuf_init(&a.ws[i].lb[1], 0);
 		if (!a.stopping)
@@ -790,6 +873,12 @@ lch_agent_run(const struct lch_agent_cfg *c)
 		*c->gather_go = a.gather_go;
 	}
 	for (i = 0; i < c->nworkers; i++) {
+		if (a.ws[i].min.dropped)
+			lch_msg("%s: rank %d: %lld metric line%s longer than "
+			    "%d bytes dropped", c->host, c->w[i].rank,
+			    a.ws[i].min.dropped, a.ws[i].min.dropped == 1 ?
+			    "" : "s", LCH_METRIC_LINE_MAX);
+		lch_metrics_in_close(&a.ws[i].min);
 		lch_strbuf_release(&a.ws[i].lb[0]);
 		lch_strbuf_release(&a.ws[i].lb[1]);
 		if (a.ws[i].logfd[0] >= 0)
@@ -979,6 +1068,50 @@ outputs_prepare(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 }
 
 /*
+ * With "metrics" in the plan: a private directory with one FIFO per
+ * rank, named in its MUSTER_METRICS; the directory, or NULL when there
+ * is none (said why: the ranks run without).
+ */
+static char *
+make_fifos(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
+	   struct lch_env *env)
+{
+	char err[512], *dir;
+	int i;
+
+	if (!plan->metrics || c->nworkers == 0)
+		return NULL;
+	if ((dir = lch_metrics_dir_make(err, sizeof(err))) == NULL) {
+		lch_msg("%s: %s: metrics are not recorded", c->host, err);
+		return NULL;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		char *f = lch_metrics_fifo_make(dir, c->w[i].rank, err,
+		    sizeof(err));
+
+		if (f == NULL) {
+			lch_msg("%s: %s: metrics are not recorded", c->host,
+			    err);
+			break;
+		}
+		lch_env_set(&env[i], LCH_METRICS_ENV, f);
+		c->w[i].metrics = f;
+	}
+	return dir;
+}
+
+static void
+fifos_release(struct lch_agent_cfg *c, char *dir)
+{
+	int i;
+
+	for (i = 0; i < c->nworkers; i++)
+		free((char *)c->w[i].metrics);
+	lch_metrics_dir_remove(dir);
+	free(dir);
+}
+
+/*
  * Runs the node's plan (the facts' ports released first); node is ours,
  * since when the plan came (lch_gather_clock): its outputs are the files
  * changed since.
@@ -991,7 +1124,7 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	struct lch_env *env;
 	struct lch_topo *t = NULL;
 	struct lch_place p;
-	char *outputs;
+	char *outputs, *mdir;
 	int code, warden_fd, i, go = 0;
 
 	/* the workers bind them: the agent lets go right before */
@@ -1006,10 +1139,14 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	c.outputs_wait = outputs != NULL;
 	c.node = node;
 	c.gather_go = &go;
+	mdir = make_fifos(plan, &c, env);
+	for (i = 0; i < c.nworkers; i++)	/* the Python helper importable */
+		lch_metrics_pypath(&env[i]);
 	for (i = 0; i < c.nworkers; i++)	/* the plan's, then placement's */
 		c.w[i].envp = lch_env_merge(environ, &env[i]);
-	/* no warden (no fork): the agent goes on alone, as before */
-	(void)lch_warden_split(plan->grace_ms, &warden_fd);
+	/* no warden (no fork): the agent goes on alone, as before; the
+	 * warden removes the FIFOs too, after an agent that was killed */
+	(void)lch_warden_split(plan->grace_ms, mdir, &warden_fd);
 	c.warden_fd = warden_fd;
 	c.control_fd = 0;
 	c.abort_fd = -1;
@@ -1020,6 +1157,7 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	if (outputs && go)
 		(void)lch_gather_send(1, node, outputs, since);
 	free(outputs);
+	fifos_release(&c, mdir);
 	config_release(&c, env);
 	if (t != NULL) {
 		lch_place_release(&p);

@@ -39,6 +39,7 @@
 #define LCH_EXIT_IOERR 74	/* output or a log could not be written */
 
 struct lch_place_rank;
+struct lch_metrics;
 
 struct lch_agent_worker {
 	int rank;
@@ -47,6 +48,7 @@ struct lch_agent_worker {
 	/* its CPU and memory binding (place.h), applied in the forked
 	   child before exec; NULL: none */
 	const struct lch_place_rank *place;
+	const char *metrics;	/* its metrics FIFO (metrics.h), or NULL */
 };
 
 struct lch_agent_cfg {
@@ -68,6 +70,8 @@ struct lch_agent_cfg {
 	   head's "gather NODE"; *gather_go is set when it came */
 	int outputs_wait, node;
 	int *gather_go;
+	/* direct mode: where the ranks' metric lines go, or NULL */
+	struct lch_metrics *metrics;
 };
 
 /* Runs the workers to the end; returns the first failure's code, or 0. */

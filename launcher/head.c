@@ -23,6 +23,7 @@
 #include "dial.h"
 #include "facts.h"
 #include "gather.h"
+#include "metrics.h"
 #include "head.h"
 #include "mpi.h"
 #include "muster.h"
@@ -152,6 +153,7 @@ struct head {
 	int log_err;		/* an agent could not write a log */
 	int *stop_sig, *stop_pid;	/* per rank: stopped by, 0: running */
 	int open[2];		/* the rank whose long line is open, or -1 */
+	int cr[2];		/* ... and its last piece ended in '\r' */
 	unsigned char *broke;	/* [2 * rank + stream]: its line was cut */
 	long long kill_at;	/* agents still there now are killed */
 	long long kill2_at;	/* ... and SIGKILLed, their pipes closed */
@@ -162,6 +164,7 @@ struct head {
 	int slurm;		/* the agents start in one srun step */
 	struct step st;
 	struct lch_gather_rx *gather;	/* the nodes' outputs, or NULL */
+	struct lch_metrics *metrics;	/* metrics.jsonl (metrics.h), or NULL */
 };
 
 static void
@@ -214,7 +217,8 @@ out_close(struct head *h, int s)
 	if (h->open[s] < 0)
 		return;
 	out_add(h, s, "\n", 1);
-	h->broke[2 * h->open[s] + s] = 1;
+	/* a bar ended in '\r' was whole: its next piece starts anew */
+	h->broke[2 * h->open[s] + s] = !h->cr[s];
 	h->open[s] = -1;
 }
 
@@ -230,7 +234,9 @@ out_line(struct head *h, int s, const char *line, size_t n)
 /*
  * A rank's line, or a piece of one (O and E records): the pieces of a
  * line follow each other on one line; when other output came between,
- * the line was ended and its next piece is marked "[R]+ ".
+ * the line was ended and its next piece is marked "[R]+ ".  After a
+ * piece that ends in '\r' (a progress bar redrawn) the next is tagged
+ * again, so that with --tag the bar redraws in place with its tag.
  */
 static void
 out_rank(struct head *h, const struct lch_rec *r)
@@ -246,9 +252,11 @@ out_rank(struct head *h, const struct lch_rec *r)
 			out_add(h, s, mark, strlen(mark));
 		} else if (h->o->tag)
 			out_add(h, s, r->tag, (size_t)(r->text - r->tag));
-	}
+	} else if (h->cr[s] && h->o->tag && r->text_len)	/* not at "\r\n" */
+		out_add(h, s, r->tag, (size_t)(r->text - r->tag));
 	h->broke[2 * r->rank + s] = 0;
 	out_add(h, s, r->text, r->text_len);
+	h->cr[s] = more && r->text_len && r->text[r->text_len - 1] == '\r';
 	if (more)
 		h->open[s] = r->rank;
 	else {
@@ -578,6 +586,11 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		return;
 	case LCH_REC_LOGERR:
 		h->log_err = 1;
+		return;
+	case LCH_REC_METRIC:
+		if (h->metrics)
+			(void)lch_metrics_add(h->metrics, r.rank, r.text,
+			    r.text_len, lch_metrics_now());
 		return;
 	}
 	out_line(h, 1, line, n);
@@ -1077,7 +1090,7 @@ static void
 send_plans_to(struct head *h, struct agent_proc *a)
 {
 	struct lch_rec_plan_opts po = { h->cwd, (long)(h->o->grace * 1000),
-	    h->o->log_dir, NULL, 0 };
+	    h->o->log_dir, NULL, h->metrics != NULL };
 	char *plan;
 	int i, e;
 
@@ -1856,6 +1869,7 @@ loop(struct head *h)
 			who = lch_xrealloc(who, cap * sizeof(*who));
 		}
 		flush_out(h);
+		(void)lch_metrics_flush(h->metrics);	/* nothing waits in poll */
 		check_deadline(h);
 		if (h->slurm)
 			step_tick(h);
@@ -2333,6 +2347,50 @@ gather_close(struct head *h, const char *run_dir)
 	h->gather = NULL;
 }
 
+/*
+ * i11: runrec takes this over.  The metrics sink, run_dir/metrics.jsonl,
+ * when the job keeps a record; NULL (said why) when it cannot be made.
+ */
+static struct lch_metrics *
+metrics_open(const struct lch_opts *o)
+{
+	struct lch_metrics *m;
+	char err[PATH_MAX + 128], *path;
+
+	if (o->run_dir == NULL || o->no_record ||
+	    make_dirs(o->run_dir, "--run-dir", 0755) != 0)
+		return NULL;
+	path = lch_xasprintf("%s/metrics.jsonl", o->run_dir);
+	if ((m = lch_metrics_open(path, err, sizeof(err))) == NULL)
+		lch_msg("%s: the job runs without a record of its metrics", err);
+	free(path);
+	return m;
+}
+
+/* i11: runrec takes this over: the summary (run.json's "metrics"). */
+static void
+metrics_close(const struct lch_opts *o, struct lch_metrics *m)
+{
+	cJSON *j;
+	char *path, *text;
+	FILE *f;
+
+	if (m == NULL)
+		return;
+	lch_metrics_report(m);
+	j = lch_metrics_json(m);
+	lch_metrics_close(m);
+	path = lch_xasprintf("%s/metrics-summary.json", o->run_dir);
+	if ((text = cJSON_PrintUnformatted(j)) != NULL &&
+	    (f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%s\n", text);
+		fclose(f);
+	}
+	free(text);
+	free(path);
+	cJSON_Delete(j);
+}
+
 /* Room for n open files (two per node with --launcher slurm). */
 static void
 more_files(long n)
@@ -2386,6 +2444,9 @@ lch_head_run(struct lch_opts *o)
 		goto out_plan;
 	}
 	if (o->mpi) {
+		/* i11: runrec takes this over (the wrappers write metrics) */
+		if (o->run_dir && !o->no_record)
+			(void)make_dirs(o->run_dir, "--run-dir", 0755);
 		code = lch_mpi_run(o, &plan);
 		goto out_rdv;
 	}
@@ -2406,6 +2467,7 @@ lch_head_run(struct lch_opts *o)
 	setup_signals(&h);
 	if (o->run_dir && !o->no_record)	/* i11: runrec takes this over */
 		h.gather = gather_open(o->run_dir, plan.nnodes);
+	h.metrics = metrics_open(o);
 	for (attempt = 0;; attempt++) {
 		char n[16];
 
@@ -2423,6 +2485,7 @@ lch_head_run(struct lch_opts *o)
 	}
 	flush_out(&h);
 	gather_close(&h, o->run_dir);
+	metrics_close(o, h.metrics);
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
 	lch_outq_release(&h.out[0]);

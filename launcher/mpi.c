@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "metrics.h"
 #include "mpi.h"
 #include "netaddr.h"
 #include "num.h"
@@ -424,6 +425,10 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 			lch_strv_push(v, "-x");
 			lch_strv_push(v, o->xvars.v[i]);
 		}
+	if (getenv(LCH_METRICS_WHERE_ENV)) {	/* metrics_where */
+		lch_strv_push(v, "-x");
+		lch_strv_push(v, LCH_METRICS_WHERE_ENV);
+	}
 	lch_strv_push(v, self);
 	wrapper_args(v, o, p);
 	lch_strv_push(v, "--");
@@ -501,6 +506,19 @@ check_iface(const struct lch_opts *o, const struct lch_plan *p)
 	return -1;
 }
 
+/*
+ * A run record: the wrappers on this machine write its metrics.jsonl
+ * (metrics.h), told where it is in the environment (mpirun_argv's -x).
+ * Those on other hosts cannot (mpi_metrics_start says so).
+ */
+static void
+metrics_where(const struct lch_opts *o)
+{
+	unsetenv(LCH_METRICS_WHERE_ENV);	/* a muster's above us */
+	if (o->run_dir && !o->no_record)
+		(void)lch_metrics_where_set(o->run_dir);
+}
+
 int
 lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 {
@@ -521,6 +539,7 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RDV_KEY");
 	if (rdv)
 		setenv("MUSTER_RDV_KEY", rdv, 1);
+	metrics_where(o);
 	mpirun_argv(&argv, o, p, lch_self_exe());
 	if (o->verbose) {
 		fprintf(stderr, "muster:");
@@ -795,6 +814,55 @@ place_rank(struct lch_plan *p, int rank, const char *host,
 	return 0;
 }
 
+/* What a wrapper's metrics need: its FIFO's directory, the FIFO, the sink. */
+struct mpi_metrics {
+	char *dir, *fifo;
+	struct lch_metrics *sink;
+};
+
+/*
+ * On the launcher's machine (metrics_where said where the run is): a
+ * FIFO for the rank, in its environment, and the run's metrics.jsonl to
+ * append to.  Elsewhere, or failing (said), nothing: the rank runs.
+ */
+static void
+mpi_metrics_start(struct mpi_metrics *mm, const char *host, int rank,
+		  long lr, struct lch_env *e)
+{
+	const char *run = lch_metrics_where_path();
+	char err[PATH_MAX + 128], *path;
+
+	memset(mm, 0, sizeof(*mm));
+	if (run == NULL && getenv(LCH_METRICS_WHERE_ENV) && lr == 0)
+		lch_msg("%s: --mpi: the run record is on another machine: "
+		    "metrics logged here are not recorded", host);
+	unsetenv(LCH_METRICS_WHERE_ENV);	/* not the rank's business */
+	if (run == NULL)
+		return;
+	path = lch_xasprintf("%s/metrics.jsonl", run);
+	if ((mm->dir = lch_metrics_dir_make(err, sizeof(err))) == NULL ||
+	    (mm->fifo = lch_metrics_fifo_make(mm->dir, rank, err,
+	    sizeof(err))) == NULL ||
+	    (mm->sink = lch_metrics_open(path, err, sizeof(err))) == NULL) {
+		lch_msg("%s: rank %d: %s: its metrics are not recorded", host,
+		    rank, err);
+		free(mm->fifo);
+		mm->fifo = NULL;
+	} else
+		lch_env_set(e, LCH_METRICS_ENV, mm->fifo);
+	free(path);
+}
+
+static void
+mpi_metrics_end(struct mpi_metrics *mm)
+{
+	lch_metrics_report(mm->sink);
+	lch_metrics_close(mm->sink);
+	lch_metrics_dir_remove(mm->dir);
+	free(mm->dir);
+	free(mm->fifo);
+}
+
 int
 lch_mpi_rank_main(struct lch_opts *o)
 {
@@ -808,6 +876,7 @@ lch_mpi_rank_main(struct lch_opts *o)
 	mst_rdv *r = NULL;
 	struct lch_topo *t = NULL;
 	struct lch_place pl;
+	struct mpi_metrics mm;
 	long rank, size, lr;
 	int code;
 
@@ -831,12 +900,14 @@ lch_mpi_rank_main(struct lch_opts *o)
 	}
 	memset(&c, 0, sizeof(c));
 	c.grace_ms = (int)(o->grace * 1000);
+	mpi_metrics_start(&mm, me, (int)rank, lr, &p.ranks[rank].env);
+	lch_metrics_pypath(&p.ranks[rank].env);
 	/*
 	 * A warden, as every agent has, before any thread starts (fork):
 	 * the rendezvous client's below has threads; this process goes on
 	 * as the agent.
 	 */
-	(void)lch_warden_split(c.grace_ms, &c.warden_fd);
+	(void)lch_warden_split(c.grace_ms, mm.dir, &c.warden_fd);
 	if (!p.all_local) {
 		if (rank_addr(o, &p, (int)rank, &na) != 0) {
 			code = 2;
@@ -857,6 +928,8 @@ lch_mpi_rank_main(struct lch_opts *o)
 	w.envp = lch_env_merge(environ, &p.ranks[rank].env);
 	if (lch_topo_is_thissystem(t))
 		w.place = &pl.ranks[lr];
+	w.metrics = mm.fifo;
+	c.metrics = mm.sink;
 	c.host = me;
 	c.nworkers = 1;
 	c.w = &w;
@@ -880,6 +953,7 @@ lch_mpi_rank_main(struct lch_opts *o)
 	}
 	free(w.envp);
 out:
+	mpi_metrics_end(&mm);
 	lch_place_release(&pl);
 	lch_topo_free(t);
 	lch_plan_release(&p);

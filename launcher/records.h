@@ -79,7 +79,10 @@
  * optional, gets rank.R.stdout and rank.R.stderr (mode 0600, never
  * through a symbolic link, only a plain file of the agent's user with one
  * link); outputs, optional, the folder the agent gathers to the head
- * once its ranks ended (gather.h).  argv and each "env" are
+ * once its ranks ended (gather.h).  "metrics":1 (the head keeps a run
+ * record) makes the agent give each rank a metrics FIFO (metrics.h:
+ * MUSTER_METRICS) and send what the rank writes there as m records.
+ * argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
  * "place" is the placement every agent plans its ranks with (place.h),
@@ -147,6 +150,9 @@
  *	w[R] ERRNO STREAM	rank R's log for STREAM (0 stdout, 1 stderr)
  *				could not be written (the agent's stderr names
  *				the file and the error); once per file
+ *	m[R] LINE		rank R logged a metric: LINE as the rank
+ *				wrote it on its FIFO (metrics.h), at most
+ *				LCH_METRIC_LINE_MAX bytes; before its x record
  *
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
  * 127 (program not found), 126, or 2: the rank's log could not be opened
@@ -156,7 +162,8 @@
  * LCH_REC_LINE_MAX (1 MiB); a longer one goes as O (or E) pieces of at
  * least LCH_REC_LINE_MAX and less than LCH_REC_LINE_MAX + 4096 bytes, then
  * its o (or e) end; a last line without a newline goes when its stream
- * ends.  So a record, newline included, fits in LCH_REC_MAX bytes (the
+ * ends.  A progress bar redraws with '\r' and no newline: what a stream
+ * holds up to each '\r' goes at once as an O (or E) piece ending in it.  So a record, newline included, fits in LCH_REC_MAX bytes (the
  * head cuts longer lines at that size), and an agent holds at most about
  * LCH_REC_LINE_MAX bytes per stream of each rank.
  * "[R] LINE", the record from its second byte on, is what the user sees
@@ -165,8 +172,10 @@
  * the user's side, at any length, unless something else must go to the
  * same stream first: then the open line is ended there ("\n") and its
  * next piece starts with "[R]+ " (with or without --tag), the mark that
- * it continues rank R's line.  Pieces of different ranks never share a
- * line.
+ * it continues rank R's line.  After a piece that ends in '\r' the line
+ * starts anew: the next piece of rank R gets its tag again (with --tag;
+ * on a terminal the bar redraws in place), and no "[R]+ " when other
+ * output came between.  Pieces of different ranks never share a line.
  * A line that is not a record (a remote shell's greeting) is passed on as
  * it is, to the head's stderr.  EOF on stdout, with the agent reaped, ends
  * the node: ranks without their x or f record are lost.

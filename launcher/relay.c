@@ -939,7 +939,7 @@ lch_relay_main(const char *hello, const char *rest, size_t rest_len)
 		return 2;
 	}
 	/* what we start and leave is killed by the warden when we end */
-	if (lch_warden_split(GRACE_MS, &pids_fd) == 0)
+	if (lch_warden_split(GRACE_MS, NULL, &pids_fd) == 0)
 		close(pids_fd);
 	if (lch_signals_setup(R.sigfd) != 0) {
 		lch_msg("relay: pipe: %s", strerror(errno));

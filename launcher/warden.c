@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "metrics.h"
 #include "spawn.h"
 #include "util.h"
 #include "warden.h"
@@ -32,6 +33,7 @@ struct warden {
 	int grace_ms;
 	pid_t *pids;			/* the workers, as the agent told */
 	size_t npids, apids;
+	const char *metrics_dir;	/* removed at the end, or NULL */
 };
 
 void
@@ -228,6 +230,7 @@ warden_run(struct warden *w)
 		read_pids(w);
 	kill_all();
 	remove_segments(w);
+	lch_metrics_dir_remove(w->metrics_dir);
 	free(w->pids);
 	if (WIFSIGNALED(w->status)) {
 		signal(WTERMSIG(w->status), SIG_DFL);
@@ -240,7 +243,7 @@ warden_run(struct warden *w)
 }
 
 int
-lch_warden_split(int grace_ms, int *pids_fd)
+lch_warden_split(int grace_ms, const char *metrics_dir, int *pids_fd)
 {
 	struct warden w;
 	sigset_t set, old;
@@ -278,6 +281,7 @@ lch_warden_split(int grace_ms, int *pids_fd)
 	w.pids_fd = p[0];
 	w.head_fd = 1;
 	w.grace_ms = grace_ms;
+	w.metrics_dir = metrics_dir;
 	if ((w.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		w.sfd = -1;	/* poll ignores it; SIGCHLD stays blocked */
 		lch_msg("agent: signalfd: %s", strerror(errno));

@@ -104,6 +104,29 @@ muster_result muster_group_end(void);
 muster_result muster_comm_abort(muster_comm *comm);
 muster_result muster_comm_destroy(muster_comm *comm);
 
+/*
+ * Metrics for the job's run record (its metrics.jsonl, with this rank,
+ * the step and the wall time): a scalar (step < 0: none, the launcher
+ * counts them per name), a list, or a row of named columns.  A name is
+ * 1 to 255 bytes without blanks or control bytes, a column 1 to 255
+ * bytes without control bytes; nan and inf are recorded as null.  Each
+ * call writes one line with one write(2) on the FIFO in MUSTER_METRICS
+ * (opened on the first call); a few microseconds, safe from any thread
+ * and from signals' EINTR.  It blocks only while the launcher is behind
+ * on reading (nothing is lost).  comm may be NULL (errors then go to
+ * the thread's muster_comm_last_error(NULL)).  Without MUSTER_METRICS
+ * (not under muster, or --no-record) it does nothing and returns
+ * MUSTER_OK; bad names give MUSTER_EINVAL either way, a line that would
+ * pass 65536 bytes too.
+ */
+muster_result muster_log_metric(muster_comm *comm, const char *name,
+				double value, long step);
+muster_result muster_log_list(muster_comm *comm, const char *name,
+			      const double *values, size_t n);
+muster_result muster_log_row(muster_comm *comm, const char *name,
+			     const char *const *cols, const double *vals,
+			     size_t n);
+
 const char   *muster_strerror(muster_result r);
 const char   *muster_comm_last_error(const muster_comm *comm);
 size_t        muster_dtype_size(muster_dtype dtype);
