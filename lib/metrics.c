@@ -39,9 +39,11 @@ metrics_open(void)
 	/*
 	 * O_NONBLOCK for the open only: a FIFO nobody reads (its agent is
 	 * gone) is ENXIO, not a wait; the writes then block, which is how
-	 * a rank waits for an agent behind on its records.
+	 * a rank waits for an agent behind on its records.  O_CREAT: the
+	 * user may name a plain file (muster --no-record -x MUSTER_METRICS=F).
 	 */
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK,
+	    0644);
 	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		open_err = errno;

@@ -78,8 +78,9 @@ class Run(object):
     def _open(self):
         # O_NONBLOCK for the open only: a FIFO nobody reads is an error
         # (ENXIO), not a wait; writes block while the launcher is behind.
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND |
-                     getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK)
+        # O_CREAT: MUSTER_METRICS may name a plain file the user chose.
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
+                     getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK, 0o644)
         os.set_blocking(fd, True)
         return fd
 
