@@ -19,6 +19,9 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
+# the Python metrics helper (lib/python): muster puts it on every rank's
+# PYTHONPATH from BINDIR/../share/muster/python (metrics.c)
+PYDIR := $(PREFIX)/share/muster/python
 DESTDIR ?=
 
 # Sanitizer builds go to their own tree, so that both can coexist.
@@ -257,6 +260,8 @@ install: all
 	for f in man/*.1; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1/; done; true
 	for f in man/*.3; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man3/; done; true
 	for f in man/*.8; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man8/; done; true
+	install -d $(DESTDIR)$(PYDIR)/muster
+	install -m 644 lib/python/muster/__init__.py $(DESTDIR)$(PYDIR)/muster/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS))) \
@@ -267,7 +272,10 @@ uninstall:
 		$(DESTDIR)$(INCDIR)/muster.h \
 		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+		$(DESTDIR)$(PYDIR)/muster/__init__.py
+	-rmdir $(DESTDIR)$(PYDIR)/muster $(DESTDIR)$(PYDIR) \
+		$(DESTDIR)$(PREFIX)/share/muster 2>/dev/null
 
 # libFuzzer target on the rendezvous message parser/dispatcher (clang);
 # tests/t3100-musterd-fuzz.sh builds it and runs a short smoke run.

@@ -9,7 +9,8 @@ is "make install DESTDIR=" $? 0
 R=$T/root/usr/local
 for f in bin/muster bin/musterd bin/muster-allreduce-perf include/muster.h \
 	lib/libmuster.a lib/pkgconfig/muster.pc share/man/man1/muster.1 \
-	share/man/man8/musterd.8 share/man/man3/muster.3; do
+	share/man/man8/musterd.8 share/man/man3/muster.3 \
+	share/muster/python/muster/__init__.py; do
 	ok_if "installed $f" test -e $R/$f
 done
 so=$(ls $R/lib/libmuster.so.*.*.* 2>/dev/null | head -1)
@@ -27,6 +28,10 @@ is "trainer builds with pkg-config --cflags --libs muster" $? 0
 LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 2 -- $T/trainer --steps 20 > $T/out 2>&1
 is "installed muster runs the installed trainer" $? 0
 ok_if "it trained" grep -q 'final loss' $T/out
+got=$(cd $T && LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 1 --no-record --no-tag -- \
+	$PY -c 'import muster; print(muster.__file__)' 2>&1)
+is "an installed muster's ranks import the installed Python helper" "$got" \
+	"$R/share/muster/python/muster/__init__.py"
 
 # muster.pc is written for the install's own PREFIX and LIBDIR, not the
 # build's: install the same build elsewhere.
