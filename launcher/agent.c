@@ -129,11 +129,16 @@ emit_line(struct agent *a, struct wstate *ws, int stream, const char *s,
 	ws->piece[stream] = more;
 }
 
-/* Splits what is buffered into lines; at EOF a partial line goes too. */
+/*
+ * Splits what is buffered into lines; at EOF a partial line goes too:
+ * to the head as a piece that nothing follows (records.h), so that its
+ * logs keep it without a newline; printed directly, ended by one.
+ */
 static void
 drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 {
 	struct lch_strbuf *lb = &ws->lb[stream];
+	int last_more = !eof || !a->c->direct;
 	size_t start = 0;
 	char *nl;
 
@@ -143,10 +148,12 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 		start = (size_t)(nl - lb->buf) + 1;
 	}
 	if ((eof || lb->len - start >= LCH_REC_LINE_MAX) && lb->len > start) {
-		emit_line(a, ws, stream, lb->buf + start, lb->len - start, !eof);
+		emit_line(a, ws, stream, lb->buf + start, lb->len - start,
+		    last_more);
 		start = lb->len;
-	} else if (eof && ws->piece[stream])	/* a piece's end: its newline */
-		emit_line(a, ws, stream, "", 0, 0);
+	} else if (eof && ws->piece[stream] && a->c->direct) {
+		emit_line(a, ws, stream, "", 0, 0);	/* its newline */
+	}
 	lch_strbuf_consume(lb, start);
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,9 +27,11 @@
 #include "outq.h"
 #include "plan.h"
 #include "embed.h"
+#include "progress.h"
 #include "records.h"
 #include "relay.h"
 #include "remote.h"
+#include "runrec.h"
 #include "slurm.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -49,6 +50,7 @@
 #define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
 /* srun still there this long after its agents ended is stopped */
 #define STEP_END_MS 3000
+#define WHY_MAX 4096	/* the line that says why a job ended, kept */
 
 /*
  * A connection: one agent process the head started (forked here or ssh)
@@ -156,6 +158,12 @@ struct head {
 	char *cwd;		/* remote agents start their workers here */
 	int slurm;		/* the agents start in one srun step */
 	struct step st;
+	struct lch_runrec *rr;	/* the run record (runrec.h), or NULL */
+	struct lch_progress pg;	/* the progress line (progress.h) */
+	int eol[2];		/* what went to stdout, stderr ends a line */
+	int nstarted, nended;	/* ranks of this attempt (s; x or f) */
+	char why[WHY_MAX];	/* what summarize said of the attempt */
+	char limit_why[256];	/* the time limit's line, when reached */
 };
 
 static void
@@ -199,6 +207,8 @@ out_add(struct head *h, int s, const char *data, size_t n)
 		return;
 	}
 	lch_outq_add(&h->out[s], data, n);
+	if (n)
+		h->eol[s] = data[n - 1] == '\n';
 }
 
 /* Ends a rank's open long line (records.h) for other output to go. */
@@ -243,6 +253,7 @@ out_rank(struct head *h, const struct lch_rec *r)
 	}
 	h->broke[2 * r->rank + s] = 0;
 	out_add(h, s, r->text, r->text_len);
+	lch_runrec_log(h->rr, r->rank, s, r->text, r->text_len, !more);
 	if (more)
 		h->open[s] = r->rank;
 	else {
@@ -290,6 +301,9 @@ flush_out(struct head *h)
 	size_t before = out_pending(h);
 	int s;
 
+	if (lch_outq_pending(&h->out[1]) ||
+	    (h->pg.stdout_too && lch_outq_pending(&h->out[0])))
+		lch_progress_hide(&h->pg);	/* before output goes there */
 	for (s = 0; s < 2; s++) {
 		if (lch_outq_flush(&h->out[s]) == 0 || h->broken[s] ||
 		    h->out_err[s])
@@ -456,12 +470,44 @@ note_failure(struct head *h, int rank, int pid, int code, int err)
 		stop_job(h);
 }
 
+/*
+ * A rank's last line without a newline came as a piece nothing follows
+ * (records.h): at its x record, all its output in, the line ends.
+ */
+static void
+end_open_lines(struct head *h, int rank)
+{
+	int s;
+
+	for (s = 0; s < 2; s++)
+		if (h->open[s] == rank) {
+			out_add(h, s, "\n", 1);
+			h->open[s] = -1;
+		}
+}
+
+/* The run record's view of an F, x or f record (before it is acted on). */
+static void
+record_rank_end(struct head *h, const struct lch_rec *r)
+{
+	if (r->nums != 2)
+		return;
+	if (r->type == LCH_REC_NOEXEC)
+		lch_runrec_rank_end(h->rr, r->rank, 0, r->num[1],
+		    LCH_RR_NOEXEC, ending(h));
+	else
+		lch_runrec_rank_end(h->rr, r->rank, r->num[0], r->num[1],
+		    r->type == LCH_REC_FAIL ? LCH_RR_FAIL : LCH_RR_EXIT,
+		    ending(h));
+}
+
 /* An F, x or f record: the rank's end, or its failure. */
 static void
 record_end(struct head *h, const struct lch_rec *r)
 {
 	struct node_state *ns = &h->ns[h->p->ranks[r->rank].node_rank];
 
+	record_rank_end(h, r);
 	if (r->type == LCH_REC_NOEXEC) {
 		ns->nended++;
 		if (r->nums == 2)
@@ -469,6 +515,9 @@ record_end(struct head *h, const struct lch_rec *r)
 		return;
 	}
 	ns->nended += r->type == LCH_REC_EXIT;
+	h->nended += r->type == LCH_REC_EXIT;
+	if (r->type == LCH_REC_EXIT)
+		end_open_lines(h, r->rank);
 	if (r->nums == 2 && r->num[1] != 0 &&
 	    (r->type == LCH_REC_FAIL || !h->stopping))
 		note_failure(h, r->rank, r->num[0], r->num[1], 0);
@@ -513,6 +562,8 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		record_end(h, &r);
 		return;
 	case LCH_REC_START:
+		h->nstarted++;
+		lch_runrec_rank_start(h->rr, r.rank, r.nums ? r.num[0] : 0);
 		return;
 	case LCH_REC_STOP:
 		if (r.nums == 2) {
@@ -1044,6 +1095,7 @@ got_facts(struct head *h, struct agent_proc *a, int i, const char *json,
 	}
 	ns->have_facts = 1;
 	h->nfacts++;
+	lch_runrec_node(h->rr, i, f->net.addr);
 	if (strcmp(f->version, MUSTER_VERSION_STRING) != 0)
 		host_failure(h, a, i, "%s runs muster %s, this one is %s: the "
 		    "same version must run on every host", n->host, f->version,
@@ -1139,6 +1191,8 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
 		t = sooner(t, now + REAP_POLL_MS, now);
+	if (lch_progress_wait_ms(&h->pg) >= 0)	/* a redraw */
+		t = sooner(t, now + lch_progress_wait_ms(&h->pg), now);
 	if (h->slurm) {
 		int k;
 
@@ -1176,8 +1230,9 @@ check_deadline(struct head *h)
 	h->timed_out = 1;
 	flush_out(h);
 	msg_room();
-	lch_msg("time limit of %gs reached: stopping all %d ranks",
-	    h->o->timeout, h->p->np);
+	snprintf(h->limit_why, sizeof(h->limit_why), "time limit of %gs "
+	    "reached: stopping all %d ranks", h->o->timeout, h->p->np);
+	lch_msg("%s", h->limit_why);
 	for (i = 0; i < h->p->np; i++)
 		if (h->stop_sig[i])
 			say_stopped(h, i, h->stop_pid[i], h->stop_sig[i],
@@ -1689,6 +1744,22 @@ step_release(struct head *h)
 	st->listen_fd = st->err_fd = -1;
 }
 
+/*
+ * The progress line (progress.h), drawn only where the terminal is at
+ * the start of a line with nothing waiting to go there.
+ */
+static void
+progress_tick(struct head *h)
+{
+	int clear = h->eol[1] && lch_outq_pending(&h->out[1]) == 0 &&
+	    (!h->pg.stdout_too || (h->eol[0] &&
+	    lch_outq_pending(&h->out[0]) == 0));
+
+	h->pg.nodes_up = h->nfacts;
+	h->pg.running = h->nstarted - h->nended;
+	lch_progress_tick(&h->pg, clear);
+}
+
 static void
 loop(struct head *h)
 {
@@ -1705,6 +1776,8 @@ loop(struct head *h)
 			who = lch_xrealloc(who, cap * sizeof(*who));
 		}
 		flush_out(h);
+		lch_runrec_flush(h->rr);
+		progress_tick(h);
 		check_deadline(h);
 		if (h->slurm)
 			step_tick(h);
@@ -1759,6 +1832,8 @@ loop(struct head *h)
 		}
 		step_events(h, pfd + n, ns);
 	}
+	lch_runrec_flush(h->rr);
+	lch_progress_hide(&h->pg);	/* until the next attempt's loop */
 	drain_out(h);
 	free(pfd);
 	free(who);
@@ -1781,13 +1856,28 @@ said_text(const struct failure *f)
 	return t;
 }
 
+/* Says why the attempt ended, keeping the line for the run record. */
+static void
+say_why(struct head *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void
+say_why(struct head *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->why, sizeof(h->why), fmt, ap);
+	va_end(ap);
+	lch_msg("%s", h->why);
+}
+
 /*
  * One line for an agent that ended early, with what ssh said, or the
  * agent itself (exit 2: it could not take part, e.g. no such --iface
  * there; it says why).
  */
 static void
-agent_lost_msg(const struct head *h, const struct failure *f)
+agent_lost_msg(struct head *h, const struct failure *f)
 {
 	const struct lch_node *n = &h->p->nodes[f->node];
 	const struct node_state *ns = &h->ns[f->node];
@@ -1795,33 +1885,37 @@ agent_lost_msg(const struct head *h, const struct failure *f)
 
 	if (f->agent && f->agent->dial) {	/* its stderr went through srun */
 		if (f->kind == F_SSH)
-			lch_msg("the agent of node %s (Slurm job step) ended "
-			    "before its facts", f->host);
+			say_why(h, "the agent of node %s (Slurm job step) "
+			    "ended before its facts", f->host);
 		else
-			lch_msg("lost the agent of node %s (its connection "
+			say_why(h, "lost the agent of node %s (its connection "
 			    "ended): %d of its %d ranks unaccounted for",
 			    f->host, n->nprocs - ns->nended, n->nprocs);
 		return;
 	}
 	if (f->kind == F_SSH && f->code == 2 && *t)
-		lch_msg("%s: %s%s%s", f->host, t, strstr(t, "plan on stdin") ?
+		say_why(h, "%s: %s%s%s", f->host, t,
+		    strstr(t, "plan on stdin") ?
 		    " (an older muster there? this one is " : "",
 		    strstr(t, "plan on stdin") ? MUSTER_VERSION_STRING ")" : "");
 	else if (f->kind == F_SSH && f->remote)
-		lch_msg("ssh to %s failed (exit %d)%s%s", f->host, f->code,
+		say_why(h, "ssh to %s failed (exit %d)%s%s", f->host, f->code,
 		    *t ? ": " : "", f->said);
 	else if (f->kind == F_SSH)
-		lch_msg("the agent for %s ended before its facts (exit %d)%s%s",
-		    f->host, f->code, *t ? ": " : "", f->said);
+		say_why(h, "the agent for %s ended before its facts (exit "
+		    "%d)%s%s", f->host, f->code, *t ? ": " : "", f->said);
 	else
-		lch_msg("lost the agent of host %s (%s exited with code %d): "
-		    "%d of its %d ranks unaccounted for%s%s", f->host,
+		say_why(h, "lost the agent of host %s (%s exited with code "
+		    "%d): %d of its %d ranks unaccounted for%s%s", f->host,
 		    f->remote ? "ssh" : "agent", f->code,
 		    n->nprocs - ns->nended, n->nprocs,
 		    f->said[0] ? ": " : "", f->said);
 }
 
-/* Says what the first failure was; returns the job's exit code. */
+/*
+ * Says what the first failure was (the line kept in h->why for the run
+ * record); returns the job's exit code.
+ */
 static int
 summarize_job(struct head *h)
 {
@@ -1835,39 +1929,39 @@ summarize_job(struct head *h)
 	if (f->code == 0) {
 		for (i = 0; i < h->nag; i++)
 			if (h->ag[i].code != 0 && h->planned) {
-				lch_msg("the agent for %s ended with code %d",
-				    h->ag[i].node->host, h->ag[i].code);
+				say_why(h, "the agent for %s ended with code "
+				    "%d", h->ag[i].node->host, h->ag[i].code);
 				return h->ag[i].code;
 			}
 		return h->interrupted ? 128 + h->interrupted : 0;
 	}
 	if (f->kind == F_AGENT_SIG)
-		lch_msg("the %s of host %s (pid %d) was killed by %s: its "
+		say_why(h, "the %s of host %s (pid %d) was killed by %s: its "
 		    "ranks are lost", f->agent->remote ? "ssh connection" :
 		    "agent", f->host, f->pid, lch_signame(f->code - 128));
 	else if (f->kind == F_SSH || f->kind == F_LOST)
 		agent_lost_msg(h, f);
 	else if (f->kind == F_HOST) {
 		if (f->msg[0])
-			lch_msg("%s", f->msg);
+			say_why(h, "%s", f->msg);
 	}
 	else if (f->err && f->code == 2)
-		lch_msg("rank %d (host %s) was not started: its log cannot be "
-		    "written (%s)", f->rank, f->host, strerror(f->err));
+		say_why(h, "rank %d (host %s) was not started: its log cannot "
+		    "be written (%s)", f->rank, f->host, strerror(f->err));
 	else if (f->err)
-		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
+		say_why(h, "rank %d (host %s): cannot run '%s': %s", f->rank,
 		    f->host, h->p->argv[0], strerror(f->err));
 	else if (f->code == 128 + SIGKILL && h->killed)
-		lch_msg("rank %d (host %s, pid %d) was killed by SIGKILL "
+		say_why(h, "rank %d (host %s, pid %d) was killed by SIGKILL "
 		    "(muster's, after the second %s)", f->rank, f->host, f->pid,
 		    lch_signame(h->interrupted));
 	else if (f->code > 128)
-		lch_msg("rank %d (host %s, pid %d) was killed by %s%s", f->rank,
-		    f->host, f->pid, lch_signame(f->code - 128),
+		say_why(h, "rank %d (host %s, pid %d) was killed by %s%s",
+		    f->rank, f->host, f->pid, lch_signame(f->code - 128),
 		    f->code == 128 + SIGKILL ?
 		    " (SIGKILL: often the kernel's OOM killer)" : "");
 	else
-		lch_msg("rank %d (host %s, pid %d) exited with code %d",
+		say_why(h, "rank %d (host %s, pid %d) exited with code %d",
 		    f->rank, f->host, f->pid, f->code);
 	if (f->kind == F_RANK && f->held >= 0)
 		say_stopped(h, f->held, f->held_pid, f->held_sig,
@@ -1900,6 +1994,38 @@ summarize(struct head *h)
 {
 	msg_room();
 	return output_status(h, summarize_job(h));
+}
+
+/* The attempt's first failure, as summarize said it, for the run record. */
+static void
+record_failure(struct head *h, int code)
+{
+	const struct failure *f = &h->fail;
+	int rank = f->code && (f->kind == F_RANK || f->kind == F_EXEC);
+
+	if (h->why[0] == '\0' || h->timed_out)
+		return;
+	lch_runrec_failure(h->rr, rank ? f->rank : -1, f->code ? f->host :
+	    NULL, rank ? f->pid : 0, f->code ? f->code : code, h->why);
+}
+
+/* Why the attempt ended, in the run record's attempts, or NULL. */
+static const char *
+attempt_why(struct head *h)
+{
+	if (h->timed_out)
+		return h->limit_why;
+	if (h->why[0])
+		return h->why;
+	if (h->broken[0] || h->broken[1])
+		return h->broken[0] ? "muster's stdout was closed" :
+		    "muster's stderr was closed";
+	if (h->interrupted) {
+		snprintf(h->why, sizeof(h->why), "canceled by %s",
+		    lch_signame(h->interrupted));
+		return h->why;
+	}
+	return NULL;
 }
 
 static void
@@ -2014,6 +2140,8 @@ run_once(struct head *h)
 	int i, n, code;
 
 	memset(&h->fail, 0, sizeof(h->fail));
+	h->why[0] = h->limit_why[0] = '\0';
+	h->nstarted = h->nended = 0;
 	h->stopping = h->timed_out = h->killed = 0;
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->out_moved = (long long)mst_now_ms();
@@ -2055,6 +2183,7 @@ run_once(struct head *h)
 	}
 	loop(h);
 	code = summarize(h);
+	record_failure(h, code);
 	release_agents(h);
 	if (h->slurm)
 		step_release(h);
@@ -2133,25 +2262,13 @@ make_dirs(const char *dir, const char *what, mode_t mode)
 	return 0;
 }
 
-/* Room for n open files (two per node with --launcher slurm). */
-static void
-more_files(long n)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)n)
-		return;
-	rl.rlim_cur = rl.rlim_max < (rlim_t)n ? rl.rlim_max : (rlim_t)n;
-	(void)setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 int
 lch_head_run(struct lch_opts *o)
 {
 	struct lch_plan plan;
 	struct head h;
 	struct lch_rdv rdv;
-	int code, attempt;
+	int code, attempt, again;
 
 	if (lch_plan_build(&plan, o) != 0)
 		return 2;
@@ -2198,7 +2315,10 @@ lch_head_run(struct lch_opts *o)
 		h.cwd = getcwd(NULL, 0);
 	h.slurm = o->launcher == LCH_LAUNCH_SLURM && o->slurm != NULL;
 	if (h.slurm)
-		more_files(2 * plan.nnodes + 64);
+		lch_more_files(2 * plan.nnodes + 64);
+	h.rr = lch_runrec_open(o, &plan, NULL);	/* Starting */
+	lch_progress_init(&h.pg, o->quiet, plan.nnodes, plan.np);
+	h.eol[0] = h.eol[1] = 1;
 	setup_signals(&h);
 	for (attempt = 0;; attempt++) {
 		char n[16];
@@ -2207,14 +2327,21 @@ lch_head_run(struct lch_opts *o)
 		lch_plan_setenv(&plan, "TORCHELASTIC_RESTART_COUNT", n);
 		h.deadline = o->timeout > 0 ?
 		    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
+		lch_runrec_attempt(h.rr, attempt);
 		code = run_once(&h);
-		if (code == 0 || h.timed_out || h.interrupted ||
+		again = !(code == 0 || h.timed_out || h.interrupted ||
 		    h.broken[0] || h.broken[1] ||
-		    attempt >= o->max_restarts)
+		    attempt >= o->max_restarts);
+		lch_runrec_attempt_end(h.rr, code, attempt_why(&h), again);
+		if (!again)
 			break;
 		lch_msg("restarting the job (%d of %ld)", attempt + 1,
 		    o->max_restarts);
 	}
+	lch_progress_end(&h.pg);
+	lch_runrec_finish(h.rr, lch_runrec_final(code, h.interrupted,
+	    h.timed_out), code);
+	lch_runrec_free(h.rr);
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
 	lch_outq_release(&h.out[0]);

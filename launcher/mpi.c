@@ -21,6 +21,7 @@
 #include "num.h"
 #include "place.h"
 #include "rdv_client.h"
+#include "runrec.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
@@ -427,9 +428,13 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 		lch_strv_push(v, p->argv[n]);
 }
 
-/* Waits for mpirun, forwarding signals and enforcing --timeout. */
+/*
+ * Waits for mpirun, forwarding signals and enforcing --timeout; *sig is
+ * the first signal forwarded (SIGINT, SIGTERM...), or 0, *late whether
+ * the time limit was reached.
+ */
 static int
-supervise(const struct lch_opts *o, pid_t pid)
+supervise(const struct lch_opts *o, pid_t pid, int *sig, int *late)
 {
 	long long deadline = o->timeout > 0 ?
 	    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0, kill_at = 0;
@@ -468,6 +473,9 @@ supervise(const struct lch_opts *o, pid_t pid)
 						code = lch_exit_code(st);
 					continue;
 				}
+				if (*sig == 0 && b[i] != SIGUSR1 &&
+				    b[i] != SIGUSR2)
+					*sig = b[i];
 				if (interrupted++ && b[i] == SIGINT) {
 					killpg(pid, SIGKILL);
 					continue;
@@ -477,6 +485,7 @@ supervise(const struct lch_opts *o, pid_t pid)
 	}
 	close(fds[0]);
 	close(fds[1]);
+	*late = timed_out;
 	return timed_out ? 124 : code;
 }
 
@@ -503,8 +512,9 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	struct lch_strv argv = LCH_STRV_INIT;
 	struct lch_spawn s;
 	const char *rdv;
+	struct lch_runrec *rr;
 	pid_t pid;
-	int e, code, i;
+	int e, code, i, sig = 0, late = 0;
 
 	if (check_hosts_arg(o, p) != 0 || check_iface(o, p) != 0)
 		return 2;
@@ -530,13 +540,24 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	s.out_fd = s.err_fd = -1;
 	s.new_pgroup = 1;
 	s.deathsig = SIGKILL;
+	rr = lch_runrec_open(o, p, "mpi");	/* status only: runrec.h */
+	lch_runrec_attempt(rr, 0);
 	if ((pid = lch_spawn_start(&s, &e)) < 0) {
-		lch_msg("--mpi: cannot run '%s': %s (install openmpi-bin)",
-		    argv.v[0], strerror(e));
+		char why[256];
+
+		snprintf(why, sizeof(why), "--mpi: cannot run '%s': %s "
+		    "(install openmpi-bin)", argv.v[0], strerror(e));
+		lch_msg("%s", why);
 		lch_strv_clear(&argv);
-		return e == ENOENT ? 127 : 126;
+		code = e == ENOENT ? 127 : 126;
+		lch_runrec_failure(rr, -1, NULL, 0, code, why);
+		lch_runrec_attempt_end(rr, code, why, 0);
+		lch_runrec_finish(rr, LCH_RR_FAILED, code);
+		lch_runrec_free(rr);
+		return code;
 	}
-	code = supervise(o, pid);
+	(void)lch_runrec_write(rr, LCH_RR_RUNNING);	/* mpirun runs */
+	code = supervise(o, pid, &sig, &late);
 	if (code != 124) {
 		int failed = abort_code(p);
 
@@ -545,6 +566,9 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 		else if (failed == 0 && code == 0)
 			code = 1;	/* aborted, yet mpirun saw no failure */
 	}
+	lch_runrec_attempt_end(rr, code, NULL, 0);
+	lch_runrec_finish(rr, lch_runrec_final(code, sig, late), code);
+	lch_runrec_free(rr);
 	lch_strv_clear(&argv);
 	return code;
 }

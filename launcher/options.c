@@ -192,6 +192,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->run_dir);
 	free(o->job_id);
 	free(o->config);
+	cJSON_Delete(o->spec);
 	free(o->master_addr);
 	free(o->ssh);
 	free(o->iface);
@@ -892,6 +893,9 @@ read_config(struct lch_opts *o, const char *path)
 		}
 	}
 	rc = 0;
+	cJSON_Delete(o->spec);	/* kept for the run record (runrec.h) */
+	o->spec = root;
+	root = NULL;
 out:
 	cJSON_Delete(root);
 	free(buf);

@@ -77,6 +77,8 @@ struct lch_opts {
 	long master_port;	/* --master-port; 0 = a free port */
 	struct lch_strv xvars;	/* -x VAR or VAR=VAL, in order */
 	char *config;		/* --config */
+	void *spec;		/* --config's JSON as given (a cJSON tree,
+				   for the run record), or NULL */
 	int tag;		/* --no-tag clears: raw output */
 	int verbose;
 	char **argv;		/* the program and its arguments */
