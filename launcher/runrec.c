@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,7 @@ struct lch_runrec {
 	int attempt;
 	struct rr_log **logs;	/* 2 * np, made at a rank's first bytes */
 	int *dirty, ndirty;
+	long nopen, max_open;	/* logs kept open, and at most */
 	int warned_write, warned_log, warned_files;
 	char *cwd;
 };
@@ -223,6 +225,19 @@ take_given(struct lch_runrec *rr, const char **what)
 	return e;
 }
 
+/* How many logs may stay open, n wanted (RLIMIT_NOFILE raised for them). */
+static long
+log_room(long n)
+{
+	struct rlimit rl;
+
+	lch_more_files(n + 256);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return n;
+	return (long)rl.rlim_cur > 512 ? (long)rl.rlim_cur - 256 :
+	    (long)rl.rlim_cur / 4;
+}
+
 struct lch_runrec *
 lch_runrec_open(const struct lch_opts *o, const struct lch_plan *p,
 		const char *kind)
@@ -255,7 +270,7 @@ lch_runrec_open(const struct lch_opts *o, const struct lch_plan *p,
 	rr->attempts = cJSON_CreateArray();
 	rr->extra = cJSON_CreateObject();
 	rr->cwd = getcwd(NULL, 0);
-	lch_more_files(2L * p->np + 256);	/* room for the logs */
+	rr->max_open = log_room(2L * p->np);
 	rr->warned_write = 1;	/* said below, as no record */
 	if (lch_runrec_write(rr, NULL) != 0) {
 		say_no_record(rr->dir, "run.json", errno);
@@ -424,6 +439,35 @@ log_open(struct lch_runrec *rr, struct rr_log *l, int idx)
 	return fd;
 }
 
+/*
+ * A log's first write: kept open while descriptors allow (max_open
+ * leaves the head room for its pipes), else opened for each write,
+ * said once.  -1 when it cannot be opened at all (said).
+ */
+static int
+log_start(struct lch_runrec *rr, struct rr_log *l, int idx)
+{
+	if (rr->nopen < rr->max_open) {
+		if ((l->fd = log_open(rr, l, idx)) >= 0) {
+			l->state = LOG_OPEN;
+			rr->nopen++;
+			return 0;
+		}
+		if (errno != EMFILE && errno != ENFILE) {
+			log_warn(rr, &rr->warned_log, idx, "open", errno);
+			l->state = LOG_DEAD;
+			return -1;
+		}
+	}
+	l->state = LOG_REOPEN;
+	if (!rr->warned_files)
+		lch_msg("too few file descriptors to keep the run record's "
+		    "%d logs open in '%s/logs': opening them for each write",
+		    2 * rr->p->np, rr->dir);
+	rr->warned_files = 1;
+	return 0;
+}
+
 /* Writes log idx's buffer out. */
 static void
 log_write(struct lch_runrec *rr, int idx)
@@ -435,29 +479,18 @@ log_write(struct lch_runrec *rr, int idx)
 		l->len = 0;
 		return;
 	}
-	if (l->state == LOG_NEW) {
-		if ((l->fd = log_open(rr, l, idx)) >= 0)
-			l->state = LOG_OPEN;
-		else if (errno == EMFILE || errno == ENFILE) {
-			l->state = LOG_REOPEN;
-			if (!rr->warned_files)
-				lch_msg("out of file descriptors for the run "
-				    "record's logs in '%s/logs': opening them "
-				    "for each write", rr->dir);
-			rr->warned_files = 1;
-		} else {
-			log_warn(rr, &rr->warned_log, idx, "open", errno);
-			l->state = LOG_DEAD;
-			l->len = 0;
-			return;
-		}
+	if (l->state == LOG_NEW && log_start(rr, l, idx) != 0) {
+		l->len = 0;
+		return;
 	}
 	fd = l->state == LOG_OPEN ? l->fd : log_open(rr, l, idx);
 	if (fd < 0 || lch_write_all(fd, l->buf, l->len) != 0) {
 		log_warn(rr, &rr->warned_log, idx, fd < 0 ? "open" : "write",
 		    errno);
-		if (l->state == LOG_OPEN)
+		if (l->state == LOG_OPEN) {
 			close(l->fd);
+			rr->nopen--;
+		}
 		l->state = LOG_DEAD;
 	}
 	if (fd >= 0 && l->state == LOG_REOPEN)

@@ -60,6 +60,12 @@
  * SIGHUP) or TimedOut (--timeout).  reason is the line muster printed
  * for the first failure ("rank 1 (host a, pid 42) exited with code 3").
  * summary counts scalar metrics only (metrics.h "value").
+ *
+ * Under --mpi (launcher kind "mpi") mpirun starts and watches the ranks:
+ * run.json holds the status (Running once mpirun started), exit_code,
+ * hosts (no addr), options and one attempt; "ranks" is absent and
+ * first_failure only where mpirun could not be run.  A rank's status is
+ * Killed when it ended nonzero while muster was stopping the job.
  */
 #ifndef LCH_RUNREC_H
 #define LCH_RUNREC_H
@@ -159,8 +165,9 @@ void lch_runrec_attempt_end(struct lch_runrec *rr, int code,
  * lch_runrec_flush; files opened at their first bytes (O_APPEND,
  * O_CLOEXEC, O_NOFOLLOW, mode 0644).  A file that cannot be opened or
  * written is one warning, and its rank's output goes on to muster's
- * stdout and stderr as ever; when descriptors run out, files are opened
- * for each write instead.
+ * stdout and stderr as ever.  Logs stay open while RLIMIT_NOFILE (raised
+ * for them) leaves the head room for its pipes; past that, and when
+ * descriptors run out, a file is opened for each write (one warning).
  */
 void lch_runrec_log(struct lch_runrec *rr, int rank, int stream,
 		    const char *data, size_t n, int newline);

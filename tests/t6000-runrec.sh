@@ -145,6 +145,29 @@ else
 	skip "--run-dir on a read-only file system" "no mount namespace here"
 fi
 
+# --- logs that cannot be kept open, or opened: the job goes on
+mkdir -p $T/r15/logs
+ln -s $T/target $T/r15/logs/rank.0.stdout
+$MUSTER -n 2 --run-dir $T/r15 -- sh -c 'echo x$RANK' > $T/out15 2> $T/err15
+is "a log that is a symbolic link: not followed, one warning, exit 0" \
+	"$? $(wc -l < $T/out15) $([ -e $T/target ] || echo no-target) \
+$(cat $T/r15/logs/rank.1.stdout) $(cat $T/err15)" "0 2 no-target x1 muster: \
+cannot open '$T/r15/logs/rank.0.stdout': Too many levels of symbolic links \
+(the run record's logs are incomplete)"
+sh -c "ulimit -n 256 && exec $MUSTER --nodes 8 --procs-per-node 8 \
+	--run-dir $T/r16 -- sh -c 'echo o\$RANK; echo e\$RANK >&2; sleep 0.2
+	echo p\$RANK'" > /dev/null 2> $T/err16
+rc=$?
+bad=""
+for r in $(seq 0 63); do
+	[ "$(cat $T/r16/logs/rank.$r.stdout $T/r16/logs/rank.$r.stderr |
+	    tr '\n' ' ')" = "o$r p$r e$r " ] || bad="$bad $r"
+done
+is "64 ranks, 256 descriptors: exit 0, one warning, 128 logs whole" \
+	"$rc $(grep -v '^\[' $T/err16) $bad" "0 muster: too few file descriptors \
+to keep the run record's 128 logs open in '$T/r16/logs': opening them for \
+each write "
+
 # --- the default ./muster-runs/JOBID, .1 when it holds a run; --no-record
 mkdir $T/cwd
 (cd $T/cwd && $MUSTER --no-tag -n 1 -- sh -c 'echo $MUSTER_JOB_ID' > $T/id7)
@@ -221,8 +244,9 @@ esc=$(printf '\033')
 cr=$(printf '\r')
 ok_if "progress: drawn in place on a terminal" grep -q \
 	"${cr}muster: nodes 1/1 up, ranks 2/2 running, 0:01 elapsed${esc}\[K" $T/tty
-ok_if "progress: erased at the end" \
-	sh -c "tail -c 4 $T/tty | od -c | grep -q '\\\\r 033   \\[   K'"
+ok_if "progress: erased after its last drawing" $PY -c 'import sys
+t = open(sys.argv[1], encoding="utf-8", newline="").read()
+sys.exit(t.find("\r\033[K", t.rindex("\rmuster: nodes")) < 0)' $T/tty
 is "progress: the ranks' lines whole once it is taken out" \
 	"$(sed "s/${cr}muster: nodes[^$esc]*${esc}\[K//g; s/${cr}${esc}\[K//g" \
 	$T/tty | tr -d "$cr" | sort | tr '\n' ' ')" "[0] a0 [0] b0 [1] a1 [1] b1 "
