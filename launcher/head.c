@@ -242,6 +242,7 @@ out_rank(struct head *h, const struct lch_rec *r)
 	int s = r->type == LCH_REC_ERR || r->type == LCH_REC_ERR_MORE;
 	int more = r->type == LCH_REC_OUT_MORE || r->type == LCH_REC_ERR_MORE;
 	char mark[LCH_REC_PREFIX_MAX + 1];
+	const char *from = r->text;
 
 	if (h->open[s] != r->rank) {
 		out_close(h, s);
@@ -249,10 +250,10 @@ out_rank(struct head *h, const struct lch_rec *r)
 			snprintf(mark, sizeof(mark), "[%d]+ ", r->rank);
 			out_add(h, s, mark, strlen(mark));
 		} else if (h->o->tag)
-			out_add(h, s, r->tag, (size_t)(r->text - r->tag));
+			from = r->tag;	/* "[R] " and the text: one piece */
 	}
 	h->broke[2 * r->rank + s] = 0;
-	out_add(h, s, r->text, r->text_len);
+	out_add(h, s, from, (size_t)(r->text - from) + r->text_len);
 	lch_runrec_log(h->rr, r->rank, s, r->text, r->text_len, !more);
 	if (more)
 		h->open[s] = r->rank;

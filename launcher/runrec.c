@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@
 
 #define LOCK_TRIES 50		/* a reader holds .lock for an instant */
 #define LOCK_WAIT_US 2000
-#define LOG_KEEP (4 * LCH_RUNREC_LOG_BUF)	/* a buffer larger is freed */
+#define LOG_FIRST 1024		/* a log buffer's first size */
 
 /* A log file: not opened yet, open, opened per write, given up. */
 enum { LOG_NEW, LOG_OPEN, LOG_REOPEN, LOG_DEAD };
@@ -42,6 +44,20 @@ struct rr_rank {
 	double start, end;
 };
 
+/*
+ * The writes of run.json while the job runs go to a thread, so that the
+ * head's loop never waits on fsync (a slow disk, NFS): it takes the
+ * latest text (an older one not yet written is dropped) and writes it.
+ */
+struct rr_writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, quit, busy;
+	char *text;		/* to write next, or NULL */
+	int err;		/* errno of a failed write, not said yet */
+};
+
 struct lch_runrec {
 	const struct lch_opts *o;
 	const struct lch_plan *p;
@@ -61,8 +77,11 @@ struct lch_runrec {
 	int *dirty, ndirty;
 	long nopen, max_open;	/* logs kept open, and at most */
 	int warned_write, warned_log, warned_files;
+	struct rr_writer w;
 	char *cwd;
 };
+
+static void write_later(struct lch_runrec *rr, const char *status);
 
 /* Now, seconds since the epoch with milliseconds. */
 static double
@@ -324,7 +343,7 @@ lch_runrec_rank_start(struct lch_runrec *rr, int rank, int pid)
 	r->state = R_RUNNING;
 	if (++rr->nstarted == rr->p->np) {
 		rr->running = r->start;
-		(void)lch_runrec_write(rr, LCH_RR_RUNNING);
+		write_later(rr, LCH_RR_RUNNING);
 	}
 }
 
@@ -406,7 +425,7 @@ lch_runrec_attempt_end(struct lch_runrec *rr, int code, const char *reason,
 		cJSON_AddStringToObject(a, "reason", reason);
 	cJSON_AddItemToArray(rr->attempts, a);
 	if (restart)
-		(void)lch_runrec_write(rr, LCH_RR_STARTING);
+		write_later(rr, LCH_RR_STARTING);
 }
 
 /* --- logs --- */
@@ -468,23 +487,19 @@ log_start(struct lch_runrec *rr, struct rr_log *l, int idx)
 	return 0;
 }
 
-/* Writes log idx's buffer out. */
+/* Writes n bytes of data to log idx (its buffer, or a large piece). */
 static void
-log_write(struct lch_runrec *rr, int idx)
+log_emit(struct lch_runrec *rr, int idx, const char *data, size_t n)
 {
 	struct rr_log *l = rr->logs[idx];
 	int fd;
 
-	if (l->state == LOG_DEAD || l->len == 0) {
-		l->len = 0;
+	if (l->state == LOG_DEAD || n == 0)
 		return;
-	}
-	if (l->state == LOG_NEW && log_start(rr, l, idx) != 0) {
-		l->len = 0;
+	if (l->state == LOG_NEW && log_start(rr, l, idx) != 0)
 		return;
-	}
 	fd = l->state == LOG_OPEN ? l->fd : log_open(rr, l, idx);
-	if (fd < 0 || lch_write_all(fd, l->buf, l->len) != 0) {
+	if (fd < 0 || lch_write_all(fd, data, n) != 0) {
 		log_warn(rr, &rr->warned_log, idx, fd < 0 ? "open" : "write",
 		    errno);
 		if (l->state == LOG_OPEN) {
@@ -492,57 +507,98 @@ log_write(struct lch_runrec *rr, int idx)
 			rr->nopen--;
 		}
 		l->state = LOG_DEAD;
+		l->cap = 0;	/* lch_runrec_log drops what comes */
 	}
 	if (fd >= 0 && l->state == LOG_REOPEN)
 		close(fd);
-	l->len = 0;
-	if (l->cap > LOG_KEEP) {
-		free(l->buf);
-		l->buf = NULL;
-		l->cap = 0;
-	}
 }
 
-/* data and its newline (nl) into l's buffer: one check, one copy. */
+/* Writes log idx's buffer out. */
 static void
-log_add(struct rr_log *l, const char *data, size_t n, int nl)
+log_write(struct lch_runrec *rr, int idx)
 {
-	size_t need = l->len + n + 1;
+	struct rr_log *l = rr->logs[idx];
 
-	if (need > l->cap) {
-		l->cap = need > LCH_RUNREC_LOG_BUF + 4096 ? need :
-		    LCH_RUNREC_LOG_BUF + 4096;
-		l->buf = lch_xrealloc(l->buf, l->cap);
-	}
-	memcpy(l->buf + l->len, data, n);
-	l->len += n;
-	if (nl)
-		l->buf[l->len++] = '\n';
+	log_emit(rr, idx, l->buf, l->len);
+	l->len = 0;
 }
 
-void
-lch_runrec_log(struct lch_runrec *rr, int rank, int stream,
-	       const char *data, size_t n, int newline)
+static void
+log_dirty(struct lch_runrec *rr, struct rr_log *l, int idx)
 {
-	struct rr_log *l;
-	int idx;
-
-	if (rr == NULL || rank < 0 || rank >= rr->p->np)
+	if (l->dirty)
 		return;
-	idx = 2 * rank + (stream != 0);
-	if ((l = rr->logs[idx]) == NULL) {
+	l->dirty = 1;
+	rr->dirty[rr->ndirty++] = idx;
+}
+
+/*
+ * lch_runrec_log's slow way, where the buffer lacks room: made, grown
+ * (up to LCH_RUNREC_LOG_BUF), written out; a piece larger than it is
+ * written at once.
+ */
+static void __attribute__((noinline))
+log_slow(struct lch_runrec *rr, int idx, const char *data, size_t n,
+	 int nl)
+{
+	struct rr_log *l = rr->logs[idx];
+	size_t cap;
+
+	if (l == NULL) {
 		l = rr->logs[idx] = lch_xcalloc(1, sizeof(*l));
 		l->fd = -1;
 	}
 	if (l->state == LOG_DEAD)
 		return;
-	log_add(l, data, n, newline);
-	if (l->len >= LCH_RUNREC_LOG_BUF)
-		log_write(rr, idx);
-	else if (!l->dirty) {
-		l->dirty = 1;
-		rr->dirty[rr->ndirty++] = idx;
+	if (l->len + n + 1 > l->cap && l->cap < LCH_RUNREC_LOG_BUF) {
+		for (cap = l->cap ? l->cap : LOG_FIRST; cap < l->len + n + 1 &&
+		    cap < LCH_RUNREC_LOG_BUF; cap *= 2)
+			;
+		l->cap = cap < LCH_RUNREC_LOG_BUF ? cap : LCH_RUNREC_LOG_BUF;
+		l->buf = lch_xrealloc(l->buf, l->cap);
 	}
+	if (l->len + n + 1 > l->cap)
+		log_write(rr, idx);
+	if (n + 1 > l->cap) {
+		log_emit(rr, idx, data, n);
+		n = 0;
+	}
+	if (l->state == LOG_DEAD || n + (size_t)nl == 0)
+		return;
+	memcpy(l->buf + l->len, data, n);
+	l->len += n;
+	l->buf[l->len] = '\n';
+	l->len += (size_t)nl;
+	log_dirty(rr, l, idx);
+}
+
+/*
+ * Once per line of the job's output: only a copy into the buffer, which
+ * always has room for a newline more than it holds (written first, so
+ * that the copy is the last thing done).
+ */
+void
+lch_runrec_log(struct lch_runrec *rr, int rank, int stream,
+	       const char *data, size_t n, int newline)
+{
+	struct rr_log *l;
+	char *dst;
+	int idx;
+
+	if (rr == NULL || (unsigned)rank >= (unsigned)rr->p->np)
+		return;
+	idx = 2 * rank + (stream != 0);
+	l = rr->logs[idx];
+	if (l == NULL || l->len + n + 1 > l->cap) {
+		log_slow(rr, idx, data, n, newline != 0);
+		return;
+	}
+	dst = l->buf + l->len;
+	dst[n] = '\n';
+	l->len += n + (newline != 0);
+	if (!l->dirty)
+		log_dirty(rr, l, idx);
+	memcpy(dst, data, n);
 }
 
 void
@@ -760,15 +816,13 @@ replace_file(int dirfd, const char *text)
 	return 0;
 }
 
-int
-lch_runrec_write(struct lch_runrec *rr, const char *status)
+/* run.json's text now, status set first (NULL: as it is). */
+static char *
+run_text(struct lch_runrec *rr, const char *status)
 {
 	cJSON *j;
 	char *text;
-	int rc, e;
 
-	if (rr == NULL)
-		return 0;
 	if (status)
 		rr->status = status;
 	j = run_json(rr);
@@ -776,14 +830,148 @@ lch_runrec_write(struct lch_runrec *rr, const char *status)
 	cJSON_Delete(j);
 	if (text == NULL)
 		lch_oom();
+	return text;
+}
+
+/* A failed write of run.json, said once (by the head's thread). */
+static void
+write_failed(struct lch_runrec *rr, int e)
+{
+	if (!rr->warned_write)
+		lch_msg("cannot write the run record '%s/run.json': %s",
+		    rr->dir, strerror(e));
+	rr->warned_write = 1;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct lch_runrec *rr = arg;
+	struct rr_writer *w = &rr->w;
+	char *text;
+	int rc, e;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->text == NULL && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->text == NULL)
+			break;
+		text = w->text;
+		w->text = NULL;
+		w->busy = 1;
+		pthread_mutex_unlock(&w->mu);
+		rc = replace_file(rr->dirfd, text);
+		e = errno;
+		free(text);
+		pthread_mutex_lock(&w->mu);
+		w->busy = 0;
+		if (rc != 0 && w->err == 0)
+			w->err = e;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Starts the writer, every signal blocked in it (the head's to handle). */
+static int
+writer_start(struct lch_runrec *rr)
+{
+	sigset_t all, old;
+	int rc;
+
+	pthread_mutex_init(&rr->w.mu, NULL);
+	pthread_cond_init(&rr->w.cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&rr->w.thread, NULL, writer_main, rr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&rr->w.cv);
+		pthread_mutex_destroy(&rr->w.mu);
+		return -1;
+	}
+	rr->w.started = 1;
+	return 0;
+}
+
+/* run.json with status, written by the writer (here if it cannot run). */
+static void
+write_later(struct lch_runrec *rr, const char *status)
+{
+	struct rr_writer *w = &rr->w;
+	char *text = run_text(rr, status);
+	int e;
+
+	if (!w->started && writer_start(rr) != 0) {
+		if (replace_file(rr->dirfd, text) != 0)
+			write_failed(rr, errno);
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	free(w->text);	/* an older state, superseded */
+	w->text = text;
+	e = w->err;
+	w->err = 0;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (e)
+		write_failed(rr, e);
+}
+
+void
+lch_runrec_sync(struct lch_runrec *rr)
+{
+	struct rr_writer *w;
+	int e;
+
+	if (rr == NULL || !rr->w.started)
+		return;
+	w = &rr->w;
+	pthread_mutex_lock(&w->mu);
+	while (w->text || w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	e = w->err;
+	w->err = 0;
+	pthread_mutex_unlock(&w->mu);
+	if (e)
+		write_failed(rr, e);
+}
+
+/* Ends the writer, what it holds written. */
+static void
+writer_stop(struct lch_runrec *rr)
+{
+	if (!rr->w.started)
+		return;
+	lch_runrec_sync(rr);
+	pthread_mutex_lock(&rr->w.mu);
+	rr->w.quit = 1;
+	pthread_cond_broadcast(&rr->w.cv);
+	pthread_mutex_unlock(&rr->w.mu);
+	pthread_join(rr->w.thread, NULL);
+	pthread_cond_destroy(&rr->w.cv);
+	pthread_mutex_destroy(&rr->w.mu);
+	rr->w.started = 0;
+}
+
+int
+lch_runrec_write(struct lch_runrec *rr, const char *status)
+{
+	char *text;
+	int rc, e;
+
+	if (rr == NULL)
+		return 0;
+	lch_runrec_sync(rr);	/* an earlier state never lands after this */
+	text = run_text(rr, status);
 	rc = replace_file(rr->dirfd, text);
 	e = errno;
 	free(text);
-	if (rc != 0 && !rr->warned_write)
-		lch_msg("cannot write the run record '%s/run.json': %s",
-		    rr->dir, strerror(e));
 	if (rc != 0)
-		rr->warned_write = 1;
+		write_failed(rr, e);
 	errno = e;
 	return rc;
 }
@@ -830,6 +1018,7 @@ lch_runrec_free(struct lch_runrec *rr)
 
 	if (rr == NULL)
 		return;
+	writer_stop(rr);
 	lch_runrec_flush(rr);
 	for (i = 0; i < 2 * rr->p->np; i++) {
 		if (rr->logs[i] && rr->logs[i]->state == LOG_OPEN)

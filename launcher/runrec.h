@@ -99,8 +99,11 @@ struct lch_runrec;
  * directory); it happens at open (Starting), when every rank of an
  * attempt started (Running), at the end of an attempt that is restarted
  * (Starting again), at lch_runrec_write and at lch_runrec_finish: a
- * handful of times per job, never per line.  A write that fails later
- * is one warning; the job goes on, its exit code unchanged.
+ * handful of times per job, never per line.  The writes while the job
+ * runs (Running, Starting again) are done by a thread of the record's,
+ * so the head's loop never waits on the disk; the others are done in
+ * the caller, after the thread's.  A write that fails later is one
+ * warning; the job goes on, its exit code unchanged.
  */
 
 /*
@@ -185,6 +188,8 @@ void lch_runrec_set(struct lch_runrec *rr, const char *key,
 		    struct cJSON *val);
 /* Writes run.json now with status (NULL: as it is); 0 or -1. */
 int  lch_runrec_write(struct lch_runrec *rr, const char *status);
+/* Waits until what the thread was given is written. */
+void lch_runrec_sync(struct lch_runrec *rr);
 /* The status of a job that ended with code (the head's view). */
 const char *lch_runrec_final(int code, int interrupted, int timed_out);
 /*

@@ -136,6 +136,7 @@ test_atomic_write(void)
 	CHECK(fstat(fd, &a) == 0);
 	lch_runrec_rank_start(rr, 0, 100);
 	lch_runrec_rank_start(rr, 1, 101);	/* the last: Running, written */
+	lch_runrec_sync(rr);	/* by the record's thread */
 	CHECK(stat("muster-runs/atom/run.json", &b) == 0);
 	CHECK(a.st_ino != b.st_ino);	/* replaced, not rewritten in place */
 	text = slurp_fd(fd, NULL);
@@ -189,6 +190,7 @@ test_json_shape(void)
 	lch_runrec_failure(rr, 1, "localhost", 201, 3,
 	    "rank 1 (host localhost, pid 201) exited with code 3");
 	lch_runrec_attempt_end(rr, 3, "rank 1 ... code 3", 1);
+	lch_runrec_sync(rr);
 	j = run_json(lch_runrec_dir(rr));
 	CHECK_STR(jstr(j, "status"), "Starting");	/* restarting */
 	cJSON_Delete(j);
@@ -393,6 +395,28 @@ test_unwritable(void)
 	teardown();
 }
 
+/* A write that fails while the job runs: one warning, the job goes on. */
+static void
+test_write_fails(void)
+{
+	struct lch_runrec *rr;
+
+	setup("-n", "1", "--job-id", "wf", "--", "true", NULL);
+	CHECK((rr = lch_runrec_open(&o, &p, NULL)) != NULL);
+	CHECK(unlink("muster-runs/wf/run.json") == 0);
+	CHECK(mkdir("muster-runs/wf/run.json", 0755) == 0);
+	lh_capture(2);
+	lch_runrec_rank_start(rr, 0, 5);	/* Running, by the thread */
+	lch_runrec_sync(rr);
+	lch_runrec_finish(rr, LCH_RR_COMPLETED, 0);
+	lch_runrec_free(rr);
+	lh_captured();
+	CHECK_STR(lh_err, "muster: cannot write the run record "
+	    "'muster-runs/wf/run.json': Is a directory\n");
+	CHECK(access("muster-runs/wf/.run.json.tmp", F_OK) != 0);
+	teardown();
+}
+
 /* The logs hold the bytes as written: lines, pieces, big ones. */
 static void
 test_logs(void)
@@ -469,6 +493,7 @@ TEST_LIST = {
 	{ "spec", test_spec },
 	{ "names", test_names },
 	{ "unwritable", test_unwritable },
+	{ "write_fails", test_write_fails },
 	{ "logs", test_logs },
 	{ "live", test_live },
 	{ NULL, NULL }
