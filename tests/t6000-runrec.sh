@@ -24,8 +24,7 @@ wait_status() {
 		sleep 0.05; i=$((i + 1))
 	done
 }
-# locked DIR: whether a launcher holds DIR/.lock
-locked() { ! flock -n "$1/.lock" true; }
+STATE=$B/tests/runrec_state	# what a reader shows (tests/tools)
 
 # --- a 2-node job: run.json complete, each rank's logs exact
 prog='echo "out $RANK"; echo "err $RANK" >&2; printf "a\rb\n"
@@ -73,6 +72,8 @@ is "2 nodes: ranks" "$(jget $T/r1/run.json '[(r["rank"], r["node"],
 ok_if "2 nodes: outputs/ made, no temporary run.json left, .lock free" \
 	sh -c "[ -d $T/r1/outputs ] && [ ! -e $T/r1/.run.json.tmp ] &&
 	flock -n $T/r1/.lock true"
+is "2 nodes: a reader sees Completed, no launcher" "$($STATE $T/r1)" \
+	"Completed 0"
 
 # --- Failed: rank 2 fails first; first_failure is the line muster printed
 $MUSTER -n 4 --run-dir $T/r2 -- sh -c 'if [ $RANK = 2 ]; then sleep 0.3
@@ -107,6 +108,8 @@ wait_status $T/r4 Running
 ok_if "Running: run.json says so while the ranks run, .lock held" \
 	sh -c "grep -q '\"status\":.*\"Running\"' $T/r4/run.json &&
 	! flock -n $T/r4/.lock true"
+is "Running: a reader sees it running, the launcher live" "$($STATE $T/r4)" \
+	"Running 1"
 kill -INT $mpid
 wait $mpid
 rc=$?
@@ -124,8 +127,9 @@ wait $mpid 2> /dev/null
 wait_gone $T/pid.*
 is "SIGKILLed launcher: run.json parses, status Running" \
 	"$(jget $T/r5/run.json 'j["status"]')" "Running"
-ok_if "SIGKILLed launcher: nobody holds .lock (Interrupted to a reader)" \
-	flock -n $T/r5/.lock true
+ok_if "SIGKILLed launcher: nobody holds .lock" flock -n $T/r5/.lock true
+is "SIGKILLed launcher: a reader sees Interrupted" "$($STATE $T/r5)" \
+	"Interrupted 0"
 ok_if "SIGKILLed launcher: its ranks are gone" none_alive $T/pid.0 $T/pid.1
 
 # --- a run directory that cannot be made: one warning, the job runs
