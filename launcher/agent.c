@@ -181,11 +181,16 @@ drain_bars(struct agent *a, struct wstate *ws, int stream, size_t start)
 	return start;
 }
 
-/* Splits what is buffered into lines; at EOF a partial line goes too. */
+/*
+ * Splits what is buffered into lines; at EOF a partial line goes too:
+ * to the head as a piece that nothing follows (records.h), so that its
+ * logs keep it without a newline; printed directly, ended by one.
+ */
 static void
 drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 {
 	struct lch_strbuf *lb = &ws->lb[stream];
+	int last_more = !eof || !a->c->direct;
 	size_t start = 0;
 	char *nl;
 
@@ -197,10 +202,12 @@ drain_lines(struct agent *a, struct wstate *ws, int stream, int eof)
 	if (!eof)
 		start = drain_bars(a, ws, stream, start);
 	if ((eof || lb->len - start >= LCH_REC_LINE_MAX) && lb->len > start) {
-		emit_line(a, ws, stream, lb->buf + start, lb->len - start, !eof);
+		emit_line(a, ws, stream, lb->buf + start, lb->len - start,
+		    last_more);
 		start = lb->len;
-	} else if (eof && ws->piece[stream])	/* a piece's end: its newline */
-		emit_line(a, ws, stream, "", 0, 0);
+	} else if (eof && ws->piece[stream] && a->c->direct) {
+		emit_line(a, ws, stream, "", 0, 0);	/* its newline */
+	}
 	lch_strbuf_consume(lb, start);
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,9 +29,11 @@
 #include "outq.h"
 #include "plan.h"
 #include "embed.h"
+#include "progress.h"
 #include "records.h"
 #include "relay.h"
 #include "remote.h"
+#include "runrec.h"
 #include "slurm.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -51,6 +52,7 @@
 #define MSG_ROOM_MS 1000	/* our stderr is full: wait this long to say why */
 /* srun still there this long after its agents ended is stopped */
 #define STEP_END_MS 3000
+#define WHY_MAX 4096	/* the line that says why a job ended, kept */
 
 /*
  * A connection: one agent process the head started (forked here or ssh)
@@ -165,6 +167,12 @@ struct head {
 	struct step st;
 	struct lch_gather_rx *gather;	/* the nodes' outputs, or NULL */
 	struct lch_metrics *metrics;	/* metrics.jsonl (metrics.h), or NULL */
+	struct lch_runrec *rr;	/* the run record (runrec.h), or NULL */
+	struct lch_progress pg;	/* the progress line (progress.h) */
+	int eol[2];		/* what went to stdout, stderr ends a line */
+	int nstarted, nended;	/* ranks of this attempt (s; x or f) */
+	char why[WHY_MAX];	/* what summarize said of the attempt */
+	char limit_why[256];	/* the time limit's line, when reached */
 };
 
 static void
@@ -208,6 +216,8 @@ out_add(struct head *h, int s, const char *data, size_t n)
 		return;
 	}
 	lch_outq_add(&h->out[s], data, n);
+	if (n)
+		h->eol[s] = data[n - 1] == '\n';
 }
 
 /* Ends a rank's open long line (records.h) for other output to go. */
@@ -244,6 +254,7 @@ out_rank(struct head *h, const struct lch_rec *r)
 	int s = r->type == LCH_REC_ERR || r->type == LCH_REC_ERR_MORE;
 	int more = r->type == LCH_REC_OUT_MORE || r->type == LCH_REC_ERR_MORE;
 	char mark[LCH_REC_PREFIX_MAX + 1];
+	const char *from = r->text;
 
 	if (h->open[s] != r->rank) {
 		out_close(h, s);
@@ -251,11 +262,12 @@ out_rank(struct head *h, const struct lch_rec *r)
 			snprintf(mark, sizeof(mark), "[%d]+ ", r->rank);
 			out_add(h, s, mark, strlen(mark));
 		} else if (h->o->tag)
-			out_add(h, s, r->tag, (size_t)(r->text - r->tag));
+			from = r->tag;	/* "[R] " and the text: one piece */
 	} else if (h->cr[s] && h->o->tag && r->text_len)	/* not at "\r\n" */
-		out_add(h, s, r->tag, (size_t)(r->text - r->tag));
+		from = r->tag;
 	h->broke[2 * r->rank + s] = 0;
-	out_add(h, s, r->text, r->text_len);
+	out_add(h, s, from, (size_t)(r->text - from) + r->text_len);
+	lch_runrec_log(h->rr, r->rank, s, r->text, r->text_len, !more);
 	h->cr[s] = more && r->text_len && r->text[r->text_len - 1] == '\r';
 	if (more)
 		h->open[s] = r->rank;
@@ -304,6 +316,9 @@ flush_out(struct head *h)
 	size_t before = out_pending(h);
 	int s;
 
+	if (lch_outq_pending(&h->out[1]) ||
+	    (h->pg.stdout_too && lch_outq_pending(&h->out[0])))
+		lch_progress_hide(&h->pg);	/* before output goes there */
 	for (s = 0; s < 2; s++) {
 		if (lch_outq_flush(&h->out[s]) == 0 || h->broken[s] ||
 		    h->out_err[s])
@@ -516,6 +531,37 @@ gather_node_done(struct head *h, int i)
 		close_fd(&a->in_fd);
 }
 
+/*
+ * A rank's last line without a newline came as a piece nothing follows
+ * (records.h): at its x record, all its output in, the line ends.
+ */
+static void
+end_open_lines(struct head *h, int rank)
+{
+	int s;
+
+	for (s = 0; s < 2; s++)
+		if (h->open[s] == rank) {
+			out_add(h, s, "\n", 1);
+			h->open[s] = -1;
+		}
+}
+
+/* The run record's view of an F, x or f record (before it is acted on). */
+static void
+record_rank_end(struct head *h, const struct lch_rec *r)
+{
+	if (r->nums != 2)
+		return;
+	if (r->type == LCH_REC_NOEXEC)
+		lch_runrec_rank_end(h->rr, r->rank, 0, r->num[1],
+		    LCH_RR_NOEXEC, ending(h));
+	else
+		lch_runrec_rank_end(h->rr, r->rank, r->num[0], r->num[1],
+		    r->type == LCH_REC_FAIL ? LCH_RR_FAIL : LCH_RR_EXIT,
+		    ending(h));
+}
+
 /* An F, x or f record: the rank's end, or its failure. */
 static void
 record_end(struct head *h, const struct lch_rec *r)
@@ -523,6 +569,7 @@ record_end(struct head *h, const struct lch_rec *r)
 	int node = h->p->ranks[r->rank].node_rank;
 	struct node_state *ns = &h->ns[node];
 
+	record_rank_end(h, r);
 	if (r->type == LCH_REC_NOEXEC) {
 		if (++ns->nended >= h->p->nodes[node].nprocs)
 			gather_node_done(h, node);
@@ -531,6 +578,9 @@ record_end(struct head *h, const struct lch_rec *r)
 		return;
 	}
 	ns->nended += r->type == LCH_REC_EXIT;
+	h->nended += r->type == LCH_REC_EXIT;
+	if (r->type == LCH_REC_EXIT)
+		end_open_lines(h, r->rank);
 	if (ns->nended >= h->p->nodes[node].nprocs)
 		gather_node_done(h, node);
 	if (r->nums == 2 && r->num[1] != 0 &&
@@ -577,6 +627,8 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		record_end(h, &r);
 		return;
 	case LCH_REC_START:
+		h->nstarted++;
+		lch_runrec_rank_start(h->rr, r.rank, r.nums ? r.num[0] : 0);
 		return;
 	case LCH_REC_STOP:
 		if (r.nums == 2) {
@@ -1201,6 +1253,7 @@ got_facts(struct head *h, struct agent_proc *a, int i, const char *json,
 	}
 	ns->have_facts = 1;
 	h->nfacts++;
+	lch_runrec_node(h->rr, i, f->net.addr);
 	if (strcmp(f->version, MUSTER_VERSION_STRING) != 0)
 		host_failure(h, a, i, "%s runs muster %s, this one is %s: the "
 		    "same version must run on every host", n->host, f->version,
@@ -1302,6 +1355,8 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
 		t = sooner(t, now + REAP_POLL_MS, now);
+	if (lch_progress_wait_ms(&h->pg) >= 0)	/* a redraw */
+		t = sooner(t, now + lch_progress_wait_ms(&h->pg), now);
 	if (h->slurm) {
 		int k;
 
@@ -1339,8 +1394,9 @@ check_deadline(struct head *h)
 	h->timed_out = 1;
 	flush_out(h);
 	msg_room();
-	lch_msg("time limit of %gs reached: stopping all %d ranks",
-	    h->o->timeout, h->p->np);
+	snprintf(h->limit_why, sizeof(h->limit_why), "time limit of %gs "
+	    "reached: stopping all %d ranks", h->o->timeout, h->p->np);
+	lch_msg("%s", h->limit_why);
 	for (i = 0; i < h->p->np; i++)
 		if (h->stop_sig[i])
 			say_stopped(h, i, h->stop_pid[i], h->stop_sig[i],
@@ -1853,6 +1909,22 @@ step_release(struct head *h)
 	st->listen_fd = st->err_fd = -1;
 }
 
+/*
+ * The progress line (progress.h), drawn only where the terminal is at
+ * the start of a line with nothing waiting to go there.
+ */
+static void
+progress_tick(struct head *h)
+{
+	int clear = h->eol[1] && lch_outq_pending(&h->out[1]) == 0 &&
+	    (!h->pg.stdout_too || (h->eol[0] &&
+	    lch_outq_pending(&h->out[0]) == 0));
+
+	h->pg.nodes_up = h->nfacts;
+	h->pg.running = h->nstarted - h->nended;
+	lch_progress_tick(&h->pg, clear);
+}
+
 static void
 loop(struct head *h)
 {
@@ -1870,6 +1942,8 @@ loop(struct head *h)
 		}
 		flush_out(h);
 		(void)lch_metrics_flush(h->metrics);	/* nothing waits in poll */
+		lch_runrec_flush(h->rr);
+		progress_tick(h);
 		check_deadline(h);
 		if (h->slurm)
 			step_tick(h);
@@ -1924,6 +1998,8 @@ loop(struct head *h)
 		}
 		step_events(h, pfd + n, ns);
 	}
+	lch_runrec_flush(h->rr);
+	lch_progress_hide(&h->pg);	/* until the next attempt's loop */
 	drain_out(h);
 	free(pfd);
 	free(who);
@@ -1946,13 +2022,28 @@ said_text(const struct failure *f)
 	return t;
 }
 
+/* Says why the attempt ended, keeping the line for the run record. */
+static void
+say_why(struct head *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void
+say_why(struct head *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->why, sizeof(h->why), fmt, ap);
+	va_end(ap);
+	lch_msg("%s", h->why);
+}
+
 /*
  * One line for an agent that ended early, with what ssh said, or the
  * agent itself (exit 2: it could not take part, e.g. no such --iface
  * there; it says why).
  */
 static void
-agent_lost_msg(const struct head *h, const struct failure *f)
+agent_lost_msg(struct head *h, const struct failure *f)
 {
 	const struct lch_node *n = &h->p->nodes[f->node];
 	const struct node_state *ns = &h->ns[f->node];
@@ -1960,33 +2051,37 @@ agent_lost_msg(const struct head *h, const struct failure *f)
 
 	if (f->agent && f->agent->dial) {	/* its stderr went through srun */
 		if (f->kind == F_SSH)
-			lch_msg("the agent of node %s (Slurm job step) ended "
-			    "before its facts", f->host);
+			say_why(h, "the agent of node %s (Slurm job step) "
+			    "ended before its facts", f->host);
 		else
-			lch_msg("lost the agent of node %s (its connection "
+			say_why(h, "lost the agent of node %s (its connection "
 			    "ended): %d of its %d ranks unaccounted for",
 			    f->host, n->nprocs - ns->nended, n->nprocs);
 		return;
 	}
 	if (f->kind == F_SSH && f->code == 2 && *t)
-		lch_msg("%s: %s%s%s", f->host, t, strstr(t, "plan on stdin") ?
+		say_why(h, "%s: %s%s%s", f->host, t,
+		    strstr(t, "plan on stdin") ?
 		    " (an older muster there? this one is " : "",
 		    strstr(t, "plan on stdin") ? MUSTER_VERSION_STRING ")" : "");
 	else if (f->kind == F_SSH && f->remote)
-		lch_msg("ssh to %s failed (exit %d)%s%s", f->host, f->code,
+		say_why(h, "ssh to %s failed (exit %d)%s%s", f->host, f->code,
 		    *t ? ": " : "", f->said);
 	else if (f->kind == F_SSH)
-		lch_msg("the agent for %s ended before its facts (exit %d)%s%s",
-		    f->host, f->code, *t ? ": " : "", f->said);
+		say_why(h, "the agent for %s ended before its facts (exit "
+		    "%d)%s%s", f->host, f->code, *t ? ": " : "", f->said);
 	else
-		lch_msg("lost the agent of host %s (%s exited with code %d): "
-		    "%d of its %d ranks unaccounted for%s%s", f->host,
+		say_why(h, "lost the agent of host %s (%s exited with code "
+		    "%d): %d of its %d ranks unaccounted for%s%s", f->host,
 		    f->remote ? "ssh" : "agent", f->code,
 		    n->nprocs - ns->nended, n->nprocs,
 		    f->said[0] ? ": " : "", f->said);
 }
 
-/* Says what the first failure was; returns the job's exit code. */
+/*
+ * Says what the first failure was (the line kept in h->why for the run
+ * record); returns the job's exit code.
+ */
 static int
 summarize_job(struct head *h)
 {
@@ -2000,39 +2095,39 @@ summarize_job(struct head *h)
 	if (f->code == 0) {
 		for (i = 0; i < h->nag; i++)
 			if (h->ag[i].code != 0 && h->planned) {
-				lch_msg("the agent for %s ended with code %d",
-				    h->ag[i].node->host, h->ag[i].code);
+				say_why(h, "the agent for %s ended with code "
+				    "%d", h->ag[i].node->host, h->ag[i].code);
 				return h->ag[i].code;
 			}
 		return h->interrupted ? 128 + h->interrupted : 0;
 	}
 	if (f->kind == F_AGENT_SIG)
-		lch_msg("the %s of host %s (pid %d) was killed by %s: its "
+		say_why(h, "the %s of host %s (pid %d) was killed by %s: its "
 		    "ranks are lost", f->agent->remote ? "ssh connection" :
 		    "agent", f->host, f->pid, lch_signame(f->code - 128));
 	else if (f->kind == F_SSH || f->kind == F_LOST)
 		agent_lost_msg(h, f);
 	else if (f->kind == F_HOST) {
 		if (f->msg[0])
-			lch_msg("%s", f->msg);
+			say_why(h, "%s", f->msg);
 	}
 	else if (f->err && f->code == 2)
-		lch_msg("rank %d (host %s) was not started: its log cannot be "
-		    "written (%s)", f->rank, f->host, strerror(f->err));
+		say_why(h, "rank %d (host %s) was not started: its log cannot "
+		    "be written (%s)", f->rank, f->host, strerror(f->err));
 	else if (f->err)
-		lch_msg("rank %d (host %s): cannot run '%s': %s", f->rank,
+		say_why(h, "rank %d (host %s): cannot run '%s': %s", f->rank,
 		    f->host, h->p->argv[0], strerror(f->err));
 	else if (f->code == 128 + SIGKILL && h->killed)
-		lch_msg("rank %d (host %s, pid %d) was killed by SIGKILL "
+		say_why(h, "rank %d (host %s, pid %d) was killed by SIGKILL "
 		    "(muster's, after the second %s)", f->rank, f->host, f->pid,
 		    lch_signame(h->interrupted));
 	else if (f->code > 128)
-		lch_msg("rank %d (host %s, pid %d) was killed by %s%s", f->rank,
-		    f->host, f->pid, lch_signame(f->code - 128),
+		say_why(h, "rank %d (host %s, pid %d) was killed by %s%s",
+		    f->rank, f->host, f->pid, lch_signame(f->code - 128),
 		    f->code == 128 + SIGKILL ?
 		    " (SIGKILL: often the kernel's OOM killer)" : "");
 	else
-		lch_msg("rank %d (host %s, pid %d) exited with code %d",
+		say_why(h, "rank %d (host %s, pid %d) exited with code %d",
 		    f->rank, f->host, f->pid, f->code);
 	if (f->kind == F_RANK && f->held >= 0)
 		say_stopped(h, f->held, f->held_pid, f->held_sig,
@@ -2065,6 +2160,38 @@ summarize(struct head *h)
 {
 	msg_room();
 	return output_status(h, summarize_job(h));
+}
+
+/* The attempt's first failure, as summarize said it, for the run record. */
+static void
+record_failure(struct head *h, int code)
+{
+	const struct failure *f = &h->fail;
+	int rank = f->code && (f->kind == F_RANK || f->kind == F_EXEC);
+
+	if (h->why[0] == '\0' || h->timed_out)
+		return;
+	lch_runrec_failure(h->rr, rank ? f->rank : -1, f->code ? f->host :
+	    NULL, rank ? f->pid : 0, f->code ? f->code : code, h->why);
+}
+
+/* Why the attempt ended, in the run record's attempts, or NULL. */
+static const char *
+attempt_why(struct head *h)
+{
+	if (h->timed_out)
+		return h->limit_why;
+	if (h->why[0])
+		return h->why;
+	if (h->broken[0] || h->broken[1])
+		return h->broken[0] ? "muster's stdout was closed" :
+		    "muster's stderr was closed";
+	if (h->interrupted) {
+		snprintf(h->why, sizeof(h->why), "canceled by %s",
+		    lch_signame(h->interrupted));
+		return h->why;
+	}
+	return NULL;
 }
 
 static void
@@ -2179,6 +2306,8 @@ run_once(struct head *h)
 	int i, n, code;
 
 	memset(&h->fail, 0, sizeof(h->fail));
+	h->why[0] = h->limit_why[0] = '\0';
+	h->nstarted = h->nended = 0;
 	h->stopping = h->timed_out = h->killed = 0;
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->out_moved = (long long)mst_now_ms();
@@ -2221,6 +2350,7 @@ run_once(struct head *h)
 	loop(h);
 	lch_gather_rx_finish(h->gather);
 	code = summarize(h);
+	record_failure(h, code);
 	release_agents(h);
 	if (h->slurm)
 		step_release(h);
@@ -2299,32 +2429,27 @@ make_dirs(const char *dir, const char *what, mode_t mode)
 	return 0;
 }
 
-/*
- * The receiver of the nodes' outputs, in run_dir/outputs.
- * i11: runrec takes this over (it makes the run directory).
- */
+/* The receiver of the nodes' outputs, in the run record's outputs/. */
 static struct lch_gather_rx *
 gather_open(const char *run_dir, int nnodes)
 {
 	struct lch_gather_rx *rx;
-	char *dir = lch_xasprintf("%s/outputs", run_dir);
+	char *dir;
 
+	if (run_dir == NULL)
+		return NULL;
+	dir = lch_xasprintf("%s/outputs", run_dir);
 	rx = make_dirs(dir, "--run-dir", 0755) == 0 ?
 	    lch_gather_rx_new(dir, nnodes) : NULL;
 	free(dir);
 	return rx;
 }
 
-/*
- * What could not be gathered, one line; run_dir/outputs.json holds the
- * receiver's JSON (i11: temporary, runrec puts it in run.json).
- */
+/* What could not be gathered, one line; the list goes to run.json. */
 static void
-gather_close(struct head *h, const char *run_dir)
+gather_close(struct head *h)
 {
-	char first[1200], *path, *text;
-	cJSON *j;
-	FILE *f;
+	char first[1200];
 	int n;
 
 	if (h->gather == NULL)
@@ -2333,74 +2458,55 @@ gather_close(struct head *h, const char *run_dir)
 		lch_msg("outputs: %d %s not gathered: %s%s", n, n == 1 ?
 		    "thing was" : "things were", first, n > 1 ?
 		    " (and the others run.json lists)" : "");
-	j = lch_gather_rx_json(h->gather);
-	text = cJSON_Print(j);
-	path = lch_xasprintf("%s/outputs.json", run_dir);
-	if (text && (f = fopen(path, "w")) != NULL) {
-		fprintf(f, "%s\n", text);
-		fclose(f);
-	}
-	free(path);
-	free(text);
-	cJSON_Delete(j);
+	lch_runrec_set(h->rr, "outputs", lch_gather_rx_json(h->gather));
 	lch_gather_rx_free(h->gather);
 	h->gather = NULL;
 }
 
 /*
- * i11: runrec takes this over.  The metrics sink, run_dir/metrics.jsonl,
- * when the job keeps a record; NULL (said why) when it cannot be made.
+ * The metrics sink, the run record's metrics.jsonl; NULL without a
+ * record, or (said why) when it cannot be made.
  */
 static struct lch_metrics *
-metrics_open(const struct lch_opts *o)
+metrics_open(const char *run_dir)
 {
 	struct lch_metrics *m;
 	char err[PATH_MAX + 128], *path;
 
-	if (o->run_dir == NULL || o->no_record ||
-	    make_dirs(o->run_dir, "--run-dir", 0755) != 0)
+	if (run_dir == NULL)
 		return NULL;
-	path = lch_xasprintf("%s/metrics.jsonl", o->run_dir);
+	path = lch_xasprintf("%s/metrics.jsonl", run_dir);
 	if ((m = lch_metrics_open(path, err, sizeof(err))) == NULL)
 		lch_msg("%s: the job runs without a record of its metrics", err);
 	free(path);
 	return m;
 }
 
-/* i11: runrec takes this over: the summary (run.json's "metrics"). */
-static void
-metrics_close(const struct lch_opts *o, struct lch_metrics *m)
+/* The progress line's last metric: "loss 0.43 @ step 120", or NULL. */
+static const char *
+last_metric(void *arg)
 {
-	cJSON *j;
-	char *path, *text;
-	FILE *f;
+	static char buf[320];
+	const char *name;
+	double v;
+	long step;
 
-	if (m == NULL)
-		return;
-	lch_metrics_report(m);
-	j = lch_metrics_json(m);
-	lch_metrics_close(m);
-	path = lch_xasprintf("%s/metrics-summary.json", o->run_dir);
-	if ((text = cJSON_PrintUnformatted(j)) != NULL &&
-	    (f = fopen(path, "w")) != NULL) {
-		fprintf(f, "%s\n", text);
-		fclose(f);
-	}
-	free(text);
-	free(path);
-	cJSON_Delete(j);
+	if (lch_metrics_last(arg, &name, &v, &step) != 0)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.64s %.4g @ step %ld", name, v, step);
+	return buf;
 }
 
-/* Room for n open files (two per node with --launcher slurm). */
+/* The bad lines said; the summary goes to run.json's "metrics". */
 static void
-more_files(long n)
+metrics_close(struct head *h)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)n)
+	if (h->metrics == NULL)
 		return;
-	rl.rlim_cur = rl.rlim_max < (rlim_t)n ? rl.rlim_max : (rlim_t)n;
-	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	lch_metrics_report(h->metrics);
+	lch_runrec_set(h->rr, "metrics", lch_metrics_json(h->metrics));
+	lch_metrics_close(h->metrics);
+	h->metrics = NULL;
 }
 
 int
@@ -2409,7 +2515,7 @@ lch_head_run(struct lch_opts *o)
 	struct lch_plan plan;
 	struct head h;
 	struct lch_rdv rdv;
-	int code, attempt;
+	int code, attempt, again;
 
 	if (lch_plan_build(&plan, o) != 0)
 		return 2;
@@ -2444,9 +2550,6 @@ lch_head_run(struct lch_opts *o)
 		goto out_plan;
 	}
 	if (o->mpi) {
-		/* i11: runrec takes this over (the wrappers write metrics) */
-		if (o->run_dir && !o->no_record)
-			(void)make_dirs(o->run_dir, "--run-dir", 0755);
 		code = lch_mpi_run(o, &plan);
 		goto out_rdv;
 	}
@@ -2463,11 +2566,15 @@ lch_head_run(struct lch_opts *o)
 		h.cwd = getcwd(NULL, 0);
 	h.slurm = o->launcher == LCH_LAUNCH_SLURM && o->slurm != NULL;
 	if (h.slurm)
-		more_files(2 * plan.nnodes + 64);
+		lch_more_files(2 * plan.nnodes + 64);
+	h.rr = lch_runrec_open(o, &plan, NULL);	/* Starting */
+	lch_progress_init(&h.pg, o->quiet, plan.nnodes, plan.np);
+	h.eol[0] = h.eol[1] = 1;
 	setup_signals(&h);
-	if (o->run_dir && !o->no_record)	/* i11: runrec takes this over */
-		h.gather = gather_open(o->run_dir, plan.nnodes);
-	h.metrics = metrics_open(o);
+	h.gather = gather_open(lch_runrec_dir(h.rr), plan.nnodes);
+	h.metrics = metrics_open(lch_runrec_dir(h.rr));
+	if (h.metrics)
+		lch_progress_set_metric(&h.pg, last_metric, h.metrics);
 	for (attempt = 0;; attempt++) {
 		char n[16];
 
@@ -2475,17 +2582,24 @@ lch_head_run(struct lch_opts *o)
 		lch_plan_setenv(&plan, "TORCHELASTIC_RESTART_COUNT", n);
 		h.deadline = o->timeout > 0 ?
 		    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
+		lch_runrec_attempt(h.rr, attempt);
 		code = run_once(&h);
-		if (code == 0 || h.timed_out || h.interrupted ||
+		again = !(code == 0 || h.timed_out || h.interrupted ||
 		    h.broken[0] || h.broken[1] ||
-		    attempt >= o->max_restarts)
+		    attempt >= o->max_restarts);
+		lch_runrec_attempt_end(h.rr, code, attempt_why(&h), again);
+		if (!again)
 			break;
 		lch_msg("restarting the job (%d of %ld)", attempt + 1,
 		    o->max_restarts);
 	}
+	lch_progress_end(&h.pg);
 	flush_out(&h);
-	gather_close(&h, o->run_dir);
-	metrics_close(o, h.metrics);
+	gather_close(&h);
+	metrics_close(&h);
+	lch_runrec_finish(h.rr, lch_runrec_final(code, h.interrupted,
+	    h.timed_out), code);
+	lch_runrec_free(h.rr);
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
 	lch_outq_release(&h.out[0]);

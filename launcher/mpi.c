@@ -22,6 +22,7 @@
 #include "num.h"
 #include "place.h"
 #include "rdv_client.h"
+#include "runrec.h"
 #include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
@@ -436,9 +437,13 @@ mpirun_argv(struct lch_strv *v, const struct lch_opts *o,
 		lch_strv_push(v, p->argv[n]);
 }
 
-/* Waits for mpirun, forwarding signals and enforcing --timeout. */
+/*
+ * Waits for mpirun, forwarding signals and enforcing --timeout; *sig is
+ * the first signal forwarded (SIGINT, SIGTERM...), or 0, *late whether
+ * the time limit was reached.
+ */
 static int
-supervise(const struct lch_opts *o, pid_t pid)
+supervise(const struct lch_opts *o, pid_t pid, int *sig, int *late)
 {
 	long long deadline = o->timeout > 0 ?
 	    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0, kill_at = 0;
@@ -477,6 +482,9 @@ supervise(const struct lch_opts *o, pid_t pid)
 						code = lch_exit_code(st);
 					continue;
 				}
+				if (*sig == 0 && b[i] != SIGUSR1 &&
+				    b[i] != SIGUSR2)
+					*sig = b[i];
 				if (interrupted++ && b[i] == SIGINT) {
 					killpg(pid, SIGKILL);
 					continue;
@@ -486,6 +494,7 @@ supervise(const struct lch_opts *o, pid_t pid)
 	}
 	close(fds[0]);
 	close(fds[1]);
+	*late = timed_out;
 	return timed_out ? 124 : code;
 }
 
@@ -512,11 +521,11 @@ check_iface(const struct lch_opts *o, const struct lch_plan *p)
  * Those on other hosts cannot (mpi_metrics_start says so).
  */
 static void
-metrics_where(const struct lch_opts *o)
+metrics_where(const struct lch_runrec *rr)
 {
 	unsetenv(LCH_METRICS_WHERE_ENV);	/* a muster's above us */
-	if (o->run_dir && !o->no_record)
-		(void)lch_metrics_where_set(o->run_dir);
+	if (lch_runrec_dir(rr))
+		(void)lch_metrics_where_set(lch_runrec_dir(rr));
 }
 
 int
@@ -525,8 +534,9 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	struct lch_strv argv = LCH_STRV_INIT;
 	struct lch_spawn s;
 	const char *rdv;
+	struct lch_runrec *rr;
 	pid_t pid;
-	int e, code, i;
+	int e, code, i, sig = 0, late = 0;
 
 	if (check_hosts_arg(o, p) != 0 || check_iface(o, p) != 0)
 		return 2;
@@ -539,7 +549,8 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	rdv = lch_env_get(&p->ranks[0].env, "MUSTER_RDV_KEY");
 	if (rdv)
 		setenv("MUSTER_RDV_KEY", rdv, 1);
-	metrics_where(o);
+	rr = lch_runrec_open(o, p, "mpi");	/* status only: runrec.h */
+	metrics_where(rr);
 	mpirun_argv(&argv, o, p, lch_self_exe());
 	if (o->verbose) {
 		fprintf(stderr, "muster:");
@@ -553,13 +564,23 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 	s.out_fd = s.err_fd = -1;
 	s.new_pgroup = 1;
 	s.deathsig = SIGKILL;
+	lch_runrec_attempt(rr, 0);
 	if ((pid = lch_spawn_start(&s, &e)) < 0) {
-		lch_msg("--mpi: cannot run '%s': %s (install openmpi-bin)",
-		    argv.v[0], strerror(e));
+		char why[256];
+
+		snprintf(why, sizeof(why), "--mpi: cannot run '%s': %s "
+		    "(install openmpi-bin)", argv.v[0], strerror(e));
+		lch_msg("%s", why);
 		lch_strv_clear(&argv);
-		return e == ENOENT ? 127 : 126;
+		code = e == ENOENT ? 127 : 126;
+		lch_runrec_failure(rr, -1, NULL, 0, code, why);
+		lch_runrec_attempt_end(rr, code, why, 0);
+		lch_runrec_finish(rr, LCH_RR_FAILED, code);
+		lch_runrec_free(rr);
+		return code;
 	}
-	code = supervise(o, pid);
+	(void)lch_runrec_write(rr, LCH_RR_RUNNING);	/* mpirun runs */
+	code = supervise(o, pid, &sig, &late);
 	if (code != 124) {
 		int failed = abort_code(p);
 
@@ -568,6 +589,9 @@ lch_mpi_run(const struct lch_opts *o, const struct lch_plan *p)
 		else if (failed == 0 && code == 0)
 			code = 1;	/* aborted, yet mpirun saw no failure */
 	}
+	lch_runrec_attempt_end(rr, code, NULL, 0);
+	lch_runrec_finish(rr, lch_runrec_final(code, sig, late), code);
+	lch_runrec_free(rr);
 	lch_strv_clear(&argv);
 	return code;
 }

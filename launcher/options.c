@@ -208,6 +208,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->cwd);
 	free(o->job_id);
 	free(o->config);
+	cJSON_Delete(o->spec);
 	free(o->master_addr);
 	free(o->ssh);
 	free(o->iface);
@@ -1521,6 +1522,9 @@ read_config(struct lch_opts *o, const char *path)
 		lch_msg("config '%s': Azure ML keys ignored (muster runs on the "
 		    "hosts and software it is given): %s", path, note);
 	rc = 0;
+	cJSON_Delete(o->spec);	/* kept for the run record (runrec.h) */
+	o->spec = root;
+	root = NULL;
 out:
 	free(note);
 	cJSON_Delete(root);

@@ -79,6 +79,8 @@ struct lch_opts {
 	char *config;		/* --config */
 	char *cwd;		/* the ranks' folder, absolute: a config's
 				   source_directory; NULL: the head's */
+	void *spec;		/* --config's JSON as given (a cJSON tree,
+				   for the run record), or NULL */
 	int tag;		/* --no-tag clears: raw output */
 	int verbose;
 	char **argv;		/* the program and its arguments */

@@ -162,8 +162,11 @@
  * LCH_REC_LINE_MAX (1 MiB); a longer one goes as O (or E) pieces of at
  * least LCH_REC_LINE_MAX and less than LCH_REC_LINE_MAX + 4096 bytes, then
  * its o (or e) end; a last line without a newline goes when its stream
- * ends.  A progress bar redraws with '\r' and no newline: what a stream
- * holds up to each '\r' goes at once as an O (or E) piece ending in it.  So a record, newline included, fits in LCH_REC_MAX bytes (the
+ * ends, as an O (or E) piece that no record of that stream follows (the
+ * head ends it on the user's side, and its logs keep it as it was,
+ * runrec.h).  A progress bar redraws with '\r' and no newline: what a
+ * stream holds up to each '\r' goes at once as an O (or E) piece ending
+ * in it.  So a record, newline included, fits in LCH_REC_MAX bytes (the
  * head cuts longer lines at that size), and an agent holds at most about
  * LCH_REC_LINE_MAX bytes per stream of each rank.
  * "[R] LINE", the record from its second byte on, is what the user sees

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -243,11 +244,16 @@ lch_env_merge(char *const *base, const struct lch_env *e)
 	return out;
 }
 
+void (*lch_msg_hook)(void);
+
 void
 lch_vmsg(const char *fmt, va_list ap)
 {
 	char buf[2048];
 	int n = snprintf(buf, sizeof(buf), "muster: ");
+
+	if (lch_msg_hook)
+		lch_msg_hook();
 
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	if (n > (int)sizeof(buf) - 2)
@@ -264,6 +270,17 @@ lch_msg(const char *fmt, ...)
 	va_start(ap, fmt);
 	lch_vmsg(fmt, ap);
 	va_end(ap);
+}
+
+void
+lch_more_files(long n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)n)
+		return;
+	rl.rlim_cur = rl.rlim_max < (rlim_t)n ? rl.rlim_max : (rlim_t)n;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int

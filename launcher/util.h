@@ -48,9 +48,16 @@ void  lch_oom(void) __attribute__((noreturn));
  */
 int lch_poll_ms(long long ms);
 
-/* "muster: " + message + newline on stderr. */
+/*
+ * "muster: " + message + newline on stderr, after lch_msg_hook when set
+ * (progress.h: it erases the progress line first).
+ */
 void lch_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern void (*lch_msg_hook)(void);
 void lch_vmsg(const char *fmt, va_list ap);
+
+/* Raises RLIMIT_NOFILE's soft limit toward n (never past the hard one). */
+void lch_more_files(long n);
 
 /* Fills buf with 2*n hex digits of randomness. */
 int lch_random_hex(char *buf, size_t n);

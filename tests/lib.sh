@@ -22,6 +22,9 @@ MUSTER=$B/bin/muster
 MUSTERD=$B/bin/musterd
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/muster-t.XXXXXX)
+# run records (runrec.h) of the jobs a test starts go here, not into the
+# checkout's ./muster-runs; a test that looks at the default unsets it
+export MUSTER_RUNS_DIR=$T/muster-runs
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 test_n=0
 test_cleanup_hooks=""

@@ -42,7 +42,7 @@ now=$(date +%s)
 is "shell ranks: every line has a wall time t (within a minute)" \
 	"$(jq_py $R/metrics.jsonl 'abs(m["t"] - '$now') < 60' | sort -u)" True
 is "shell ranks: the summary" "$($PY -c '
-import json; s = json.load(open("'$R'/metrics-summary.json"))
+import json; s = json.load(open("'$R'/run.json"))["metrics"]
 l = s["summary"]["loss"]
 print(s["lines"], s["bad"], l["count"], l["min"], l["max"])')" "20 0 12 0 0.3"
 is "the FIFO directories are gone" "$(ls $TMPDIR)" ""
@@ -121,7 +121,7 @@ is "a bad line: exit 0" $? 0
 is "a bad line: one message naming rank 1 and the line" "$(cat $T/err)" \
 	"muster: 1 metric line could not be read and was not recorded; the first, from rank 1: 'this is not a metric': expected NAME VALUE [STEP] or a JSON object (metrics.h)"
 is "a bad line: counted, the good ones kept" "$($PY -c '
-import json; s = json.load(open("'$R'/metrics-summary.json"))
+import json; s = json.load(open("'$R'/run.json"))["metrics"]
 print(s["lines"], s["bad"])')" "4 1"
 # a line over 65536 bytes: dropped by the agent, said once, the next kept
 $MUSTER -n 1 --run-dir $R -- sh -c '

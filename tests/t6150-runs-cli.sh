@@ -236,7 +236,8 @@ bad "muster runs takes no run id" runs abc --runs-dir $R
 bad "unknown option '--mean' for muster show" show abc --mean --runs-dir $R
 bad "unknown option '-o' for muster compare" compare abc abd -o x --runs-dir $R
 bad "option '--runs-dir' needs a value" runs --runs-dir
-bad "no run 'nope' in ./muster-runs" show nope
+(unset MUSTER_RUNS_DIR; bad "no run 'nope' in ./muster-runs" show nope)
+test_n=$((test_n + 1))
 B2=$T/broken
 mkdir -p $B2/notjson $B2/v2 $B2/arr $B2/good
 printf '{"version":1, "id":' > $B2/notjson/run.json
