@@ -592,6 +592,20 @@ static void node_record(struct head *h, struct agent_proc *a,
 			const struct lch_rec *r);
 
 /*
+ * A rank started: the node that gathers its node's folder owes the head
+ * those outputs (an agent that ends before any rank of its folder
+ * started, e.g. refusing its placement, owes none).
+ */
+static void
+outputs_expected(struct head *h, int rank)
+{
+	int lead = h->ns[h->p->ranks[rank].node_rank].gleader - 1;
+
+	if (h->gather && lead >= 0)
+		lch_gather_rx_expect(h->gather, lead);
+}
+
+/*
  * One line from an agent's stdout, n bytes without its newline: a record
  * (records.h), or passed on.  "o[3] line" prints as "line", or as
  * "[3] line" with --tag.
@@ -629,6 +643,7 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 	case LCH_REC_START:
 		h->nstarted++;
 		lch_runrec_rank_start(h->rr, r.rank, r.nums ? r.num[0] : 0);
+		outputs_expected(h, r.rank);
 		return;
 	case LCH_REC_STOP:
 		if (r.nums == 2) {
@@ -1151,7 +1166,6 @@ send_plans_to(struct head *h, struct agent_proc *a)
 		if (node_gathers(h, a->nodes[i])) {
 			po.outputs = h->o->output_dir ? h->o->output_dir :
 			    "outputs";
-			lch_gather_rx_expect(h->gather, a->nodes[i]);
 		} else if (h->gather)
 			outputs_env(h, &h->p->nodes[a->nodes[i]]);
 		plan = lch_rec_plan_encode(h->p, &h->p->nodes[a->nodes[i]],

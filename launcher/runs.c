@@ -255,27 +255,6 @@ slurp(const char *path, long max, size_t *len)
 	return buf;
 }
 
-/*
- * Whether a launcher holds dir/.lock (runrec.h): 1, 0, -1 on error.
- * Until runrec.c's lch_runrec_live lands, the same test here.
- */
-static int
-run_live(const char *dir)
-{
-	char *path = lch_xasprintf("%s/.lock", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
-
-	free(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-		rc = 0;
-	else
-		rc = errno == EWOULDBLOCK ? 1 : -1;
-	close(fd);
-	return rc;
-}
-
 /* Reads dir/run.json into r->j; -1 after a line naming the file (quiet: none). */
 static int
 run_load(struct run *r, int quiet)
@@ -311,7 +290,7 @@ run_load(struct run *r, int quiet)
 	r->start = jnum(r->j, "start", -1);
 	st = jstr(r->j, "status");
 	if (st && (strcmp(st, "Starting") == 0 || strcmp(st, "Running") == 0)) {
-		r->live = run_live(r->dir) == 1;
+		r->live = lch_runrec_live(r->dir) == 1;
 		r->interrupted = !r->live;
 	}
 	free(path);

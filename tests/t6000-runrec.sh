@@ -131,6 +131,20 @@ ok_if "SIGKILLed launcher: nobody holds .lock" flock -n $T/r5/.lock true
 is "SIGKILLed launcher: a reader sees Interrupted" "$($STATE $T/r5)" \
 	"Interrupted 0"
 ok_if "SIGKILLed launcher: its ranks are gone" none_alive $T/pid.0 $T/pid.1
+# what muster show and muster runs say of these real runs
+show_status() { $MUSTER show "$1" --json | $PY -c 'import json, sys
+j = json.load(sys.stdin); print(j["status"], j["interrupted"])'; }
+is "muster show: Completed, Failed, TimedOut, Canceled, Interrupted" \
+	"$(for r in r1 r2 r3 r4 r5; do show_status $T/$r; done | tr '\n' ' ')" \
+	"Completed False Failed False TimedOut False Canceled False Running True "
+mkdir $T/all && for r in r1 r2 r3 r4 r5; do ln -s $T/$r $T/all/$r; done
+is "muster runs --json: the five, Running marked interrupted" \
+	"$($MUSTER runs --runs-dir $T/all --json | $PY -c 'import json, sys
+import os
+print(" ".join(sorted("%s:%s" % (os.path.basename(e["dir"]),
+	"Interrupted" if e["interrupted"] else e["status"])
+	for e in json.load(sys.stdin))))' 2>&1)" \
+	"r1:Completed r2:Failed r3:TimedOut r4:Canceled r5:Interrupted"
 
 # --- a run directory that cannot be made: one warning, the job runs
 : > $T/file
