@@ -842,6 +842,7 @@ place_rank(struct lch_plan *p, int rank, const char *host,
 struct mpi_metrics {
 	char *dir, *fifo;
 	struct lch_metrics *sink;
+	char *logs;		/* the run record's logs/, on its machine */
 };
 
 /*
@@ -863,6 +864,7 @@ mpi_metrics_start(struct mpi_metrics *mm, const char *host, int rank,
 	unsetenv(LCH_METRICS_WHERE_ENV);	/* not the rank's business */
 	if (run == NULL)
 		return;
+	mm->logs = lch_xasprintf("%s/logs", run);
 	path = lch_xasprintf("%s/metrics.jsonl", run);
 	if ((mm->dir = lch_metrics_dir_make(err, sizeof(err))) == NULL ||
 	    (mm->fifo = lch_metrics_fifo_make(mm->dir, rank, err,
@@ -885,6 +887,7 @@ mpi_metrics_end(struct mpi_metrics *mm)
 	lch_metrics_dir_remove(mm->dir);
 	free(mm->dir);
 	free(mm->fifo);
+	free(mm->logs);
 }
 
 int
@@ -957,7 +960,8 @@ lch_mpi_rank_main(struct lch_opts *o)
 	c.host = me;
 	c.nworkers = 1;
 	c.w = &w;
-	c.log_dir = o->log_dir;
+	/* on the record's machine, the rank's logs go into it too */
+	c.log_dir = o->log_dir ? o->log_dir : mm.logs;
 	c.direct = 1;
 	c.tag = o->tag;
 	c.control_fd = -1;

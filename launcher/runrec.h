@@ -65,7 +65,10 @@
  * Under --mpi (launcher kind "mpi") mpirun starts and watches the ranks:
  * run.json holds the status (Running once mpirun started), exit_code,
  * hosts (no addr), options and one attempt; "ranks" is absent and
- * first_failure only where mpirun could not be run.  A rank's status is
+ * first_failure only where mpirun could not be run.  The --mpi-rank
+ * wrappers on the launcher's machine (metrics.h: MUSTER_METRICS_WHERE)
+ * write their rank's logs/ and metrics.jsonl lines themselves; those on
+ * other hosts do not, and no outputs are gathered.  A rank's status is
  * Killed when it ended nonzero while muster was stopping the job.
  */
 #ifndef LCH_RUNREC_H

@@ -228,9 +228,11 @@ is "--max-restarts 1: two attempts, the first's reason, Completed" \
 	[r["status"] for r in j["ranks"]])')" \
 	"0 ('Completed', [(0, 5, '$said'), (1, 0, None)], False, ['Completed', 'Completed'])"
 
-# --- --mpi: status and exit code (mpirun keeps the ranks)
+# --- --mpi: status and exit code (mpirun keeps the ranks); the logs of
+# the ranks on this machine
 if command -v mpirun > /dev/null; then
-	$MUSTER --mpi -n 2 --run-dir $T/r9 -- true > /dev/null 2>&1
+	$MUSTER --mpi -n 2 --run-dir $T/r9 -- sh -c 'echo "out $RANK"
+		echo "err $RANK" >&2' > /dev/null 2>&1
 	rc=$?
 	$MUSTER --mpi -n 2 --run-dir $T/r10 -- sh -c 'exit 4' > /dev/null 2>&1
 	rc2=$?
@@ -239,6 +241,9 @@ if command -v mpirun > /dev/null; then
 		j["launcher"]["kind"], "ranks" in j)') $rc2 $(jget $T/r10/run.json \
 		'(j["status"], j["exit_code"])')" \
 		"0 ('Completed', 0, 'mpi', False) 4 ('Failed', 4)"
+	is "--mpi: the wrappers here keep each rank's logs in the record" \
+		"$(cat $T/r9/logs/rank.0.stdout $T/r9/logs/rank.1.stdout \
+		$T/r9/logs/rank.1.stderr 2>&1 | tr '\n' ' ')" "out 0 out 1 err 1 "
 else
 	skip "--mpi record" "no mpirun"
 fi
