@@ -427,4 +427,18 @@ if $PY -c 'import mpi4py' 2>/dev/null && command -v mpirun > /dev/null; then
 else
 	skip "mpi4py under --mpi in an allocation" "python3-mpi4py or mpirun missing"
 fi
+# --- the run record of a Slurm job: every node's logs and metrics
+$on_ctl salloc -N2 -n4 $MUSTER --run-dir $T/srec -- sh -c '
+	echo "out $RANK $(hostname)"; echo "loss 0.$RANK 1" > $MUSTER_METRICS' \
+	> /dev/null 2> $T/err
+rc=$?
+is "run record in an allocation: Completed, launcher slurm, both nodes" \
+	"$rc $($PY -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["status"], j["launcher"]["kind"], [h["host"] for h in j["hosts"]],
+	j["metrics"]["lines"], sorted(r["status"] for r in j["ranks"]))' \
+	$T/srec/run.json 2>&1)" \
+	"0 Completed slurm ['n1', 'n2'] 4 ['Completed', 'Completed', 'Completed', 'Completed']"
+is "... each rank's log, from its node" "$(cat $T/srec/logs/rank.0.stdout \
+	$T/srec/logs/rank.3.stdout 2>&1 | tr '\n' ' ')" "out 0 n1 out 3 n2 "
 done_testing
