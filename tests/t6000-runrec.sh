@@ -274,6 +274,10 @@ esc=$(printf '\033')
 cr=$(printf '\r')
 ok_if "progress: drawn in place on a terminal" grep -q \
 	"${cr}muster: nodes 1/1 up, ranks 2/2 running, 0:01 elapsed${esc}\[K" $T/tty
+$PY $T/ptyrun.py $MUSTER -n 2 --run-dir $T/r11m -- sh -c \
+	'echo "loss 0.25 7" > $MUSTER_METRICS; sleep 1.2' > $T/ttym
+ok_if "progress: the last metric logged, with its step" grep -q \
+	"${cr}muster: nodes 1/1 up, ranks 2/2 running, 0:01 elapsed, loss 0.25 @ step 7${esc}\[K" $T/ttym
 ok_if "progress: erased after its last drawing" $PY -c 'import sys
 t = open(sys.argv[1], encoding="utf-8", newline="").read()
 sys.exit(t.find("\r\033[K", t.rindex("\rmuster: nodes")) < 0)' $T/tty
