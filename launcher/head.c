@@ -134,6 +134,7 @@ struct step {
 	int ndin, din_cap, ndialled;
 	long long stop_at;	/* srun outlived its agents: stop it then */
 	int stopped;		/* SIGTERM sent (SIGKILL at last) */
+	int bad_exit;		/* srun's kill-on-bad-exit is ending the step */
 };
 
 struct head {
@@ -1733,9 +1734,27 @@ holds(const char *line, size_t n, const char *s)
 }
 
 /*
+ * Whether srun's line says a task of the step failed on its own (an
+ * agent that could not start: "execve(): ...", "task 0: Exited with exit
+ * code 2"), or that srun is ending the step for it (kill-on-bad-exit:
+ * "_step_signal: Terminating StepId=..."): a CANCELLED line that follows
+ * is srun's doing, not scancel's.
+ */
+static int
+step_bad_exit(const char *line, size_t n)
+{
+	return holds(line, n, "_step_signal: Terminating StepId") ||
+	    holds(line, n, "execve(): ") ||
+	    (starts(line, n, "srun: error: ") &&
+	    holds(line, n, ": Exited with exit code ") &&
+	    !holds(line, n, "exit code 143") && !holds(line, n, "exit code 137"));
+}
+
+/*
  * A line srun wrote: the agents' own messages, and srun's and
  * slurmstepd's.  "*** STEP 12.3 ON n1 CANCELLED AT ... ***": scancel, or
- * the allocation's end, stops the job.
+ * the allocation's end, stops the job (unless srun itself is ending the
+ * step for a task that failed first: step_bad_exit).
  */
 static void
 step_line(struct head *h, const char *line, size_t n)
@@ -1743,7 +1762,10 @@ step_line(struct head *h, const char *line, size_t n)
 	int slurms = starts(line, n, "srun: ") ||
 	    starts(line, n, "slurmstepd");
 
-	if (slurms && holds(line, n, " CANCELLED AT ") && !h->st.stopped) {
+	if (slurms && step_bad_exit(line, n))
+		h->st.bad_exit = 1;
+	if (slurms && holds(line, n, " CANCELLED AT ") && !h->st.stopped &&
+	    !h->st.bad_exit) {
 		out_line(h, 1, line, n);
 		step_blame(h, 128 + SIGTERM, "the Slurm job step of the agents "
 		    "was cancelled (scancel, or the allocation ended): every "
