@@ -2,7 +2,9 @@
  * flightrec.c: the flight record's writer (flightrec.h; the format:
  * common/flight_fmt.h).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -41,6 +43,7 @@ attach(void)
 	const char *path = getenv(MST_FLIGHT_ENV);
 	struct mst_flight_hdr *h;
 	struct stat st;
+	int32_t old;
 	int fd;
 
 	if (path == NULL || *path == '\0')
@@ -60,7 +63,12 @@ attach(void)
 	close(fd);
 	if (h == MAP_FAILED)
 		return;
-	if (!mst_flight_layout_ok(h, (uint64_t)st.st_size)) {
+	old = h->pid;
+	/* the record of another live process of this rank (a child that
+	 * inherited MUSTER_FLIGHT and made a communicator) stays its own */
+	if (!mst_flight_layout_ok(h, (uint64_t)st.st_size) ||
+	    (old != 0 && old != getpid() && (kill(old, 0) == 0 ||
+	    errno == EPERM))) {
 		munmap(h, (size_t)st.st_size);
 		return;
 	}

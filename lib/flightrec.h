@@ -33,7 +33,9 @@ struct mst_flight_slot {
 
 /*
  * Maps MUSTER_FLIGHT's file, once per process (later calls, and calls
- * after a failure, do nothing), and writes rank and pid into it.
+ * after a failure, do nothing), and writes rank and pid into it; not a
+ * file whose pid is another live process's (a child of the rank that
+ * inherited the variable).
  */
 void mst_flight_attach(int rank);
 

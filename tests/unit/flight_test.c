@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -121,6 +122,27 @@ test_layout(void)
 	CHECK_INT(s.e[0].seq, 102 - MST_FLIGHT_RING + 1);
 	CHECK_INT(s.e[MST_FLIGHT_RING - 1].seq, 102);
 	free(c);
+}
+
+/*
+ * A record a live process attached to (the rank, for a child of it that
+ * inherited MUSTER_FLIGHT and makes a communicator) stays its own.
+ */
+static void
+test_attach_taken(void)
+{
+	char *path = mkpath("flight.5"), err[256];
+	int32_t pid = (int32_t)getppid();
+	int fd;
+
+	CHECK_INT(lch_flight_create(path, 5, err, sizeof(err)), 0);
+	fd = open(path, O_WRONLY);
+	CHECK(pwrite(fd, &pid, sizeof(pid), offsetof(struct mst_flight_hdr,
+	    pid)) == sizeof(pid));
+	close(fd);
+	setenv(MST_FLIGHT_ENV, path, 1);
+	mst_flight_attach(5);
+	CHECK(mst_flight == NULL);
 }
 
 static void
@@ -395,6 +417,7 @@ test_report_shifted(void)
 
 TEST_LIST = {
 	{ "layout", test_layout },
+	{ "attach_taken", test_attach_taken },
 	{ "bad_files", test_bad_files },
 	{ "seqlock", test_seqlock },
 	{ "report_completed", test_report_completed },
