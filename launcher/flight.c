@@ -358,9 +358,12 @@ static const char *const clause_text[][2] = {
 	{ "failed in it (code %llu)", "failed in it (code %llu)" },
 	{ "has not entered it, none completed",
 	  "have not entered it, none completed" },
+	{ "completed it, waiting in #%llu", "completed it, waiting in #%llu" },
+	{ "completed it, last completed #%llu",
+	  "completed it, last completed #%llu" },
 };
 enum { CL_BEHIND, CL_BEHIND_IN, CL_AHEAD_IN, CL_PAST, CL_DONE, CL_FAILED,
-	CL_NONE };
+	CL_NONE, CL_DONE_IN, CL_DONE_PAST };
 
 static void
 clause_add(struct clause *cl, int *ncl, int nmax, int kind, uint64_t key,
@@ -381,12 +384,32 @@ clause_add(struct clause *cl, int *ncl, int nmax, int kind, uint64_t key,
 	cl[i].ranks[cl[i].n++] = rank;
 }
 
-/* What rank v is doing about collective seq: its clause. */
+/* Rank v's entry seq of communicator c, or NULL. */
+static const struct lch_flight_ent *
+entry_at(const struct lch_flight_snap *s, uint32_t c, uint64_t seq)
+{
+	int i;
+
+	for (i = s->n - 1; i >= 0; i--)
+		if (s->e[i].comm == c && s->e[i].seq == seq)
+			return &s->e[i];
+	return NULL;
+}
+
+/*
+ * What rank v is doing about collective seq, which the others (first)
+ * wait in: its clause.  A rank past it completed it, as they called
+ * it (they are finishing, or it stopped in the next one after giving
+ * its part); or skipped it: no such call of it, or another, done alone.
+ */
 static void
-classify(const struct rview *v, uint64_t seq, struct clause *cl, int *ncl,
-	 int nmax)
+classify(const struct rview *v, uint64_t seq, const struct lch_flight_ent
+	 *first, struct clause *cl, int *ncl, int nmax)
 {
 	const struct lch_flight_ent *l = v->last;
+	const struct lch_flight_ent *at = entry_at(v->s, first->comm, seq);
+	int done = at && at->state == MST_FLIGHT_COMPLETED &&
+	    same_call(at, first);
 
 	if (l == NULL)
 		clause_add(cl, ncl, nmax, CL_NONE, 0, v->rank);
@@ -396,9 +419,11 @@ classify(const struct rview *v, uint64_t seq, struct clause *cl, int *ncl,
 		clause_add(cl, ncl, nmax, v->lc ? CL_BEHIND : CL_NONE, v->lc,
 		    v->rank);
 	else if (l->seq > seq && l->state == MST_FLIGHT_STARTED)
-		clause_add(cl, ncl, nmax, CL_AHEAD_IN, l->seq, v->rank);
+		clause_add(cl, ncl, nmax, done ? CL_DONE_IN : CL_AHEAD_IN,
+		    l->seq, v->rank);
 	else if (l->seq > seq)
-		clause_add(cl, ncl, nmax, CL_PAST, v->lc, v->rank);
+		clause_add(cl, ncl, nmax, done ? CL_DONE_PAST : CL_PAST, v->lc,
+		    v->rank);
 	else if (l->state == MST_FLIGHT_FAILED)
 		clause_add(cl, ncl, nmax, CL_FAILED, (uint64_t)(uint32_t)
 		    l->result, v->rank);
@@ -450,7 +475,7 @@ report_one(const struct rview *v, int nv, uint64_t seq, const char *pre,
 			}
 			continue;
 		}
-		classify(&v[i], seq, cl, &ncl, nv);
+		classify(&v[i], seq, first, cl, &ncl, nv);
 	}
 	for (i = 0; i < ncl; i++) {
 		lch_strbuf_add(out, "; ", 2);
@@ -488,18 +513,6 @@ report_idle(const struct rview *v, int nv, const char *pre,
 	}
 	lch_strbuf_addch(out, '\n');
 	free(cl);
-}
-
-/* Rank v's entry seq of communicator c, or NULL. */
-static const struct lch_flight_ent *
-entry_at(const struct lch_flight_snap *s, uint32_t c, uint64_t seq)
-{
-	int i;
-
-	for (i = s->n - 1; i >= 0; i--)
-		if (s->e[i].comm == c && s->e[i].seq == seq)
-			return &s->e[i];
-	return NULL;
 }
 
 /*
@@ -553,8 +566,8 @@ report_shifted(const struct rview *v, int nv, uint32_t c, const char *pre,
 			    "skipped" : "called another collective as",
 			    (unsigned long long)s->e[k].seq);
 			add_coll(out, &s->e[k]);
-			lch_strbuf_addf(out, " is the others' %s", next &&
-			    same_call(&s->e[k], next) ? "next, " : "");
+			lch_strbuf_addf(out, next && same_call(&s->e[k], next) ?
+			    " is the others' next, " : ", the others' ");
 			add_coll(out, next && same_call(&s->e[k], next) ?
 			    next : m);
 			lch_strbuf_addch(out, '\n');

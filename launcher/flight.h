@@ -21,16 +21,20 @@
  * (one line), where "waiting" is the longest of them.  About the ranks
  * not waiting in it: "has not entered it, last completed #N" (or
  * "waiting in #N", an earlier one, which has its line too), "skipped
- * it: waiting in #N" (a later one: whatever its own call of this number
- * was, it did not meet the others'), "skipped it: last completed #N",
- * "completed it", "failed in it (code)", and ranks that waiting in it
- * called another one: "rank 5 entered it as broadcast (...)".  With
+ * it: waiting in #N" (a later one, without having made this call as the
+ * others make it: no entry of this number, or another call, done
+ * alone), "skipped it: last completed #N", "completed it, waiting in
+ * #N" (it gave its part; the others are finishing, or are stuck behind
+ * a rank stopped in the next one), "completed it", "failed in it
+ * (code)", and ranks that waiting in it called another one: "rank 5
+ * entered it as broadcast (...)".  With
  * nothing in flight: "no collective in flight: ranks 0-3 last completed
  * #12".  A rank whose collectives, by the history the rings still hold,
  * are the others' next ones from #K on (MUSTER_CHECK_ARGS=0 lets ranks
  * that skipped a call pair with the others' next one) gets a line
- * "rank 2 skipped #K: its #K (...) is the others' #K+1", or "... differs
- * from the others' from #K on ..." when it is not their next.  Ranks
+ * "rank 2 skipped #K: its allreduce #K (...) is the others' next,
+ * allreduce #K+1 (...)", or when it is not their next "rank 2 called
+ * another collective as #K: its ..., the others' ...".  Ranks
  * without a record (no libmuster, or not initialised yet) are named
  * once: "ranks 8-11: no flight record (no libmuster, or not started)".
  * Several communicators: each line starts "comm N: ".

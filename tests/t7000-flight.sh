@@ -45,7 +45,7 @@ MUSTER_FLIGHT_ASK_MS=300 $MUSTER -n 4 -- $LOOP -n 5000 -u 1000 -s 3:50 \
 	> $T/out 2> $T/err &
 job=$!
 ok_if "stopped rank: the report names rank 3 and #51" wait_report \
-	"rank 3 has not entered it"
+	"rank 3 has not entered it, last completed #50"
 rep_is "stopped rank: the report's line" \
 	"allreduce #51 (float32 x 2): ranks 0-2 waiting S; rank 3 has not entered it, last completed #50"
 ok_if "stopped rank: the waits grow with time" sh -c \
@@ -64,12 +64,43 @@ ok_if "the head's report from the agents' q records" grep -q \
 stop_job $job
 ok_if "the job's end removes the records" sh -c "[ -z \"\$(ls $TMPDIR/muster-metrics-* 2>/dev/null)\" ]"
 
+# --- a rank SIGSTOPped from outside, at whatever collective it was
+$MUSTER -n 4 -- $LOOP -n 200000 -u 200 > $T/out 2> $T/err &
+job=$!
+ok_if "running: every rank has a record" wait_report "waiting\|no collective"
+pid1=$($DUMP -q $(flights | grep 'flight\.1$') | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+kill -STOP "$pid1"
+ok_if "rank 1 stopped by us (pid $pid1): named" wait_report \
+	"rank 1 has not entered it"
+# stopped between collectives, or inside one after giving its part
+line=$(grep 'ranks 0,2,3 waiting' $T/rep)
+k=$(echo "$line" | sed -n 's/^allreduce #\([0-9]*\) .*/\1/p')
+is "... the others wait in the next one, #$k" \
+	"$(echo "$line" | sed 's/waiting [0-9.]* s/waiting S/;s/\(last completed\|waiting in\) #/... #/')" \
+	"allreduce #$k (float32 x 2): ranks 0,2,3 waiting S; rank 1 has not entered it, ... #$((k - 1))"
+kill -CONT "$pid1"
+stop_job $job
+
+# --- two virtual nodes (TCP between their leaders): the head's report
+# joins both agents' q records
+MUSTER_FLIGHT_ASK_MS=300 $MUSTER --nodes 2 --procs-per-node 2 -- \
+	$LOOP -n 5000 -u 1000 -s 2:30 > $T/out 2> $T/err &
+job=$!
+ok_if "2 nodes: the head's report names rank 2 and #31" sh -c '
+	i=0; while [ $i -lt 80 ]; do
+		grep -q "^muster: flight: allreduce #31 (float32 x 2): ranks 0,1,3 waiting [0-9.]* s; rank 2 has not entered it, last completed #30\$" '"$T"'/err && exit 0
+		sleep 0.05; i=$((i + 1))
+	done; sed "s/^/# /" '"$T"'/err | head -5; exit 1'
+ok_if "2 nodes: each agent keeps its node's records" sh -c \
+	"[ \$(ls -d $TMPDIR/muster-metrics-* | wc -l) = 2 ] && [ \$(ls $TMPDIR/muster-metrics-*/flight.* | wc -l) = 4 ]"
+stop_job $job
+
 # --- a rank that skips a collective (unchecked) ---
 MUSTER_CHECK_ARGS=0 $MUSTER -n 4 -- $LOOP -n 20 -v -h -k 2:5 \
 	> $T/out 2> $T/err &
 job=$!
 ok_if "skipping rank: the others wait in #20" wait_report \
-	"rank 2 skipped #6"
+	"rank 2 has not entered it, last completed #19"
 rep_is "skipping rank: the report" \
 	"allreduce #20 (float32 x 5): ranks 0,1,3 waiting S; rank 2 has not entered it, last completed #19
 rank 2 skipped #6: its allreduce #6 (float32 x 4) is the others' next, allreduce #7 (float32 x 4)"

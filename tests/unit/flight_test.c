@@ -321,6 +321,23 @@ test_report_skipped(void)
 	for (r = 0; r < 4; r++)
 		mk(r, MST_FLIGHT_ALLREDUCE, MUSTER_FLOAT32, 256, 1233, 1234, 5);
 	mk(2, MST_FLIGHT_ALLREDUCE, MUSTER_FLOAT32, 256, 1234, 1235, 4);
+	snaps[2].e[snaps[2].n - 2].count = 0;	/* its #1234, done alone */
+	report_is(4, "allreduce #1234 (float32 x 256): ranks 0,1,3 waiting "
+	    "5.0 s; rank 2 skipped it: waiting in #1235\n"
+	    "allreduce #1235 (float32 x 256): rank 2 waiting 4.0 s; ranks 0,1,3 "
+	    "have not entered it, waiting in #1234\n"
+	    "rank 2 called another collective as #1234: its allreduce #1234 "
+	    "(float32 x 0), the others' allreduce #1234 (float32 x 256)\n");
+	/* rank 2 gave its part to #1234 and stopped in #1235: the others
+	 * still finish #1234 */
+	snaps[2].e[snaps[2].n - 2].count = 256;
+	report_is(4, "allreduce #1234 (float32 x 256): ranks 0,1,3 waiting "
+	    "5.0 s; rank 2 completed it, waiting in #1235\n"
+	    "allreduce #1235 (float32 x 256): rank 2 waiting 4.0 s; ranks 0,1,3 "
+	    "have not entered it, waiting in #1234\n");
+	/* no entry #1234 at all (the ring forgot it, or never made) */
+	mk(2, MST_FLIGHT_ALLREDUCE, MUSTER_FLOAT32, 256, 1233, 1235, 4);
+	snaps[2].e[snaps[2].n - 1].seq = 1235;
 	report_is(4, "allreduce #1234 (float32 x 256): ranks 0,1,3 waiting "
 	    "5.0 s; rank 2 skipped it: waiting in #1235\n"
 	    "allreduce #1235 (float32 x 256): rank 2 waiting 4.0 s; ranks 0,1,3 "
@@ -350,10 +367,10 @@ test_report_mixed(void)
 	    "rank 2 entered it as barrier #7; rank 3 has not entered it, "
 	    "waiting in #6\n"
 	    /* their histories differ from #1 on: not the next ones */
-	    "rank 2 called another collective as #1: its barrier #1 is the "
+	    "rank 2 called another collective as #1: its barrier #1, the "
 	    "others' broadcast #1 (int32 x 10, root 0)\n"
 	    "rank 3 called another collective as #1: its allgather #1 "
-	    "(float64 x 4 per rank) is the others' broadcast #1 (int32 x 10, "
+	    "(float64 x 4 per rank), the others' broadcast #1 (int32 x 10, "
 	    "root 0)\n"
 	    "ranks 4,5: no flight record (no libmuster, or not started)\n");
 	lch_strbuf_release(&out);
