@@ -33,6 +33,7 @@ export MUSTER_RUNS_DIR=$T/runs
 # have a record and has none (or the reverse) says so and fails the run
 one() {
 	np=$1 with=$2
+	cd "$T" || return	# the job's outputs folder goes there
 	"$MUSTER" -n "$np" -- sh -c '
 		if [ '"$with"' = 1 ]; then
 			[ -n "${MUSTER_FLIGHT:-}" ] || { echo "NO RECORD" >&2; exit 1; }
