@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "facts.h"
+#include "flight.h"
 #include "gather.h"
 #include "metrics.h"
 #include "outq.h"
@@ -438,6 +439,51 @@ forward(struct agent *a, int sig)
 	signal_all(a, sig);
 }
 
+int
+lch_agent_flight_snap(const struct lch_agent_cfg *c,
+		      struct lch_flight_snap *snaps)
+{
+	char err[512];
+	int i, n = 0;
+
+	for (i = 0; i < c->nworkers; i++) {
+		struct lch_flight_snap *s = &snaps[i];
+
+		if (c->w[i].flight == NULL ||
+		    lch_flight_read(c->w[i].flight, s, err, sizeof(err)) != 0) {
+			memset(s, 0, sizeof(*s));
+			s->rank = c->w[i].rank;
+		}
+		s->rank = c->w[i].rank;	/* the plan's, whatever the file says */
+		n += s->have;
+	}
+	return n;
+}
+
+/* "flight": a q record per rank with a flight record (records.h). */
+static void
+send_flight(struct agent *a)
+{
+	struct lch_flight_snap *snaps;
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	int i;
+
+	if (a->c->direct)
+		return;
+	snaps = lch_xcalloc((size_t)a->c->nworkers + 1, sizeof(*snaps));
+	(void)lch_agent_flight_snap(a->c, snaps);
+	for (i = 0; i < a->c->nworkers; i++) {
+		if (a->c->w[i].flight == NULL)
+			continue;
+		lch_strbuf_reset(&sb);
+		lch_flight_add_record(&sb, &snaps[i]);
+		lch_strbuf_addch(&sb, '\n');
+		lch_outq_add(&a->out[0], sb.buf, sb.len);
+	}
+	lch_strbuf_release(&sb);
+	free(snaps);
+}
+
 /* A command from the head (records.h). */
 static void
 control_line(struct agent *a, const char *line)
@@ -454,6 +500,8 @@ control_line(struct agent *a, const char *line)
 		signal_all(a, SIGKILL);
 	} else if (cmd == LCH_REC_GATHER_GO)
 		a->gather_go |= sig == a->c->node;
+	else if (cmd == LCH_REC_FLIGHT_GO)
+		send_flight(a);
 	else
 		forward(a, sig);
 }
@@ -988,7 +1036,7 @@ send_facts(const struct lch_rec_hello *hello, struct lch_facts *f)
  * Lines until our node's plan: plans of other nodes are skipped; a
  * command (the job stopped before it started) or EOF ends us quietly,
  * NULL; a bad plan too, with *bad set after a message.  SIGUSR1 and
- * SIGUSR2 for workers not there yet are ignored.
+ * SIGUSR2 for workers not there yet are ignored, as is "flight".
  */
 static char *
 read_own_plan(int node, struct lch_rec_plan *plan, char **rest,
@@ -1000,8 +1048,8 @@ read_own_plan(int node, struct lch_rec_plan *plan, char **rest,
 
 	while ((line = lch_rec_plan_read(0, rest, rest_len)) != NULL) {
 		if (lch_rec_ctl_decode(line, &cmd, &sig) == 0) {
-			if (cmd == LCH_REC_SIG && (sig == SIGUSR1 ||
-			    sig == SIGUSR2)) {
+			if ((cmd == LCH_REC_SIG && (sig == SIGUSR1 ||
+			    sig == SIGUSR2)) || cmd == LCH_REC_FLIGHT_GO) {
 				free(line);
 				continue;
 			}
@@ -1076,7 +1124,8 @@ outputs_prepare(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 
 /*
  * With "metrics" in the plan: a private directory with one FIFO per
- * rank, named in its MUSTER_METRICS; the directory, or NULL when there
+ * rank, named in its MUSTER_METRICS; with "flight", each rank's flight
+ * record there too (MUSTER_FLIGHT).  The directory, or NULL when there
  * is none (said why: the ranks run without).
  */
 static char *
@@ -1086,13 +1135,14 @@ make_fifos(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 	char err[512], *dir;
 	int i;
 
-	if (!plan->metrics || c->nworkers == 0)
+	if ((!plan->metrics && !plan->flight) || c->nworkers == 0)
 		return NULL;
 	if ((dir = lch_metrics_dir_make(err, sizeof(err))) == NULL) {
-		lch_msg("%s: %s: metrics are not recorded", c->host, err);
+		lch_msg("%s: %s: metrics and flight records are not kept",
+		    c->host, err);
 		return NULL;
 	}
-	for (i = 0; i < c->nworkers; i++) {
+	for (i = 0; i < c->nworkers && plan->metrics; i++) {
 		char *f = lch_metrics_fifo_make(dir, c->w[i].rank, err,
 		    sizeof(err));
 
@@ -1104,6 +1154,17 @@ make_fifos(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 		lch_env_set(&env[i], LCH_METRICS_ENV, f);
 		c->w[i].metrics = f;
 	}
+	for (i = 0; i < c->nworkers && plan->flight; i++) {
+		char *f = lch_xasprintf("%s/flight.%d", dir, c->w[i].rank);
+
+		if (lch_flight_create(f, c->w[i].rank, err, sizeof(err)) != 0) {
+			lch_msg("%s: %s: no flight record", c->host, err);
+			free(f);
+			break;
+		}
+		lch_env_set(&env[i], MST_FLIGHT_ENV, f);
+		c->w[i].flight = f;
+	}
 	return dir;
 }
 
@@ -1112,8 +1173,11 @@ fifos_release(struct lch_agent_cfg *c, char *dir)
 {
 	int i;
 
-	for (i = 0; i < c->nworkers; i++)
+	for (i = 0; i < c->nworkers; i++) {
 		free((char *)c->w[i].metrics);
+		free((char *)c->w[i].flight);
+	}
+	lch_flight_files_remove(dir);
 	lch_metrics_dir_remove(dir);
 	free(dir);
 }

@@ -49,6 +49,7 @@ struct lch_agent_worker {
 	   child before exec; NULL: none */
 	const struct lch_place_rank *place;
 	const char *metrics;	/* its metrics FIFO (metrics.h), or NULL */
+	const char *flight;	/* its flight record (flight.h), or NULL */
 };
 
 struct lch_agent_cfg {
@@ -73,6 +74,17 @@ struct lch_agent_cfg {
 	/* direct mode: where the ranks' metric lines go, or NULL */
 	struct lch_metrics *metrics;
 };
+
+struct lch_flight_snap;
+/*
+ * Snapshots every worker's flight record (flight.h) into snaps[i] for
+ * c->w[i], without stopping anyone; a worker without one (no "flight"
+ * in the plan, no libmuster, not initialised yet, a file that cannot be
+ * read) gets have 0 and its rank.  Returns how many have one.  Safe
+ * from the agent's loop at any time (a read is a few microseconds).
+ */
+int lch_agent_flight_snap(const struct lch_agent_cfg *c,
+			  struct lch_flight_snap *snaps);
 
 /* Runs the workers to the end; returns the first failure's code, or 0. */
 int lch_agent_run(const struct lch_agent_cfg *c);

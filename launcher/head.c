@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "dial.h"
 #include "facts.h"
+#include "flight.h"
 #include "gather.h"
 #include "metrics.h"
 #include "head.h"
@@ -169,6 +170,11 @@ struct head {
 	struct lch_gather_rx *gather;	/* the nodes' outputs, or NULL */
 	struct lch_metrics *metrics;	/* metrics.jsonl (metrics.h), or NULL */
 	struct lch_runrec *rr;	/* the run record (runrec.h), or NULL */
+	/* flight records (flight.h): the last q records, and when to ask
+	   (MUSTER_FLIGHT_ASK_MS, a debugging aid) */
+	struct lch_flight_set *fl;
+	long fl_ask_ms;
+	long long fl_ask_at;
 	struct lch_progress pg;	/* the progress line (progress.h) */
 	int eol[2];		/* what went to stdout, stderr ends a line */
 	int nstarted, nended;	/* ranks of this attempt (s; x or f) */
@@ -606,6 +612,40 @@ outputs_expected(struct head *h, int rank)
 		lch_gather_rx_expect(h->gather, lead);
 }
 
+/* A q record (flight.h): kept; with MUSTER_FLIGHT_ASK_MS, the report. */
+static void
+flight_record(struct head *h, const struct lch_rec *r)
+{
+	struct lch_strbuf out = LCH_STRBUF_INIT;
+	char *line, *nl;
+
+	if (h->fl == NULL ||
+	    lch_flight_set_add(h->fl, r->rank, r->text, r->text_len) != 1 ||
+	    h->fl_ask_ms == 0)
+		return;
+	lch_flight_report(h->fl->s, h->fl->np, 0, &out);
+	lch_flight_set_round(h->fl);
+	flush_out(h);
+	for (line = out.buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		lch_msg("flight: %s", line);
+	}
+	lch_strbuf_release(&out);
+}
+
+/* MUSTER_FLIGHT_ASK_MS: time to ask the agents for their records. */
+static void
+flight_ask(struct head *h)
+{
+	long long now = (long long)mst_now_ms();
+
+	if (h->fl_ask_at == 0 || now < h->fl_ask_at)
+		return;
+	h->fl_ask_at = now + h->fl_ask_ms;
+	if (!ending(h) && h->nstarted > h->nended)
+		send_cmd(h, LCH_REC_FLIGHT_GO, 0);
+}
+
 /*
  * One line from an agent's stdout, n bytes without its newline: a record
  * (records.h), or passed on.  "o[3] line" prints as "line", or as
@@ -659,6 +699,9 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		if (h->metrics)
 			(void)lch_metrics_add(h->metrics, r.rank, r.text,
 			    r.text_len, lch_metrics_now());
+		return;
+	case LCH_REC_FLIGHT:
+		flight_record(h, &r);
 		return;
 	}
 	out_line(h, 1, line, n);
@@ -1158,7 +1201,7 @@ static void
 send_plans_to(struct head *h, struct agent_proc *a)
 {
 	struct lch_rec_plan_opts po = { h->cwd, (long)(h->o->grace * 1000),
-	    h->o->log_dir, NULL, h->metrics != NULL };
+	    h->o->log_dir, NULL, h->metrics != NULL, h->fl != NULL };
 	char *plan;
 	int i, e;
 
@@ -1244,6 +1287,8 @@ send_plans(struct head *h)
 		else
 			send_plans_to(h, &h->ag[i]);
 	}
+	if (h->fl && h->fl_ask_ms)
+		h->fl_ask_at = (long long)mst_now_ms() + h->fl_ask_ms;
 }
 
 /*
@@ -1366,6 +1411,7 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->term_at, now);
 	t = sooner(t, h->kill_at, now);
 	t = sooner(t, h->kill2_at, now);
+	t = sooner(t, h->fl_ask_at, now);
 	if (ending(h) && out_pending(h) && !stalled(h))	/* to drop then */
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
@@ -1981,6 +2027,7 @@ loop(struct head *h)
 		lch_runrec_flush(h->rr);
 		progress_tick(h);
 		check_deadline(h);
+		flight_ask(h);
 		if (h->slurm)
 			step_tick(h);
 		n = 0;
@@ -2609,6 +2656,11 @@ lch_head_run(struct lch_opts *o)
 	setup_signals(&h);
 	h.gather = gather_open(lch_runrec_dir(h.rr), plan.nnodes);
 	h.metrics = metrics_open(lch_runrec_dir(h.rr));
+	if (h.rr) {	/* the run record keeps flight records */
+		h.fl = lch_xcalloc(1, sizeof(*h.fl));
+		lch_flight_set_init(h.fl, plan.np);
+		h.fl_ask_ms = lch_flight_ask_ms();
+	}
 	if (h.metrics)
 		lch_progress_set_metric(&h.pg, last_metric, h.metrics);
 	for (attempt = 0;; attempt++) {
@@ -2636,6 +2688,10 @@ lch_head_run(struct lch_opts *o)
 	lch_runrec_finish(h.rr, lch_runrec_final(code, h.interrupted,
 	    h.timed_out), code);
 	lch_runrec_free(h.rr);
+	if (h.fl) {
+		lch_flight_set_release(h.fl);
+		free(h.fl);
+	}
 	close(h.sigfd[0]);
 	close(h.sigfd[1]);
 	lch_outq_release(&h.out[0]);

@@ -808,24 +808,9 @@ lch_metrics_fifo_make(const char *dir, int rank, char *err, size_t len)
 void
 lch_metrics_dir_remove(const char *dir)
 {
-	char path[PATH_MAX];
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-
-	if (dir == NULL || (d = opendir(dir)) == NULL)
+	if (dir == NULL)
 		return;
-	/* rank.R: our names only, FIFOs of ours only */
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "rank.", 5) != 0 || e->d_name[5] == '\0' ||
-		    strspn(e->d_name + 5, "0123456789") != strlen(e->d_name + 5))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) &&
-		    st.st_uid == geteuid())
-			unlink(path);
-	}
-	closedir(d);
+	lch_remove_numbered(dir, "rank.", S_IFIFO);	/* FIFOs of ours only */
 	(void)rmdir(dir);
 }
 

@@ -106,6 +106,8 @@ lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 		cJSON_AddStringToObject(j, "outputs", po->outputs);
 	if (po->metrics)
 		cJSON_AddNumberToObject(j, "metrics", 1);
+	if (po->flight)
+		cJSON_AddNumberToObject(j, "flight", 1);
 	add_place(j, &p->place);
 	while (p->argv[argc])
 		argc++;
@@ -130,6 +132,8 @@ lch_rec_ctl_encode(char *buf, enum lch_rec_ctl cmd, int sig)
 		snprintf(buf, LCH_REC_CTL_MAX, "kill\n");
 	else if (cmd == LCH_REC_GATHER_GO)
 		snprintf(buf, LCH_REC_CTL_MAX, "gather %d\n", sig);
+	else if (cmd == LCH_REC_FLIGHT_GO)
+		snprintf(buf, LCH_REC_CTL_MAX, "flight\n");
 	else
 		snprintf(buf, LCH_REC_CTL_MAX, "sig %d\n", sig);
 }
@@ -144,6 +148,8 @@ lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig)
 		*cmd = LCH_REC_TERM;
 	else if (strcmp(line, "kill") == 0)
 		*cmd = LCH_REC_KILL;
+	else if (strcmp(line, "flight") == 0)
+		*cmd = LCH_REC_FLIGHT_GO;
 	else if (strncmp(line, "sig ", 4) == 0 &&
 	    mst_parse_long(line + 4, 1, 64, &v) == 0) {
 		*cmd = LCH_REC_SIG;
@@ -438,6 +444,7 @@ lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 	p->log_dir = json_str(p->json, "log_dir", NULL);
 	p->outputs = json_str(p->json, "outputs", NULL);
 	p->metrics = json_int(p->json, "metrics", 0) != 0;
+	p->flight = json_int(p->json, "flight", 0) != 0;
 	if (decode_place(cJSON_GetObjectItem(p->json, "place"),
 	    &p->place) != 0)
 		return -2;

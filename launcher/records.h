@@ -24,6 +24,8 @@
  *			folder have ended their ranks: node N's agent, which
  *			waits for this, sends its outputs (gather.h); other
  *			agents ignore it
+ *	flight		each agent with flight records (the plan's
+ *			"flight") sends one q record per rank (below)
  *
  * HELLO holds
  *
@@ -82,6 +84,9 @@
  * once its ranks ended (gather.h).  "metrics":1 (the head keeps a run
  * record) makes the agent give each rank a metrics FIFO (metrics.h:
  * MUSTER_METRICS) and send what the rank writes there as m records.
+ * "flight":1 (the head keeps a run record) makes it create each rank's
+ * flight record (flight.h: MUSTER_FLIGHT), libmuster's log of its
+ * collectives, which "flight" asks it to send.
  * argv and each "env" are
  * non-empty arrays of strings; a rank's environment is the agent's own
  * with "env" set over it ("env" entries without '=' are skipped).
@@ -153,6 +158,11 @@
  *	m[R] LINE		rank R logged a metric: LINE as the rank
  *				wrote it on its FIFO (metrics.h), at most
  *				LCH_METRIC_LINE_MAX bytes; before its x record
+ *	q[R] JSON		rank R's flight record as the agent read it
+ *				when "flight" came (flight.h has the JSON:
+ *				lch_flight_encode; {"v":1,"rank":R,"none":1}
+ *				before libmuster attached), one line of at
+ *				most about 8 KiB
  *
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
  * 127 (program not found), 126, or 2: the rank's log could not be opened
@@ -217,6 +227,7 @@ enum {
 	LCH_REC_STOP = 'z',
 	LCH_REC_LOGERR = 'w',
 	LCH_REC_METRIC = 'm',		/* metrics.h */
+	LCH_REC_FLIGHT = 'q',		/* flight.h */
 	LCH_REC_FACTS = 'h',		/* by node */
 	LCH_REC_LOST = 'n',		/* by node */
 	LCH_REC_GATHER = 'g',		/* by node: gather.h */
@@ -243,7 +254,8 @@ struct lch_rec_hello {
 };
 
 enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG,
-	LCH_REC_GATHER_GO };	/* "gather N": N in sig */
+	LCH_REC_GATHER_GO,	/* "gather N": N in sig */
+	LCH_REC_FLIGHT_GO };	/* "flight" */
 
 /* --- the head's side: plan and commands out, records in --- */
 
@@ -256,6 +268,7 @@ struct lch_rec_plan_opts {
 	const char *log_dir;	/* "log_dir" */
 	const char *outputs;	/* "outputs": the folder to gather (gather.h) */
 	int metrics;		/* "metrics": a FIFO per rank (metrics.h) */
+	int flight;		/* "flight": a flight record per rank */
 };
 /* The plan line for node n, without its newline; malloc'ed. */
 char *lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
@@ -305,6 +318,7 @@ struct lch_rec_plan {
 	const char *host, *cwd, *log_dir;	/* cwd, log_dir: NULL if absent */
 	const char *outputs;	/* "outputs" (gather.h), or NULL */
 	int metrics;		/* "metrics" (metrics.h) */
+	int flight;		/* "flight" (flight.h) */
 	int grace_ms;
 	struct lch_place_opts place;	/* "place"; topology borrowed */
 	char **argv;

@@ -1,4 +1,5 @@
 /* util.c: see util.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -348,4 +350,28 @@ lch_poll_ms(long long ms)
 	if (ms < 0)
 		return -1;
 	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+void
+lch_remove_numbered(const char *dir, const char *prefix, unsigned type)
+{
+	size_t k = strlen(prefix);
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, k) != 0 || e->d_name[k] == '\0' ||
+		    strspn(e->d_name + k, "0123456789") != strlen(e->d_name + k))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == type &&
+		    st.st_uid == geteuid() &&
+		    (type != S_IFREG || st.st_nlink == 1))
+			unlink(path);
+	}
+	closedir(d);
 }

@@ -33,6 +33,13 @@ void        lch_env_clear(struct lch_env *e);
 /* envp for exec: base (environ) overridden by e; strings borrowed. */
 char      **lch_env_merge(char *const *base, const struct lch_env *e);
 
+/*
+ * Removes dir/PREFIX<digits> entries of ours whose type (lstat) is type
+ * (S_IFIFO, S_IFREG: then with one link only); NULL dir is fine.
+ */
+void lch_remove_numbered(const char *dir, const char *prefix,
+			 unsigned type);
+
 void *lch_xmalloc(size_t n);
 void *lch_xcalloc(size_t n, size_t sz);
 void *lch_xrealloc(void *p, size_t n);

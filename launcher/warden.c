@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "flight.h"
 #include "metrics.h"
 #include "spawn.h"
 #include "util.h"
@@ -230,6 +231,7 @@ warden_run(struct warden *w)
 		read_pids(w);
 	kill_all();
 	remove_segments(w);
+	lch_flight_files_remove(w->metrics_dir);	/* flight.h */
 	lch_metrics_dir_remove(w->metrics_dir);
 	free(w->pids);
 	if (WIFSIGNALED(w->status)) {

@@ -68,7 +68,7 @@ muster_result mst_fault_set(struct mst_fault *f, enum mst_fault_kind kind,
  * them, so a mismatch costs no extra round.  16 bytes, compared whole:
  * two of them share the cache line of the rank's sequence word.
  */
-enum mst_kind {
+enum mst_kind {	/* the flight record's ops too (flight_fmt.h) */
 	MST_K_ALLREDUCE = 1, MST_K_BROADCAST, MST_K_ALLGATHER, MST_K_BARRIER,
 	MST_K_GROUP
 };

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "comm.h"
 #include "dispatch.h"
+#include "flightrec.h"
 #include "group.h"
 #include "health.h"
 #include "mst_nccl.h"
@@ -138,6 +139,7 @@ muster_allreduce_cuda(const void *sendbuf, void *recvbuf, size_t count,
 {
 	const char *missing = mst_nccl_missing();
 	struct mst_nccl_job j;
+	struct mst_flight_slot fs;
 	struct mst_fault f;
 	char key[128];
 	muster_result rv;
@@ -151,8 +153,13 @@ muster_allreduce_cuda(const void *sendbuf, void *recvbuf, size_t count,
 	snprintf(key, sizeof(key), "%s/nccl-id", comm->prefix);
 	j = (struct mst_nccl_job){ comm->t.rank, comm->t.size,
 	    comm->t.local_rank, &comm->boot, key, (int)(comm->timeout * 1000) };
+	if (mst_flight != NULL)
+		mst_flight_begin(&fs, comm, MST_FLIGHT_ALLREDUCE_CUDA, dtype, op,
+		    count, 0, mst_now());
 	if ((rv = mst_nccl_allreduce(&comm->nccl, &j, sendbuf, recvbuf, count,
 	    dtype, op, stream, &f)) != MUSTER_OK)
-		return mst_fault_report(comm, &f);
-	return MUSTER_OK;
+		rv = mst_fault_report(comm, &f);
+	if (mst_flight != NULL)
+		mst_flight_end(&fs, rv);	/* enqueued, or failed */
+	return rv;
 }

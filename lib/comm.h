@@ -21,6 +21,8 @@
  *   dispatch.c    the allreduce engine (acc)
  *   group.c       tensor fusion (fuse)
  *   coll.c        the public collectives; device buffers via nccl.c
+ *   flightrec.c   the flight record of the collectives (flight_id,
+ *                 flight_seq; flightrec.h)
  *   strerror.c    the fixed strings
  * The backends: shm.c, tcp.c, nccl.c; the kernels: reduce.c.
  */
@@ -60,6 +62,8 @@ struct muster_comm {
 	struct mst_topo t;
 	double timeout;		/* seconds, per operation */
 	char prefix[64];	/* KV key prefix of this communicator */
+	uint32_t flight_id;	/* the process's how-manieth (flightrec.h) */
+	uint64_t flight_seq;	/* collectives called on it so far */
 	struct mst_peer *peers;	/* [size] */
 	int *leaders;		/* [num_nodes]: global rank of each leader */
 	int *local_ranks;	/* [local_size]: global rank of each local */

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "comm.h"
 #include "dispatch.h"
+#include "flightrec.h"
 #include "health.h"
 #include "reduce.h"
 #include "shm.h"
@@ -112,14 +113,16 @@ hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	return MUSTER_OK;
 }
 
-muster_result
-mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
-	      muster_dtype dt, muster_op op, const struct mst_desc *d)
+/* The allreduce of mst_allreduce, started at now. */
+static muster_result
+allreduce_run(muster_comm *c, const void *send, void *recv, size_t count,
+	      muster_dtype dt, muster_op op, const struct mst_desc *d,
+	      double now)
 {
 	struct mst_wait w;
 	muster_result rv;
 
-	mst_wait_init(&w, c, mst_now() + c->timeout);
+	mst_wait_init(&w, c, now + c->timeout);
 	w.desc = c->check_args ? d : NULL;
 	if (count == 0)
 		return MUSTER_OK;
@@ -135,15 +138,47 @@ mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	return rv == MUSTER_OK ? rv : mst_fault_report(c, &w.fault);
 }
 
+/* What the flight record says of d (enum mst_kind is its op). */
+static void
+flight_begin(struct mst_flight_slot *s, muster_comm *c,
+	     const struct mst_desc *d, double now)
+{
+	mst_flight_begin(s, c, d->kind, d->dtype, d->op, d->count,
+	    d->kind == MST_K_GROUP ? d->nops : d->extra, now);
+}
+
+muster_result
+mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
+	      muster_dtype dt, muster_op op, const struct mst_desc *d)
+{
+	double now = mst_now();
+	struct mst_flight_slot fs;
+	muster_result rv;
+
+	if (__builtin_expect(mst_flight == NULL, 1))
+		return allreduce_run(c, send, recv, count, dt, op, d, now);
+	flight_begin(&fs, c, d, now);
+	rv = allreduce_run(c, send, recv, count, dt, op, d, now);
+	mst_flight_end(&fs, rv);
+	return rv;
+}
+
 muster_result
 mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root,
 	       const struct mst_desc *d)
 {
+	double now = mst_now();
+	struct mst_flight_slot fs;
 	struct mst_wait w;
+	muster_result rv = MUSTER_OK;
 
-	mst_wait_init(&w, c, mst_now() + c->timeout);
+	if (mst_flight != NULL)
+		flight_begin(&fs, c, d, now);
+	mst_wait_init(&w, c, now + c->timeout);
 	w.desc = c->check_args ? d : NULL;
 	if (mst_shm_bcast(c->shm, buf, bytes, root, &w) != MUSTER_OK)
-		return mst_fault_report(c, &w.fault);
-	return MUSTER_OK;
+		rv = mst_fault_report(c, &w.fault);
+	if (mst_flight != NULL)
+		mst_flight_end(&fs, rv);
+	return rv;
 }

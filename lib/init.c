@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "addr.h"
 #include "comm.h"
+#include "flightrec.h"
 #include "hash.h"
 #include "health.h"
 #include "mst_nccl.h"
@@ -317,15 +318,16 @@ comm_init_boot(muster_comm **out, struct mst_boot *boot,
 	c->tune = tune;
 	c->timeout = timeout;
 	c->boot = *boot;
-	snprintf(c->prefix, sizeof(c->prefix), "muster/g%llu/c%d",
-	    (unsigned long long)boot->generation,
-	    atomic_fetch_add(&comm_seq, 1));
+	c->flight_id = (uint32_t)atomic_fetch_add(&comm_seq, 1);
+	snprintf(c->prefix, sizeof(c->prefix), "muster/g%llu/c%u",
+	    (unsigned long long)boot->generation, c->flight_id);
 	rv = comm_connect(c, job ? job : "", l, mst_now() + timeout);
 	if (rv != MUSTER_OK) {
 		snprintf(err, errlen, "%s", c->err);
 		muster_comm_destroy(c);
 		return rv;
 	}
+	mst_flight_attach(c->t.rank);	/* MUSTER_FLIGHT, once */
 	*out = c;
 	return MUSTER_OK;
 }
