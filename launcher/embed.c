@@ -130,6 +130,30 @@ lch_rdv_start(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 	return 0;
 }
 
+int
+lch_rdv_regen(struct lch_rdv *r, struct lch_plan *p)
+{
+	lch_plan_setenv(p, "MUSTER_JOB_SECRET", p->secret);
+	if (r->client) {
+		(void)mst_rdv_end(r->client);
+		mst_rdv_close(r->client);
+		r->client = NULL;
+		if (create_external(r, p) != 0)
+			return -1;
+	} else if (r->server) {
+		if (rdv_server_add_job(r->server, p->job_id, p->secret) != 0) {
+			lch_msg("the embedded rendezvous refused job %s's next "
+			    "generation", p->job_id);
+			return -1;
+		}
+		if (*rdv_server_public_key(r->server))
+			lch_plan_setenv(p, "MUSTER_RDV_KEY",
+			    rdv_server_public_key(r->server));
+	}
+	lch_plan_setenv(p, "MUSTER_RENDEZVOUS", r->endpoint);
+	return 0;
+}
+
 void
 lch_rdv_stop(struct lch_rdv *r)
 {

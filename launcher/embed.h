@@ -22,6 +22,15 @@ struct lch_rdv {
 
 int  lch_rdv_start(struct lch_rdv *r, const struct lch_opts *o,
 		   struct lch_plan *p);
+/*
+ * A new generation of the job (elastic.h) on p, a plan rebuilt with the
+ * job's id and secret: the rendezvous forgets the last generation's
+ * members, keys, barriers and abort (the embedded one counts its
+ * "generation" up; a musterd's job is ended and created again), and p's
+ * ranks get MUSTER_JOB_SECRET, MUSTER_RENDEZVOUS and MUSTER_RDV_KEY as
+ * lch_rdv_start gave the first plan.  -1 after a message.
+ */
+int  lch_rdv_regen(struct lch_rdv *r, struct lch_plan *p);
 void lch_rdv_stop(struct lch_rdv *r);
 
 #endif /* LCH_EMBED_H */
