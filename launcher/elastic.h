@@ -12,14 +12,17 @@
  * succeed (the job is done), on a signal, at --timeout, or when muster's
  * output is closed.  It ends and the next one starts:
  *
- *   - when nodes are lost (their agent or its ssh connection died, a
+ *   - when nodes are lost: their agent or its ssh connection died, a
  *     relay's n record, their host refused to take part, or they did not
- *     come up within --join-timeout): the next generation runs on the
- *     nodes left, with spares (and hosts found since) filling up to MAX,
- *     as long as at least MIN remain; below MIN the job fails with one
- *     line naming the lost nodes.  A lost host is never used again (as
- *     Horovod blacklists it).  Losing nodes costs no --max-restarts
- *     (Horovod's membership changes: an elastic job is for that);
+ *     come up in time (within --join-timeout, and once MIN nodes are up
+ *     within LCH_ELASTIC_LAST_CALL more seconds; a generation's ranks
+ *     start once all its nodes are up, its plan names them all).  The
+ *     next generation runs on the nodes left, with spares (and hosts
+ *     found since) filling up to MAX, as long as at least MIN remain;
+ *     below MIN the job fails with one line naming the lost nodes.  A
+ *     lost host is never used again (as Horovod blacklists it).  Losing
+ *     nodes costs no --max-restarts (Horovod's membership changes: an
+ *     elastic job is for that);
  *   - when a rank fails and no node was lost: the same nodes again, while
  *     --max-restarts is left (each such generation uses one, as torchrun);
  *   - when --host-discovery found new hosts and fewer than MAX nodes run:
@@ -58,6 +61,9 @@
 #include "options.h"
 
 #define LCH_DISCOVERY_OUT_MAX (1 << 20)	/* bytes --host-discovery prints */
+/* once MIN nodes are up, the others have this long (torchrun's
+   last_call_timeout), within --join-timeout */
+#define LCH_ELASTIC_LAST_CALL 30.0
 
 struct lch_member {
 	char *host;		/* the host, or "localhost" (virtual) */

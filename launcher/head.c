@@ -190,6 +190,7 @@ struct head {
 	unsigned char *gone;	/* per node of the attempt: lost in it */
 	long long join_at;	/* --join-timeout: every node's facts by then */
 	int join_expired;	/* ... and some had not come */
+	int last_call;		/* MIN nodes were up (2: join_at moved) */
 	int regen;		/* stopped for hosts to join (discovery) */
 	long long ran_at;	/* when the plans went out, 0: not yet */
 	struct discovery disc;
@@ -1389,7 +1390,7 @@ elastic_arm(struct head *h)
 {
 	long long now = (long long)mst_now_ms();
 
-	h->join_expired = h->regen = 0;
+	h->join_expired = h->regen = h->last_call = 0;
 	h->ran_at = 0;
 	h->join_at = h->el ? now + (long long)(h->o->join_timeout * 1000) : 0;
 	if (h->el && h->o->host_discovery && h->disc.pid == 0)
@@ -1418,7 +1419,8 @@ disc_failed(struct head *h, const char *fmt, ...)
 	va_end(ap);
 	if (!h->disc.failing)
 		lch_msg("--host-discovery '%s': %s: going on with the %d "
-		    "hosts the job has", h->o->host_discovery, why, h->el->n);
+		    "node%s the job has", h->o->host_discovery, why, h->el->n,
+		    h->el->n == 1 ? "" : "s");
 	h->disc.failing = 1;
 }
 
@@ -1453,7 +1455,7 @@ disc_start(struct head *h)
 	}
 	h->disc.fd = p[0][0];
 	(void)fcntl(h->disc.fd, F_SETFL, O_NONBLOCK);
-	h->disc.reaped = 0;
+	h->disc.reaped = h->disc.code = 0;
 	lch_strbuf_reset(&h->disc.out);
 }
 
@@ -1567,9 +1569,15 @@ join_expired(struct head *h)
 			    k ? ", " : "", name);
 	}
 	h->join_expired = 1;
-	host_failure(h, &h->ag[h->ns[first].conn], first, "--join-timeout %gs: "
-	    "%d of %d nodes did not come up: %s", h->o->join_timeout, missing,
-	    h->p->nnodes, names);
+	if (h->last_call == 2)
+		host_failure(h, &h->ag[h->ns[first].conn], first, "%d of %d "
+		    "nodes did not come up within %g s of %d being up: %s",
+		    missing, h->p->nnodes, LCH_ELASTIC_LAST_CALL, h->el->min,
+		    names);
+	else
+		host_failure(h, &h->ag[h->ns[first].conn], first,
+		    "--join-timeout %gs: %d of %d nodes did not come up: %s",
+		    h->o->join_timeout, missing, h->p->nnodes, names);
 }
 
 /* The members to join (discovered) stop the generation for the next. */
@@ -1602,6 +1610,15 @@ elastic_tick(struct head *h)
 		return;
 	if (h->planned && h->ran_at == 0)
 		h->ran_at = now;
+	if (!h->planned && !h->last_call && h->nfacts >= h->el->min) {
+		long long at = now + (long long)(LCH_ELASTIC_LAST_CALL * 1000);
+
+		h->last_call = 1;	/* MIN are up: the others get this long */
+		if (at < h->join_at) {
+			h->join_at = at;
+			h->last_call = 2;
+		}
+	}
 	if (!h->planned && !ending(h) && now >= h->join_at &&
 	    h->nfacts < h->p->nnodes)
 		join_expired(h);

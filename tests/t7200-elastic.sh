@@ -43,6 +43,13 @@ $MUSTER --dry-run --nodes 2:3 -- true > $T/plan
 is "--nodes 2:3 without hosts: 3 virtual nodes, 1 rank each" \
 	"$(grep -c '"WORLD_SIZE":"3"' $T/plan) $(grep -c '"NODE_RANK":"2"' $T/plan)" "3 1"
 
+# config keys: nodes "MIN:MAX", join_timeout, host_discovery...
+printf '{"nodes": "2:3", "join_timeout": 5, "discovery_interval": 1}\n' > $T/el.json
+is "config: nodes \"2:3\": 3 virtual nodes" \
+	"$($MUSTER --config $T/el.json --dry-run -- true | grep -c '"GROUP_WORLD_SIZE":"3"')" 3
+printf '{"nodes": "3:2"}\n' > $T/bad.json
+bad "\"nodes\" '3:2': expected N or MIN:MAX" --config $T/bad.json -- $P
+
 # rank.sh: each rank writes its environment to $T/env/gG.rR; $LOSE
 # ("G:NODE ...") makes the rank of local rank 0 on NODE SIGKILL its agent
 # in generation G; $FAIL ("G:RANK") makes that rank exit 3; the others
@@ -174,13 +181,13 @@ for a in json.load(open("'$T/run/run.json'"))["attempts"]:
 "['127.0.0.1'] ['localhost'] hosts joined
 None ['localhost', '127.0.0.1'] None"
 # a failing command and junk: one line each, the job goes on as it is
-for disc in "exit 3:exited with code 3" \
+for disc in "exit 3:exited with code 3" "sleep 10:did not end within 0.4 s" \
 	"echo 'not a host line':line 1 'not a host line': expected host:slots"; do
 	LOSE="" FAIL="" run_el --nodes 1:2 --discovery-interval 0.2 --host-discovery "${disc%%:*}" \
 		-- sh -c 'sleep 1; echo $WORLD_SIZE'
 	is "--host-discovery '${disc%%:*}': one line naming it, the job goes on" \
 		"$rc $(sort $T/out | tr '\n' ' ')$(grep -c . $T/err) $(cut -c1-200 $T/err)" \
-		"0 [0] 2 [1] 2 1 muster: --host-discovery '${disc%%:*}': ${disc#*:}: going on with the 2 hosts the job has"
+		"0 [0] 2 [1] 2 1 muster: --host-discovery '${disc%%:*}': ${disc#*:}: going on with the 2 nodes the job has"
 done
 
 # --- the C trainer: restarted from its checkpoint, the same final loss
@@ -219,6 +226,19 @@ EOF
 	is "trainer: the ranks left see MUSTER_EPEER naming rank 2, then resume" \
 		"$? $(grep -c 'allreduce: peer failed: rank 2 (leader of node 2) closed its connection' $T/err) $(final $T/out)" \
 		"0 2 $one"
+	# the same on a musterd (--rdzv-endpoint, --rdzv-id): its job is
+	# ended and created again for the next generation
+	"$MUSTERD" --open --foreground --bind tcp://127.0.0.1:0 > $T/ep 2> /dev/null &
+	dpid=$!
+	for i in $(seq 50); do [ -s $T/ep ] && break; sleep 0.05; done
+	rm -rf $T/ck; mkdir -p $T/ck
+	$MUSTER --no-record --nodes 2:3 --rdzv-endpoint "$(sed 's|^tcp://||' $T/ep)" \
+		--rdzv-id eljob --output-dir $T/ck -- sh $T/tr.sh \
+		$TRAINER --steps 100 --checkpoint-every 20 --sleep-ms 10 > $T/out 2> $T/err
+	is "trainer on musterd (--rdzv-endpoint): resumed, the same final loss" \
+		"$? $(grep -c 'resuming at step 40 (generation 1, 2 ranks)' $T/out) $(final $T/out)" \
+		"0 1 $one"
+	kill $dpid; wait $dpid
 else
 	skip "trainer restarts from its checkpoint" "examples/trainer is not built"
 fi
