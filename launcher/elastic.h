@@ -43,7 +43,10 @@
  *
  * --host-discovery CMD (Horovod's convention) runs `sh -c CMD` every
  * --discovery-interval seconds while a generation runs; it prints one
- * "host:slots" (or "host") per line.  A host not known before is a
+ * "host:slots" (or "host") per line.  The first generation's hosts are
+ * still given (-H, --hostfile): the command is not run before the job
+ * starts, and virtual nodes do not mix with hosts.  The embedded
+ * rendezvous then listens on every interface from the start (embed.h).  A host not known before is a
  * spare; a host that is no longer printed keeps running (it is dropped
  * only when lost).  A command that fails or prints junk is one line
  * naming it and what was wrong, said once until it succeeds again; the

@@ -1833,6 +1833,10 @@ finish_elastic(struct lch_opts *o)
 		return lch_msg("-n %ld: with --nodes %ld:%ld the world size "
 		    "follows the nodes (give --procs-per-node)", o->np,
 		    o->nodes_min, o->nodes_max), -1;
+	if (o->host_discovery && hosts == 0)
+		return lch_msg("--host-discovery: give the job's first hosts "
+		    "too (-H or --hostfile): virtual nodes and discovered "
+		    "hosts do not mix"), -1;
 	if (hosts && hosts < o->nodes_min) {
 		hosts_text(o, names, sizeof(names));
 		return lch_msg("--nodes %ld:%ld: only %ld host%s given (%s), "

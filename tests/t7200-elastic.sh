@@ -26,7 +26,9 @@ bad "-n 4: with --nodes 2:3 the world size follows the nodes" \
 bad "--nodes 2:3: an elastic job runs on muster's own agents, not with --mpi" \
 	--nodes 2:3 --mpi -- $P
 bad "--join-timeout '0': expected seconds" --nodes 1:2 --join-timeout 0 -- $P
-bad "--host-discovery '': expected a command" --nodes 1:2 --host-discovery '' -- $P
+bad "--host-discovery '': expected a command" --nodes 1:2 -H a --host-discovery '' -- $P
+bad "--host-discovery: give the job's first hosts too (-H or --hostfile)" \
+	--nodes 1:2 --host-discovery 'echo a:1' -- $P
 bad "--host-discovery: only for an elastic job (--nodes MIN:MAX)" \
 	--host-discovery 'echo a:1' -- $P
 bad "--rdzv-endpoint 'tcp://nohostport': expected tcp://HOST:PORT" \
@@ -183,7 +185,7 @@ None ['localhost', '127.0.0.1'] None"
 # a failing command and junk: one line each, the job goes on as it is
 for disc in "exit 3:exited with code 3" "sleep 10:did not end within 0.4 s" \
 	"echo 'not a host line':line 1 'not a host line': expected host:slots"; do
-	LOSE="" FAIL="" run_el --nodes 1:2 --discovery-interval 0.2 --host-discovery "${disc%%:*}" \
+	LOSE="" FAIL="" run_el --nodes 1:3 -H localhost:1,127.0.0.1:1 --discovery-interval 0.2 --host-discovery "${disc%%:*}" \
 		-- sh -c 'sleep 1; echo $WORLD_SIZE'
 	is "--host-discovery '${disc%%:*}': one line naming it, the job goes on" \
 		"$rc $(sort $T/out | tr '\n' ' ')$(grep -c . $T/err) $(cut -c1-200 $T/err)" \
@@ -265,4 +267,16 @@ $in_h1 $MUSTER --no-record -x OUT --nodes 1:2 -H h1 --discovery-interval 0.5 \
 	--host-discovery "echo h1:1; echo h2:1" -- sh $T/rank2.sh > $T/out 2> $T/err
 is "h2 from --host-discovery joins at generation 1 (exit $?)" "$(envs 1 | tr '\n' ' ')" \
 	"RANK=0 WORLD_SIZE=2 NODE_RANK=0 HOST=h1 GEN=1 RANK=1 WORLD_SIZE=2 NODE_RANK=1 HOST=h2 GEN=1 "
+# the trainer through it all: h1 alone, then h1 and h2 (libmuster over TCP,
+# the rendezvous on h1 reached from h2), resumed from the checkpoint
+if [ -x "$TRAINER" ]; then
+	rm -rf $T/ck; mkdir -p $T/ck
+	$in_h1 $MUSTER --no-record --nodes 1:2 -H h1 --discovery-interval 0.5 \
+		--host-discovery "echo h2:1" -- $TRAINER --steps 100 --sleep-ms 20 \
+		--checkpoint $T/ck/trainer.ckpt > $T/out 2> $T/err
+	is "trainer: h2 joins, resumed on 2 ranks, the same final loss" \
+		"$? $(grep -c '^\[0\] resuming at step [0-9]* (generation 1, 2 ranks)$' $T/out) $(final $T/out)" \
+		"0 1 $one"
+	[ -n "$(final $T/out)" ] || sed 's/^/# /' $T/out $T/err | tail -10
+fi
 done_testing
