@@ -1,7 +1,15 @@
 /* elastic.c: see elastic.h. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "spawn.h"
 
 #include "elastic.h"
 #include "hosts.h"
@@ -204,15 +212,14 @@ discovered_line(struct lch_hostlist *l, const char *s, size_t n, int lineno,
 	return rc;
 }
 
-int
-lch_elastic_discovered(struct lch_elastic *e, const char *text, size_t len,
-		       char *err, size_t errlen)
+/* Parses discovery output into l (empty lines skipped); -1 with err. */
+static int
+discovered_text(struct lch_hostlist *l, const char *text, size_t len,
+		char *err, size_t errlen)
 {
-	struct lch_hostlist l;
 	size_t at = 0, n;
-	int lineno = 0, added = 0;
+	int lineno = 0;
 
-	memset(&l, 0, sizeof(l));
 	while (at < len) {
 		const char *s = text + at, *nl = memchr(s, '\n', len - at);
 
@@ -221,10 +228,115 @@ lch_elastic_discovered(struct lch_elastic *e, const char *text, size_t len,
 		lineno++;
 		while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
 			n--;
-		if (n && discovered_line(&l, s, n, lineno, err, errlen) != 0) {
-			lch_hosts_clear(&l);
+		if (n && discovered_line(l, s, n, lineno, err, errlen) != 0)
 			return -1;
-		}
+	}
+	return 0;
+}
+
+pid_t
+lch_discovery_start(const char *cmd, int *out_fd, char *err, size_t errlen)
+{
+	char sh[] = "sh", dash_c[] = "-c", *c = lch_xstrdup(cmd);
+	char *argv[] = { sh, dash_c, c, NULL };
+	struct lch_spawn sp;
+	int p[1][2], e;
+	pid_t pid;
+
+	*out_fd = -1;
+	if (lch_pipes(p, 1) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(c);
+		return -1;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = argv;
+	sp.in_fd = sp.err_fd = -1;
+	sp.out_fd = p[0][1];
+	sp.new_pgroup = 1;
+	sp.deathsig = SIGTERM;
+	pid = lch_spawn_start(&sp, &e);
+	close(p[0][1]);
+	free(c);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot run sh: %s", strerror(e));
+		close(p[0][0]);
+		return -1;
+	}
+	*out_fd = p[0][0];
+	return pid;
+}
+
+/* Runs sh -c cmd for its stdout, at most ms; its exit code, or -1. */
+static int
+run_capture(const char *cmd, long long ms, struct lch_strbuf *out,
+	    char *err, size_t errlen)
+{
+	long long end = (long long)mst_now_ms() + ms;
+	struct pollfd pfd;
+	int st, code = -1;
+	pid_t pid;
+	ssize_t n = 1;
+
+	if ((pid = lch_discovery_start(cmd, &pfd.fd, err, errlen)) < 0)
+		return -1;
+	pfd.events = POLLIN;
+	while (n > 0 && out->len <= LCH_DISCOVERY_OUT_MAX &&
+	    (long long)mst_now_ms() < end)
+		if (poll(&pfd, 1, lch_poll_ms(end - (long long)mst_now_ms())) >
+		    0)
+			n = lch_strbuf_read_once(out, pfd.fd, 65536);
+	close(pfd.fd);
+	if (n != 0)	/* not at EOF: too long, or too much */
+		killpg(pid, SIGKILL);
+	if (waitpid(pid, &st, 0) == pid && n == 0)
+		code = lch_exit_code(st);
+	if (n > 0 && out->len > LCH_DISCOVERY_OUT_MAX)
+		snprintf(err, errlen, "printed more than %d bytes",
+		    LCH_DISCOVERY_OUT_MAX);
+	else if (n != 0)
+		snprintf(err, errlen, "did not end within %g s", ms / 1000.0);
+	else if (code != 0)
+		snprintf(err, errlen, "exited with code %d", code);
+	return code;
+}
+
+int
+lch_elastic_discover_first(struct lch_opts *o)
+{
+	struct lch_strbuf out = LCH_STRBUF_INIT;
+	char err[400];
+	int rc = -1;
+
+	if (run_capture(o->host_discovery, (long long)(2000 *
+	    o->discovery_interval) + 1000, &out, err, sizeof(err)) == 0 &&
+	    discovered_text(&o->hosts, out.buf, out.len, err,
+	    sizeof(err)) == 0)
+		rc = 0;
+	if (rc == 0 && o->hosts.n == 0) {
+		snprintf(err, sizeof(err), "printed no host");
+		rc = -1;
+	}
+	if (rc != 0)
+		lch_msg("--host-discovery '%s': %s (it gives the first hosts "
+		    "when no -H or --hostfile is given)", o->host_discovery,
+		    err);
+	lch_strbuf_release(&out);
+	return rc;
+}
+
+int
+lch_elastic_discovered(struct lch_elastic *e, const char *text, size_t len,
+		       char *err, size_t errlen)
+{
+	struct lch_hostlist l;
+	size_t n;
+	int added = 0;
+
+	memset(&l, 0, sizeof(l));
+	if (discovered_text(&l, text, len, err, errlen) != 0) {
+		lch_hosts_clear(&l);
+		return -1;
 	}
 	for (n = 0; n < l.n; n++) {
 		if (known(e, l.h[n].name))

@@ -43,14 +43,15 @@
  *
  * --host-discovery CMD (Horovod's convention) runs `sh -c CMD` every
  * --discovery-interval seconds while a generation runs; it prints one
- * "host:slots" (or "host") per line.  The first generation's hosts are
- * still given (-H, --hostfile): the command is not run before the job
- * starts, and virtual nodes do not mix with hosts.  The embedded
- * rendezvous then listens on every interface from the start (embed.h).  A host not known before is a
+ * "host:slots" (or "host") per line.  A host not known before is a
  * spare; a host that is no longer printed keeps running (it is dropped
  * only when lost).  A command that fails or prints junk is one line
  * naming it and what was wrong, said once until it succeeds again; the
- * job goes on with the hosts it has.
+ * job goes on with the hosts it has.  Without -H or --hostfile it gives
+ * the first generation's hosts too: lch_opts_finish runs it once
+ * (lch_elastic_discover_first); virtual nodes and discovered hosts do
+ * not mix.  The embedded rendezvous then listens on every interface from
+ * the start (embed.h), so that hosts that join reach it.
  *
  * The world size follows the nodes: --procs-per-node P on every node,
  * else each host's slots, else 1 per node (-n is refused).
@@ -59,6 +60,7 @@
 #define LCH_ELASTIC_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "hosts.h"
 #include "options.h"
@@ -89,6 +91,19 @@ struct lch_elastic {
 	long restarts;		/* generations after a rank failure */
 };
 
+/*
+ * Starts `sh -c cmd` (its own process group, stdin /dev/null, stderr
+ * ours) with its stdout into a pipe, *out_fd (O_CLOEXEC); its pid, or -1
+ * with err.
+ */
+pid_t lch_discovery_start(const char *cmd, int *out_fd, char *err,
+			  size_t errlen);
+/*
+ * --host-discovery without hosts given: runs the command once (at most
+ * 2 --discovery-interval and a second) for o's hosts; -1 after one line
+ * naming it and what was wrong (it failed, printed junk or no host).
+ */
+int  lch_elastic_discover_first(struct lch_opts *o);
 /* The first generation's members from o (lch_opts_finish'ed). */
 void lch_elastic_init(struct lch_elastic *e, const struct lch_opts *o);
 void lch_elastic_release(struct lch_elastic *e);

@@ -1428,32 +1428,16 @@ disc_failed(struct head *h, const char *fmt, ...)
 static void
 disc_start(struct head *h)
 {
-	char sh[] = "sh", dash_c[] = "-c";
-	char *argv[] = { sh, dash_c, h->o->host_discovery, NULL };
-	struct lch_spawn s;
-	int p[1][2], e;
+	char err[300];
 
 	h->disc.next_at = (long long)mst_now_ms() + disc_interval_ms(h);
-	if (lch_pipes(p, 1) != 0) {
-		disc_failed(h, "pipe: %s", strerror(errno));
-		return;
-	}
-	memset(&s, 0, sizeof(s));
-	s.argv = argv;
-	s.in_fd = -1;
-	s.out_fd = p[0][1];
-	s.err_fd = -1;
-	s.new_pgroup = 1;
-	s.deathsig = SIGTERM;
-	h->disc.pid = lch_spawn_start(&s, &e);
-	close(p[0][1]);
+	h->disc.pid = lch_discovery_start(h->o->host_discovery, &h->disc.fd,
+	    err, sizeof(err));
 	if (h->disc.pid < 0) {
-		close(p[0][0]);
 		h->disc.pid = 0;
-		disc_failed(h, "cannot run sh: %s", strerror(e));
+		disc_failed(h, "%s", err);
 		return;
 	}
-	h->disc.fd = p[0][0];
 	(void)fcntl(h->disc.fd, F_SETFL, O_NONBLOCK);
 	h->disc.reaped = h->disc.code = 0;
 	lch_strbuf_reset(&h->disc.out);

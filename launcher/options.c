@@ -14,6 +14,7 @@
 
 #include "muster.h"
 #include "netaddr.h"
+#include "elastic.h"
 #include "num.h"
 #include "options.h"
 #include "strbuf.h"
@@ -1833,10 +1834,7 @@ finish_elastic(struct lch_opts *o)
 		return lch_msg("-n %ld: with --nodes %ld:%ld the world size "
 		    "follows the nodes (give --procs-per-node)", o->np,
 		    o->nodes_min, o->nodes_max), -1;
-	if (o->host_discovery && hosts == 0)
-		return lch_msg("--host-discovery: give the job's first hosts "
-		    "too (-H or --hostfile): virtual nodes and discovered "
-		    "hosts do not mix"), -1;
+
 	if (hosts && hosts < o->nodes_min) {
 		hosts_text(o, names, sizeof(names));
 		return lch_msg("--nodes %ld:%ld: only %ld host%s given (%s), "
@@ -2133,6 +2131,10 @@ lch_opts_finish(struct lch_opts *o)
 		return -1;
 	}
 	ppn_given = o->ppn != 0;	/* the config's too */
+	/* no hosts given: the discovery gives the first (elastic.h) */
+	if (o->nodes_min && o->host_discovery && o->hosts.n == 0 &&
+	    lch_elastic_discover_first(o) != 0)
+		return -1;
 	if (finish_launcher(o) != 0)
 		return -1;
 	if (o->host_discovery && !o->nodes_min) {

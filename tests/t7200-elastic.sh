@@ -27,8 +27,15 @@ bad "--nodes 2:3: an elastic job runs on muster's own agents, not with --mpi" \
 	--nodes 2:3 --mpi -- $P
 bad "--join-timeout '0': expected seconds" --nodes 1:2 --join-timeout 0 -- $P
 bad "--host-discovery '': expected a command" --nodes 1:2 -H a --host-discovery '' -- $P
-bad "--host-discovery: give the job's first hosts too (-H or --hostfile)" \
-	--nodes 1:2 --host-discovery 'echo a:1' -- $P
+bad "--host-discovery 'exit 4': exited with code 4 (it gives the first hosts" \
+	--nodes 1:2 --host-discovery 'exit 4' -- $P
+bad "--host-discovery 'echo a b': line 1 'a b': expected host:slots (it gives" \
+	--nodes 1:2 --host-discovery 'echo a b' -- $P
+bad "--host-discovery 'true': printed no host" --nodes 1:2 --host-discovery true -- $P
+bad "--host-discovery 'sleep 5': did not end within 1.4 s" --nodes 1:2 \
+	--discovery-interval 0.2 --host-discovery 'sleep 5' -- $P
+bad "--nodes 3:4: only 2 hosts given (localhost, 127.0.0.1), fewer than MIN" \
+	--nodes 3:4 --host-discovery 'echo localhost:1; echo 127.0.0.1:2' -- $P
 bad "--host-discovery: only for an elastic job (--nodes MIN:MAX)" \
 	--host-discovery 'echo a:1' -- $P
 bad "--rdzv-endpoint 'tcp://nohostport': expected tcp://HOST:PORT" \
@@ -41,6 +48,9 @@ ok_if "--help lists the torchrun aliases" sh -c "grep -q -- '--nnodes N|MIN:MAX'
 $MUSTER --dry-run --nnodes 2 --rdzv-id myjob7 -- true > $T/plan
 is "--nnodes 2 --rdzv-id myjob7: 2 nodes, job id myjob7" \
 	"$(grep -c '"NODE_RANK":"1"' $T/plan) $(grep -c '"MUSTER_JOB_ID":"myjob7"' $T/plan)" "1 2"
+$MUSTER --dry-run --nodes 1:3 --host-discovery 'echo localhost:1; echo 127.0.0.1:2' -- true > $T/plan
+is "no hosts given: --host-discovery gives the first (3 ranks on 2)" \
+	"$(grep -c '"GROUP_WORLD_SIZE":"2"' $T/plan) $(grep -c '"host":"127.0.0.1"' $T/plan)" "3 2"
 $MUSTER --dry-run --nodes 2:3 -- true > $T/plan
 is "--nodes 2:3 without hosts: 3 virtual nodes, 1 rank each" \
 	"$(grep -c '"WORLD_SIZE":"3"' $T/plan) $(grep -c '"NODE_RANK":"2"' $T/plan)" "3 1"
