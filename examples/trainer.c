@@ -21,7 +21,9 @@
  * loss does not depend on the number of ranks, so a run restarted any
  * number of times, on any number of ranks, ends with the final loss of
  * an uninterrupted one (to rounding of the sums' order, 1e-9).
- * --sleep-ms MS paces the steps (to watch, or to lose a node mid-run).
+ * A checkpoint left by an earlier run is resumed as well: remove it to
+ * start over.  --sleep-ms MS paces the steps (to watch, or to lose a
+ * node mid-run).
  *
  *	muster -n 4 -- trainer [--steps N] [--lr X] [--samples N]
  *	    [--checkpoint FILE] [--checkpoint-every K] [--sleep-ms MS]
