@@ -7,13 +7,34 @@
  * process on the whole batch.  Every rank logs the loss of each step
  * (muster_log_metric) into the job's run record.
  *
+ *
+ * Checkpoint and restore (what an elastic job needs, elastic.h): with
+ * --checkpoint FILE or --checkpoint-every K (default 20), every K steps
+ * rank 0 writes the weights and the step to FILE (default
+ * $MUSTER_OUTPUT_DIR/trainer.ckpt, the node's outputs folder muster
+ * gives), whole or not at all (a temporary file renamed over it).  At start every rank loads it when it is there and goes on
+ * from the step after it.  muster restarts the workers as new processes
+ * in each generation (a lost peer is MUSTER_EPEER or MUSTER_ETIMEDOUT in
+ * the generation that lost it; the workers are stopped and started
+ * again on the nodes left): the new generation resumes from the last
+ * checkpoint.  The weights are kept bit for bit (C99 hex floats) and the
+ * loss does not depend on the number of ranks, so a run restarted any
+ * number of times, on any number of ranks, ends with the final loss of
+ * an uninterrupted one (to rounding of the sums' order, 1e-9).
+ * A checkpoint left by an earlier run is resumed as well: remove it to
+ * start over.  --sleep-ms MS paces the steps (to watch, or to lose a
+ * node mid-run).
+ *
  *	muster -n 4 -- trainer [--steps N] [--lr X] [--samples N]
+ *	    [--checkpoint FILE] [--checkpoint-every K] [--sleep-ms MS]
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <muster.h>
 
 #define DIM 16
@@ -43,6 +64,64 @@ sample(uint64_t i, double x[DIM], double *y)
 	*y = dot + 0.01 * unif(i, 1000);
 }
 
+/* The last checkpoint: the step it was taken after and w; -1: none. */
+static long
+load_checkpoint(const char *path, double w[DIM])
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	long step = -1;
+	int j, ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fscanf(f, "step %ld\n", &step) == 1;
+	for (j = 0; ok && j < DIM; j++)
+		ok = fscanf(f, "%la\n", &w[j]) == 1;
+	fclose(f);
+	if (!ok) {
+		fprintf(stderr, "trainer: %s: not a checkpoint: starting over\n",
+		    path);
+		memset(w, 0, DIM * sizeof(*w));
+		return -1;
+	}
+	return step;
+}
+
+/* w after step, into path whole (path.tmp renamed over it). */
+static void
+save_checkpoint(const char *path, long step, const double w[DIM])
+{
+	size_t n = strlen(path) + 5;
+	char *tmp = malloc(n);
+	FILE *f;
+	int j, ok;
+
+	if (tmp == NULL)
+		return;
+	snprintf(tmp, n, "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		perror(tmp);
+		free(tmp);
+		return;
+	}
+	fprintf(f, "step %ld\n", step);
+	for (j = 0; j < DIM; j++)
+		fprintf(f, "%a\n", w[j]);
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+		perror(path);
+	free(tmp);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+}
+
 static int
 fail(muster_result rv, muster_comm *c, const char *what)
 {
@@ -55,7 +134,10 @@ fail(muster_result rv, muster_comm *c, const char *what)
 int
 main(int argc, char **argv)
 {
-	long steps = 200, samples = 4800, lo, hi, i, s;
+	long steps = 200, samples = 4800, lo, hi, i, s, every = 0, pace = 0;
+	long from;
+	const char *ckpt = NULL, *outdir = getenv("MUSTER_OUTPUT_DIR");
+	char def[4096];
 	double lr = 0.2, w[DIM] = { 0 }, grad[DIM], loss;
 	muster_comm *c = NULL;
 	int log_failed = 0;
@@ -69,7 +151,21 @@ main(int argc, char **argv)
 			lr = atof(argv[k + 1]);
 		else if (strcmp(argv[k], "--samples") == 0)
 			samples = atol(argv[k + 1]);
+		else if (strcmp(argv[k], "--checkpoint") == 0)
+			ckpt = argv[k + 1];
+		else if (strcmp(argv[k], "--checkpoint-every") == 0)
+			every = atol(argv[k + 1]);
+		else if (strcmp(argv[k], "--sleep-ms") == 0)
+			pace = atol(argv[k + 1]);
 	}
+	if (ckpt && every == 0)
+		every = 20;
+	if (ckpt == NULL && every > 0 && outdir && *outdir) {
+		snprintf(def, sizeof(def), "%s/trainer.ckpt", outdir);
+		ckpt = def;
+	}
+	if (ckpt && *ckpt == '\0')
+		ckpt = NULL;	/* --checkpoint '': none */
 	if ((rv = muster_comm_init_from_env(&c)) != MUSTER_OK)
 		return fail(rv, NULL, "init");
 	rank = muster_comm_rank(c);
@@ -82,7 +178,18 @@ main(int argc, char **argv)
 	}
 	lo = samples / size * rank;
 	hi = lo + samples / size;
-	for (s = 0; s <= steps; s++) {
+	loss = 0;
+	if ((from = load_checkpoint(ckpt, w) + 1) > steps) {
+		fprintf(stderr, "trainer: %s is past step %ld: starting over\n",
+		    ckpt, steps);
+		memset(w, 0, sizeof(w));
+		from = 0;
+	}
+	if (rank == 0 && from > 0)
+		printf("resuming at step %ld (generation %s, %d ranks)\n", from,
+		    getenv("MUSTER_GENERATION") ? getenv("MUSTER_GENERATION") :
+		    "?", size);
+	for (s = from; s <= steps; s++) {
 		memset(grad, 0, sizeof(grad));
 		loss = 0;
 		for (i = lo; i < hi; i++) {
@@ -116,6 +223,10 @@ main(int argc, char **argv)
 		}
 		for (j = 0; j < DIM; j++)
 			w[j] -= lr * grad[j];
+		if (rank == 0 && ckpt && every > 0 && (s + 1) % every == 0 &&
+		    s < steps)
+			save_checkpoint(ckpt, s, w);
+		sleep_ms(pace);
 	}
 	if (rank == 0)
 		printf("final loss %.9g\n", loss);

@@ -75,7 +75,9 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 	char *port;
 
 	memset(&so, 0, sizeof(so));
-	so.bind = p->all_local ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0";
+	/* hosts may join an elastic job later (elastic.h): every interface */
+	so.bind = p->all_local && !o->host_discovery ? "tcp://127.0.0.1:0" :
+	    "tcp://0.0.0.0:0";
 	so.verbose = o->verbose;
 	so.create = RDV_CREATE_NONE;	/* only we register, in-process */
 	rdv_limits_default(&lim);
@@ -93,6 +95,8 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 		lch_rdv_stop(r);
 		return -1;
 	}
+	if ((port = strrchr(r->endpoint, ':')) != NULL)
+		snprintf(r->port, sizeof(r->port), "%s", port + 1);
 	if (!p->all_local && (port = strrchr(r->endpoint, ':')) != NULL) {
 		char ep[sizeof(r->endpoint)];
 
@@ -125,6 +129,37 @@ lch_rdv_start(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 			return -1;
 	} else if (start_embedded(r, o, p) != 0) {
 		return -1;
+	}
+	lch_plan_setenv(p, "MUSTER_RENDEZVOUS", r->endpoint);
+	return 0;
+}
+
+int
+lch_rdv_regen(struct lch_rdv *r, struct lch_plan *p)
+{
+	lch_plan_setenv(p, "MUSTER_JOB_SECRET", p->secret);
+	if (r->client) {
+		(void)mst_rdv_end(r->client);
+		mst_rdv_close(r->client);
+		r->client = NULL;
+		if (create_external(r, p) != 0)
+			return -1;
+	} else if (r->server) {
+		if (rdv_server_add_job(r->server, p->job_id, p->secret) != 0) {
+			lch_msg("the embedded rendezvous refused job %s's next "
+			    "generation", p->job_id);
+			return -1;
+		}
+		if (*rdv_server_public_key(r->server))
+			lch_plan_setenv(p, "MUSTER_RDV_KEY",
+			    rdv_server_public_key(r->server));
+		/* the generation's nodes reach it where the head is now */
+		if (p->all_local)
+			snprintf(r->endpoint, sizeof(r->endpoint),
+			    "tcp://127.0.0.1:%s", r->port);
+		else if (p->have_head)
+			snprintf(r->endpoint, sizeof(r->endpoint),
+			    "tcp://%s:%s", p->head.addr, r->port);
 	}
 	lch_plan_setenv(p, "MUSTER_RENDEZVOUS", r->endpoint);
 	return 0;

@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "dial.h"
+#include "elastic.h"
 #include "facts.h"
 #include "flight.h"
 #include "gather.h"
@@ -122,6 +123,16 @@ struct dialin {
 	char peer[64];		/* ADDR:PORT, for messages */
 };
 
+/* --host-discovery CMD (elastic.h): its run now, if any. */
+struct discovery {
+	pid_t pid;		/* sh -c CMD, 0: none running */
+	int fd;			/* its stdout, -1: closed */
+	struct lch_strbuf out;
+	int reaped, code;
+	long long next_at;	/* the next run starts then */
+	int failing;		/* its failure was said (till it succeeds) */
+};
+
 /* --launcher slurm: the job step of the agents (slurm.h). */
 struct step {
 	pid_t pid;		/* srun, 0: none */
@@ -178,8 +189,18 @@ struct head {
 	struct lch_progress pg;	/* the progress line (progress.h) */
 	int eol[2];		/* what went to stdout, stderr ends a line */
 	int nstarted, nended;	/* ranks of this attempt (s; x or f) */
+	int nok;		/* ... that exited 0 */
 	char why[WHY_MAX];	/* what summarize said of the attempt */
 	char limit_why[256];	/* the time limit's line, when reached */
+	/* --nodes MIN:MAX (elastic.h), kept by the elastic_*() functions */
+	struct lch_elastic *el;	/* NULL: a job of fixed nodes */
+	unsigned char *gone;	/* per node of the attempt: lost in it */
+	long long join_at;	/* --join-timeout: every node's facts by then */
+	int join_expired;	/* ... and some had not come */
+	int last_call;		/* MIN nodes were up (2: join_at moved) */
+	int regen;		/* stopped for hosts to join (discovery) */
+	long long ran_at;	/* when the plans went out, 0: not yet */
+	struct discovery disc;
 };
 
 static void
@@ -586,6 +607,7 @@ record_end(struct head *h, const struct lch_rec *r)
 	}
 	ns->nended += r->type == LCH_REC_EXIT;
 	h->nended += r->type == LCH_REC_EXIT;
+	h->nok += r->type == LCH_REC_EXIT && r->nums == 2 && r->num[1] == 0;
 	if (r->type == LCH_REC_EXIT)
 		end_open_lines(h, r->rank);
 	if (ns->nended >= h->p->nodes[node].nprocs)
@@ -936,6 +958,7 @@ agent_done(struct head *h, struct agent_proc *a)
 }
 
 static void step_ended(struct head *h);
+static int elastic_reaped(struct head *h, pid_t pid, int st);
 static ssize_t read_step(struct head *h);
 static void step_blame(struct head *h, int code, const char *msg);
 
@@ -946,6 +969,8 @@ reap(struct head *h)
 	int st, i;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (elastic_reaped(h, pid, st))
+			continue;
 		if (h->slurm && pid == h->st.pid) {
 			h->st.reaped = 1;
 			h->st.code = lch_exit_code(st);
@@ -1400,6 +1425,399 @@ closed_unreaped(const struct head *h)
 	return h->slurm && h->st.pid > 0 && !h->st.reaped && h->st.err_fd < 0;
 }
 
+/*
+ * --- elastic jobs (elastic.h): the join deadline, --host-discovery, the
+ * nodes lost in an attempt, and the next generation ---
+ */
+
+/* An attempt's join deadline; the discovery's first run after a pause. */
+static void
+elastic_arm(struct head *h)
+{
+	long long now = (long long)mst_now_ms();
+
+	h->join_expired = h->regen = h->last_call = 0;
+	h->ran_at = 0;
+	h->join_at = h->el ? now + (long long)(h->o->join_timeout * 1000) : 0;
+	if (h->el && h->o->host_discovery && h->disc.pid == 0)
+		h->disc.next_at = now +
+		    (long long)(h->o->discovery_interval * 1000);
+}
+
+static long long
+disc_interval_ms(const struct head *h)
+{
+	return (long long)(h->o->discovery_interval * 1000);
+}
+
+/* What went wrong with --host-discovery: said once, till it works again. */
+static void
+disc_failed(struct head *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void
+disc_failed(struct head *h, const char *fmt, ...)
+{
+	char why[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!h->disc.failing)
+		lch_msg("--host-discovery '%s': %s: going on with the %d "
+		    "node%s the job has", h->o->host_discovery, why, h->el->n,
+		    h->el->n == 1 ? "" : "s");
+	h->disc.failing = 1;
+}
+
+/* Starts --host-discovery's command, its stdout into a pipe of ours. */
+static void
+disc_start(struct head *h)
+{
+	char err[300];
+
+	h->disc.next_at = (long long)mst_now_ms() + disc_interval_ms(h);
+	h->disc.pid = lch_discovery_start(h->o->host_discovery, &h->disc.fd,
+	    err, sizeof(err));
+	if (h->disc.pid < 0) {
+		h->disc.pid = 0;
+		disc_failed(h, "%s", err);
+		return;
+	}
+	(void)fcntl(h->disc.fd, F_SETFL, O_NONBLOCK);
+	h->disc.reaped = h->disc.code = 0;
+	lch_strbuf_reset(&h->disc.out);
+}
+
+/* The command ended (reaped, stdout at EOF): its hosts, or its failure. */
+static void
+disc_done(struct head *h)
+{
+	char err[300];
+
+	h->disc.pid = 0;
+	if (h->disc.code != 0) {
+		disc_failed(h, "exited with code %d", h->disc.code);
+		return;
+	}
+	if (lch_elastic_discovered(h->el, h->disc.out.buf, h->disc.out.len,
+	    err, sizeof(err)) < 0) {
+		disc_failed(h, "%s", err);
+		return;
+	}
+	h->disc.failing = 0;
+}
+
+/* Reads what the command printed; starts it when it is time. */
+static void
+disc_tick(struct head *h, long long now)
+{
+	ssize_t n = -1;
+
+	if (h->o->host_discovery == NULL)
+		return;
+	if (h->disc.pid == 0) {
+		if (!ending(h) && now >= h->disc.next_at)
+			disc_start(h);
+		return;
+	}
+	while (h->disc.fd >= 0 &&
+	    (n = lch_strbuf_read_once(&h->disc.out, h->disc.fd, 65536)) != 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			break;
+		if (n < 0 || h->disc.out.len > LCH_DISCOVERY_OUT_MAX)
+			break;
+	}
+	if (h->disc.fd >= 0 && (h->disc.out.len > LCH_DISCOVERY_OUT_MAX ||
+	    now >= h->disc.next_at + disc_interval_ms(h))) {
+		killpg(h->disc.pid, SIGKILL);
+		if (h->disc.out.len > LCH_DISCOVERY_OUT_MAX)
+			disc_failed(h, "printed more than %d bytes",
+			    LCH_DISCOVERY_OUT_MAX);
+		else
+			disc_failed(h, "did not end within %g s",
+			    h->o->discovery_interval * 2);
+		close_fd(&h->disc.fd);
+		h->disc.code = -1;
+	} else if (h->disc.fd >= 0 && n == 0)
+		close_fd(&h->disc.fd);
+	if (h->disc.fd < 0 && h->disc.reaped && h->disc.code >= 0)
+		disc_done(h);
+	else if (h->disc.fd < 0 && h->disc.reaped)
+		h->disc.pid = 0;
+}
+
+/* The discovery's command was reaped: 1, or 0 when pid is not it. */
+static int
+elastic_reaped(struct head *h, pid_t pid, int st)
+{
+	if (h->disc.pid <= 0 || pid != h->disc.pid)
+		return 0;
+	h->disc.reaped = 1;
+	if (h->disc.code >= 0)
+		h->disc.code = lch_exit_code(st);
+	return 1;
+}
+
+/* Ends a discovery run still going (the job ends). */
+static void
+disc_stop(struct head *h)
+{
+	if (h->disc.pid > 0) {
+		killpg(h->disc.pid, SIGKILL);
+		if (!h->disc.reaped)
+			(void)waitpid(h->disc.pid, NULL, 0);
+	}
+	close_fd(&h->disc.fd);
+	lch_strbuf_release(&h->disc.out);
+	h->disc.pid = 0;
+}
+
+/* --join-timeout passed with nodes not up: this attempt ends without them. */
+static void
+join_expired(struct head *h)
+{
+	char names[512] = "";
+	int i, first = -1, missing = 0;
+	struct agent_proc *a;
+
+	for (i = 0; i < h->p->nnodes; i++) {
+		char name[LCH_HOST_MAX + 16];
+		size_t k = strlen(names);
+
+		if (h->ns[i].have_facts)
+			continue;
+		if (first < 0)
+			first = i;
+		a = &h->ag[h->ns[i].conn];
+		if (a->remote && !a->dial && a->pid > 0 && !a->reaped)
+			killpg(a->pid, SIGKILL);	/* no grace: not up */
+		missing++;
+		lch_elastic_name(h->el, i, name, sizeof(name));
+		if (k + 1 < sizeof(names))
+			snprintf(names + k, sizeof(names) - k, "%s%s",
+			    k ? ", " : "", name);
+	}
+	h->join_expired = 1;
+	if (h->last_call == 2)
+		host_failure(h, &h->ag[h->ns[first].conn], first, "%d of %d "
+		    "nodes did not come up within %g s of %d being up: %s",
+		    missing, h->p->nnodes, LCH_ELASTIC_LAST_CALL, h->el->min,
+		    names);
+	else
+		host_failure(h, &h->ag[h->ns[first].conn], first,
+		    "--join-timeout %gs: %d of %d nodes did not come up: %s",
+		    h->o->join_timeout, missing, h->p->nnodes, names);
+}
+
+/* The members to join (discovered) stop the generation for the next. */
+static void
+regen_for_join(struct head *h)
+{
+	const struct lch_elastic *e = h->el;
+	char names[512] = "";
+	int i, k = lch_elastic_can_grow(e);
+
+	for (i = 0; i < k && i < e->max - e->n; i++) {
+		size_t l = strlen(names);
+
+		snprintf(names + l, sizeof(names) - l, "%s%.*s", l ? ", " : "",
+		    (int)(sizeof(names) - l > 8 ? sizeof(names) - l - 8 : 0),
+		    e->spare[i].host);
+	}
+	h->regen = 1;
+	lch_msg("hosts joining (%s): stopping generation %d for the next",
+	    names, e->generation);
+	stop_job(h);
+}
+
+static void
+elastic_tick(struct head *h)
+{
+	long long now = (long long)mst_now_ms();
+
+	if (h->el == NULL)
+		return;
+	if (h->planned && h->ran_at == 0)
+		h->ran_at = now;
+	if (!h->planned && !h->last_call && h->nfacts >= h->el->min) {
+		long long at = now + (long long)(LCH_ELASTIC_LAST_CALL * 1000);
+
+		h->last_call = 1;	/* MIN are up: the others get this long */
+		if (at < h->join_at) {
+			h->join_at = at;
+			h->last_call = 2;
+		}
+	}
+	if (!h->planned && !ending(h) && now >= h->join_at &&
+	    h->nfacts < h->p->nnodes)
+		join_expired(h);
+	disc_tick(h, now);
+	if (!ending(h) && h->planned && lch_elastic_can_grow(h->el) &&
+	    now >= h->ran_at + disc_interval_ms(h))
+		regen_for_join(h);
+}
+
+/* The earlier of t and at - now, at in the past being now. */
+static long long
+sooner_now(long long t, long long at, long long now)
+{
+	return sooner(t, at > now ? at : now, now);
+}
+
+/*
+ * poll()'s timeout t with the elastic job's times, those only that
+ * elastic_tick acts on now (a past one wakes at once, and is acted on).
+ */
+static long long
+elastic_wake(struct head *h, long long t, long long now)
+{
+	if (h->el == NULL || ending(h))
+		return t;
+	if (!h->planned)
+		t = sooner_now(t, h->join_at, now);
+	if (h->o->host_discovery)
+		t = sooner_now(t, h->disc.pid ? now + REAP_POLL_MS :
+		    h->disc.next_at, now);
+	if (h->planned && lch_elastic_can_grow(h->el))
+		t = sooner_now(t, h->ran_at ? h->ran_at + disc_interval_ms(h) :
+		    now, now);
+	return t;
+}
+
+/*
+ * The nodes the attempt lost (h->gone): the one its failure blames, those
+ * that did not come up in time, and once the plans went out those whose
+ * ranks were not all accounted for (their agent died, an n record).
+ */
+static void
+elastic_note_gone(struct head *h)
+{
+	const struct failure *f = &h->fail;
+	int i, node_fail = f->code != 0 && f->kind != F_RANK &&
+	    f->kind != F_EXEC && !h->join_expired;
+
+	if (h->el == NULL)
+		return;
+	for (i = 0; i < h->p->nnodes; i++)
+		h->gone[i] = (node_fail && f->node == i) || h->ns[i].lost ||
+		    (h->planned && h->ns[i].nended < h->p->nodes[i].nprocs) ||
+		    (h->join_expired && !h->ns[i].have_facts);
+}
+
+/* A list of names as a JSON array ("a, b"). */
+static cJSON *
+names_json(const char *names)
+{
+	cJSON *a = cJSON_CreateArray();
+	const char *s = names;
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		char *one = lch_xasprintf("%.*s", (int)n, s);
+
+		cJSON_AddItemToArray(a, cJSON_CreateString(one));
+		free(one);
+		s += n;
+		s += strspn(s, ", ");
+	}
+	return a;
+}
+
+/* Spares join the next generation; their names go to the run record. */
+static void
+elastic_fill(struct head *h)
+{
+	char names[1024];
+
+	if (lch_elastic_fill(h->el, names, sizeof(names)) > 0)
+		lch_runrec_attempt_note(h->rr, "joined", names_json(names));
+}
+
+/*
+ * Whether the elastic job goes on after an attempt that ended with code:
+ * on the nodes left when nodes were lost (at least MIN, else one line
+ * naming them), with the hosts that join, or after a rank failure while
+ * --max-restarts is left.
+ */
+static int
+elastic_again(struct head *h, int code)
+{
+	struct lch_elastic *e = h->el;
+	char names[1024];
+	int can, why;
+
+	lch_runrec_attempt_note(h->rr, "generation",
+	    cJSON_CreateNumber(e->generation));
+	if (h->regen && h->nok == h->p->np)
+		h->regen = 0;	/* every rank was done: so is the job */
+	if ((code == 0 && !h->regen) || h->timed_out || h->interrupted || h->broken[0] ||
+	    h->broken[1])
+		return 0;
+	if (lch_elastic_drop(e, h->gone, names, sizeof(names)) > 0) {
+		lch_runrec_attempt_note(h->rr, "lost", names_json(names));
+		can = lch_elastic_can_grow(e);
+		if (e->n + (can < e->max - e->n ? can : e->max - e->n) <
+		    e->min) {
+			lch_msg("elastic job: lost %s: %d node%s left, fewer "
+			    "than --nodes %d:%d", names, e->n, e->n == 1 ? "" :
+			    "s", e->min, e->max);
+			return 0;
+		}
+		why = 0;
+	} else if (h->regen) {
+		why = 1;
+	} else {
+		if (e->restarts >= h->o->max_restarts)
+			return 0;
+		e->restarts++;
+		why = 2;
+	}
+	elastic_fill(h);
+	lch_runrec_attempt_note(h->rr, "next", cJSON_CreateString(why == 0 ?
+	    "nodes lost" : why == 1 ? "hosts joined" : "a rank failed"));
+	if (why == 0)
+		lch_msg("lost %s: generation %d goes on with %d node%s", names,
+		    e->generation + 1, e->n, e->n == 1 ? "" : "s");
+	else if (why == 2)
+		lch_msg("restarting the job (%ld of %ld): generation %d on %d "
+		    "nodes", e->restarts, h->o->max_restarts, e->generation + 1,
+		    e->n);
+	return 1;
+}
+
+/*
+ * The next generation's plan: built for the members, with the job's id
+ * and secret; the rendezvous starts a new generation; the run record and
+ * the progress line follow.  -1 after a message.
+ */
+static int
+elastic_replan(struct head *h, struct lch_plan *plan, struct lch_rdv *rdv)
+{
+	struct lch_plan next;
+
+	h->el->generation++;
+	if (lch_elastic_apply(h->el, h->o) != 0 ||
+	    lch_plan_build(&next, h->o) != 0)
+		return -1;
+	memcpy(next.secret, plan->secret, sizeof(next.secret));
+	if (lch_plan_choose_head(&next, h->o, 0) != 0) {
+		lch_plan_release(&next);
+		return -1;
+	}
+	lch_plan_release(plan);
+	*plan = next;
+	if (lch_rdv_regen(rdv, plan) != 0)
+		return -1;
+	lch_runrec_replan(h->rr);
+	h->pg.nnodes = plan->nnodes;
+	h->pg.np = plan->np;
+	if (h->o->verbose)
+		lch_msg("generation %d: %d ranks on %d nodes", h->el->generation,
+		    plan->np, plan->nnodes);
+	return 0;
+}
+
 static int
 poll_timeout(struct head *h)
 {
@@ -1416,6 +1834,7 @@ poll_timeout(struct head *h)
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
 		t = sooner(t, now + REAP_POLL_MS, now);
+	t = elastic_wake(h, t, now);
 	if (lch_progress_wait_ms(&h->pg) >= 0)	/* a redraw */
 		t = sooner(t, now + lch_progress_wait_ms(&h->pg), now);
 	if (h->slurm) {
@@ -1437,6 +1856,7 @@ check_deadline(struct head *h)
 	long long now = (long long)mst_now_ms();
 	int i;
 
+	elastic_tick(h);
 	if (h->term_at && !h->stopping && now >= h->term_at)
 		stop_job(h);
 	if (h->kill_at && now >= h->kill_at && out_full(h) && !stalled(h))
@@ -2390,7 +2810,7 @@ run_once(struct head *h)
 
 	memset(&h->fail, 0, sizeof(h->fail));
 	h->why[0] = h->limit_why[0] = '\0';
-	h->nstarted = h->nended = 0;
+	h->nstarted = h->nended = h->nok = 0;
 	h->stopping = h->timed_out = h->killed = 0;
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->out_moved = (long long)mst_now_ms();
@@ -2400,7 +2820,10 @@ run_once(struct head *h)
 	h->broke = lch_xcalloc((size_t)h->p->np, 2);
 	h->open[0] = h->open[1] = -1;
 	h->ns = lch_xcalloc((size_t)h->p->nnodes, sizeof(*h->ns));
+	free(h->gone);
+	h->gone = lch_xcalloc((size_t)h->p->nnodes, 1);
 	h->nfacts = h->planned = 0;
+	elastic_arm(h);
 	memset(&h->st, 0, sizeof(h->st));
 	h->st.listen_fd = h->st.err_fd = -1;
 	make_conns(h);
@@ -2431,6 +2854,7 @@ run_once(struct head *h)
 		stop_job(h);
 	}
 	loop(h);
+	elastic_note_gone(h);
 	lch_gather_rx_finish(h->gather);
 	code = summarize(h);
 	record_failure(h, code);
@@ -2598,10 +3022,24 @@ lch_head_run(struct lch_opts *o)
 	struct lch_plan plan;
 	struct head h;
 	struct lch_rdv rdv;
+	struct lch_elastic el;
 	int code, attempt, again;
 
-	if (lch_plan_build(&plan, o) != 0)
+	memset(&el, 0, sizeof(el));
+	if (o->nodes_min) {
+		lch_elastic_init(&el, o);
+		if (lch_elastic_apply(&el, o) != 0) {
+			lch_elastic_release(&el);
+			return 2;
+		}
+	}
+	if (lch_plan_build(&plan, o) != 0) {
+		lch_elastic_release(&el);
 		return 2;
+	}
+	/* every generation is the same job (elastic.h) */
+	if (o->nodes_min && o->job_id == NULL)
+		o->job_id = lch_xstrdup(plan.job_id);
 	if (o->dry_run) {
 		/* nothing contacted: the rules, and what is known here */
 		(void)lch_plan_choose_head(&plan, o, 1);
@@ -2639,6 +3077,8 @@ lch_head_run(struct lch_opts *o)
 	memset(&h, 0, sizeof(h));
 	h.o = o;
 	h.p = &plan;
+	h.el = o->nodes_min ? &el : NULL;
+	h.disc.fd = -1;
 	lch_outq_init(&h.out[0], 1, 1);
 	lch_outq_init(&h.out[1], 2, 1);
 	/* the agents enter it: the config's source_directory, else for
@@ -2654,7 +3094,8 @@ lch_head_run(struct lch_opts *o)
 	lch_progress_init(&h.pg, o->quiet, plan.nnodes, plan.np);
 	h.eol[0] = h.eol[1] = 1;
 	setup_signals(&h);
-	h.gather = gather_open(lch_runrec_dir(h.rr), plan.nnodes);
+	h.gather = gather_open(lch_runrec_dir(h.rr), plan.nnodes >
+	    o->nodes_max ? plan.nnodes : (int)o->nodes_max);
 	h.metrics = metrics_open(lch_runrec_dir(h.rr));
 	if (h.rr) {	/* the run record keeps flight records */
 		h.fl = lch_xcalloc(1, sizeof(*h.fl));
@@ -2668,19 +3109,27 @@ lch_head_run(struct lch_opts *o)
 
 		snprintf(n, sizeof(n), "%d", attempt);
 		lch_plan_setenv(&plan, "TORCHELASTIC_RESTART_COUNT", n);
+		lch_plan_setenv(&plan, "MUSTER_GENERATION", n);
 		h.deadline = o->timeout > 0 ?
 		    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
 		lch_runrec_attempt(h.rr, attempt);
 		code = run_once(&h);
-		again = !(code == 0 || h.timed_out || h.interrupted ||
-		    h.broken[0] || h.broken[1] ||
-		    attempt >= o->max_restarts);
+		again = h.el ? elastic_again(&h, code) : !(code == 0 ||
+		    h.timed_out || h.interrupted || h.broken[0] ||
+		    h.broken[1] || attempt >= o->max_restarts);
 		lch_runrec_attempt_end(h.rr, code, attempt_why(&h), again);
 		if (!again)
 			break;
-		lch_msg("restarting the job (%d of %ld)", attempt + 1,
-		    o->max_restarts);
+		if (h.el && elastic_replan(&h, &plan, &rdv) != 0) {
+			code = 2;
+			break;
+		}
+		if (!h.el)
+			lch_msg("restarting the job (%d of %ld)", attempt + 1,
+			    o->max_restarts);
 	}
+	disc_stop(&h);
+	free(h.gone);
 	lch_progress_end(&h.pg);
 	flush_out(&h);
 	gather_close(&h);
@@ -2701,5 +3150,6 @@ out_rdv:
 	lch_rdv_stop(&rdv);
 out_plan:
 	lch_plan_release(&plan);
+	lch_elastic_release(&el);
 	return code;
 }

@@ -14,6 +14,7 @@
 
 #include "muster.h"
 #include "netaddr.h"
+#include "elastic.h"
 #include "num.h"
 #include "options.h"
 #include "strbuf.h"
@@ -28,7 +29,8 @@ enum opt_id {
 	O_FANOUT, O_IFACE,
 	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER,
 	O_LAUNCHER, O_BIND, O_MAP, O_GPP, O_TOPO, O_REPORT, O_DIAL,
-	O_RUNDIR, O_NORECORD, O_QUIET
+	O_RUNDIR, O_NORECORD, O_QUIET,
+	O_JOIN_TIMEOUT, O_DISCOVERY, O_DISC_INTERVAL, O_RDZV_EP
 };
 
 struct opt_def {
@@ -43,6 +45,10 @@ static const struct opt_def opt_defs[] = {
 	{ "-np", O_NP, 1, NULL },
 	{ "--np", O_NP, 1, "np" },
 	{ "--nodes", O_NODES, 1, "nodes" },
+	{ "--nnodes", O_NODES, 1, NULL },
+	{ "--join-timeout", O_JOIN_TIMEOUT, 1, "join_timeout" },
+	{ "--host-discovery", O_DISCOVERY, 1, "host_discovery" },
+	{ "--discovery-interval", O_DISC_INTERVAL, 1, "discovery_interval" },
 	{ "--procs-per-node", O_PPN, 1, "procs_per_node" },
 	{ "--nproc-per-node", O_PPN, 1, NULL },
 	{ "-H", O_HOSTS, 1, NULL },
@@ -55,6 +61,7 @@ static const struct opt_def opt_defs[] = {
 	{ "--evaluator", O_EVALUATOR, 0, "evaluator" },
 	{ "--mpi", O_MPI, 0, "mpi" },
 	{ "--rendezvous", O_RDV, 1, "rendezvous" },
+	{ "--rdzv-endpoint", O_RDZV_EP, 1, NULL },
 	{ "--ssh", O_SSH, 1, "ssh" },
 	{ "--fanout", O_FANOUT, 1, "fanout" },
 	{ "--iface", O_IFACE, 1, "iface" },
@@ -80,6 +87,7 @@ static const struct opt_def opt_defs[] = {
 	{ "-q", O_QUIET, 0, NULL },
 	{ "--quiet", O_QUIET, 0, "quiet" },
 	{ "--job-id", O_JOBID, 1, "job_id" },
+	{ "--rdzv-id", O_JOBID, 1, NULL },
 	{ "--master-addr", O_MADDR, 1, "master_addr" },
 	{ "--master-port", O_MPORT, 1, "master_port" },
 	{ "-x", O_X, 1, "env" },
@@ -112,6 +120,12 @@ lch_usage(int to_stderr)
 "Placement:\n"
 "  -n, -np, --np N           total processes (default: the slots given, else 1)\n"
 "  --nodes N                 node count (virtual nodes here without hosts)\n"
+"  --nodes MIN:MAX           an elastic job: starts on up to MAX nodes, goes\n"
+"                            on while MIN remain (a new generation per change)\n"
+"  --join-timeout S          seconds the nodes have to come up (default 600)\n"
+"  --host-discovery CMD      elastic: CMD prints 'host:slots' lines; new hosts\n"
+"                            join at the next generation (up to MAX)\n"
+"  --discovery-interval S    seconds between its runs (default 5)\n"
 "  --procs-per-node P        processes per node (or --nproc-per-node)\n"
 "  -H, --host, --hosts LIST  hosts and slots: a:4,b:4 or a,a,b or node[01-04]:2\n"
 "  --hostfile FILE           lines 'host slots=N'; '#' comments\n"
@@ -161,6 +175,11 @@ lch_usage(int to_stderr)
 "  --master-addr A           MASTER_ADDR (default: rank 0's host)\n"
 "  --master-port P           MASTER_PORT (default: a free port)\n"
 "  --job-id ID               job id (default: random)\n"
+"torchrun's spellings (aliases):\n"
+"  --nnodes N|MIN:MAX        = --nodes\n"
+"  --nproc-per-node P        = --procs-per-node\n"
+"  --rdzv-endpoint H:P       = --rendezvous tcp://H:P\n"
+"  --rdzv-id ID              = --job-id\n"
 "Run records (the first word; a program of that name: muster -- show):\n"
 "  muster runs [--json]      past runs, newest first, with their metrics\n"
 "  muster show ID [--json]   a run: status, each rank, metrics' last and best\n"
@@ -194,6 +213,8 @@ lch_opts_init(struct lch_opts *o)
 	o->fanout = LCH_FANOUT_DEFAULT;
 	o->check_timeout = 10.0;
 	o->gpus_per_proc = -1;
+	o->join_timeout = LCH_JOIN_TIMEOUT_DEFAULT;
+	o->discovery_interval = LCH_DISCOVERY_INTERVAL_DEFAULT;
 }
 
 void
@@ -215,6 +236,7 @@ lch_opts_release(struct lch_opts *o)
 	free(o->remote_muster);
 	free(o->topology);
 	free(o->dial);
+	free(o->host_discovery);
 	if (o->slurm)
 		lch_slurm_release(o->slurm);
 	free(o->slurm);
@@ -345,6 +367,62 @@ set_iface(struct lch_opts *o, const char *v, const char *from)
 	return 0;
 }
 
+/*
+ * --nodes N, or MIN:MAX (an elastic job, elastic.h): 1 <= MIN <= MAX;
+ * N alone is a fixed count (nodes_min stays 0).
+ */
+static int
+set_nodes(struct lch_opts *o, const char *v, const char *from)
+{
+	const char *colon = strchr(v, ':');
+	char *min;
+	int bad;
+
+	if (colon == NULL) {
+		o->nodes_min = o->nodes_max = 0;
+		return set_count(from, v, 1, &o->nodes);
+	}
+	min = lch_xasprintf("%.*s", (int)(colon - v), v);
+	bad = mst_parse_long(min, 1, LCH_NP_MAX, &o->nodes_min) != 0 ||
+	    mst_parse_long(colon + 1, 1, LCH_NP_MAX, &o->nodes_max) != 0 ||
+	    o->nodes_max < o->nodes_min;
+	free(min);
+	if (bad) {
+		o->nodes_min = o->nodes_max = 0;
+		lch_msg("%s '%s': expected N or MIN:MAX, whole numbers with 1 "
+		    "<= MIN <= MAX <= %d", from, v, LCH_NP_MAX);
+		return -1;
+	}
+	o->nodes = o->nodes_max;
+	return 0;
+}
+
+/* --join-timeout, --discovery-interval: seconds over 0. */
+static int
+set_seconds(const char *v, const char *from, double *out)
+{
+	if (mst_parse_double(v, 0, LCH_TIMEOUT_MAX, out) != 0 || *out <= 0) {
+		lch_msg("%s '%s': expected seconds (a number over 0, at most "
+		    "%.0f)", from, v, LCH_TIMEOUT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* torchrun's --rdzv-endpoint HOST:PORT: --rendezvous tcp://HOST:PORT. */
+static int
+set_rdzv_endpoint(struct lch_opts *o, const char *v, const char *from)
+{
+	char *ep = strncmp(v, "tcp://", 6) == 0 ? lch_xstrdup(v) :
+	    lch_xasprintf("tcp://%s", v);
+	int rc = check_endpoint(ep, from);
+
+	if (rc == 0)
+		replace(&o->rendezvous, ep);
+	free(ep);
+	return rc;
+}
+
 /* Applies one option; from names where the value came from (for errors). */
 static int
 apply(struct lch_opts *o, const struct opt_def *d, const char *v,
@@ -355,7 +433,21 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 
 	switch (d->id) {
 	case O_NP:	return set_count(from, v, 1, &o->np);
-	case O_NODES:	return set_count(from, v, 1, &o->nodes);
+	case O_NODES:	return set_nodes(o, v, from);
+	case O_JOIN_TIMEOUT:
+	case O_DISC_INTERVAL:
+		return set_seconds(v, from, d->id == O_JOIN_TIMEOUT ?
+		    &o->join_timeout : &o->discovery_interval);
+	case O_DISCOVERY:
+		if (v[strspn(v, " \t")] == '\0') {
+			lch_msg("%s '%s': expected a command that prints "
+			    "'host:slots' lines", from, v);
+			return -1;
+		}
+		replace(&o->host_discovery, v);
+		return 0;
+	case O_RDZV_EP:
+		return set_rdzv_endpoint(o, v, from);
 	case O_PPN:	return set_count(from, v, 1, &o->ppn);
 	case O_PS:	return set_count(from, v, 0, &o->ps);
 	case O_WORKERS:	return set_count(from, v, 0, &o->workers);
@@ -560,7 +652,7 @@ lch_opts_parse(struct lch_opts *o, int argc, char **argv)
 			}
 			v = argv[++i];
 		}
-		o->set |= 1ull << d->id;
+		o->set |= 1ull << (d->id == O_RDZV_EP ? O_RDV : d->id);
 		if (apply(o, d, v ? v : "", d->name) != 0)
 			return -1;
 	}
@@ -1707,6 +1799,61 @@ finish_counts(struct lch_opts *o)
 	return 0;
 }
 
+/* The hosts given, "a, b, c" (the first few), for messages. */
+static void
+hosts_text(const struct lch_opts *o, char *buf, size_t len)
+{
+	size_t i, k = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < o->hosts.n && i < 8 && k + 8 < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "",
+		    o->hosts.h[i].name);
+	if (o->hosts.n > 8 && k + 8 < len)
+		snprintf(buf + k, len - k, ", ...");
+}
+
+/*
+ * --nodes MIN:MAX (elastic.h): agents of ours only, the world size from
+ * the nodes (--procs-per-node, else each host's slots, else 1), at
+ * least MIN hosts when hosts are given.  nodes and np describe the
+ * first generation; elastic.c sets them per generation.
+ */
+static int
+finish_elastic(struct lch_opts *o)
+{
+	long hosts = (long)o->hosts.n, slots = 0;
+	char names[512];
+	size_t i;
+
+	if (o->mpi || o->launcher == LCH_LAUNCH_SLURM || lch_opts_ps_mode(o))
+		return lch_msg("--nodes %ld:%ld: an elastic job runs on "
+		    "muster's own agents, not with %s", o->nodes_min,
+		    o->nodes_max, o->mpi ? "--mpi" : lch_opts_ps_mode(o) ?
+		    "parameter-server mode" : "--launcher slurm"), -1;
+	if (o->np)
+		return lch_msg("-n %ld: with --nodes %ld:%ld the world size "
+		    "follows the nodes (give --procs-per-node)", o->np,
+		    o->nodes_min, o->nodes_max), -1;
+
+	if (hosts && hosts < o->nodes_min) {
+		hosts_text(o, names, sizeof(names));
+		return lch_msg("--nodes %ld:%ld: only %ld host%s given (%s), "
+		    "fewer than MIN", o->nodes_min, o->nodes_max, hosts,
+		    hosts == 1 ? "" : "s", names), -1;
+	}
+	o->nodes = hosts && hosts < o->nodes_max ? hosts : o->nodes_max;
+	for (i = 0; i < (size_t)o->nodes; i++)
+		slots += o->ppn ? o->ppn : hosts && o->hosts.h[i].slots > 0 ?
+		    o->hosts.h[i].slots : 1;
+	if (slots > LCH_NP_MAX)
+		return lch_msg("--nodes %ld:%ld: %ld processes, more than the "
+		    "%d of a job", o->nodes_min, o->nodes_max, slots,
+		    LCH_NP_MAX), -1;
+	o->np = slots;
+	return 0;
+}
+
 /* --config, then --hostfile (once the config may have named one). */
 static int
 finish_sources(struct lch_opts *o)
@@ -1985,8 +2132,19 @@ lch_opts_finish(struct lch_opts *o)
 		return -1;
 	}
 	ppn_given = o->ppn != 0;	/* the config's too */
+	/* no hosts given: the discovery gives the first (elastic.h) */
+	if (o->nodes_min && o->host_discovery && o->hosts.n == 0 &&
+	    lch_elastic_discover_first(o) != 0)
+		return -1;
 	if (finish_launcher(o) != 0)
 		return -1;
+	if (o->host_discovery && !o->nodes_min) {
+		lch_msg("--host-discovery: only for an elastic job (--nodes "
+		    "MIN:MAX)");
+		return -1;
+	}
+	if (o->nodes_min)
+		return finish_elastic(o);
 	if (lch_opts_ps_mode(o)) {
 		if (finish_ps(o) != 0 || finish_ps_nodes(o) != 0)
 			return -1;

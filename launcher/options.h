@@ -28,6 +28,8 @@
 #define LCH_FANOUT_MAX 1024
 #define LCH_CHECK_TIMEOUT_MAX 1e6	/* seconds of --check-timeout */
 #define LCH_GPP_MAX 1024	/* --gpus-per-proc */
+#define LCH_JOIN_TIMEOUT_DEFAULT 600.0	/* --join-timeout: torchrun's */
+#define LCH_DISCOVERY_INTERVAL_DEFAULT 5.0	/* --discovery-interval */
 
 /* --launcher: how the agents of the nodes are started */
 enum lch_launcher {
@@ -51,7 +53,13 @@ enum lch_mode {
 struct lch_opts {
 	enum lch_mode mode;
 	long np;		/* -n; 0 = not given */
-	long nodes;		/* --nodes; 0 = not given */
+	long nodes;		/* --nodes; 0 = not given (MIN:MAX: MAX) */
+	/* --nodes MIN:MAX (--nnodes): an elastic job (elastic.h); 0 = a
+	   fixed --nodes N */
+	long nodes_min, nodes_max;
+	double join_timeout;	/* --join-timeout S: the nodes come up */
+	char *host_discovery;	/* --host-discovery CMD, or NULL */
+	double discovery_interval;	/* --discovery-interval S */
 	long ppn;		/* --procs-per-node; 0 = not given */
 	char *hosts_arg;	/* -H as given */
 	char *hostfile;		/* --hostfile */

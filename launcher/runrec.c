@@ -69,7 +69,9 @@ struct lch_runrec {
 	int code, have_code;
 	struct rr_rank *ranks;
 	int nstarted;
+	int np_cap, nodes_cap;	/* room in ranks, logs, dirty; addr */
 	char **addr;		/* per node, or NULL */
+	cJSON *attempt_info;	/* the next attempt entry's extra members */
 	cJSON *attempts, *failure, *extra;
 	double attempt_start;
 	int attempt;
@@ -292,6 +294,8 @@ lch_runrec_open(const struct lch_opts *o, const struct lch_plan *p,
 	rr->extra = cJSON_CreateObject();
 	rr->cwd = getcwd(NULL, 0);
 	rr->max_open = log_room(2L * p->np);
+	rr->np_cap = p->np;
+	rr->nodes_cap = p->nnodes;
 	rr->warned_write = 1;	/* said below, as no record */
 	if (lch_runrec_write(rr, NULL) != 0) {
 		say_no_record(rr->dir, "run.json", errno);
@@ -406,6 +410,76 @@ lch_runrec_failure(struct lch_runrec *rr, int rank, const char *host,
 	rr->failure = f;
 }
 
+/* An attempt's np, nnodes and hosts (the plan's), and what was noted. */
+static void
+attempt_hosts(struct lch_runrec *rr, cJSON *a)
+{
+	cJSON *hosts = cJSON_CreateArray(), *e;
+	int i;
+
+	cJSON_AddNumberToObject(a, "np", rr->p->np);
+	cJSON_AddNumberToObject(a, "nnodes", rr->p->nnodes);
+	for (i = 0; i < rr->p->nnodes; i++)
+		cJSON_AddItemToArray(hosts, cJSON_CreateString(
+		    rr->p->nodes[i].host ? rr->p->nodes[i].host : "localhost"));
+	cJSON_AddItemToObject(a, "hosts", hosts);
+	if (rr->attempt_info == NULL)
+		return;
+	cJSON_ArrayForEach(e, rr->attempt_info)
+		cJSON_AddItemToObject(a, e->string, cJSON_Duplicate(e, 1));
+	cJSON_Delete(rr->attempt_info);
+	rr->attempt_info = NULL;
+}
+
+void
+lch_runrec_attempt_note(struct lch_runrec *rr, const char *key, cJSON *val)
+{
+	if (rr == NULL) {
+		cJSON_Delete(val);
+		return;
+	}
+	if (rr->attempt_info == NULL)
+		rr->attempt_info = cJSON_CreateObject();
+	cJSON_DeleteItemFromObjectCaseSensitive(rr->attempt_info, key);
+	cJSON_AddItemToObject(rr->attempt_info, key, val);
+}
+
+/* Zeroes *v's entries from old to new (of size each), grown to new. */
+static void *
+grow_zero(void *v, size_t old, size_t new, size_t size)
+{
+	v = lch_xrealloc(v, new * size);
+	memset((char *)v + old * size, 0, (new - old) * size);
+	return v;
+}
+
+void
+lch_runrec_replan(struct lch_runrec *rr)
+{
+	int i;
+
+	if (rr == NULL)
+		return;
+	for (i = 0; i < rr->nodes_cap; i++) {
+		free(rr->addr[i]);
+		rr->addr[i] = NULL;
+	}
+	if (rr->p->nnodes > rr->nodes_cap) {
+		rr->addr = grow_zero(rr->addr, (size_t)rr->nodes_cap,
+		    (size_t)rr->p->nnodes, sizeof(*rr->addr));
+		rr->nodes_cap = rr->p->nnodes;
+	}
+	if (rr->p->np <= rr->np_cap)
+		return;
+	rr->ranks = grow_zero(rr->ranks, (size_t)rr->np_cap,
+	    (size_t)rr->p->np, sizeof(*rr->ranks));
+	rr->logs = grow_zero(rr->logs, 2 * (size_t)rr->np_cap,
+	    2 * (size_t)rr->p->np, sizeof(*rr->logs));
+	rr->dirty = grow_zero(rr->dirty, 2 * (size_t)rr->np_cap,
+	    2 * (size_t)rr->p->np, sizeof(*rr->dirty));
+	rr->np_cap = rr->p->np;
+}
+
 void
 lch_runrec_attempt_end(struct lch_runrec *rr, int code, const char *reason,
 		       int restart)
@@ -425,6 +499,7 @@ lch_runrec_attempt_end(struct lch_runrec *rr, int code, const char *reason,
 	cJSON_AddNumberToObject(a, "exit_code", code);
 	if (reason && *reason)
 		cJSON_AddStringToObject(a, "reason", reason);
+	attempt_hosts(rr, a);
 	cJSON_AddItemToArray(rr->attempts, a);
 	if (restart)
 		write_later(rr, LCH_RR_STARTING);
@@ -1022,16 +1097,17 @@ lch_runrec_free(struct lch_runrec *rr)
 		return;
 	writer_stop(rr);
 	lch_runrec_flush(rr);
-	for (i = 0; i < 2 * rr->p->np; i++) {
+	for (i = 0; i < 2 * rr->np_cap; i++) {
 		if (rr->logs[i] && rr->logs[i]->state == LOG_OPEN)
 			close(rr->logs[i]->fd);
 		if (rr->logs[i])
 			free(rr->logs[i]->buf);
 		free(rr->logs[i]);
 	}
-	for (i = 0; i < rr->p->nnodes; i++)
+	for (i = 0; i < rr->nodes_cap; i++)
 		free(rr->addr[i]);
 	free(rr->addr);
+	cJSON_Delete(rr->attempt_info);
 	free(rr->logs);
 	free(rr->dirty);
 	free(rr->ranks);

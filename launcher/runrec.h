@@ -48,7 +48,9 @@
  *	 "first_failure":{"rank":R, "host":H, "pid":P, "exit_code":C,
  *			  "signal":NAME, "reason":TEXT},
  *	 "attempts":[{"attempt":A, "start":T, "end":T, "exit_code":C,
- *		      "reason":TEXT}, ...],
+ *		      "reason":TEXT, "np":N, "nnodes":K, "hosts":[H...],
+ *		      "generation":G, "lost":[NAME...], "joined":[H...],
+ *		      "next":"why the next attempt starts"}, ...],
  *	 "outputs":{"files":N, "bytes":B,
  *		    "list":[{"path":REL, "size":B, "node":I}, ...],
  *		    "errors":[{"node":I, "path":REL, "error":TEXT}, ...]},
@@ -56,6 +58,11 @@
  *		    "summary":{NAME:{"count":N, "last":V, "last_step":S,
  *				     "min":V, "max":V}, ...}}}
  *
+ * An attempt is one generation of an elastic job (elastic.h): its np,
+ * nnodes and hosts are that generation's (the top-level np, nnodes,
+ * hosts and ranks are the last generation's); generation, lost (the
+ * nodes lost in it: hosts, or "node K" for virtual nodes), joined (the
+ * hosts the next generation adds) and next are there for elastic jobs.
  * STATUS is Starting (the directory was made), Running (every rank
  * started), then Completed (exit 0), Failed, Canceled (SIGINT, SIGTERM,
  * SIGHUP) or TimedOut (--timeout).  reason is the line muster printed
@@ -164,6 +171,19 @@ void lch_runrec_failure(struct lch_runrec *rr, int rank, const char *host,
  */
 void lch_runrec_attempt_end(struct lch_runrec *rr, int code,
 			    const char *reason, int restart);
+
+/*
+ * Adds key: val (taken) to the entry lch_runrec_attempt_end makes next
+ * (elastic.h: "generation", "lost", "joined", "next").
+ */
+void lch_runrec_attempt_note(struct lch_runrec *rr, const char *key,
+			     struct cJSON *val);
+/*
+ * The plan rr borrows was rebuilt (a new generation, elastic.h): room
+ * for its ranks and nodes, the nodes' addresses forgotten.  Logs stay
+ * per rank number, appended to across generations.
+ */
+void lch_runrec_replan(struct lch_runrec *rr);
 
 /*
  * n bytes of rank's stdout (stream 0) or stderr (1), as the rank wrote

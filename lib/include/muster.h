@@ -60,7 +60,24 @@ typedef enum {
 	MUSTER_SUM, MUSTER_PROD, MUSTER_MIN, MUSTER_MAX, MUSTER_AVG
 } muster_op;
 
-/* Joins the job named by the environment muster gives each worker. */
+/*
+ * Joins the job named by the environment muster gives each worker.
+ *
+ * Lost peers and elastic jobs (muster --nodes MIN:MAX, muster(1)): a peer
+ * that dies (its process, its node's agent, its host) makes the
+ * collectives in flight and every later one on comm fail with
+ * MUSTER_EPEER naming the rank (MUSTER_ETIMEDOUT when it stops answering
+ * without its connection ending, MUSTER_EABORTED once the job is
+ * aborted); comm is then of no more use: destroy it and exit nonzero.
+ * muster stops the job's workers and, in an elastic job or with
+ * --max-restarts left, starts them again as new processes on the nodes
+ * left (a new generation: MUSTER_GENERATION and
+ * TORCHELASTIC_RESTART_COUNT count it, RANK and WORLD_SIZE may differ,
+ * the rendezvous is fresh).  So the restart is a process restart: a
+ * trainer saves a checkpoint every few steps and, at start, loads the
+ * last one when there is one (examples/trainer.c), then calls this
+ * function as on a first start.
+ */
 muster_result muster_comm_init_from_env(muster_comm **comm);
 int           muster_comm_rank(const muster_comm *comm);
 int           muster_comm_size(const muster_comm *comm);
