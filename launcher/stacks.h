@@ -31,11 +31,17 @@
  * kernel.yama.ptrace_scope is 2 or more; root may always), prints every
  * thread's native frames and detaches.  For a rank whose program is a
  * Python interpreter (/proc/PID/exe's name starts with "python") gdb
- * also runs py-bt, which exists when Debian's python3-dbg (the gdb
- * helpers, libpython.py, auto-loaded for /usr/bin/python3.X) is
- * installed; without it the K record's note says there are no Python
- * frames and why.  py-spy is not in Debian, and faulthandler cannot be
- * triggered from outside a process that did not register a signal for it.
+ * also runs py-bt.  On Debian 12 that command comes with python3-dbg
+ * (python3.11-dbg: /usr/share/gdb/auto-load/usr/bin/python3.11-gdb.py,
+ * auto-loaded for /usr/bin/python3.11), but it needs the interpreter's
+ * debug information, which python3.11-dbg has for its own debug
+ * interpreter (python3.11d, "python3-dbg") and not for the stripped
+ * /usr/bin/python3.11 (that is in the debian-debug archive's dbgsym
+ * packages).  So Python frames come for ranks run with python3-dbg;
+ * otherwise the K record's note says there are none and why, and the
+ * native frames (gloo, torch, libc; the interpreter's own as ??) are
+ * there.  py-spy is not in Debian, and faulthandler cannot be triggered
+ * from outside a process that did not register a signal for it.
  * gdb missing on a node is each of its ranks' K 1 "cannot run gdb ...".
  *
  * The snapshot's text, per rank, in rank order, after a header and, for

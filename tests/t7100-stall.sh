@@ -201,22 +201,24 @@ else
 	skip "torch gloo stall" "no torch for $PY"
 fi
 
-# --- over 2 namespaced ssh hosts: stacks from both ---
-hosts_up 2 "stacks over ssh hosts"
+# --- over 3 namespaced ssh hosts, h3 reached through h2 (--fanout 1,
+# a relay): stacks from every host ---
+hosts_up 3 "stacks over ssh hosts"
 rm -f $T/pid.*
-$in_h1 $MUSTER -H h1:1,h2:1 --run-dir $T/muster-runs/ssh -- \
+$in_h1 $MUSTER -H h1:1,h2:1,h3:1 --fanout 1 --run-dir $T/muster-runs/ssh -- \
 	sh -c 'echo $$ > '$T'/pid.$RANK; exec '$LOOP' 60' > $T/out 2> $T/err &
 mpid=$!
-wait_files 2 "$T/pid.*"
+wait_files 3 "$T/pid.*"
 ticks $T/out
 $MUSTER stacks ssh > /dev/null 2> $T/st.err
 is "ssh hosts: muster stacks from another host refuses (1)" "$? $(wc -l < $T/st.err)" "1 1"
 ok_if "... naming the launcher's host" grep -q "run ssh's launcher runs on host h1, not here" $T/st.err
 $in_h1 $MUSTER stacks ssh > $T/st.out 2> $T/st.err
 is "ssh hosts: muster stacks on h1" $? 0
-is "ssh hosts: both ranks' stacks" "$(stacks_of $T/st.out)" "0:taken 1:taken"
-ok_if "ssh hosts: from h1 and h2" sh -c "grep -q '^=== rank 0 (host h1, pid' $T/st.out && grep -q '^=== rank 1 (host h2, pid' $T/st.out"
-is "ssh hosts: stall_loop_wait in both" "$(frames_in $T/st.out stall_loop_wait)" 2
+is "ssh hosts: every rank's stack" "$(stacks_of $T/st.out)" "0:taken 1:taken 2:taken"
+ok_if "ssh hosts: from h1, h2 and h3 (through h2's relay)" sh -c "grep -q '^=== rank 0 (host h1, pid' $T/st.out &&
+	grep -q '^=== rank 1 (host h2, pid' $T/st.out && grep -q '^=== rank 2 (host h3, pid' $T/st.out"
+is "ssh hosts: stall_loop_wait in each" "$(frames_in $T/st.out stall_loop_wait)" 3
 wait $mpid
 is "ssh hosts: the job completes" $? 0
 
