@@ -471,7 +471,7 @@ start_snapshot(struct agent *a)
 	}
 	if (a->snap_pid > 0 || a->snap_fd >= 0)
 		busy = "a snapshot of this node is still being taken";
-	else if ((a->snap_pid = lch_stacks_fork(t, n, LCH_STACKS_RANK_MS,
+	else if ((a->snap_pid = lch_stacks_fork(t, n, lch_stacks_rank_ms(),
 	    &a->snap_fd)) < 0) {
 		a->snap_pid = 0;
 		a->snap_fd = -1;

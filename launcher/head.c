@@ -1501,7 +1501,7 @@ start_snapshot(struct head *h, const char *why)
 		return;
 	}
 	lch_stacks_begin(&h->snap, h->p->np, why, now,
-	    LCH_STACKS_RANK_MS + LCH_STACKS_SLACK_MS);
+	    lch_stacks_rank_ms() + LCH_STACKS_SLACK_MS);
 	for (r = 0; r < h->p->np; r++) {
 		node = h->p->ranks[r].node_rank;
 		h->snap.r[r].host = rank_host(h, r);
@@ -1670,6 +1670,9 @@ check_forensics(struct head *h)
 {
 	long long now = (long long)mst_now_ms();
 
+	/* our readers hold the ranks up (we read no records): no stall */
+	if (out_full(h) && h->last_progress)
+		h->last_progress = now;
 	stall_check(h, now);
 	if (lch_stacks_complete(&h->snap, now)) {
 		finish_snapshot(h);
@@ -2963,10 +2966,12 @@ lch_head_run(struct lch_opts *o)
 	h.slurm = o->launcher == LCH_LAUNCH_SLURM && o->slurm != NULL;
 	if (h.slurm)
 		lch_more_files(2 * plan.nnodes + 64);
+	/* before the record's .lock says we are live: muster stacks may
+	   send SIGUSR1 from then on */
+	setup_signals(&h);
 	h.rr = lch_runrec_open(o, &plan, NULL);	/* Starting */
 	lch_progress_init(&h.pg, o->quiet, plan.nnodes, plan.np);
 	h.eol[0] = h.eol[1] = 1;
-	setup_signals(&h);
 	h.gather = gather_open(lch_runrec_dir(h.rr), plan.nnodes);
 	h.metrics = metrics_open(lch_runrec_dir(h.rr));
 	if (h.metrics)

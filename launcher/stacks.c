@@ -34,6 +34,20 @@ struct snap {
 	int ended;		/* not running: it ended */
 };
 
+int
+lch_stacks_rank_ms(void)
+{
+	const char *v = getenv("MUSTER_STACKS_RANK_MS");
+	char *end;
+	long ms;
+
+	if (v == NULL || *v == '\0')
+		return LCH_STACKS_RANK_MS;
+	ms = strtol(v, &end, 10);
+	return *end == '\0' && ms >= 100 && ms <= 600000 ? (int)ms :
+	    LCH_STACKS_RANK_MS;
+}
+
 /* Appends text's n bytes to sb, control bytes as blanks. */
 static void
 add_clean(struct lch_strbuf *sb, const char *text, size_t n)
@@ -584,7 +598,8 @@ lch_stacks_top(const char *text, size_t n, int max, char *buf, size_t len)
 				break;
 			continue;
 		}
-		if ((fl = frame_fn(l, (size_t)(nl - l), &fn)) == 0)
+		if ((fl = frame_fn(l, (size_t)(nl - l), &fn)) == 0 ||
+		    (fl == 2 && memcmp(fn, "??", 2) == 0))	/* no symbol */
 			continue;
 		if (k + fl + 4 >= len)
 			break;

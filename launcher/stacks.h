@@ -6,7 +6,10 @@
  *    stall_check: a rank makes progress when the head receives output of
  *    it, an o, e, O or E record; later also when its flight record says a
  *    collective completed, see "The flight record's hook" below): once
- *    per stall, again only after progress resumed and stopped again;
+ *    per stall, again only after progress resumed and stopped again.
+ *    The clock starts when every rank started (s records), and does not
+ *    run while muster's own stdout or stderr is not being read (the head
+ *    then reads no records: the ranks wait on it, not on each other);
  *  - on SIGUSR1 to the launcher (which before issue 12 forwarded SIGUSR1
  *    to every rank; SIGUSR2 still is), what `muster stacks [JOB]` sends
  *    from another terminal (runs.h).
@@ -109,6 +112,12 @@ typedef int (*lch_stall_report_fn)(void *arg, struct lch_strbuf *sb,
 extern lch_stall_report_fn lch_stall_report_hook;
 extern void *lch_stall_report_arg;
 
+/*
+ * LCH_STACKS_RANK_MS, or $MUSTER_STACKS_RANK_MS (100 to 600000; a knob
+ * for tests, read by the head and by the agents it forks here).
+ */
+int   lch_stacks_rank_ms(void);
+
 /* --- the agent's side --- */
 
 /* A rank to snapshot: pid 0 when it is not running (ended: it ended). */
@@ -175,8 +184,9 @@ char *lch_stacks_save(const char *run_dir, double when, const char *text,
 		      size_t n);
 /*
  * The top frames of a rank's text: the function names of the first
- * "Thread 1" block's innermost max frames (else the first block's),
- * " < " between them, into buf; "" when there is none.
+ * "Thread 1" block's innermost max frames with a name (else the first
+ * block's; "??" frames skipped), " < " between them, into buf; "" when
+ * there is none.
  */
 void  lch_stacks_top(const char *text, size_t n, int max, char *buf,
 		     size_t len);

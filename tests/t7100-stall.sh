@@ -35,7 +35,9 @@ wait_stacks() {	# wait_stacks DIR N: until DIR/stacks holds N files (30 s at mos
 }
 ticks() {	# ticks FILE: waits until FILE has 8 lines (10 s at most)
 	i=0
-	while [ "$(wc -l < $1)" -lt 8 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	while [ "$(cat $1 2> /dev/null | wc -l)" -lt 8 ] && [ $i -lt 200 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
 }
 proc_state() { sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' /proc/$1/status 2>/dev/null; }
 
@@ -138,6 +140,34 @@ wait $mpid
 is "SIGUSR1: the job completes" $? 0
 is "SIGUSR1: a snapshot of both ranks in the run record" "$(stacks_of $R/stacks/1-*.txt)" "0:taken 1:taken"
 is "SIGUSR1: no rank got it" "$(grep -c '^\[[01]\] tick 39$' $T/out)" 2
+
+# --- a snapshot that fails names the rank and why; the job goes on ---
+mkdir -p $T/hang $T/deny $T/none
+printf '#!/bin/sh\nexec sleep 100\n' > $T/hang/gdb
+printf '#!/bin/sh\necho "ptrace: Operation not permitted." >&2; exit 1\n' > $T/deny/gdb
+chmod +x $T/hang/gdb $T/deny/gdb
+# snap_fail NAME PATH WANT: rank 0's line in the file of a job run with PATH
+snap_fail() {
+	rm -rf $T/r6
+	env PATH="$2" MUSTER_STACKS_RANK_MS=1000 $MUSTER -n 1 --run-dir $T/r6 -- \
+		$LOOP 25 > $T/out 2> $T/err &
+	sf_pid=$!
+	ticks $T/out
+	kill -USR1 $sf_pid
+	wait_stacks $T/r6 1
+	wait $sf_pid
+	sf_rc=$?
+	is "snapshot $1: named, the job goes on (exit 0, 25 ticks)" \
+		"$sf_rc $(grep -c tick $T/out) $(sed -n 's/pid [0-9]*/pid P/; s/^=== rank 0 //p' $T/r6/stacks/1-*.txt)" \
+		"0 25 (host localhost, pid P): $3 ==="
+}
+snap_fail "past its time" "$T/hang:$PATH" \
+	"timed out: gdb did not finish within its time: killed (the rank is left as it was)"
+snap_fail "refused" "$T/deny:$PATH" "failed: gdb: ptrace: Operation not permitted."
+snap_fail "without gdb" "$T/none" \
+	"failed: cannot run gdb (Debian's gdb package): No such file or directory"
+ok_if "snapshot without gdb: said on stderr for the rank" \
+	grep -q "^muster:   rank 0 (host localhost): no stack: cannot run gdb" $T/err
 
 # --- --stall-action abort: stops the job, exit 124, status TimedOut ---
 rm -f $T/pid.*

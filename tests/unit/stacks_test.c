@@ -26,8 +26,9 @@ static const char gdb_text[] =
 	"Thread 1 (Thread 0x7e (LWP 10) \"prog\"):\n"
 	"#0  __GI___clock_nanosleep (clock_id=0) at x.c:71\n"
 	"#1  0x00007f in __GI___nanosleep (req=0x1) at y.c:25\n"
-	"#2  0x000055 in stall_loop_wait () at stall_loop.c:19\n"
-	"#3  0x000055 in main (argc=1) at stall_loop.c:31\n";
+	"#2  0x000056 in ?? ()\n"
+	"#3  0x000055 in stall_loop_wait () at stall_loop.c:19\n"
+	"#4  0x000055 in main (argc=1) at stall_loop.c:31\n";
 
 static void
 test_top(void)
