@@ -23,6 +23,7 @@
 #include "records.h"
 #include "relay.h"
 #include "spawn.h"
+#include "stacks.h"
 #include "strbuf.h"
 #include "util.h"
 #include "warden.h"
@@ -67,6 +68,9 @@ struct agent {
 	int ctl_open;
 	int gather_go;		/* "gather NODE" came (gather.h) */
 	int killed;		/* "kill" came */
+	pid_t snap_pid;		/* the stack snapshotter (stacks.h), or 0 */
+	int snap_fd;		/* its records, -1: none */
+	struct lch_strbuf snap;	/* a partial line of them */
 };
 
 static void stop_all(struct agent *a, int sig);
@@ -403,6 +407,11 @@ reap(struct agent *a)
 	int st, i;
 
 	while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
+		if (pid == a->snap_pid) {
+			if (!WIFSTOPPED(st) && !WIFCONTINUED(st))
+				a->snap_pid = 0;
+			continue;
+		}
 		for (i = 0; i < a->c->nworkers; i++) {
 			struct wstate *ws = &a->ws[i];
 
@@ -484,6 +493,66 @@ send_flight(struct agent *a)
 	free(snaps);
 }
 
+/*
+ * "stacks" (records.h): a snapshot of every rank of the node, one
+ * debugger per rank at once, in a child (stacks.h) whose records the
+ * loop passes on; a K record for each rank when it cannot be taken.
+ */
+static void
+start_snapshot(struct agent *a)
+{
+	struct lch_stacks_target *t;
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	const char *busy = NULL;
+	int i, n = a->c->nworkers;
+
+	if (a->c->direct)
+		return;
+	t = lch_xcalloc((size_t)(n ? n : 1), sizeof(*t));
+	for (i = 0; i < n; i++) {
+		t[i].rank = a->ws[i].w->rank;
+		t[i].pid = a->ws[i].pid > 0 && !a->ws[i].reaped ?
+		    a->ws[i].pid : 0;
+		t[i].ended = a->ws[i].reaped && a->ws[i].pid > 0;
+	}
+	if (a->snap_pid > 0 || a->snap_fd >= 0)
+		busy = "a snapshot of this node is still being taken";
+	else if ((a->snap_pid = lch_stacks_fork(t, n, lch_stacks_rank_ms(),
+	    &a->snap_fd)) < 0) {
+		a->snap_pid = 0;
+		a->snap_fd = -1;
+		busy = strerror(errno);
+	}
+	for (i = 0; busy && i < n; i++)
+		lch_stacks_add_end(&sb, t[i].rank, LCH_STACKS_FAILED, busy);
+	lch_outq_add(&a->out[0], sb.buf, sb.len);
+	lch_strbuf_release(&sb);
+	free(t);
+}
+
+/* The snapshotter's records: whole lines go on to the head. */
+static void
+read_snapshot(struct agent *a)
+{
+	char *nl;
+	ssize_t n;
+
+	n = lch_strbuf_read_once(&a->snap, a->snap_fd, LCH_REC_MAX);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if ((nl = memrchr(a->snap.buf, '\n', a->snap.len)) != NULL) {
+		lch_outq_add(&a->out[0], a->snap.buf,
+		    (size_t)(nl + 1 - a->snap.buf));
+		lch_strbuf_consume(&a->snap, (size_t)(nl + 1 - a->snap.buf));
+	}
+	if (a->snap.len >= LCH_REC_MAX - 1 || n <= 0)
+		lch_strbuf_reset(&a->snap);	/* a cut line: dropped */
+	if (n <= 0) {
+		close(a->snap_fd);
+		a->snap_fd = -1;
+	}
+}
+
 /* A command from the head (records.h). */
 static void
 control_line(struct agent *a, const char *line)
@@ -502,6 +571,8 @@ control_line(struct agent *a, const char *line)
 		a->gather_go |= sig == a->c->node;
 	else if (cmd == LCH_REC_FLIGHT_GO)
 		send_flight(a);
+	else if (cmd == LCH_REC_STACKS)
+		start_snapshot(a);
 	else
 		forward(a, sig);
 }
@@ -777,9 +848,9 @@ poll_timeout(struct agent *a, long long now)
 static void
 loop(struct agent *a)
 {
-	struct pollfd *pfd = lch_xcalloc((size_t)(4 + 3 * a->c->nworkers),
+	struct pollfd *pfd = lch_xcalloc((size_t)(5 + 3 * a->c->nworkers),
 	    sizeof(*pfd));
-	struct wstate **who = lch_xcalloc((size_t)(4 + 3 * a->c->nworkers),
+	struct wstate **who = lch_xcalloc((size_t)(5 + 3 * a->c->nworkers),
 	    sizeof(*who));
 	int abort_open = a->c->abort_fd >= 0;
 	int n, i, s, to, full;
@@ -809,6 +880,9 @@ loop(struct agent *a)
 		if ((full = out_full(a))) {
 			pfd[n].fd = a->out[0].fd;
 			pfd[n++].events = POLLOUT;
+		} else if (a->snap_fd >= 0) {
+			pfd[n].fd = a->snap_fd;
+			pfd[n++].events = POLLIN;
 		}
 		for (i = 0; i < a->c->nworkers; i++)
 			for (s = 0; s < 3; s++) {
@@ -839,6 +913,8 @@ loop(struct agent *a)
 				handle_signals(a);
 			else if (a->ctl_open && pfd[i].fd == a->c->control_fd)
 				read_control(a);
+			else if (pfd[i].fd == a->snap_fd)
+				read_snapshot(a);
 			else if (abort_open && pfd[i].fd == a->c->abort_fd) {
 				abort_open = 0;	/* the job was aborted */
 				stop_all(a, SIGTERM);
@@ -896,6 +972,8 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	a.ws = lch_xcalloc((size_t)c->nworkers, sizeof(*a.ws));
 	a.running = c->nworkers;
 	a.ctl_open = c->control_fd >= 0;
+	a.snap_fd = -1;
+	lch_strbuf_init(&a.snap, 0);
 	setup_signals(&a);
 	for (i = 0; i < 2; i++)
 		if (c->direct)
@@ -946,6 +1024,13 @@ lch_agent_run(const struct lch_agent_cfg *c)
 	lch_outq_release(&a.out[0]);
 	lch_outq_release(&a.out[1]);
 	lch_strbuf_release(&a.ctl);
+	lch_strbuf_release(&a.snap);
+	if (a.snap_fd >= 0)
+		close(a.snap_fd);
+	if (a.snap_pid > 0) {	/* the workers ended first: not needed */
+		kill(a.snap_pid, SIGKILL);
+		(void)waitpid(a.snap_pid, NULL, 0);
+	}
 	free(a.ws);
 	return a.first_code;
 }
@@ -1049,7 +1134,8 @@ read_own_plan(int node, struct lch_rec_plan *plan, char **rest,
 	while ((line = lch_rec_plan_read(0, rest, rest_len)) != NULL) {
 		if (lch_rec_ctl_decode(line, &cmd, &sig) == 0) {
 			if ((cmd == LCH_REC_SIG && (sig == SIGUSR1 ||
-			    sig == SIGUSR2)) || cmd == LCH_REC_FLIGHT_GO) {
+			    sig == SIGUSR2)) || cmd == LCH_REC_FLIGHT_GO ||
+			    cmd == LCH_REC_STACKS) {
 				free(line);
 				continue;
 			}

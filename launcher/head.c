@@ -38,6 +38,7 @@
 #include "runrec.h"
 #include "slurm.h"
 #include "spawn.h"
+#include "stacks.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -55,6 +56,15 @@
 /* srun still there this long after its agents ended is stopped */
 #define STEP_END_MS 3000
 #define WHY_MAX 4096	/* the line that says why a job ended, kept */
+#define TAIL_LINES 10	/* a rank's last stderr lines, for its failure */
+#define TAIL_LINE_MAX 300	/* ... each cut at this many bytes */
+
+/* A rank's last stderr lines, as the head received them (a ring). */
+struct tail {
+	char *line[TAIL_LINES];
+	int n, next;
+	struct lch_strbuf part;	/* a line still coming in E pieces */
+};
 
 /*
  * A connection: one agent process the head started (forked here or ssh)
@@ -201,6 +211,16 @@ struct head {
 	int regen;		/* stopped for hosts to join (discovery) */
 	long long ran_at;	/* when the plans went out, 0: not yet */
 	struct discovery disc;
+	/* hang forensics (stacks.h) */
+	long long last_progress;	/* the job's last progress, 0: none */
+	long long *last_out;	/* per rank: its last output, 0: none */
+	int *rank_pid;		/* per rank: its pid (s record), 0: none */
+	int stall_fired;	/* this stall was reported */
+	int stall_stop;		/* --stall-action abort: stop once taken */
+	struct lch_stacks snap;	/* the snapshot being taken */
+	struct tail *tail;	/* per rank: its last stderr lines */
+	unsigned char *victim;	/* per rank: ended nonzero after the first
+				   failure */
 };
 
 static void
@@ -612,6 +632,10 @@ record_end(struct head *h, const struct lch_rec *r)
 		end_open_lines(h, r->rank);
 	if (ns->nended >= h->p->nodes[node].nprocs)
 		gather_node_done(h, node);
+	if (r->type == LCH_REC_EXIT && r->nums == 2 && r->num[1] != 0 &&
+	    h->fail.code != 0 && h->fail.kind == F_RANK &&
+	    r->rank != h->fail.rank)
+		h->victim[r->rank] = 1;
 	if (r->nums == 2 && r->num[1] != 0 &&
 	    (r->type == LCH_REC_FAIL || !h->stopping))
 		note_failure(h, r->rank, r->num[0], r->num[1], 0);
@@ -619,6 +643,40 @@ record_end(struct head *h, const struct lch_rec *r)
 
 static void node_record(struct head *h, struct agent_proc *a,
 			const struct lch_rec *r);
+
+/*
+ * Rank made progress (stacks.h): its output came.  The flight record's
+ * reader (flight.h) is to call this too when a q record says a
+ * collective of rank completed.
+ */
+static void
+note_progress(struct head *h, int rank)
+{
+	long long now = (long long)mst_now_ms();
+
+	h->last_progress = now;
+	h->last_out[rank] = now;
+	h->stall_fired = 0;
+}
+
+/* Keeps a stderr line (or piece: more) of rank in its tail. */
+static void
+tail_add(struct head *h, int rank, const char *s, size_t n, int more)
+{
+	struct tail *t = &h->tail[rank];
+	size_t room = TAIL_LINE_MAX - t->part.len;
+
+	while (n && !more && (s[n - 1] == '\r'))
+		n--;
+	lch_strbuf_add(&t->part, s, n < room ? n : room);
+	if (more)
+		return;
+	free(t->line[t->next]);
+	t->line[t->next] = lch_xstrdup(t->part.buf);
+	t->next = (t->next + 1) % TAIL_LINES;
+	t->n += t->n < TAIL_LINES;
+	lch_strbuf_reset(&t->part);
+}
 
 /*
  * A rank started: the node that gathers its node's folder owes the head
@@ -696,7 +754,16 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 	case LCH_REC_ERR:
 	case LCH_REC_OUT_MORE:
 	case LCH_REC_ERR_MORE:
+		note_progress(h, r.rank);
+		if (r.type == LCH_REC_ERR || r.type == LCH_REC_ERR_MORE)
+			tail_add(h, r.rank, r.text, r.text_len,
+			    r.type == LCH_REC_ERR_MORE);
 		out_rank(h, &r);
+		return;
+	case LCH_REC_STACK:
+	case LCH_REC_STACK_END:
+		lch_stacks_record(&h->snap, r.type, r.rank, r.text,
+		    r.text_len);
 		return;
 	case LCH_REC_FAIL:
 	case LCH_REC_EXIT:
@@ -704,7 +771,9 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 		record_end(h, &r);
 		return;
 	case LCH_REC_START:
-		h->nstarted++;
+		if (++h->nstarted == h->p->np)	/* the stall clock starts */
+			h->last_progress = (long long)mst_now_ms();
+		h->rank_pid[r.rank] = r.nums ? r.num[0] : 0;
 		lch_runrec_rank_start(h->rr, r.rank, r.nums ? r.num[0] : 0);
 		outputs_expected(h, r.rank);
 		return;
@@ -999,6 +1068,8 @@ reap(struct head *h)
 	}
 }
 
+static void start_snapshot(struct head *h, const char *why);
+
 static void
 handle_signals(struct head *h)
 {
@@ -1013,7 +1084,11 @@ handle_signals(struct head *h)
 				reap(h);
 				continue;
 			}
-			if (sig == SIGUSR1 || sig == SIGUSR2) {
+			if (sig == SIGUSR1) {	/* muster stacks (stacks.h) */
+				start_snapshot(h, "SIGUSR1 (muster stacks)");
+				continue;
+			}
+			if (sig == SIGUSR2) {
 				send_cmd(h, LCH_REC_SIG, sig);
 				continue;
 			}
@@ -1817,6 +1892,7 @@ elastic_replan(struct head *h, struct lch_plan *plan, struct lch_rdv *rdv)
 		    plan->np, plan->nnodes);
 	return 0;
 }
+static long long stall_at(const struct head *h);
 
 static int
 poll_timeout(struct head *h)
@@ -1830,6 +1906,9 @@ poll_timeout(struct head *h)
 	t = sooner(t, h->kill_at, now);
 	t = sooner(t, h->kill2_at, now);
 	t = sooner(t, h->fl_ask_at, now);
+	t = sooner(t, stall_at(h), now);
+	if (h->snap.active)
+		t = sooner(t, h->snap.deadline_ms, now);
 	if (ending(h) && out_pending(h) && !stalled(h))	/* to drop then */
 		t = sooner(t, h->out_moved + STALL_MS, now);
 	if (closed_unreaped(h))	/* see loop() */
@@ -1848,6 +1927,223 @@ poll_timeout(struct head *h)
 			t = sooner(t, now + REAP_POLL_MS, now);
 	}
 	return lch_poll_ms(t);
+}
+
+/* A "muster: " line on our stderr, queued in order with the ranks'. */
+static void
+say(struct head *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+say(struct head *h, const char *fmt, ...)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	va_list ap;
+	char *t;
+
+	va_start(ap, fmt);
+	t = lch_xvasprintf(fmt, ap);
+	va_end(ap);
+	lch_strbuf_addf(&sb, "muster: %s", t);
+	out_line(h, 1, sb.buf, sb.len);
+	lch_strbuf_release(&sb);
+	free(t);
+}
+
+/*
+ * "stacks" to every agent (stacks.h), unless a snapshot is being taken
+ * (it serves this request too).  Ranks whose agent is gone, or before
+ * the plans went out, are settled here.
+ */
+static void
+start_snapshot(struct head *h, const char *why)
+{
+	long long now = (long long)mst_now_ms();
+	int r, node;
+
+	if (h->snap.active)
+		return;
+	if (!h->planned || h->p->np == 0) {
+		say(h, "%s: no rank runs yet: no stacks to take", why);
+		return;
+	}
+	lch_stacks_begin(&h->snap, h->p->np, why, now,
+	    lch_stacks_rank_ms() + LCH_STACKS_SLACK_MS);
+	for (r = 0; r < h->p->np; r++) {
+		node = h->p->ranks[r].node_rank;
+		h->snap.r[r].host = rank_host(h, r);
+		h->snap.r[r].pid = h->rank_pid[r];
+		if (h->ns[node].lost || h->ag[h->ns[node].conn].done ||
+		    h->ag[h->ns[node].conn].in_fd < 0)
+			lch_stacks_settle(&h->snap, r, LCH_STACKS_NOTRUNNING,
+			    "its node's agent has ended");
+	}
+	send_cmd(h, LCH_REC_STACKS, 0);
+}
+
+/* The ranks' summary lines: top frames, or why there are none. */
+static void
+snapshot_summary(struct head *h)
+{
+	char top[512];
+	int r;
+
+	for (r = 0; r < h->snap.np; r++) {
+		const struct lch_stacks_rank *k = &h->snap.r[r];
+
+		lch_stacks_top(k->text.buf, k->text.len, LCH_STACKS_TOP, top,
+		    sizeof(top));
+		if (k->status == LCH_STACKS_OK && top[0])
+			say(h, "  rank %d (host %s, pid %d): %s%s%s", r, k->host,
+			    k->pid, top, k->note ? "; " : "",
+			    k->note ? k->note : "");
+		else
+			say(h, "  rank %d (host %s): no stack: %s", r, k->host,
+			    k->note ? k->note : k->status == LCH_STACKS_OK ?
+			    "no frame" : "no answer");
+	}
+}
+
+/* The snapshot is complete: saved in the run record, summed up on stderr. */
+static void
+finish_snapshot(struct head *h)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	const char *dir = lch_runrec_dir(h->rr);
+	long long took = (long long)mst_now_ms() - h->snap.started_ms;
+	char *path = NULL;
+	int r, ok = 0;
+
+	for (r = 0; r < h->snap.np; r++) {
+		lch_stacks_settle(&h->snap, r, LCH_STACKS_FAILED, "no answer "
+		    "from its agent in time");
+		ok += h->snap.r[r].status == LCH_STACKS_OK;
+	}
+	lch_stacks_text(&h->snap, h->p->job_id, &sb);
+	if (dir && (path = lch_stacks_save(dir, h->snap.started, sb.buf,
+	    sb.len)) == NULL)
+		say(h, "cannot save the stacks in %s/stacks: %s", dir,
+		    strerror(errno));
+	say(h, "stacks of %d of %d ranks (%s) taken in %.1f s%s%s%s", ok,
+	    h->snap.np, h->snap.why, (double)took / 1000, path ? ": " : "",
+	    path ? path : "", path ? "" : "; all of them follow");
+	snapshot_summary(h);
+	if (path == NULL) {
+		out_close(h, 1);
+		out_add(h, 1, sb.buf, sb.len);
+	}
+	free(path);
+	lch_strbuf_release(&sb);
+	lch_stacks_release(&h->snap);
+}
+
+/*
+ * The stall report (stacks.h): the flight record's lines when its hook
+ * is set and knows some, else for each rank how long since its output.
+ */
+static void
+stall_report(struct head *h, long long now, struct lch_strbuf *sb)
+{
+	int r;
+
+	lch_strbuf_addf(sb, "no rank made progress for %.1f s "
+	    "(--stall-timeout %g)\n", (double)(now - h->last_progress) / 1000,
+	    h->o->stall_timeout);
+	if (lch_stall_report_hook && lch_stall_report_hook(
+	    lch_stall_report_arg, sb, now) > 0)
+		return;
+	for (r = 0; r < h->p->np; r++) {
+		lch_strbuf_addf(sb, "  rank %d (host %s", r, rank_host(h, r));
+		if (h->rank_pid[r])
+			lch_strbuf_addf(sb, ", pid %d", h->rank_pid[r]);
+		if (h->last_out[r])
+			lch_strbuf_addf(sb, "): last output %.1f s ago",
+			    (double)(now - h->last_out[r]) / 1000);
+		else
+			lch_strbuf_addf(sb, "): no output yet");
+		if (h->stop_sig[r])
+			lch_strbuf_addf(sb, ", stopped by %s",
+			    lch_signame(h->stop_sig[r]));
+		lch_strbuf_addch(sb, '\n');
+	}
+}
+
+static void stall_abort(struct head *h);
+
+/* When the stall clock runs out (0: not armed). */
+static long long
+stall_at(const struct head *h)
+{
+	if (h->o->stall_timeout <= 0 || ending(h) || h->stall_fired ||
+	    h->last_progress == 0 || h->nstarted < h->p->np ||
+	    h->nended >= h->p->np)
+		return 0;
+	return h->last_progress + (long long)(h->o->stall_timeout * 1000);
+}
+
+/* No progress for --stall-timeout: the report, once per stall, and stacks. */
+static void
+stall_check(struct head *h, long long now)
+{
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	long long at = stall_at(h);
+	char why[96];
+	char *l, *nl;
+
+	/* during a SIGUSR1's snapshot the stall waits for it to end */
+	if (at == 0 || now < at || h->snap.active)
+		return;
+	h->stall_fired = 1;
+	h->stall_stop = h->o->stall_abort;
+	snprintf(why, sizeof(why), "a stall: no progress for %g s",
+	    h->o->stall_timeout);
+	stall_report(h, now, &sb);
+	for (l = sb.buf; *l; l = nl + 1) {
+		nl = strchr(l, '\n');
+		say(h, "%.*s", (int)(nl - l), l);
+	}
+	start_snapshot(h, why);
+	if (h->snap.active)
+		lch_strbuf_add(&h->snap.report, sb.buf, sb.len);
+	else if (h->stall_stop)
+		stall_abort(h);
+	lch_strbuf_release(&sb);
+}
+
+/* --stall-action abort, once the stacks are in: stop as at --timeout. */
+static void
+stall_abort(struct head *h)
+{
+	int i;
+
+	h->stall_stop = 0;
+	if (ending(h))
+		return;
+	h->timed_out = 1;
+	flush_out(h);
+	snprintf(h->limit_why, sizeof(h->limit_why), "no rank made progress "
+	    "for %gs (--stall-action abort): stopping all %d ranks",
+	    h->o->stall_timeout, h->p->np);
+	say(h, "%s", h->limit_why);
+	for (i = 0; i < h->p->np; i++)
+		if (h->stop_sig[i])
+			say_stopped(h, i, h->stop_pid[i], h->stop_sig[i], -1);
+	stop_job(h);
+}
+
+/* The forensics' clocks: a stall, a snapshot complete. */
+static void
+check_forensics(struct head *h)
+{
+	long long now = (long long)mst_now_ms();
+
+	/* our readers hold the ranks up (we read no records): no stall */
+	if (out_full(h) && h->last_progress)
+		h->last_progress = now;
+	stall_check(h, now);
+	if (lch_stacks_complete(&h->snap, now)) {
+		finish_snapshot(h);
+		if (h->stall_stop)
+			stall_abort(h);
+	}
 }
 
 static void
@@ -2446,6 +2742,7 @@ loop(struct head *h)
 		(void)lch_metrics_flush(h->metrics);	/* nothing waits in poll */
 		lch_runrec_flush(h->rr);
 		progress_tick(h);
+		check_forensics(h);
 		check_deadline(h);
 		flight_ask(h);
 		if (h->slurm)
@@ -2581,6 +2878,70 @@ agent_lost_msg(struct head *h, const struct failure *f)
 		    f->said[0] ? ": " : "", f->said);
 }
 
+/* "rank 2" or "ranks 2-3,5": the ranks set in v (np of them), into sb. */
+static int
+rank_list(struct lch_strbuf *sb, const unsigned char *v, int np)
+{
+	int r, e, n = 0, runs = 0;
+	size_t at = sb->len;
+
+	for (r = 0; r < np; r = e) {
+		if (!v[r]) {
+			e = r + 1;
+			continue;
+		}
+		for (e = r; e < np && v[e]; e++)
+			n++;
+		if (runs++ == 8) {
+			lch_strbuf_addf(sb, ",...");
+			for (; e < np; e++)
+				n += v[e] != 0;
+			break;
+		}
+		lch_strbuf_addf(sb, "%s%d", runs > 1 ? "," : "", r);
+		if (e - r > 1)
+			lch_strbuf_addf(sb, "-%d", e - 1);
+	}
+	if (n) {	/* "rank" or "ranks" before the list */
+		struct lch_strbuf t = LCH_STRBUF_INIT;
+
+		lch_strbuf_addf(&t, "%s %s", n > 1 ? "ranks" : "rank",
+		    sb->buf + at);
+		lch_strbuf_setlen(sb, at);
+		lch_strbuf_add(sb, t.buf, t.len);
+		lch_strbuf_release(&t);
+	}
+	return n;
+}
+
+/*
+ * After the first failed rank's line: its last stderr lines, as the
+ * head received them, and the ranks that ended nonzero after it.
+ */
+static void
+say_failure_context(struct head *h, const struct failure *f)
+{
+	struct tail *t = &h->tail[f->rank];
+	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	int i, n;
+
+	if (t->part.len)	/* its last line had no newline */
+		tail_add(h, f->rank, "", 0, 0);
+	if (t->n > 0) {
+		lch_msg("the last %d line%s of rank %d's stderr:", t->n,
+		    t->n > 1 ? "s" : "", f->rank);
+		for (i = 0; i < t->n; i++)
+			lch_msg("    %s", t->line[(t->next - t->n + i +
+			    TAIL_LINES) % TAIL_LINES]);
+	}
+	h->victim[f->rank] = 0;
+	if ((n = rank_list(&sb, h->victim, h->p->np)) > 0)
+		lch_msg("%s ended after rank %d failed: likely %s victim%s "
+		    "(SIGTERM from muster, or lost %s peer)", sb.buf, f->rank,
+		    "its", n > 1 ? "s" : "", n > 1 ? "their" : "its");
+	lch_strbuf_release(&sb);
+}
+
 /*
  * Says what the first failure was (the line kept in h->why for the run
  * record); returns the job's exit code.
@@ -2632,6 +2993,8 @@ summarize_job(struct head *h)
 	else
 		say_why(h, "rank %d (host %s, pid %d) exited with code %d",
 		    f->rank, f->host, f->pid, f->code);
+	if (f->kind == F_RANK)
+		say_failure_context(h, f);
 	if (f->kind == F_RANK && f->held >= 0)
 		say_stopped(h, f->held, f->held_pid, f->held_sig,
 		    f->rank);
@@ -2818,6 +3181,14 @@ run_once(struct head *h)
 	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
 	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
 	h->broke = lch_xcalloc((size_t)h->p->np, 2);
+	h->last_out = lch_xcalloc((size_t)h->p->np, sizeof(*h->last_out));
+	h->rank_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->rank_pid));
+	h->tail = lch_xcalloc((size_t)h->p->np, sizeof(*h->tail));
+	h->victim = lch_xcalloc((size_t)h->p->np, 1);
+	for (i = 0; i < h->p->np; i++)
+		lch_strbuf_init(&h->tail[i].part, 0);
+	h->last_progress = 0;
+	h->stall_fired = h->stall_stop = 0;
 	h->open[0] = h->open[1] = -1;
 	h->ns = lch_xcalloc((size_t)h->p->nnodes, sizeof(*h->ns));
 	free(h->gone);
@@ -2855,6 +3226,10 @@ run_once(struct head *h)
 	}
 	loop(h);
 	elastic_note_gone(h);
+	if (h->snap.active) {	/* the ranks ended first */
+		finish_snapshot(h);
+		drain_out(h);
+	}
 	lch_gather_rx_finish(h->gather);
 	code = summarize(h);
 	record_failure(h, code);
@@ -2870,6 +3245,15 @@ run_once(struct head *h)
 	free(h->stop_sig);
 	free(h->stop_pid);
 	free(h->broke);
+	free(h->last_out);
+	free(h->rank_pid);
+	for (i = 0; i < h->p->np; i++) {
+		for (n = 0; n < TAIL_LINES; n++)
+			free(h->tail[i].line[n]);
+		lch_strbuf_release(&h->tail[i].part);
+	}
+	free(h->tail);
+	free(h->victim);
 	return code;
 }
 
@@ -3090,10 +3474,12 @@ lch_head_run(struct lch_opts *o)
 	h.slurm = o->launcher == LCH_LAUNCH_SLURM && o->slurm != NULL;
 	if (h.slurm)
 		lch_more_files(2 * plan.nnodes + 64);
+	/* before the record's .lock says we are live: muster stacks may
+	   send SIGUSR1 from then on */
+	setup_signals(&h);
 	h.rr = lch_runrec_open(o, &plan, NULL);	/* Starting */
 	lch_progress_init(&h.pg, o->quiet, plan.nnodes, plan.np);
 	h.eol[0] = h.eol[1] = 1;
-	setup_signals(&h);
 	h.gather = gather_open(lch_runrec_dir(h.rr), plan.nnodes >
 	    o->nodes_max ? plan.nnodes : (int)o->nodes_max);
 	h.metrics = metrics_open(lch_runrec_dir(h.rr));

@@ -30,7 +30,8 @@ enum opt_id {
 	O_CHECK, O_PREFLIGHT, O_CHECK_TIMEOUT, O_RMUSTER,
 	O_LAUNCHER, O_BIND, O_MAP, O_GPP, O_TOPO, O_REPORT, O_DIAL,
 	O_RUNDIR, O_NORECORD, O_QUIET,
-	O_JOIN_TIMEOUT, O_DISCOVERY, O_DISC_INTERVAL, O_RDZV_EP
+	O_JOIN_TIMEOUT, O_DISCOVERY, O_DISC_INTERVAL, O_RDZV_EP, O_STALL,
+	O_STALL_ACTION
 };
 
 struct opt_def {
@@ -79,6 +80,8 @@ static const struct opt_def opt_defs[] = {
 	{ "--dry-run", O_DRY, 0, "dry_run" },
 	{ "--timeout", O_TIMEOUT, 1, "timeout" },
 	{ "--grace", O_GRACE, 1, "grace" },
+	{ "--stall-timeout", O_STALL, 1, "stall_timeout" },
+	{ "--stall-action", O_STALL_ACTION, 1, "stall_action" },
 	{ "--max-restarts", O_RESTARTS, 1, "max_restarts" },
 	{ "--log-dir", O_LOGDIR, 1, "log_dir" },
 	{ "--output-dir", O_OUTDIR, 1, "output_dir" },
@@ -112,6 +115,7 @@ lch_usage(int to_stderr)
 "usage: muster [options] [--] PROGRAM [ARGS...]\n"
 "       muster --check [options] [HOST...] [-- PROGRAM [ARGS...]]\n"
 "       muster runs | show ID | plot ID [METRIC...] | compare ID ID...\n"
+"       muster stacks [ID]\n"
 "\n"
 "Launches PROGRAM as the ranks of a distributed job and supervises them.\n"
 "Every rank gets the environment of torchrun, Horovod, Azure ML and muster\n"
@@ -163,6 +167,9 @@ lch_usage(int to_stderr)
 "Supervision:\n"
 "  --timeout S               wall-clock limit: stop all, exit 124\n"
 "  --grace S                 seconds between SIGTERM and SIGKILL (default 3)\n"
+"  --stall-timeout S         no rank made progress (output) for S seconds:\n"
+"                            report it and every rank's stack (default off)\n"
+"  --stall-action A          report (default), or abort: then stop, exit 124\n"
 "  --max-restarts K          restart the whole job up to K times on failure\n"
 "  --log-dir D               per-rank logs D/rank.N.stdout, D/rank.N.stderr\n"
 "  --output-dir D            MUSTER_OUTPUT_DIR for every rank\n"
@@ -187,6 +194,8 @@ lch_usage(int to_stderr)
 "                            an SVG chart of metrics over steps (per rank,\n"
 "                            or their mean)\n"
 "  muster compare ID ID...   runs side by side\n"
+"  muster stacks [ID]        every rank's stack of a running job (default:\n"
+"                            the newest; sends its launcher SIGUSR1)\n"
 "  --runs-dir D              where runs are (default $MUSTER_RUNS_DIR, else\n"
 "                            ./muster-runs); ID: a name, a unique prefix,\n"
 "                            a path, latest or -1 (-2 the one before...)\n"
@@ -199,8 +208,8 @@ lch_usage(int to_stderr)
 "  --version                 print the version\n"
 "\n"
 "Exit status: 0 when every rank succeeded; else the first failed rank's\n"
-"code (128+N for signal N); 124 time limit; 127 program not found;\n"
-"2 bad usage or bad input.  --check, --preflight: 1 when a host fails.\n", f);
+"code (128+N for signal N); 124 time limit or stall abort; 127 program not\n"
+"found; 2 bad usage or bad input.  --check, --preflight: 1 when a host fails.\n", f);
 }
 
 void
@@ -270,6 +279,21 @@ find_def(const char *arg, const char **inline_val)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * Seconds over 0, at most max: --check-timeout, --stall-timeout,
+ * --join-timeout, --discovery-interval.
+ */
+static int
+set_seconds(const char *from, const char *v, double max, double *out)
+{
+	if (mst_parse_double(v, 0, max, out) != 0 || *out <= 0) {
+		lch_msg("%s '%s': expected seconds (a number over 0, at most "
+		    "%.0f)", from, v, max);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -397,18 +421,6 @@ set_nodes(struct lch_opts *o, const char *v, const char *from)
 	return 0;
 }
 
-/* --join-timeout, --discovery-interval: seconds over 0. */
-static int
-set_seconds(const char *v, const char *from, double *out)
-{
-	if (mst_parse_double(v, 0, LCH_TIMEOUT_MAX, out) != 0 || *out <= 0) {
-		lch_msg("%s '%s': expected seconds (a number over 0, at most "
-		    "%.0f)", from, v, LCH_TIMEOUT_MAX);
-		return -1;
-	}
-	return 0;
-}
-
 /* torchrun's --rdzv-endpoint HOST:PORT: --rendezvous tcp://HOST:PORT. */
 static int
 set_rdzv_endpoint(struct lch_opts *o, const char *v, const char *from)
@@ -436,8 +448,9 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 	case O_NODES:	return set_nodes(o, v, from);
 	case O_JOIN_TIMEOUT:
 	case O_DISC_INTERVAL:
-		return set_seconds(v, from, d->id == O_JOIN_TIMEOUT ?
-		    &o->join_timeout : &o->discovery_interval);
+		return set_seconds(from, v, LCH_TIMEOUT_MAX,
+		    d->id == O_JOIN_TIMEOUT ? &o->join_timeout :
+		    &o->discovery_interval);
 	case O_DISCOVERY:
 		if (v[strspn(v, " \t")] == '\0') {
 			lch_msg("%s '%s': expected a command that prints "
@@ -480,6 +493,15 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 			    "%.0f)", from, v, max);
 			return -1;
 		}
+		return 0;
+	case O_STALL:
+		return set_seconds(from, v, LCH_TIMEOUT_MAX, &o->stall_timeout);
+	case O_STALL_ACTION:
+		if (strcmp(v, "report") != 0 && strcmp(v, "abort") != 0) {
+			lch_msg("%s '%s': expected report or abort", from, v);
+			return -1;
+		}
+		o->stall_abort = strcmp(v, "abort") == 0;
 		return 0;
 	case O_LOGDIR:
 	case O_OUTDIR:
@@ -561,13 +583,8 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 	case O_CHECK:	o->mode = LCH_CHECK; return 0;
 	case O_PREFLIGHT: o->preflight = 1; return 0;
 	case O_CHECK_TIMEOUT:
-		if (mst_parse_double(v, 0, LCH_CHECK_TIMEOUT_MAX,
-		    &o->check_timeout) != 0 || o->check_timeout <= 0) {
-			lch_msg("%s '%s': expected seconds (a number over 0, "
-			    "at most %.0f)", from, v, LCH_CHECK_TIMEOUT_MAX);
-			return -1;
-		}
-		return 0;
+		return set_seconds(from, v, LCH_CHECK_TIMEOUT_MAX,
+		    &o->check_timeout);
 	case O_RMUSTER:
 		if (v[0] == '\0') {
 			lch_msg("%s '': expected the path of muster on the "
@@ -675,7 +692,7 @@ config_value(const cJSON *it, const struct opt_def *d)
 	if (!cJSON_IsNumber(it))
 		return NULL;
 	v = it->valuedouble;
-	if (d->id == O_TIMEOUT || d->id == O_GRACE)
+	if (d->id == O_TIMEOUT || d->id == O_GRACE || d->id == O_STALL)
 		return lch_xasprintf("%.17g", v);
 	if (!isfinite(v) || floor(v) != v)
 		return NULL;

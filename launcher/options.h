@@ -22,7 +22,7 @@
 #define LCH_ENDPOINT_MAX 255	/* characters of --rendezvous */
 #define LCH_ENV_MAX (128 * 1024 - 1)	/* NAME=VALUE: Linux's MAX_ARG_STRLEN */
 #define LCH_DIR_MAX 4000	/* --log-dir, --output-dir: room for names */
-#define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout */
+#define LCH_TIMEOUT_MAX 1e9	/* seconds of --timeout, --stall-timeout */
 #define LCH_GRACE_MAX 1e6	/* seconds of --grace: its ms fit an int */
 #define LCH_FANOUT_DEFAULT 32	/* --fanout: remote agents the head starts */
 #define LCH_FANOUT_MAX 1024
@@ -74,6 +74,8 @@ struct lch_opts {
 				   interface every host advertises */
 	int dry_run;
 	double timeout;		/* --timeout seconds; 0 = none */
+	double stall_timeout;	/* --stall-timeout seconds; 0 = none (stacks.h) */
+	int stall_abort;	/* --stall-action abort (else report) */
 	double grace;		/* --grace seconds between SIGTERM and SIGKILL */
 	long max_restarts;	/* --max-restarts */
 	char *log_dir, *output_dir;

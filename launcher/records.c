@@ -134,6 +134,8 @@ lch_rec_ctl_encode(char *buf, enum lch_rec_ctl cmd, int sig)
 		snprintf(buf, LCH_REC_CTL_MAX, "gather %d\n", sig);
 	else if (cmd == LCH_REC_FLIGHT_GO)
 		snprintf(buf, LCH_REC_CTL_MAX, "flight\n");
+	else if (cmd == LCH_REC_STACKS)
+		snprintf(buf, LCH_REC_CTL_MAX, "stacks\n");
 	else
 		snprintf(buf, LCH_REC_CTL_MAX, "sig %d\n", sig);
 }
@@ -150,6 +152,8 @@ lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig)
 		*cmd = LCH_REC_KILL;
 	else if (strcmp(line, "flight") == 0)
 		*cmd = LCH_REC_FLIGHT_GO;
+	else if (strcmp(line, "stacks") == 0)
+		*cmd = LCH_REC_STACKS;
 	else if (strncmp(line, "sig ", 4) == 0 &&
 	    mst_parse_long(line + 4, 1, 64, &v) == 0) {
 		*cmd = LCH_REC_SIG;

@@ -26,6 +26,11 @@
  *			agents ignore it
  *	flight		each agent with flight records (the plan's
  *			"flight") sends one q record per rank (below)
+ *	stacks		take a stack snapshot of every rank of the node, all
+ *			at once (stacks.h), without stopping them; the
+ *			answer is k and K records, a K for every rank of
+ *			the node's plan (an agent without a plan yet, or
+ *			an older one, ignores it)
  *
  * HELLO holds
  *
@@ -163,6 +168,18 @@
  *				lch_flight_encode; {"v":1,"rank":R,"none":1}
  *				before libmuster attached), one line of at
  *				most about 8 KiB
+ *	k[R] LINE		a line of rank R's stack snapshot (after a
+ *				"stacks" command): what the debugger printed
+ *				(gdb's "Thread N ..." and "#N ..." lines,
+ *				Python frames after them), at most
+ *				LCH_STACKS_LINE_MAX bytes each
+ *	K[R] STATUS TEXT	rank R's snapshot is complete, its k records
+ *				all sent: STATUS 0 taken (TEXT: a note, or
+ *				empty), 1 failed, 2 timed out, 3 the rank is
+ *				not running (not started, or ended); TEXT one
+ *				line saying why (stacks.h).  k and K records of
+ *				different ranks may interleave; they never
+ *				count as the rank's progress (--stall-timeout)
  *
  * CODE is the exit code, 128 + the signal that killed the rank, or for f
  * 127 (program not found), 126, or 2: the rank's log could not be opened
@@ -228,6 +245,8 @@ enum {
 	LCH_REC_LOGERR = 'w',
 	LCH_REC_METRIC = 'm',		/* metrics.h */
 	LCH_REC_FLIGHT = 'q',		/* flight.h */
+	LCH_REC_STACK = 'k',		/* stacks.h */
+	LCH_REC_STACK_END = 'K',	/* stacks.h */
 	LCH_REC_FACTS = 'h',		/* by node */
 	LCH_REC_LOST = 'n',		/* by node */
 	LCH_REC_GATHER = 'g',		/* by node: gather.h */
@@ -255,7 +274,8 @@ struct lch_rec_hello {
 
 enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG,
 	LCH_REC_GATHER_GO,	/* "gather N": N in sig */
-	LCH_REC_FLIGHT_GO };	/* "flight" */
+	LCH_REC_FLIGHT_GO,	/* "flight" */
+	LCH_REC_STACKS };	/* "stacks" */
 
 /* --- the head's side: plan and commands out, records in --- */
 
@@ -357,7 +377,8 @@ void  lch_rec_tag(char buf[LCH_REC_PREFIX_MAX], int rank);
 void  lch_rec_add_start(struct lch_strbuf *sb, int rank, int pid);
 /*
  * Appends an F or x record (PID CODE), an f record (ERRNO CODE), a z
- * record (PID SIG) or a w record (ERRNO STREAM).
+ * record (PID SIG) or a w record (ERRNO STREAM).  (K records, STATUS
+ * TEXT, are stacks.c's.)
  */
 void  lch_rec_add_end(struct lch_strbuf *sb, int type, int rank, int num,
 		      int code);

@@ -730,6 +730,11 @@ options_json(const struct lch_runrec *rr)
 		cJSON_AddNumberToObject(j, "procs_per_node", (double)o->ppn);
 	if (o->timeout > 0)
 		cJSON_AddNumberToObject(j, "timeout", o->timeout);
+	if (o->stall_timeout > 0) {
+		cJSON_AddNumberToObject(j, "stall_timeout", o->stall_timeout);
+		cJSON_AddStringToObject(j, "stall_action", o->stall_abort ?
+		    "abort" : "report");
+	}
 	cJSON_AddNumberToObject(j, "max_restarts", (double)o->max_restarts);
 	cJSON_AddStringToObject(j, "mode", run_mode(o));
 	cJSON_AddStringToObject(j, "launcher", lch_launcher_name(o->launcher));

@@ -18,6 +18,7 @@
 #include "rdv_proto.h"
 #include "runrec.h"
 #include "runs.h"
+#include "stacks.h"
 #include "util.h"
 
 #define RUNS_DIR_DEFAULT "./" LCH_RUNREC_DEFAULT
@@ -43,7 +44,8 @@ struct runs_args {
 	struct lch_strv words;	/* ids, then metric names */
 };
 
-static const char *const commands[] = { "runs", "show", "plot", "compare" };
+static const char *const commands[] = { "runs", "show", "plot", "compare",
+    "stacks" };
 
 int
 lch_runs_is_command(const char *word)
@@ -1208,6 +1210,85 @@ cmd_show(const struct runs_args *a)
 	return 0;
 }
 
+/* muster stacks */
+
+/* The newest run whose launcher holds its .lock, or NULL after a line. */
+static struct run *
+newest_live(const char *rdir)
+{
+	struct run **v, *r = NULL;
+	size_t n, good, i;
+	int missing;
+
+	v = list_runs(rdir, &n, &missing);
+	good = load_all(v, n, 1);
+	for (i = 0; i < good; i++)
+		if (r == NULL && v[i]->live)
+			r = v[i];
+		else
+			run_free(v[i]);
+	free(v);
+	if (r == NULL)
+		lch_msg("no running job in %s (muster runs lists the runs; "
+		    "--runs-dir D looks elsewhere)", rdir);
+	return r;
+}
+
+/* The run's launcher, when it is live here and takes SIGUSR1: its pid. */
+static long
+stacks_launcher(const struct run *r)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(r->j, "launcher");
+	const char *host = jstr(l, "host"), *kind = jstr(l, "kind");
+	long pid = jlong(l, "pid", 0);
+	char here[256];
+
+	if (gethostname(here, sizeof(here)) != 0)
+		snprintf(here, sizeof(here), "localhost");
+	here[sizeof(here) - 1] = '\0';
+	if (!r->live) {
+		lch_msg("run %s is not running (%s): no stacks to take", r->name,
+		    status_of(r));
+		return 0;
+	}
+	if (kind && strcmp(kind, "mpi") == 0) {
+		lch_msg("run %s was started with --mpi: mpirun watches its "
+		    "ranks, muster stacks cannot", r->name);
+		return 0;
+	}
+	if (host && strcmp(host, here) != 0) {
+		lch_msg("run %s's launcher runs on host %s, not here (%s): run "
+		    "muster stacks there", r->name, host, here);
+		return 0;
+	}
+	if (pid <= 0)
+		lch_msg("run %s: run.json names no launcher pid", r->name);
+	return pid > 0 ? pid : 0;
+}
+
+static int
+cmd_stacks(const struct runs_args *a)
+{
+	struct run *r;
+	long pid;
+	int rc;
+
+	if (a->words.n > 1) {
+		lch_msg("muster stacks takes at most one run id (usage: muster "
+		    "stacks [ID])");
+		return 2;
+	}
+	r = a->words.n ? resolve(a->words.v[0], a->runs_dir) :
+	    newest_live(a->runs_dir);
+	if (r == NULL)
+		return a->words.n ? 2 : 1;
+	pid = stacks_launcher(r);
+	rc = pid > 0 ? lch_stacks_request(r->dir, r->name, pid,
+	    LCH_STACKS_WAIT_MS) : 1;
+	run_free(r);
+	return rc;
+}
+
 /* muster compare */
 
 struct cmp_table {
@@ -1482,6 +1563,9 @@ runs_usage(const char *cmd, FILE *f)
 	else if (strcmp(cmd, "plot") == 0)
 		fputs("usage: muster plot ID [METRIC...] [--mean] [-o FILE] "
 		    "[--runs-dir D]\n", f);
+	else if (strcmp(cmd, "stacks") == 0)
+		fputs("usage: muster stacks [ID] [--runs-dir D]\n(default: the "
+		    "newest running job)\n", f);
 	else
 		fputs("usage: muster compare ID ID [ID...] [--runs-dir D]\n", f);
 	fputs("ID: a run's directory name under the runs directory (default "
@@ -1521,7 +1605,8 @@ parse_args(struct runs_args *a, int argc, char **argv)
 {
 	const char *env = getenv("MUSTER_RUNS_DIR");
 	int i, plot = strcmp(a->cmd, "plot") == 0, rest = 0;
-	int json_ok = plot == 0 && strcmp(a->cmd, "compare") != 0;
+	int json_ok = plot == 0 && strcmp(a->cmd, "compare") != 0 &&
+	    strcmp(a->cmd, "stacks") != 0;
 
 	a->runs_dir = env && *env ? env : RUNS_DIR_DEFAULT;
 	for (i = 1; i < argc; i++) {
@@ -1577,6 +1662,8 @@ lch_runs_main(int argc, char **argv)
 		rc = cmd_show(&a);
 	else if (strcmp(a.cmd, "plot") == 0)
 		rc = cmd_plot(&a);
+	else if (strcmp(a.cmd, "stacks") == 0)
+		rc = cmd_stacks(&a);
 	else
 		rc = cmd_compare(&a);
 	lch_strv_clear(&a.words);

@@ -5,6 +5,9 @@
  *	muster show ID [--json]			one run: summary, ranks, metrics
  *	muster plot ID [METRIC...] [--mean] [-o FILE]	an SVG line chart
  *	muster compare ID ID [ID...]		runs side by side
+ *	muster stacks [ID]			every rank's stack of a running
+ *						job (stacks.h): its launcher
+ *						takes them on SIGUSR1
  *
  * Each takes --runs-dir D (else $MUSTER_RUNS_DIR, else ./muster-runs).
  * An ID is a run's directory name under it, a unique prefix of one, a

@@ -80,7 +80,10 @@ $MUSTER -n 4 --run-dir $T/r2 -- sh -c 'if [ $RANK = 2 ]; then sleep 0.3
 	exit 3; fi; exec sleep 30' 2> $T/err2
 rc=$?
 said=$(grep '^muster: rank 2 ' $T/err2 | sed 's/^muster: //')
-is "Failed: exit 3, one reason line" "$rc $(grep -c '^muster: ' $T/err2)" "3 1"
+# the reason line, then its victims (head.h): ranks 0,1,3 got SIGTERM
+is "Failed: exit 3, the reason line and its victims'" \
+	"$rc $(grep -c '^muster: ' $T/err2) $(grep -c '^muster: ranks 0-1,3 ended after rank 2 failed: likely its victims' $T/err2)" \
+	"3 2 1"
 is "Failed: status, first_failure = rank 2 and the line muster printed" \
 	"$(jget $T/r2/run.json '(j["status"], j["exit_code"],
 	j["first_failure"]["rank"], j["first_failure"]["exit_code"],

@@ -144,6 +144,11 @@ test_commands(void)
 	CHECK_INT(sig, 10);
 	CHECK_INT(lch_rec_ctl_decode("sig 65", &cmd, &sig), -1);
 	CHECK_INT(lch_rec_ctl_decode("stop", &cmd, &sig), -1);
+	lch_rec_ctl_encode(line, LCH_REC_STACKS, 0);
+	CHECK_STR(line, "stacks\n");
+	CHECK_INT(lch_rec_ctl_decode("stacks", &cmd, &sig), 0);
+	CHECK_INT(cmd, LCH_REC_STACKS);
+	CHECK_INT(lch_rec_ctl_decode("stacks 1", &cmd, &sig), -1);
 }
 
 /* A node's plan, from the head's encoder through the agent's decoder. */
