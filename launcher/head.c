@@ -196,6 +196,8 @@ struct head {
 	struct lch_flight_set *fl;
 	long fl_ask_ms;
 	long long fl_ask_at;
+	int fl_print;		/* MUSTER_FLIGHT_ASK_MS: print each round */
+	unsigned long long *fl_done;	/* per rank: its last completed seq */
 	struct lch_progress pg;	/* the progress line (progress.h) */
 	int eol[2];		/* what went to stdout, stderr ends a line */
 	int nstarted, nended;	/* ranks of this attempt (s; x or f) */
@@ -645,9 +647,8 @@ static void node_record(struct head *h, struct agent_proc *a,
 			const struct lch_rec *r);
 
 /*
- * Rank made progress (stacks.h): its output came.  The flight record's
- * reader (flight.h) is to call this too when a q record says a
- * collective of rank completed.
+ * Rank made progress (stacks.h): its output came (the flight records'
+ * progress is flight_record's).
  */
 static void
 note_progress(struct head *h, int rank)
@@ -692,16 +693,28 @@ outputs_expected(struct head *h, int rank)
 		lch_gather_rx_expect(h->gather, lead);
 }
 
-/* A q record (flight.h): kept; with MUSTER_FLIGHT_ASK_MS, the report. */
+/*
+ * A q record (flight.h): kept; a collective the rank completed since its
+ * last one is the job's progress (--stall-timeout); with
+ * MUSTER_FLIGHT_ASK_MS, the report of each round.
+ */
 static void
 flight_record(struct head *h, const struct lch_rec *r)
 {
 	struct lch_strbuf out = LCH_STRBUF_INIT;
 	char *line, *nl;
+	int round;
 
-	if (h->fl == NULL ||
-	    lch_flight_set_add(h->fl, r->rank, r->text, r->text_len) != 1 ||
-	    h->fl_ask_ms == 0)
+	if (h->fl == NULL)
+		return;
+	round = lch_flight_set_add(h->fl, r->rank, r->text, r->text_len);
+	if (round >= 0 && h->fl->s[r->rank].have &&
+	    h->fl->s[r->rank].last_completed > h->fl_done[r->rank]) {
+		h->fl_done[r->rank] = h->fl->s[r->rank].last_completed;
+		h->last_progress = (long long)mst_now_ms();
+		h->stall_fired = 0;
+	}
+	if (round != 1 || !h->fl_print)
 		return;
 	lch_flight_report(h->fl->s, h->fl->np, 0, &out);
 	lch_flight_set_round(h->fl);
@@ -2036,8 +2049,31 @@ finish_snapshot(struct head *h)
 }
 
 /*
- * The stall report (stacks.h): the flight record's lines when its hook
- * is set and knows some, else for each rank how long since its output.
+ * The stall report's collective lines, from the ranks' latest flight
+ * records (flight.h; the head asks for them every fl_ask_ms): how many,
+ * 0 when no rank has one (no libmuster).
+ */
+static int
+flight_lines(struct head *h, struct lch_strbuf *sb)
+{
+	size_t before = sb->len, i;
+	int r, have = 0, n = 0;
+
+	if (h->fl == NULL)
+		return 0;
+	for (r = 0; r < h->fl->np; r++)
+		have += h->fl->s[r].have;
+	if (have == 0)
+		return 0;
+	lch_flight_report(h->fl->s, h->fl->np, 0, sb);
+	for (i = before; i < sb->len; i++)
+		n += sb->buf[i] == '\n';
+	return n;
+}
+
+/*
+ * The stall report (stacks.h): a line per collective in flight from the
+ * flight records, else for each rank how long since its output.
  */
 static void
 stall_report(struct head *h, long long now, struct lch_strbuf *sb)
@@ -2047,8 +2083,7 @@ stall_report(struct head *h, long long now, struct lch_strbuf *sb)
 	lch_strbuf_addf(sb, "no rank made progress for %.1f s "
 	    "(--stall-timeout %g)\n", (double)(now - h->last_progress) / 1000,
 	    h->o->stall_timeout);
-	if (lch_stall_report_hook && lch_stall_report_hook(
-	    lch_stall_report_arg, sb, now) > 0)
+	if (flight_lines(h, sb) > 0)
 		return;
 	for (r = 0; r < h->p->np; r++) {
 		lch_strbuf_addf(sb, "  rank %d (host %s", r, rank_host(h, r));
@@ -3178,6 +3213,12 @@ run_once(struct head *h)
 	h->term_at = h->kill_at = h->kill2_at = 0;
 	h->out_moved = (long long)mst_now_ms();
 	h->broken[0] = h->broken[1] = 0;
+	if (h->fl) {	/* this attempt's ranks (a generation may differ) */
+		lch_flight_set_release(h->fl);
+		lch_flight_set_init(h->fl, h->p->np);
+		free(h->fl_done);
+		h->fl_done = lch_xcalloc((size_t)h->p->np, sizeof(*h->fl_done));
+	}
 	h->stop_sig = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_sig));
 	h->stop_pid = lch_xcalloc((size_t)h->p->np, sizeof(*h->stop_pid));
 	h->broke = lch_xcalloc((size_t)h->p->np, 2);
@@ -3486,7 +3527,14 @@ lch_head_run(struct lch_opts *o)
 	if (h.rr) {	/* the run record keeps flight records */
 		h.fl = lch_xcalloc(1, sizeof(*h.fl));
 		lch_flight_set_init(h.fl, plan.np);
+		h.fl_done = lch_xcalloc((size_t)plan.np, sizeof(*h.fl_done));
 		h.fl_ask_ms = lch_flight_ask_ms();
+		h.fl_print = h.fl_ask_ms != 0;
+		/* --stall-timeout: fresh records, 4 a period (0.1 to 1 s) */
+		if (!h.fl_print && o->stall_timeout > 0)
+			h.fl_ask_ms = o->stall_timeout * 250 < 100 ? 100 :
+			    o->stall_timeout * 250 > 1000 ? 1000 :
+			    (long)(o->stall_timeout * 250);
 	}
 	if (h.metrics)
 		lch_progress_set_metric(&h.pg, last_metric, h.metrics);
@@ -3525,6 +3573,7 @@ lch_head_run(struct lch_opts *o)
 	lch_runrec_free(h.rr);
 	if (h.fl) {
 		lch_flight_set_release(h.fl);
+		free(h.fl_done);
 		free(h.fl);
 	}
 	close(h.sigfd[0]);

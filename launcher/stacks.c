@@ -20,9 +20,6 @@
 #include "stacks.h"
 #include "util.h"
 
-lch_stall_report_fn lch_stall_report_hook;
-void *lch_stall_report_arg;
-
 /* One debugger of the snapshotter. */
 struct snap {
 	int rank;

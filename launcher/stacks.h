@@ -63,15 +63,14 @@
  * none.  Without a run record (--no-record) the whole text goes to
  * stderr instead.
  *
- * The flight record's hook.  libmuster's flight record of collectives and
- * its reader (flight.h, another part of issue 12, not in this file)
- * report, for a stall, one line per collective in flight ("allreduce
- * #1234 (float32 x 1048576): ranks 0-2,4-7 waiting 31 s; rank 3 has not
- * entered it").  The head calls lch_stall_report_hook (below) where
- * those lines go: head.c stall_report().  While it is NULL (today) the
- * report says, for each rank, how long ago its last output came.  The
- * flight reader also marks progress: when a q[R] record says rank R
- * completed a collective, head.c's note_progress(h, R) is to be called.
+ * The report's lines on collectives come from the ranks' flight records
+ * (flight.h): with --stall-timeout the head asks the agents for them
+ * ("flight") 4 times a period (0.1 to 1 s) and a collective a rank
+ * completed counts as the job's progress too; at a stall it prints
+ * lch_flight_report's lines ("allreduce #1234 (float32 x 1048576):
+ * ranks 0-2,4-7 waiting 31 s; rank 3 has not entered it, last
+ * completed #1233"), or, when no rank has a record (no libmuster), for
+ * each rank how long ago its last output came.
  */
 #ifndef LCH_STACKS_H
 #define LCH_STACKS_H
@@ -101,16 +100,6 @@ enum lch_stacks_status {
 /* --stall-action (options.h). */
 enum lch_stall_action { LCH_STALL_REPORT = 0, LCH_STALL_ABORT = 1 };
 
-/*
- * The flight record's hook (see above): appends to sb one line per
- * collective in flight, each ending in '\n', for a stall seen at now_ms
- * (the clock of mst_now_ms); returns how many lines it added (0: nothing
- * known, the head's fallback lines follow).  NULL: no flight record.
- */
-typedef int (*lch_stall_report_fn)(void *arg, struct lch_strbuf *sb,
-				   long long now_ms);
-extern lch_stall_report_fn lch_stall_report_hook;
-extern void *lch_stall_report_arg;
 
 /*
  * LCH_STACKS_RANK_MS, or $MUSTER_STACKS_RANK_MS (100 to 600000; a knob

@@ -81,6 +81,21 @@ is "... the others wait in the next one, #$k" \
 kill -CONT "$pid1"
 stop_job $job
 
+# --- --stall-timeout (stacks.h): the stall report's lines are the
+# flight records' (collectives that complete are progress: no stall
+# while the loop runs, though it prints nothing)
+$MUSTER -n 4 --stall-timeout 1 --run-dir $T/stall -- \
+	$LOOP -n 5000 -u 1000 -s 3:50 > $T/out 2> $T/err &
+job=$!
+ok_if "--stall-timeout: the report names the collective and rank 3" sh -c '
+	i=0; while [ $i -lt 120 ]; do
+		grep -q "allreduce #51 (float32 x 2): ranks 0-2 waiting [0-9.]* s; rank 3 has not entered it, last completed #50" '"$T"'/err && exit 0
+		sleep 0.05; i=$((i + 1))
+	done; sed "s/^/# /" '"$T"'/err | head -8; exit 1'
+is "... one report: the loop's collectives before it were progress" \
+	"$(grep -c 'no rank made progress' $T/err)" 1
+stop_job $job
+
 # --- two virtual nodes (TCP between their leaders): the head's report
 # joins both agents' q records
 MUSTER_FLIGHT_ASK_MS=300 $MUSTER --nodes 2 --procs-per-node 2 -- \
