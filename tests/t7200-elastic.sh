@@ -283,6 +283,7 @@ if [ -x "$TRAINER" ]; then
 	rm -rf $T/ck; mkdir -p $T/ck
 	$in_h1 $MUSTER --no-record --nodes 1:2 -H h1 --discovery-interval 0.5 \
 		--host-discovery "echo h2:1" -- $TRAINER --steps 100 --sleep-ms 20 \
+		--checkpoint-every 2 \
 		--checkpoint $T/ck/trainer.ckpt > $T/out 2> $T/err
 	is "trainer: h2 joins, resumed on 2 ranks, the same final loss" \
 		"$? $(grep -c '^\[0\] resuming at step [0-9]* (generation 1, 2 ranks)$' $T/out) $(final $T/out)" \
