@@ -34,6 +34,7 @@ main(int argc, char **argv)
 	for (i = first; i < argc; i++)
 		if (lch_flight_read(argv[i], &s[i - first], err, sizeof(err))) {
 			fprintf(stderr, "flight_dump: %s\n", err);
+			free(s);
 			return 1;
 		}
 	if (q || r) {
@@ -44,6 +45,8 @@ main(int argc, char **argv)
 			if (lch_flight_decode(json, strlen(json), &s[0]) != 0) {
 				fprintf(stderr, "flight_dump: the q record does "
 				    "not decode\n");
+				lch_strbuf_release(&out);
+				free(s);
 				return 1;
 			}
 			lch_strbuf_reset(&out);
