@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,6 +282,24 @@ lch_more_files(long n)
 		return;
 	rl.rlim_cur = rl.rlim_max < (rlim_t)n ? rl.rlim_max : (rlim_t)n;
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+int
+lch_mkdirs(const char *dir, unsigned mode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return ENAMETOOLONG;
+	for (p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			(void)mkdir(buf, (mode_t)mode);
+			*p = '/';
+		}
+	if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+		return errno;
+	return 0;
 }
 
 int
