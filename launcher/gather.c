@@ -179,7 +179,7 @@ lch_gather_clock(void)
 char *
 lch_gather_prepare(const char *dir)
 {
-	char *abs, *p, *cwd;
+	char *abs, *cwd;
 
 	if (dir[0] == '/')
 		abs = lch_xstrdup(dir);
@@ -188,13 +188,7 @@ lch_gather_prepare(const char *dir)
 		abs = lch_xasprintf("%s/%s", cwd ? cwd : ".", dir);
 		free(cwd);
 	}
-	for (p = abs + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			(void)mkdir(abs, 0755);
-			*p = '/';
-		}
-	(void)mkdir(abs, 0755);
+	(void)lch_mkdirs(abs, 0755);
 	return abs;
 }
 

@@ -3345,17 +3345,10 @@ check_program(const struct lch_plan *p)
 static int
 make_dirs(const char *dir, const char *what, mode_t mode)
 {
-	char buf[PATH_MAX], *p;
+	int e = lch_mkdirs(dir, mode);
 
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, mode);
-			*p = '/';
-		}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST) {
-		lch_msg("%s '%s': %s", what, dir, strerror(errno));
+	if (e != 0) {
+		lch_msg("%s '%s': %s", what, dir, strerror(e));
 		return -1;
 	}
 	return 0;

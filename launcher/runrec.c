@@ -104,26 +104,6 @@ say_no_record(const char *dir, const char *what, int e)
 	    strerror(e));
 }
 
-/* mkdir -p of dir's parents and dir itself (mode 0755); 0 or errno. */
-static int
-make_path(const char *dir)
-{
-	char buf[PATH_MAX], *s;
-
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return ENAMETOOLONG;
-	for (s = buf + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-				return errno;
-			*s = '/';
-		}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-		return errno;
-	return 0;
-}
-
 /*
  * Takes dir's .lock, retrying for a reader that holds it shared: 0, else
  * an errno (EWOULDBLOCK: another launcher holds it).
@@ -220,7 +200,7 @@ take_default(struct lch_runrec *rr, const char **what)
 		free(rr->dir);
 		rr->dir = dir;
 		*what = NULL;
-		if ((e = make_path(dir)) != 0)
+		if ((e = lch_mkdirs(dir, 0755)) != 0)
 			return e;
 		if (has_run(dir))
 			continue;
@@ -240,7 +220,7 @@ take_given(struct lch_runrec *rr, const char **what)
 
 	rr->dir = lch_xstrdup(rr->o->run_dir);
 	*what = NULL;
-	if ((e = make_path(rr->dir)) != 0)
+	if ((e = lch_mkdirs(rr->dir, 0755)) != 0)
 		return e;
 	e = take_dir(rr, rr->dir, what);
 	if (e == EWOULDBLOCK)

@@ -286,6 +286,24 @@ lch_more_files(long n)
 }
 
 int
+lch_mkdirs(const char *dir, unsigned mode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return ENAMETOOLONG;
+	for (p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			(void)mkdir(buf, (mode_t)mode);
+			*p = '/';
+		}
+	if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+int
 lch_random_hex(char *buf, size_t n)
 {
 	unsigned char raw[64];

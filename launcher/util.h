@@ -65,6 +65,11 @@ void lch_vmsg(const char *fmt, va_list ap);
 
 /* Raises RLIMIT_NOFILE's soft limit toward n (never past the hard one). */
 void lch_more_files(long n);
+/*
+ * mkdir -p: dir and its parents with mode (umask applies; one there
+ * stays).  0, or the errno of making dir itself.
+ */
+int  lch_mkdirs(const char *dir, unsigned mode);
 
 /* Fills buf with 2*n hex digits of randomness. */
 int lch_random_hex(char *buf, size_t n);

@@ -133,6 +133,29 @@ hosts_up() {
 	in_h1="sh $ROOT/tests/netns.sh exec $NS 1"
 }
 
+# own_disks HOST...: the test hosts share this machine's files; each HOST
+# named gets a disk of its own for the job's folder $T/run (a mount
+# namespace where $T/run is $T/disk-HOST) when muster reaches it with
+# --ssh "sh $T/hostssh" (after hosts_up)
+own_disks() {
+	mkdir -p $T/run
+	for od_h in "$@"; do mkdir -p $T/disk-$od_h; done
+	cat > $T/hostssh <<EOF
+#!/bin/sh
+# ssh as muster runs it (-- HOST COMMAND), the command in the host's view
+[ "\$1" = -- ] && shift
+h=\$1; shift
+exec ssh -F $NS/ssh_config -- "\$h" "unshare -m sh $T/hostview \$h \$*"
+EOF
+	cat > $T/hostview <<EOF
+#!/bin/sh
+h=\$1; shift
+mount --bind $T/disk-\$h $T/run || exit 1
+[ "\$1" = exec ] && shift
+exec "\$@"
+EOF
+}
+
 # cluster_up N WHAT: a real Slurm cluster (tests/slurm.sh up N $C: nodes
 # n1..nN, login host ctl), taken down when the test ends; $SL is
 # slurm.sh and $on_ctl CMD runs a client on ctl, never left hanging.

@@ -132,21 +132,7 @@ hosts_up 3 "outputs gathered from test hosts"
 # played by a mount namespace where the job's folder ($T/run) is that
 # host's $T/disk-hK, for h2 and h3 (reached over ssh; the launcher runs
 # in h1, in $T/run itself).  For h3, h2 is its relay (--fanout 1).
-mkdir -p $T/run $T/disk-h2 $T/disk-h3
-cat > $T/hostssh <<EOF
-#!/bin/sh
-# ssh as muster runs it (-- HOST COMMAND), the command in the host's view
-[ "\$1" = -- ] && shift
-h=\$1; shift
-exec ssh -F $NS/ssh_config -- "\$h" "unshare -m sh $T/hostview \$h \$*"
-EOF
-cat > $T/hostview <<EOF
-#!/bin/sh
-h=\$1; shift
-mount --bind $T/disk-\$h $T/run || exit 1
-[ "\$1" = exec ] && shift
-exec "\$@"
-EOF
+own_disks h2 h3
 $in_h1 sh -c "cd $T/run && exec $MUSTER --ssh 'sh $T/hostssh' --fanout 1 \
 	-H h1:1,h2:1,h3:1 --timeout 60 --run-dir $T/D4 -- sh -c '
 	h=\$(hostname)

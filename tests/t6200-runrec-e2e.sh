@@ -95,20 +95,7 @@ fi
 # --- 2 test hosts, each with a disk of its own for the job's folder
 hosts_up 2 "a run record of a job on test hosts"
 # as in t6100: h2 sees its own $T/disk-h2 as the job's folder $T/run
-mkdir -p $T/run $T/disk-h2
-cat > $T/hostssh <<EOS
-#!/bin/sh
-[ "\$1" = -- ] && shift
-h=\$1; shift
-exec ssh -F $NS/ssh_config -- "\$h" "unshare -m sh $T/hostview \$h \$*"
-EOS
-cat > $T/hostview <<EOS
-#!/bin/sh
-h=\$1; shift
-mount --bind $T/disk-\$h $T/run || exit 1
-[ "\$1" = exec ] && shift
-exec "\$@"
-EOS
+own_disks h2
 printf '%s\n' "$job" > $T/job.sh
 $in_h1 sh -c "cd $T/run && MUSTER_RUNS_DIR=$R exec $MUSTER --ssh 'sh $T/hostssh' \
 	-H h1:2,h2:2 --timeout 60 --job-id hosts -- sh $T/job.sh" > $T/out 2> $T/err
