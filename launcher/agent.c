@@ -439,13 +439,23 @@ reap(struct agent *a)
 	}
 }
 
-/* A signal for the workers to handle (Ctrl-C, a scheduler's SIGTERM). */
+/*
+ * A signal for the workers to handle (Ctrl-C, a scheduler's SIGTERM).
+ * One that ends a job also continues stopped workers (SIGSTOP, SIGTSTP:
+ * they would never see it, as systemd and Slurm know), and the workers
+ * have the grace period to end on their own before they are stopped as
+ * at a failure: SIGTERM, then SIGKILL after the grace.
+ */
 static void
 forward(struct agent *a, int sig)
 {
-	if (sig != SIGUSR1 && sig != SIGUSR2)
-		a->forwarded = 1;
 	signal_all(a, sig);
+	if (sig == SIGUSR1 || sig == SIGUSR2)
+		return;
+	a->forwarded = 1;
+	signal_all(a, SIGCONT);
+	if (!a->term_at)
+		a->term_at = (long long)mst_now_ms() + a->c->grace_ms;
 }
 
 int

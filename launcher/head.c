@@ -3020,6 +3020,11 @@ summarize_job(struct head *h)
 		say_why(h, "rank %d (host %s, pid %d) was killed by SIGKILL "
 		    "(muster's, after the second %s)", f->rank, f->host, f->pid,
 		    lch_signame(h->interrupted));
+	else if (f->code == 128 + SIGKILL && h->interrupted)
+		say_why(h, "rank %d (host %s, pid %d) was killed by SIGKILL "
+		    "(muster's: still running %gs after %s, twice the --grace)",
+		    f->rank, f->host, f->pid, 2 * h->o->grace,
+		    lch_signame(h->interrupted));
 	else if (f->code > 128)
 		say_why(h, "rank %d (host %s, pid %d) was killed by %s%s",
 		    f->rank, f->host, f->pid, lch_signame(f->code - 128),
@@ -3531,14 +3536,16 @@ lch_head_run(struct lch_opts *o)
 	}
 	if (h.metrics)
 		lch_progress_set_metric(&h.pg, last_metric, h.metrics);
+	/* the whole job's, over its restarts and generations (mpirun's
+	   --timeout, Azure ML's max_run_duration_seconds) */
+	h.deadline = o->timeout > 0 ?
+	    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
 	for (attempt = 0;; attempt++) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "%d", attempt);
 		lch_plan_setenv(&plan, "TORCHELASTIC_RESTART_COUNT", n);
 		lch_plan_setenv(&plan, "MUSTER_GENERATION", n);
-		h.deadline = o->timeout > 0 ?
-		    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
 		lch_runrec_attempt(h.rr, attempt);
 		code = run_once(&h);
 		again = h.el ? elastic_again(&h, code) : !(code == 0 ||

@@ -117,6 +117,15 @@ is "restarts until success" $? 0
 is "three attempts" "$(sed 's/^\[.\] //' $T/out | sort -u | tr '\n' ' ')" "try 0 try 1 try 2 "
 $MUSTER -n 1 --max-restarts 1 -- sh -c 'exit 4' > /dev/null 2>&1
 is "restarts exhausted: the code" $? 4
+# --timeout is the whole job's: restarts do not start it over (each
+# attempt fails after 1 s; a limit per attempt would reach the fifth)
+t0=$(now_ms)
+$MUSTER -n 1 --max-restarts 5 --timeout 2.5 -- sh -c 'sleep 1; exit 4' \
+	> /dev/null 2> $T/err
+is "--timeout over restarts: exit 124" $? 124
+t1=$(now_ms)
+ok_if "--timeout over restarts: stopped within 4 s ($((t1 - t0)) ms)" \
+	[ $((t1 - t0)) -lt 4000 ]
 
 # --rendezvous: a running musterd instead of the embedded server (the
 # launcher creates its job there with musterd's admin secret)

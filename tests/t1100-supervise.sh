@@ -58,6 +58,41 @@ kill -TERM $mpid
 wait $mpid
 is "SIGTERM forwarded: 143" $? 143
 
+# SIGTERM reaches stopped ranks too (SIGCONT with it): the job ends
+rm -f $T/ready.* $T/pid.*
+$MUSTER -n 2 -- sh -c 'echo $$ > '$T'/pid.$RANK; echo r > '$T'/ready.$RANK
+	kill -STOP $$; sleep 30' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+sleep 0.3
+t0=$(now_ms)
+kill -TERM $mpid
+wait $mpid
+rc=$?
+t1=$(now_ms)
+is "SIGTERM to stopped ranks: 143" $rc 143
+ok_if "SIGTERM to stopped ranks: ended in $((t1 - t0)) ms" [ $((t1 - t0)) -lt 2000 ]
+ok_if "SIGTERM to stopped ranks: none left" none_alive $(rank_files $T/pid 2)
+
+# ranks that ignore a forwarded SIGTERM: stopped after the grace period,
+# SIGTERM then SIGKILL, said as muster's
+rm -f $T/ready.* $T/pid.*
+$MUSTER -n 2 --grace 0.5 -- sh -c 'trap "" TERM; echo $$ > '$T'/pid.$RANK
+	echo r > '$T'/ready.$RANK; while :; do sleep 0.05; done' 2> $T/err &
+mpid=$!
+wait_files 2 "$T/ready.*"
+t0=$(now_ms)
+kill -TERM $mpid
+wait $mpid
+rc=$?
+t1=$(now_ms)
+is "SIGTERM ignored: 137" $rc 137
+ok_if "SIGTERM ignored: killed after twice the grace ($((t1 - t0)) ms)" \
+	[ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 3000 ]
+ok_if "SIGTERM ignored: said as muster's SIGKILL" \
+	grep -q "killed by SIGKILL (muster's: still running 1s after SIGTERM" $T/err
+ok_if "SIGTERM ignored: none left" none_alive $(rank_files $T/pid 2)
+
 # a second Ctrl-C kills ranks that ignore SIGINT
 rm -f $T/ready.* $T/pid.*
 $MUSTER -n 2 -- sh -c 'trap "" INT; echo $$ > '$T'/pid.$RANK
