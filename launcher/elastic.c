@@ -43,11 +43,11 @@ lch_elastic_init(struct lch_elastic *e, const struct lch_opts *o)
 	for (i = 0; i < nh; i++) {
 		const struct lch_host *h = &o->hosts.h[i];
 
-		if (e->n < e->max)
-			member_set(&e->m[e->n++], h->name, h->slots, (int)i);
-		else
-			member_set(&e->spare[e->nspare++], h->name, h->slots,
-			    (int)i);
+		struct lch_member *m = e->n < e->max ? &e->m[e->n++] :
+		    &e->spare[e->nspare++];
+
+		member_set(m, h->name, h->slots, (int)i);
+		m->disc = o->hosts_discovered;
 	}
 }
 
@@ -194,6 +194,18 @@ known(const struct lch_elastic *e, const char *host)
 	return 0;
 }
 
+/* Whether l names host. */
+static int
+listed(const struct lch_hostlist *l, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->h[i].name, host) == 0)
+			return 1;
+	return 0;
+}
+
 /* One line of discovery output into l: "host:slots" or "host". */
 static int
 discovered_line(struct lch_hostlist *l, const char *s, size_t n, int lineno,
@@ -317,6 +329,7 @@ lch_elastic_discover_first(struct lch_opts *o)
 		snprintf(err, sizeof(err), "printed no host");
 		rc = -1;
 	}
+	o->hosts_discovered = rc == 0;
 	if (rc != 0)
 		lch_msg("--host-discovery '%s': %s (it gives the first hosts "
 		    "when no -H or --hostfile is given)", o->host_discovery,
@@ -331,22 +344,65 @@ lch_elastic_discovered(struct lch_elastic *e, const char *text, size_t len,
 {
 	struct lch_hostlist l;
 	size_t n;
-	int added = 0;
+	int i, k, added = 0;
 
 	memset(&l, 0, sizeof(l));
 	if (discovered_text(&l, text, len, err, errlen) != 0) {
 		lch_hosts_clear(&l);
 		return -1;
 	}
+	/* what it printed before and no longer does: spares go, members
+	   are marked (the head restarts without them) */
+	for (i = 0; i < e->n; i++)
+		if (listed(&l, e->m[i].host))
+			e->m[i].disc = 1, e->m[i].unlisted = 0;
+		else if (e->m[i].disc)
+			e->m[i].unlisted = 1;
+	for (i = k = 0; i < e->nspare; i++)
+		if (e->spare[i].disc && !listed(&l, e->spare[i].host))
+			free(e->spare[i].host);
+		else
+			e->spare[k++] = e->spare[i];
+	e->nspare = k;
 	for (n = 0; n < l.n; n++) {
 		if (known(e, l.h[n].name))
 			continue;
 		e->spare = lch_xrealloc(e->spare, (size_t)(e->nspare + 1) *
 		    sizeof(*e->spare));
-		member_set(&e->spare[e->nspare++], l.h[n].name, l.h[n].slots,
+		member_set(&e->spare[e->nspare], l.h[n].name, l.h[n].slots,
 		    -1);
+		e->spare[e->nspare++].disc = 1;
 		added++;
 	}
 	lch_hosts_clear(&l);
 	return added;
+}
+
+int
+lch_elastic_unlisted(const struct lch_elastic *e)
+{
+	int i, k = 0;
+
+	for (i = 0; i < e->n; i++)
+		k += e->m[i].unlisted;
+	return k;
+}
+
+int
+lch_elastic_drop_unlisted(struct lch_elastic *e, char *names, size_t len)
+{
+	int i, k = 0, dropped = 0;
+
+	names[0] = '\0';
+	for (i = 0; i < e->n; i++) {
+		if (!e->m[i].unlisted) {
+			e->m[k++] = e->m[i];
+			continue;
+		}
+		list_add(names, len, e->m[i].host);
+		free(e->m[i].host);	/* not lost: it may be printed again */
+		dropped++;
+	}
+	e->n = k;
+	return dropped;
 }

@@ -44,8 +44,11 @@
  * --host-discovery CMD (Horovod's convention) runs `sh -c CMD` every
  * --discovery-interval seconds while a generation runs; it prints one
  * "host:slots" (or "host") per line.  A host not known before is a
- * spare; a host that is no longer printed keeps running (it is dropped
- * only when lost).  A command that fails or prints junk is one line
+ * spare.  A host it printed before and no longer prints leaves the job
+ * (Horovod's removed host): a spare at once; a member when the head
+ * stops the generation for the next without it, at no restart's cost,
+ * as long as MIN nodes remain (else it keeps running: said once).  Such
+ * a host is not lost: printed again, it is a spare again.  A command that fails or prints junk is one line
  * naming it and what was wrong, said once until it succeeds again; the
  * job goes on with the hosts it has.  Without -H or --hostfile it gives
  * the first generation's hosts too: lch_opts_finish runs it once
@@ -74,6 +77,8 @@ struct lch_member {
 	char *host;		/* the host, or "localhost" (virtual) */
 	int slots;		/* -1: not given */
 	int id;			/* virtual: its number, for messages */
+	int disc;		/* --host-discovery printed it */
+	int unlisted;		/* ... and its last run no longer did */
 };
 
 struct lch_elastic {
@@ -122,6 +127,14 @@ void lch_elastic_name(const struct lch_elastic *e, int i, char *buf,
  */
 int  lch_elastic_drop(struct lch_elastic *e, const unsigned char *gone,
 		      char *names, size_t len);
+/* Members --host-discovery no longer prints (unlisted). */
+int  lch_elastic_unlisted(const struct lch_elastic *e);
+/*
+ * Drops the unlisted members (not lost: they may come back), their names
+ * into names; returns how many.
+ */
+int  lch_elastic_drop_unlisted(struct lch_elastic *e, char *names,
+			       size_t len);
 /* Spares that would join now (fewer than MAX members), or 0. */
 int  lch_elastic_can_grow(const struct lch_elastic *e);
 /* Moves spares into the members up to MAX, names into names; a count. */

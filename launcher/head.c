@@ -210,7 +210,9 @@ struct head {
 	long long join_at;	/* --join-timeout: every node's facts by then */
 	int join_expired;	/* ... and some had not come */
 	int last_call;		/* MIN nodes were up (2: join_at moved) */
-	int regen;		/* stopped for hosts to join (discovery) */
+	int regen;		/* stopped for hosts to join (1) or leave (2),
+				   as --host-discovery says */
+	int unlisted_said;	/* said why unlisted hosts keep running */
 	long long ran_at;	/* when the plans went out, 0: not yet */
 	struct discovery disc;
 	/* hang forensics (stacks.h) */
@@ -1524,7 +1526,7 @@ elastic_arm(struct head *h)
 {
 	long long now = (long long)mst_now_ms();
 
-	h->join_expired = h->regen = h->last_call = 0;
+	h->join_expired = h->regen = h->last_call = h->unlisted_said = 0;
 	h->ran_at = 0;
 	h->join_at = h->el ? now + (long long)(h->o->join_timeout * 1000) : 0;
 	if (h->el && h->o->host_discovery && h->disc.pid == 0)
@@ -1719,9 +1721,54 @@ regen_for_join(struct head *h)
 	stop_job(h);
 }
 
+/* Nodes a generation keeps at least: its members but k, and spares. */
+static int
+elastic_keeps(const struct lch_elastic *e, int k)
+{
+	int room = e->max - (e->n - k);
+
+	return e->n - k + (e->nspare < room ? e->nspare : room);
+}
+
+/*
+ * Members --host-discovery no longer prints stop the generation for the
+ * next without them, while MIN remain (else said once: they stay).
+ */
+static void
+regen_for_leave(struct head *h, int k)
+{
+	const struct lch_elastic *e = h->el;
+	char names[512] = "";
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		if (e->m[i].unlisted) {
+			size_t l = strlen(names);
+
+			snprintf(names + l, sizeof(names) - l, "%s%.*s",
+			    l ? ", " : "", (int)(sizeof(names) - l > 8 ?
+			    sizeof(names) - l - 8 : 0), e->m[i].host);
+		}
+	if (elastic_keeps(e, k) < e->min) {
+		if (!h->unlisted_said)
+			lch_msg("--host-discovery no longer lists %s: kept, the "
+			    "job needs at least %d nodes (--nodes %d:%d)", names,
+			    e->min, e->min, e->max);
+		h->unlisted_said = 1;
+		return;
+	}
+	h->regen = 2;
+	lch_msg("--host-discovery no longer lists %s: stopping generation "
+	    "%d for the next without %s", names, e->generation,
+	    k == 1 ? "it" : "them");
+	stop_job(h);
+}
+
 static void
 elastic_tick(struct head *h)
 {
+	int k;
+
 	long long now = (long long)mst_now_ms();
 
 	if (h->el == NULL)
@@ -1741,6 +1788,8 @@ elastic_tick(struct head *h)
 	    h->nfacts < h->p->nnodes)
 		join_expired(h);
 	disc_tick(h, now);
+	if (!ending(h) && h->planned && (k = lch_elastic_unlisted(h->el)) > 0)
+		regen_for_leave(h, k);
 	if (!ending(h) && h->planned && lch_elastic_can_grow(h->el) &&
 	    now >= h->ran_at + disc_interval_ms(h))
 		regen_for_join(h);
@@ -1833,7 +1882,7 @@ elastic_again(struct head *h, int code)
 {
 	struct lch_elastic *e = h->el;
 	char names[1024];
-	int can, why;
+	int can, why, k;
 
 	lch_runrec_attempt_note(h->rr, "generation",
 	    cJSON_CreateNumber(e->generation));
@@ -1854,20 +1903,24 @@ elastic_again(struct head *h, int code)
 		}
 		why = 0;
 	} else if (h->regen) {
-		why = 1;
+		why = h->regen;
 	} else {
 		if (e->restarts >= h->o->max_restarts)
 			return 0;
 		e->restarts++;
-		why = 2;
+		why = 3;
 	}
+	if ((k = lch_elastic_unlisted(e)) > 0 && elastic_keeps(e, k) >= e->min &&
+	    lch_elastic_drop_unlisted(e, names, sizeof(names)) > 0)
+		lch_runrec_attempt_note(h->rr, "left", names_json(names));
 	elastic_fill(h);
 	lch_runrec_attempt_note(h->rr, "next", cJSON_CreateString(why == 0 ?
-	    "nodes lost" : why == 1 ? "hosts joined" : "a rank failed"));
+	    "nodes lost" : why == 1 ? "hosts joined" : why == 2 ?
+	    "hosts left" : "a rank failed"));
 	if (why == 0)
 		lch_msg("lost %s: generation %d goes on with %d node%s", names,
 		    e->generation + 1, e->n, e->n == 1 ? "" : "s");
-	else if (why == 2)
+	else if (why == 3)
 		lch_msg("restarting the job (%ld of %ld): generation %d on %d "
 		    "nodes", e->restarts, h->o->max_restarts, e->generation + 1,
 		    e->n);

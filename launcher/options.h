@@ -59,6 +59,7 @@ struct lch_opts {
 	long nodes_min, nodes_max;
 	double join_timeout;	/* --join-timeout S: the nodes come up */
 	char *host_discovery;	/* --host-discovery CMD, or NULL */
+	int hosts_discovered;	/* hosts came from it (no -H, --hostfile) */
 	double discovery_interval;	/* --discovery-interval S */
 	long ppn;		/* --procs-per-node; 0 = not given */
 	char *hosts_arg;	/* -H as given */

@@ -174,7 +174,7 @@ void lch_runrec_attempt_end(struct lch_runrec *rr, int code,
 
 /*
  * Adds key: val (taken) to the entry lch_runrec_attempt_end makes next
- * (elastic.h: "generation", "lost", "joined", "next").
+ * (elastic.h: "generation", "lost", "joined", "left", "next").
  */
 void lch_runrec_attempt_note(struct lch_runrec *rr, const char *key,
 			     struct cJSON *val);

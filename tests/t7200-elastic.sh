@@ -192,6 +192,39 @@ for a in json.load(open("'$T/run/run.json'"))["attempts"]:
     print(a.get("joined"), a["hosts"], a.get("next"))')" \
 "['127.0.0.1'] ['localhost'] hosts joined
 None ['localhost', '127.0.0.1'] None"
+# a host the discovery no longer prints leaves at the next generation
+# (Horovod's removed host); below MIN it stays, said once
+cat > $T/rank3.sh <<'EOF'
+#!/bin/sh
+mkdir -p $OUT
+echo "RANK=$RANK WORLD_SIZE=$WORLD_SIZE HOST=$MUSTER_HOST GEN=$MUSTER_GENERATION" > $OUT/g$MUSTER_GENERATION.r$RANK
+if [ "$MUSTER_GENERATION" = 0 ]; then
+	[ "$RANK" = 0 ] && { sleep 0.3; echo localhost:1 > $HOSTS.new; mv $HOSTS.new $HOSTS; }
+	exec sleep $HOLD
+fi
+exit 0
+EOF
+export HOSTS=$T/disc-hosts
+printf 'localhost:1\n127.0.0.1:1\n' > $HOSTS
+HOLD=20 LOSE="" FAIL="" run_el -x HOSTS -x HOLD --nodes 1:2 --discovery-interval 0.2 \
+	--host-discovery "cat $HOSTS" -- sh $T/rank3.sh
+is "unlisted host leaves: exit 0" $rc 0
+is "... generation 0 on both" "$(envs 0 | cut -d' ' -f1-3)" \
+"RANK=0 WORLD_SIZE=2 HOST=localhost
+RANK=1 WORLD_SIZE=2 HOST=127.0.0.1"
+is "... generation 1 without it" "$(envs 1)" "RANK=0 WORLD_SIZE=1 HOST=localhost GEN=1"
+ok_if "... said (took $ms ms)" grep -q "^muster: --host-discovery no longer lists 127.0.0.1: stopping generation 0 for the next without it$" $T/err
+is "... run.json: left, next" "$($PY -c 'import json
+for a in json.load(open("'$T/run/run.json'"))["attempts"]:
+    print(a.get("left"), a["hosts"], a.get("next"))')" \
+"['127.0.0.1'] ['localhost', '127.0.0.1'] hosts left
+None ['localhost'] None"
+printf 'localhost:1\n127.0.0.1:1\n' > $HOSTS
+HOLD=2 LOSE="" FAIL="" run_el -x HOSTS -x HOLD --nodes 2:2 --discovery-interval 0.2 \
+	--host-discovery "cat $HOSTS" -- sh $T/rank3.sh
+is "unlisted host below MIN: kept, the job ends as it is" \
+	"$rc $(echo $(ls $OUT)) $(grep -c 'no longer lists' $T/err)" "0 g0.r0 g0.r1 1"
+ok_if "... said once" grep -q "^muster: --host-discovery no longer lists 127.0.0.1: kept, the job needs at least 2 nodes (--nodes 2:2)$" $T/err
 # a failing command and junk: one line each, the job goes on as it is
 for disc in "exit 3:exited with code 3" "sleep 10:did not end within 0.4 s" \
 	"echo 'not a host line':line 1 'not a host line': expected host:slots"; do

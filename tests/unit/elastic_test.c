@@ -112,7 +112,51 @@ test_discovered_bad(void)
 	lch_opts_release(&o);
 }
 
+/* Hosts the discovery printed and no longer prints leave (not lost). */
+static void
+test_unlisted(void)
+{
+	struct lch_opts o;
+	struct lch_elastic e;
+	const char *first = "a:1\nb:1\nc:1\n", *then = "a:1\n";
+
+	opts(&o, "1:2", "x:1,y:1,z:1");	/* -H hosts: never unlisted */
+	lch_elastic_init(&e, &o);
+	CHECK_INT(lch_elastic_discovered(&e, first, strlen(first), err,
+	    sizeof(err)), 3);
+	CHECK_INT(lch_elastic_discovered(&e, then, strlen(then), err,
+	    sizeof(err)), 0);
+	CHECK_INT(lch_elastic_unlisted(&e), 0);	/* x, y run: from -H */
+	CHECK_INT(e.nspare, 2);			/* z, a: b, c are gone */
+	if (e.nspare == 2) {
+		CHECK_STR(e.spare[0].host, "z");
+		CHECK_STR(e.spare[1].host, "a");
+	}
+	/* a member from the discovery, then unlisted, then listed again */
+	e.n = 1;	/* y becomes a spare-less slot: y leaves the members */
+	free(e.m[1].host);
+	CHECK_INT(lch_elastic_fill(&e, names, sizeof(names)), 1);
+	CHECK_STR(names, "z");
+	e.m[1].disc = 1;
+	CHECK_INT(lch_elastic_discovered(&e, then, strlen(then), err,
+	    sizeof(err)), 0);
+	CHECK_INT(lch_elastic_unlisted(&e), 1);
+	CHECK_INT(lch_elastic_discovered(&e, "z\na\n", 4, err, sizeof(err)),
+	    0);
+	CHECK_INT(lch_elastic_unlisted(&e), 0);	/* printed again: stays */
+	CHECK_INT(lch_elastic_discovered(&e, then, strlen(then), err,
+	    sizeof(err)), 0);
+	CHECK_INT(lch_elastic_drop_unlisted(&e, names, sizeof(names)), 1);
+	CHECK_STR(names, "z");
+	CHECK_INT(e.n, 1);
+	CHECK_INT(e.nlost, 0);		/* not lost: may come back */
+	CHECK_INT(lch_elastic_discovered(&e, "z\n", 2, err, sizeof(err)), 1);
+	lch_elastic_release(&e);
+	lch_opts_release(&o);
+}
+
 TEST_LIST = {
+	{ "unlisted", test_unlisted },
 	{ "virtual", test_virtual },
 	{ "hosts", test_hosts },
 	{ "discovered_bad", test_discovered_bad },
