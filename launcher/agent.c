@@ -71,6 +71,8 @@ struct agent {
 	pid_t snap_pid;		/* the stack snapshotter (stacks.h), or 0 */
 	int snap_fd;		/* its records, -1: none */
 	struct lch_strbuf snap;	/* a partial line of them */
+	long long beat_at;	/* our next y record (beat_ms) */
+	long long heard_at;	/* the head's last line */
 };
 
 static void stop_all(struct agent *a, int sig);
@@ -583,7 +585,7 @@ control_line(struct agent *a, const char *line)
 		send_flight(a);
 	else if (cmd == LCH_REC_STACKS)
 		start_snapshot(a);
-	else
+	else if (cmd != LCH_REC_BEAT)	/* heard_at is set */
 		forward(a, sig);
 }
 
@@ -615,6 +617,7 @@ read_control(struct agent *a)
 		stop_all(a, SIGTERM);
 		return;
 	}
+	a->heard_at = (long long)mst_now_ms();
 	control_lines(a);
 }
 
@@ -830,13 +833,48 @@ start_worker(struct agent *a, struct wstate *ws)
 	}
 }
 
+/*
+ * The beats (records.h): a y record every beat_ms; a head unheard of
+ * for LCH_BEAT_MISSED beats is gone, as at EOF.
+ */
+static void
+beat(struct agent *a, long long now)
+{
+	char rec[32];
+	int n;
+
+	if (a->c->beat_ms <= 0 || a->c->direct || !a->ctl_open)
+		return;
+	if (now - a->heard_at > (long long)a->c->beat_ms * LCH_BEAT_MISSED) {
+		lch_msg("agent on %s: no word from the launcher for %.1f s "
+		    "(its host or the network is gone): stopping the ranks",
+		    a->c->host, (double)(now - a->heard_at) / 1000);
+		a->ctl_open = 0;
+		stop_all(a, SIGTERM);
+		return;
+	}
+	if (now < a->beat_at)
+		return;
+	a->beat_at = now + a->c->beat_ms;
+	n = snprintf(rec, sizeof(rec), "%c[%d] \n", LCH_REC_ALIVE, a->c->node);
+	lch_outq_add(&a->out[0], rec, (size_t)n);
+}
+
 static int
 poll_timeout(struct agent *a, long long now)
 {
 	long long t = -1;
 	int i;
 
-	if (a->stopping && a->kill_at)
+	if (a->c->beat_ms > 0 && !a->c->direct && a->ctl_open) {
+		long long b = a->beat_at - now, g = a->heard_at +
+		    (long long)a->c->beat_ms * LCH_BEAT_MISSED + 1 - now;
+
+		t = b < g ? b : g;
+		if (t < 0)
+			t = 0;
+	}
+	if (a->stopping && a->kill_at && (t < 0 || a->kill_at - now < t))
 		t = a->kill_at - now;
 	if (!a->stopping && a->term_at && (t < 0 || a->term_at - now < t))
 		t = a->term_at - now;
@@ -866,10 +904,13 @@ loop(struct agent *a)
 	int n, i, s, to, full;
 	long long now;
 
+	a->heard_at = (long long)mst_now_ms();
+	a->beat_at = a->heard_at + a->c->beat_ms;
 	while (a->running > 0) {
+		now = (long long)mst_now_ms();
+		beat(a, now);
 		flush_out(a);
 		(void)lch_metrics_flush(a->c->metrics);	/* direct mode */
-		now = (long long)mst_now_ms();
 		if (!a->stopping && a->term_at && now >= a->term_at)
 			stop_all(a, SIGTERM);
 		if (a->stopping && a->kill_at && now >= a->kill_at) {
@@ -1068,6 +1109,7 @@ plan_config(const struct lch_rec_plan *p, struct lch_agent_cfg *c)
 
 	c->host = p->host;
 	c->grace_ms = p->grace_ms;
+	c->beat_ms = (int)p->beat_ms;
 	c->log_dir = p->log_dir;
 	/* the head's folder, as mpirun's -wdir; else stay in $HOME */
 	if (p->cwd && chdir(p->cwd) != 0)

@@ -73,6 +73,9 @@ struct lch_agent_cfg {
 	int *gather_go;
 	/* direct mode: where the ranks' metric lines go, or NULL */
 	struct lch_metrics *metrics;
+	/* y records every beat_ms, the head's beats watched (records.h);
+	   0: neither */
+	int beat_ms;
 };
 
 struct lch_flight_snap;

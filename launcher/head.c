@@ -28,6 +28,7 @@
 #include "head.h"
 #include "mpi.h"
 #include "muster.h"
+#include "num.h"
 #include "outq.h"
 #include "plan.h"
 #include "embed.h"
@@ -101,6 +102,7 @@ struct node_state {
 	   shares (0: none), and at that node how many of them run still */
 	int gleader, gleft;
 	int gdone;		/* counted out of its leader's gleft */
+	long long heard;	/* its last record (y, or of its ranks) */
 };
 
 enum fail_kind {
@@ -167,6 +169,11 @@ struct head {
 	struct node_state *ns;	/* per node */
 	int nfacts;		/* nodes whose facts arrived */
 	int planned;		/* the plans went out (or never will) */
+	/* beats (records.h): beat_ms (0: none), our next "beat", since
+	   when we read the agents without a pause (their silence counts
+	   from then) */
+	long beat_ms;
+	long long beat_at, reading_since;
 	struct lch_outq out[2];	/* our stdout, stderr */
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
@@ -752,13 +759,16 @@ record(struct head *h, struct agent_proc *a, const char *line, size_t n)
 	struct lch_rec r;
 
 	if (lch_rec_decode_node(line, n, h->p->nnodes, &r) == 0) {
-		node_record(h, a, &r);
+		h->ns[r.rank].heard = (long long)mst_now_ms();
+		if (r.type != LCH_REC_ALIVE)
+			node_record(h, a, &r);
 		return;
 	}
 	if (lch_rec_decode(line, n, h->p->np, &r) != 0) {
 		out_line(h, 1, line, n);	/* not a record: pass it on */
 		return;
 	}
+	h->ns[h->p->ranks[r.rank].node_rank].heard = (long long)mst_now_ms();
 	if (a->nrec++ == 0 && a->early_len) {	/* the agent's, after all */
 		out_close(h, 1);
 		out_add(h, 1, a->early, a->early_len);
@@ -1316,7 +1326,8 @@ static void
 send_plans_to(struct head *h, struct agent_proc *a)
 {
 	struct lch_rec_plan_opts po = { h->cwd, (long)(h->o->grace * 1000),
-	    h->o->log_dir, NULL, h->metrics != NULL, h->fl != NULL };
+	    h->o->log_dir, NULL, h->metrics != NULL, h->fl != NULL,
+	    h->beat_ms };
 	char *plan;
 	int i, e;
 
@@ -1369,6 +1380,7 @@ send_plans(struct head *h)
 	int i;
 
 	h->planned = 1;
+	h->beat_at = h->reading_since = (long long)mst_now_ms();
 	if (!ending(h) && !h->p->all_local && !h->p->have_head) {
 		char me[256];
 
@@ -1960,6 +1972,89 @@ elastic_replan(struct head *h, struct lch_plan *plan, struct lch_rdv *rdv)
 }
 static long long stall_at(const struct head *h);
 
+/* LCH_BEAT_MS, or $MUSTER_HEARTBEAT_MS (tests: 0 none, 50 to 600000). */
+static long
+beat_ms(void)
+{
+	const char *v = getenv("MUSTER_HEARTBEAT_MS");
+	long ms;
+
+	if (v == NULL || *v == '\0')
+		return LCH_BEAT_MS;
+	if (mst_parse_long(v, 0, 600000, &ms) != 0 || (ms > 0 && ms < 50)) {
+		lch_msg("MUSTER_HEARTBEAT_MS '%.40s': expected 0 (none) or 50 to "
+		    "600000 ms: using %d", v, LCH_BEAT_MS);
+		return LCH_BEAT_MS;
+	}
+	return ms;
+}
+
+/*
+ * The beats (records.h), once the plans went out: "beat" to every agent
+ * each beat_ms; a node with ranks running unheard of for LCH_BEAT_MISSED
+ * beats while we read is lost (its host or the network is gone), and the
+ * job ends naming it (an elastic job goes on without it).
+ */
+static void
+beat_check(struct head *h, long long now, int reading)
+{
+	long long quiet = (long long)h->beat_ms * LCH_BEAT_MISSED, since;
+	struct failure *f = &h->fail;
+	int i;
+
+	if (h->beat_ms <= 0 || !h->planned || ending(h))
+		return;
+	if (now >= h->beat_at) {	/* reading or not: we are here */
+		send_cmd(h, LCH_REC_BEAT, 0);
+		h->beat_at = now + h->beat_ms;
+	}
+	if (!reading) {
+		h->reading_since = 0;
+		return;
+	}
+	if (h->reading_since == 0)
+		h->reading_since = now;
+	for (i = 0; i < h->p->nnodes; i++) {
+		since = h->ns[i].heard > h->reading_since ? h->ns[i].heard :
+		    h->reading_since;
+		if (node_ended(h, i) || now - since <= quiet)
+			continue;
+		h->ns[i].lost = 1;
+		gather_node_done(h, i);
+		f->kind = F_HOST;
+		f->code = 255;
+		f->rank = -1;
+		f->node = i;
+		f->host = h->p->nodes[i].host;
+		f->agent = &h->ag[h->ns[i].conn];
+		snprintf(f->msg, sizeof(f->msg), "node %d (host %s): no word "
+		    "from its agent for %.1f s (its host or the network is "
+		    "gone): lost", i, f->host, (double)(now - since) / 1000);
+		stop_job(h);
+		return;
+	}
+}
+
+/* When beat_check has something to do. */
+static long long
+beat_wake(const struct head *h, long long t, long long now)
+{
+	long long quiet = (long long)h->beat_ms * LCH_BEAT_MISSED, at;
+	int i;
+
+	if (h->beat_ms <= 0 || !h->planned || ending(h))
+		return t;
+	t = sooner(t, h->beat_at > now ? h->beat_at : now, now);
+	for (i = 0; i < h->p->nnodes && h->reading_since; i++) {
+		if (node_ended(h, i))
+			continue;
+		at = (h->ns[i].heard > h->reading_since ? h->ns[i].heard :
+		    h->reading_since) + quiet + 1;
+		t = sooner(t, at > now ? at : now, now);
+	}
+	return t;
+}
+
 static int
 poll_timeout(struct head *h)
 {
@@ -1980,6 +2075,7 @@ poll_timeout(struct head *h)
 	if (closed_unreaped(h))	/* see loop() */
 		t = sooner(t, now + REAP_POLL_MS, now);
 	t = elastic_wake(h, t, now);
+	t = beat_wake(h, t, now);
 	if (lch_progress_wait_ms(&h->pg) >= 0)	/* a redraw */
 		t = sooner(t, now + lch_progress_wait_ms(&h->pg), now);
 	if (h->slurm) {
@@ -2842,6 +2938,7 @@ loop(struct head *h)
 		n += 2;
 		live = 0;
 		full = out_full(h) && !(ending(h) && stalled(h));
+		beat_check(h, (long long)mst_now_ms(), !full);
 		for (i = 0; i < h->nag; i++) {
 			struct agent_proc *a = &h->ag[i];
 
@@ -3555,6 +3652,7 @@ lch_head_run(struct lch_opts *o)
 	h.p = &plan;
 	h.el = o->nodes_min ? &el : NULL;
 	h.disc.fd = -1;
+	h.beat_ms = beat_ms();
 	lch_outq_init(&h.out[0], 1, 1);
 	lch_outq_init(&h.out[1], 2, 1);
 	/* the agents enter it: the config's source_directory, else for

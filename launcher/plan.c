@@ -474,7 +474,7 @@ static int
 check_plan_lines(const struct lch_plan *p, const struct lch_opts *o)
 {
 	size_t argv_n = 0, bound, len;
-	struct lch_rec_plan_opts po = { NULL, 0, NULL, NULL, 0, 0 };
+	struct lch_rec_plan_opts po = { NULL, 0, NULL, NULL, 0, 0, 0 };
 	char *line;
 	int i, r;
 

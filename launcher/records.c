@@ -108,6 +108,8 @@ lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
 		cJSON_AddNumberToObject(j, "metrics", 1);
 	if (po->flight)
 		cJSON_AddNumberToObject(j, "flight", 1);
+	if (po->beat_ms > 0)
+		cJSON_AddNumberToObject(j, "beat_ms", (double)po->beat_ms);
 	add_place(j, &p->place);
 	while (p->argv[argc])
 		argc++;
@@ -136,6 +138,8 @@ lch_rec_ctl_encode(char *buf, enum lch_rec_ctl cmd, int sig)
 		snprintf(buf, LCH_REC_CTL_MAX, "flight\n");
 	else if (cmd == LCH_REC_STACKS)
 		snprintf(buf, LCH_REC_CTL_MAX, "stacks\n");
+	else if (cmd == LCH_REC_BEAT)
+		snprintf(buf, LCH_REC_CTL_MAX, "beat\n");
 	else
 		snprintf(buf, LCH_REC_CTL_MAX, "sig %d\n", sig);
 }
@@ -154,6 +158,8 @@ lch_rec_ctl_decode(const char *line, enum lch_rec_ctl *cmd, int *sig)
 		*cmd = LCH_REC_FLIGHT_GO;
 	else if (strcmp(line, "stacks") == 0)
 		*cmd = LCH_REC_STACKS;
+	else if (strcmp(line, "beat") == 0)
+		*cmd = LCH_REC_BEAT;
 	else if (strncmp(line, "sig ", 4) == 0 &&
 	    mst_parse_long(line + 4, 1, 64, &v) == 0) {
 		*cmd = LCH_REC_SIG;
@@ -231,7 +237,7 @@ lch_rec_decode_node(const char *line, size_t n, int nnodes, struct lch_rec *r)
 {
 	size_t i;
 
-	if (n < 4 || strchr("hngbG", line[0]) == NULL || line[0] == '\0' ||
+	if (n < 4 || strchr("hngbGy", line[0]) == NULL || line[0] == '\0' ||
 	    lch_rec_decode(line, n, nnodes, r) != 0)
 		return -1;
 	if (r->type == LCH_REC_LOST) {
@@ -449,6 +455,9 @@ lch_rec_plan_decode(const char *line, struct lch_rec_plan *p)
 	p->outputs = json_str(p->json, "outputs", NULL);
 	p->metrics = json_int(p->json, "metrics", 0) != 0;
 	p->flight = json_int(p->json, "flight", 0) != 0;
+	p->beat_ms = json_int(p->json, "beat_ms", 0);
+	if (p->beat_ms < 0)
+		p->beat_ms = 0;
 	if (decode_place(cJSON_GetObjectItem(p->json, "place"),
 	    &p->place) != 0)
 		return -2;

@@ -26,6 +26,12 @@
  *			agents ignore it
  *	flight		each agent with flight records (the plan's
  *			"flight") sends one q record per rank (below)
+ *	beat		the head is there (the plan's "beat_ms"): sent to
+ *			every connection each beat_ms once the plans went
+ *			out; an agent running ranks that hears nothing from
+ *			the head for LCH_BEAT_MISSED beats says so and stops
+ *			them as on EOF (a host cut off keeps nothing); a
+ *			relay passes it on
  *	stacks		take a stack snapshot of every rank of the node, all
  *			at once (stacks.h), without stopping them; the
  *			answer is k and K records, a K for every rank of
@@ -89,6 +95,8 @@
  * once its ranks ended (gather.h).  "metrics":1 (the head keeps a run
  * record) makes the agent give each rank a metrics FIFO (metrics.h:
  * MUSTER_METRICS) and send what the rank writes there as m records.
+ * "beat_ms":MS, optional, makes the agent send y records and watch the
+ * head's "beat" commands (above).
  * "flight":1 (the head keeps a run record) makes it create each rank's
  * flight record (flight.h: MUSTER_FLIGHT), libmuster's log of its
  * collectives, which "flight" asks it to send.
@@ -126,6 +134,13 @@
  * letter and R in decimal: a node index for h, n, g, b and G, else a
  * rank:
  *
+ *	y[I]			node I's agent is there: every beat_ms (the
+ *				plan's) while it runs ranks.  A node with ranks
+ *				running that the head hears nothing of (no y,
+ *				no record of its ranks) for LCH_BEAT_MISSED
+ *				beats, while the head reads, is lost: the head
+ *				ends the job naming it (an elastic job goes on
+ *				without it), as for an n record
  *	h[I] JSON		node I's facts (launcher/facts.h encodes them:
  *				address, interface, the free ports asked for,
  *				version, CPUs, clock); node I's first record
@@ -249,6 +264,7 @@ enum {
 	LCH_REC_STACK_END = 'K',	/* stacks.h */
 	LCH_REC_FACTS = 'h',		/* by node */
 	LCH_REC_LOST = 'n',		/* by node */
+	LCH_REC_ALIVE = 'y',		/* by node */
 	LCH_REC_GATHER = 'g',		/* by node: gather.h */
 	LCH_REC_GATHER_DATA = 'b',	/* by node: gather.h */
 	LCH_REC_GATHER_END = 'G'	/* by node: gather.h */
@@ -275,7 +291,11 @@ struct lch_rec_hello {
 enum lch_rec_ctl { LCH_REC_TERM, LCH_REC_KILL, LCH_REC_SIG,
 	LCH_REC_GATHER_GO,	/* "gather N": N in sig */
 	LCH_REC_FLIGHT_GO,	/* "flight" */
-	LCH_REC_STACKS };	/* "stacks" */
+	LCH_REC_STACKS,		/* "stacks" */
+	LCH_REC_BEAT };		/* "beat" */
+
+#define LCH_BEAT_MS 5000	/* the head's and agents' beat (torchrun's) */
+#define LCH_BEAT_MISSED 6	/* beats unheard: the other side is gone */
 
 /* --- the head's side: plan and commands out, records in --- */
 
@@ -289,6 +309,7 @@ struct lch_rec_plan_opts {
 	const char *outputs;	/* "outputs": the folder to gather (gather.h) */
 	int metrics;		/* "metrics": a FIFO per rank (metrics.h) */
 	int flight;		/* "flight": a flight record per rank */
+	long beat_ms;		/* "beat_ms": y records and beats; 0 none */
 };
 /* The plan line for node n, without its newline; malloc'ed. */
 char *lch_rec_plan_encode(const struct lch_plan *p, const struct lch_node *n,
@@ -339,6 +360,7 @@ struct lch_rec_plan {
 	const char *outputs;	/* "outputs" (gather.h), or NULL */
 	int metrics;		/* "metrics" (metrics.h) */
 	int flight;		/* "flight" (flight.h) */
+	long beat_ms;		/* "beat_ms", 0: absent */
 	int grace_ms;
 	struct lch_place_opts place;	/* "place"; topology borrowed */
 	char **argv;

@@ -149,6 +149,11 @@ test_commands(void)
 	CHECK_INT(lch_rec_ctl_decode("stacks", &cmd, &sig), 0);
 	CHECK_INT(cmd, LCH_REC_STACKS);
 	CHECK_INT(lch_rec_ctl_decode("stacks 1", &cmd, &sig), -1);
+	lch_rec_ctl_encode(line, LCH_REC_BEAT, 0);
+	CHECK_STR(line, "beat\n");
+	CHECK_INT(lch_rec_ctl_decode("beat", &cmd, &sig), 0);
+	CHECK_INT(cmd, LCH_REC_BEAT);
+	CHECK_INT(lch_rec_ctl_decode("beat 1", &cmd, &sig), -1);
 }
 
 /* A node's plan, from the head's encoder through the agent's decoder. */
@@ -356,6 +361,11 @@ test_node_records(void)
 	CHECK(strncmp(r.text, "{\"addr\":", 8) == 0);
 	/* node 2 of 2 nodes is none */
 	CHECK_INT(lch_rec_decode_node(sb.buf, sb.len - 1, 2, &r), -1);
+	/* the agent's beat: y[I] and a blank */
+	CHECK_INT(lch_rec_decode_node("y[1] ", 5, 2, &r), 0);
+	CHECK_INT(r.type, LCH_REC_ALIVE);
+	CHECK_INT(r.rank, 1);
+	CHECK_INT(lch_rec_decode_node("y[2] ", 5, 2, &r), -1);
 	lch_strbuf_reset(&sb);
 	lch_rec_add_lost(&sb, 5, LCH_REC_LOST_EARLY, 255, "ssh: connect: "
 	    "refused\nagain\n", 28);
