@@ -73,6 +73,7 @@ struct agent {
 	struct lch_strbuf snap;	/* a partial line of them */
 	long long beat_at;	/* our next y record (beat_ms) */
 	long long heard_at;	/* the head's last line */
+	long long beat_ran;	/* beat() last ran */
 };
 
 static void stop_all(struct agent *a, int sig);
@@ -845,6 +846,10 @@ beat(struct agent *a, long long now)
 
 	if (a->c->beat_ms <= 0 || a->c->direct || !a->ctl_open)
 		return;
+	/* we did not run (stopped, starved): the head may have spoken */
+	if (now - a->beat_ran > 2 * (long long)a->c->beat_ms)
+		a->heard_at = now;
+	a->beat_ran = now;
 	if (now - a->heard_at > (long long)a->c->beat_ms * LCH_BEAT_MISSED) {
 		lch_msg("agent on %s: no word from the launcher for %.1f s "
 		    "(its host or the network is gone): stopping the ranks",
@@ -904,7 +909,7 @@ loop(struct agent *a)
 	int n, i, s, to, full;
 	long long now;
 
-	a->heard_at = (long long)mst_now_ms();
+	a->heard_at = a->beat_ran = (long long)mst_now_ms();
 	a->beat_at = a->heard_at + a->c->beat_ms;
 	while (a->running > 0) {
 		now = (long long)mst_now_ms();

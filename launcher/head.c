@@ -173,7 +173,7 @@ struct head {
 	   when we read the agents without a pause (their silence counts
 	   from then) */
 	long beat_ms;
-	long long beat_at, reading_since;
+	long long beat_at, reading_since, beat_ran;
 	struct lch_outq out[2];	/* our stdout, stderr */
 	int sigfd[2];
 	struct failure fail;	/* fail.code 0: none yet */
@@ -1380,7 +1380,7 @@ send_plans(struct head *h)
 	int i;
 
 	h->planned = 1;
-	h->beat_at = h->reading_since = (long long)mst_now_ms();
+	h->beat_at = h->reading_since = h->beat_ran = (long long)mst_now_ms();
 	if (!ending(h) && !h->p->all_local && !h->p->have_head) {
 		char me[256];
 
@@ -2004,6 +2004,10 @@ beat_check(struct head *h, long long now, int reading)
 
 	if (h->beat_ms <= 0 || !h->planned || ending(h))
 		return;
+	/* we did not run (stopped, starved): the agents may have spoken */
+	if (now - h->beat_ran > 2 * (long long)h->beat_ms)
+		h->reading_since = 0;
+	h->beat_ran = now;
 	if (now >= h->beat_at) {	/* reading or not: we are here */
 		send_cmd(h, LCH_REC_BEAT, 0);
 		h->beat_at = now + h->beat_ms;
