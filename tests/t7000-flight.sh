@@ -96,6 +96,45 @@ is "... one report: the loop's collectives before it were progress" \
 	"$(grep -c 'no rank made progress' $T/err)" 1
 stop_job $job
 
+# --- issue 12's stall cases with --stall-timeout 2: one of 4 ranks
+# stopped inside the loop, one skipping a collective; the report names
+# the rank and the sequence number within S + 2 s of the stall, and the
+# run record holds every rank's stack
+# stall_case NAME ARGS REPORT: the loop with ARGS; REPORT, the line
+stall_case() {
+	R=$T/sc.$1
+	rm -rf $R
+	MUSTER_CHECK_ARGS=0 $MUSTER -n 4 --stall-timeout 2 --run-dir $R -- \
+		$LOOP $2 > $T/out 2> $T/err &
+	job=$!
+	i=0
+	while ! grep -q "^muster: $3" $T/err && [ $i -lt 300 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	t0=$(now_ms)
+	j=0
+	while [ -z "$(ls $R/stacks/*.txt 2>/dev/null)" ] && [ $j -lt 300 ]; do
+		sleep 0.05; j=$((j + 1))
+	done
+	t1=$(now_ms)
+	w=$(sed -n "s/^muster: .* waiting \([0-9.]*\) s; .*/\1/p" $T/err | head -1)
+	echo "# $1: reported after ${w:-?} s of the stall (S = 2 s), stacks saved $((t1 - t0)) ms later"
+	ok_if "stall ($1): the report names the rank and #" grep -q "^muster: $3" $T/err
+	ok_if "stall ($1): reported within S + 2 s (${w:-none} s)" \
+		awk -v w="${w:-99}" 'BEGIN { exit !(w <= 4.0) }'
+	f=$(ls $R/stacks/*.txt 2>/dev/null | head -1)
+	is "stall ($1): every rank's stack in the run record" \
+		"$(sed -n 's/^=== rank \([0-9]*\) (.*): \(taken\) ===$/\1:\2/p' "${f:-/dev/null}" | tr '\n' ' ')" \
+		"0:taken 1:taken 2:taken 3:taken "
+	ok_if "stall ($1): the waiting ranks' stacks are in the collective" \
+		[ "$(grep -c 'shm_barrier\|shm_wait\|allreduce' "${f:-/dev/null}")" -ge 3 ]
+	stop_job $job
+}
+stall_case stopped "-n 5000 -u 1000 -s 3:50" \
+	"allreduce #51 (float32 x 2): ranks 0-2 waiting [0-9.]* s; rank 3 has not entered it, last completed #50$"
+stall_case skipped "-n 20 -v -h -k 2:5" \
+	"rank 2 skipped #6: its allreduce #6 (float32 x [0-9]*) is the others' next, allreduce #7"
+
 # --- two virtual nodes (TCP between their leaders): the head's report
 # joins both agents' q records
 MUSTER_FLIGHT_ASK_MS=300 $MUSTER --nodes 2 --procs-per-node 2 -- \
