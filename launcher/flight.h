@@ -64,7 +64,8 @@ struct lch_flight_snap {
 	int rank, pid;
 	int64_t taken_ns;	/* CLOCK_MONOTONIC when read */
 	uint64_t head, last_started, last_completed;
-	int64_t progress_ns;
+	int64_t progress_ns;	/* last_started, progress_ns: the newest
+				 * entry's seq, start or end (flight_fmt.h) */
 	uint64_t wall_base_ns;
 	int torn;		/* entries still being written after retries
 				 * (left out) */

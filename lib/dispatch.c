@@ -200,7 +200,7 @@ mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root,
 {
 	double now = mst_now();
 	int rec = mst_flight != NULL;
-	struct mst_flight_slot fs = { NULL, 0 };
+	struct mst_flight_slot fs = { 0 };
 	struct mst_wait w;
 	muster_result rv = MUSTER_OK;
 

@@ -25,10 +25,12 @@
 /* The mapped header, or NULL when there is no record (the branch). */
 extern struct mst_flight_hdr *mst_flight;
 
-/* An entry being written: where, its seqlock word. */
+/* An entry being written: where, its seqlock word, what it holds. */
 struct mst_flight_slot {
 	struct mst_flight_entry *e;
 	uint32_t gen;
+	uint64_t seq;
+	int64_t t_start;
 };
 
 /*
@@ -58,6 +60,26 @@ mst_flight_close(struct mst_flight_entry *e, uint32_t g)
 	atomic_store_explicit(&e->gen, g + 1, memory_order_release);
 }
 
+/* An entry's what (flight_fmt.h): the four bytes as one word. */
+static inline uint32_t
+mst_flight_what(int op, int dtype, int redop, int state)
+{
+	union { struct { uint8_t b[4]; } s; uint32_t w; } u = { { {
+	    (uint8_t)op, (uint8_t)dtype, (uint8_t)redop, (uint8_t)state } } };
+
+	return u.w;
+}
+
+/* Its who or how: two 32-bit fields as one word. */
+static inline uint64_t
+mst_flight_pair(uint32_t first, uint32_t second)
+{
+	union { struct { uint32_t a, b; } s; uint64_t w; } u = { { first,
+	    second } };
+
+	return u.w;
+}
+
 /*
  * The start of a collective on c at now (mst_now() seconds): op an enum
  * mst_flight_op, the rest as the user called it (flight_fmt.h).
@@ -80,25 +102,21 @@ mst_flight_begin(struct mst_flight_slot *s, struct muster_comm *c, int op,
 	uint32_t g = mst_flight_open(e);
 
 	atomic_store_explicit(&h->head, i + 1, memory_order_relaxed);
-	MST_FLIGHT_PUT(e->op, (uint8_t)op);
-	MST_FLIGHT_PUT(e->dtype, (uint8_t)dtype);
-	MST_FLIGHT_PUT(e->redop, (uint8_t)redop);
-	MST_FLIGHT_PUT(e->state, (uint8_t)MST_FLIGHT_STARTED);
+	MST_FLIGHT_PUT(e->what, mst_flight_what(op, dtype, redop,
+	    MST_FLIGHT_STARTED));
 	MST_FLIGHT_PUT(e->idx, i);
 	MST_FLIGHT_PUT(e->seq, seq);
 	MST_FLIGHT_PUT(e->count, count);
-	MST_FLIGHT_PUT(e->comm, c->flight_id);
-	MST_FLIGHT_PUT(e->comm_size, (uint32_t)c->t.size);
-	MST_FLIGHT_PUT(e->extra, extra);
-	MST_FLIGHT_PUT(e->result, 0);
-	MST_FLIGHT_PUT(e->t_start_ns, t);
-	MST_FLIGHT_PUT(e->t_end_ns, 0);
+	MST_FLIGHT_PUT(e->who, mst_flight_pair(c->flight_id,
+	    (uint32_t)c->t.size));
+	MST_FLIGHT_PUT(e->how, mst_flight_pair(extra, 0));
+	MST_FLIGHT_PUT(e->t_start_ns, t);	/* t_end_ns: stale until
+						 * it ended (flight_fmt.h) */
 	mst_flight_close(e, g);
-	atomic_store_explicit(&h->last_started, seq, memory_order_relaxed);
-	atomic_store_explicit(&h->progress_ns, (uint64_t)t,
-	    memory_order_relaxed);
 	s->e = e;
 	s->gen = g + 1;
+	s->seq = seq;
+	s->t_start = t;
 }
 
 /* The end's time: CLOCK_MONOTONIC_COARSE's ns (out of line). */
@@ -112,25 +130,25 @@ static inline void
 mst_flight_end_at(struct mst_flight_slot *s, muster_result rv, int64_t t)
 {
 	struct mst_flight_entry *e = s->e;
-	int64_t t0;
 	uint32_t g;
 
 	/* another thread took the slot since (nring in flight): leave it */
 	if (atomic_load_explicit(&e->gen, memory_order_relaxed) != s->gen)
 		return;
-	if (t < (t0 = MST_FLIGHT_GET(e->t_start_ns)))
-		t = t0;
+	if (t < s->t_start)
+		t = s->t_start;
 	g = mst_flight_open(e);
-	MST_FLIGHT_PUT(e->state, (uint8_t)(rv == MUSTER_OK ?
-	    MST_FLIGHT_COMPLETED : MST_FLIGHT_FAILED));
-	MST_FLIGHT_PUT(e->result, (int32_t)rv);
+	if (__builtin_expect(rv == MUSTER_OK, 1)) {	/* result: 0 */
+		MST_FLIGHT_PUT(e->state, (uint8_t)MST_FLIGHT_COMPLETED);
+	} else {
+		MST_FLIGHT_PUT(e->state, (uint8_t)MST_FLIGHT_FAILED);
+		MST_FLIGHT_PUT(e->result, (int32_t)rv);
+	}
 	MST_FLIGHT_PUT(e->t_end_ns, t);
 	mst_flight_close(e, g);
 	if (rv == MUSTER_OK)
-		atomic_store_explicit(&mst_flight->last_completed,
-		    MST_FLIGHT_GET(e->seq), memory_order_relaxed);
-	atomic_store_explicit(&mst_flight->progress_ns, (uint64_t)t,
-	    memory_order_relaxed);
+		atomic_store_explicit(&mst_flight->last_completed, s->seq,
+		    memory_order_relaxed);
 }
 
 /*
