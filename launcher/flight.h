@@ -5,6 +5,8 @@
  *
  * With "flight":1 in its plan (records.h) the agent creates one record
  * per rank, "flight.R" in its private directory (metrics.h's, mode 0700,
+ * in /dev/shm unless $TMPDIR names another place: memory, as a page of
+ * a disk's file faults at the rank's next store once written back;
  * removed at its end, by its warden when it was killed), and names it in
  * the rank's MUSTER_FLIGHT; libmuster maps it at its first
  * communicator's init (lib/flightrec.h) and writes each collective's

@@ -172,6 +172,19 @@ $MUSTER -n 1 -- sh -c 'echo "flight=${MUSTER_FLIGHT:-none}"' 2>&1 |
 	sed 's/^\[0\] //' > $T/out
 ok_if "a run record: MUSTER_FLIGHT names the rank's record" \
 	grep -q "^flight=$TMPDIR/muster-metrics-.*/flight.0\$" $T/out
+# without $TMPDIR: in memory (metrics.h), not on /tmp's disk, and gone
+# at the end
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	env -u TMPDIR $MUSTER -n 1 -- sh -c 'echo "flight=$MUSTER_FLIGHT"; [ -f "$MUSTER_FLIGHT" ] && echo file' 2>&1 |
+		sed 's/^\[0\] //' > $T/out
+	ok_if "no \$TMPDIR: the record is in /dev/shm" sh -c \
+		"grep -q '^flight=/dev/shm/muster-metrics-[^/]*/flight.0\$' $T/out && grep -qx file $T/out"
+	d=$(sed -n 's|^flight=\(.*\)/flight.0$|\1|p' $T/out)
+	ok_if "... its directory goes at the end" sh -c "[ -n '$d' ] && [ ! -e '$d' ]"
+else
+	skip "no \$TMPDIR: the record is in /dev/shm" "not writable here"
+	skip "... its directory goes at the end" "not writable here"
+fi
 
 # --- bad input ---
 printf 'junk' > $T/junk
