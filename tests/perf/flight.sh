@@ -3,22 +3,24 @@
 # common/flight_fmt.h) costs an allreduce: muster-allreduce-perf, float32
 # sum, 8 B and 1 MiB, 2 and 4 ranks on this machine (shared memory),
 # with the record (the agent makes one per rank when the job keeps a run
-# record) and without (MUSTER_FLIGHT unset), in one job per rank count:
-# each rank runs R pairs of short runs, without then with, then with
-# then without (ABBA: neither gains from going first), so both see the
-# same load.  Per size: the medians of the out-of-place time without and
-# with, their ratio, the median of the pairs' ratios (drift between
-# pairs cancels), and the noise: the spread of the runs without (the
-# middle half, in % of their median), below which a difference cannot
-# be seen.  Then the record's own cost per collective
-# (tests/tools/flight_bench, best of 5 rounds: a start and a quick end,
-# what an 8 B allreduce pays; a timed end, one that waited or moved
-# 64 KiB) in % of the 8 B allreduce, the target being under 1%.
+# record) and without (MUSTER_FLIGHT unset), one short job per run, in
+# R pairs per size: without then with, then with then without (ABBA:
+# neither gains from going first), so both see the same load.  Per
+# size: the medians of the out-of-place time without and with, their
+# ratio, the best runs' (the least disturbed: on a loaded machine the
+# closest to the cost itself) and their ratio, the median of the pairs'
+# ratios (drift between pairs cancels), and the noise: the spread of the
+# runs without (the middle half, in % of their median), below which a
+# difference is not seen.  The load before and after.  Then the
+# record's own cost per collective (tests/tools/flight_bench, best of 5
+# rounds: a start and a quick end, what an 8 B allreduce pays; a timed
+# end, one that waited or moved 64 KiB) in % of the 8 B allreduce, the
+# target being under 1%.
 #
 # usage: sh tests/perf/flight.sh [-r PAIRS] [-n SMALL_ITERS]
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$PWD
-R=10 NS=20000
+R=20 NS=5000
 while getopts r:n: o; do
 	case $o in
 	r) R=$OPTARG ;; n) NS=$OPTARG ;;
@@ -37,43 +39,47 @@ T=$(mktemp -d /tmp/muster-perf-flight.XXXXXX) || exit 2
 trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
 export MUSTER_RUNS_DIR=$T/runs
 
-# What each rank runs: "@ with|without K" before each run (rank 0),
-# then the tool's table; a run that should have a record and has none
-# fails the job.
-cat > "$T/rank.sh" <<EOF
-[ -n "\${MUSTER_FLIGHT:-}" ] || { echo "NO RECORD" >&2; exit 1; }
-F=\$MUSTER_FLIGHT
-run() {	# with|without K
-	[ "\$MUSTER_RANK" = 0 ] && echo "@ \$1 \$2"
-	if [ \$1 = with ]; then
-		MUSTER_FLIGHT=\$F "$PERF" -b 8 -e 8 -n $NS -w 200 -c 0 &&
-		MUSTER_FLIGHT=\$F "$PERF" -b 1M -e 1M -n 40 -w 4 -c 0
+# run NP with|without SIZE ITERS: one job (one muster-allreduce-perf per
+# rank: successive inits in one job can race in the rendezvous, ESTATE),
+# its out-of-place time in us on stdout; a job that fails, or should
+# have a record and has none, says so on stderr and gives nothing
+run() {
+	if [ "$2" = with ]; then
+		set -- "$@" sh -c '[ -n "${MUSTER_FLIGHT:-}" ] || { echo "NO RECORD" >&2; exit 1; }; exec "$0" "$@"'
 	else
-		env -u MUSTER_FLIGHT "$PERF" -b 8 -e 8 -n $NS -w 200 -c 0 &&
-		env -u MUSTER_FLIGHT "$PERF" -b 1M -e 1M -n 40 -w 4 -c 0
+		set -- "$@" env -u MUSTER_FLIGHT
 	fi
+	np=$1 sz=$3 it=$4
+	shift 4
+	if ! (cd "$T" && "$MUSTER" -n "$np" -- "$@" "$PERF" -b "$sz" -e "$sz" \
+	    -n "$it" -w $((it / 50 + 1)) -c 0 > "$T/raw" 2>&1); then
+		echo "flight.sh: a $np-rank job failed:" >&2
+		grep -v '^\[[0-9]*\] #' "$T/raw" | tail -4 >&2
+		return 1
+	fi
+	sed -n 's/^\[0\] //p' "$T/raw" | awk '!/^#/ && NF >= 8 { print $6; exit }'
 }
-k=1
-while [ \$k -le $R ]; do
-	if [ \$((k % 2)) = 1 ]; then
-		run without \$k && run with \$k || exit 1
-	else
-		run with \$k && run without \$k || exit 1
-	fi
-	k=\$((k + 1))
-done
-EOF
 
-# one NP: "with|without K size time_us" lines of rank 0's runs
+# one NP: "with|without K size time_us" lines, K = 1..R ABBA pairs
 one() {
-	(cd "$T" && "$MUSTER" -n "$1" -- sh "$T/rank.sh" 2>&1) |
-	sed -n 's/^\[0\] //p' | awk '
-	$1 == "@" { how = $2; k = $3; next }
-	!/^#/ && NF >= 8 { print how, k, $1, $6 }'
+	k=1
+	while [ $k -le $R ]; do
+		for sz in 8 1048576; do
+			it=$NS
+			[ $sz = 8 ] || it=20
+			if [ $((k % 2)) = 1 ]; then order="without with"; else order="with without"; fi
+			for how in $order; do
+				t=$(run "$1" $how $sz $it) && [ -n "$t" ] &&
+				    echo "$how $k $sz $t"
+			done
+		done
+		k=$((k + 1))
+	done
 }
 
 # stats FILE: per size "size med_without med_with ratio pair_ratio spread%
-# best_without" (spread: the middle half of the runs without)
+# best_without best_with best_ratio" (spread: the middle half of the runs
+# without, in % of their median)
 stats() {
 	awk '
 	function med(s,   a, n, i, j, x) {
@@ -100,28 +106,31 @@ stats() {
 				o = o " " t[a]; w = w " " t[b]
 				r = r " " t[b] / t[a]
 			}
-			mw = med(w); mr = med(r); mo = med(o)
+			mw = med(w); lw = lo; mr = med(r); mo = med(o)
 			sp = mo > 0 ? 100 * (q3 - q1) / mo : 0
-			printf "%d %s %s %.4f %.4f %.1f %s\n", s, mo, mw,
-			    (mo > 0 ? mw / mo : 0), mr, sp, lo
+			printf "%d %s %s %.4f %.4f %.1f %s %s %.4f\n", s, mo,
+			    mw, (mo > 0 ? mw / mo : 0), mr, sp, lo, lw,
+			    (lo > 0 ? lw / lo : 0)
 		}
 	}' "$1" | sort -n
 }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "# flight record overhead, $(date -u +%FT%TZ), $(nproc) CPUs, load $(load)"
-echo "# muster-allreduce-perf float32 sum (out-of-place us), $R ABBA pairs per size, medians"
-printf '%5s %8s %10s %10s %8s %10s %8s\n' ranks bytes without with ratio pair_ratio noise
+echo "# muster-allreduce-perf float32 sum, out-of-place us: medians of $R ABBA pairs of runs"
+echo "# without/with the record, the best runs' (the least loaded), the median of the pairs'"
+echo "# ratios; noise: the middle half of the runs without, in % of their median"
+printf '%5s %8s %9s %9s %7s %9s %9s %7s %7s %6s\n' ranks bytes without with ratio best_wo best_w ratio pairs noise
 small2="" small4=""
 for np in 2 4; do
 	one "$np" > "$T/runs.$np"
-	if [ "$(awk 'END { print NR }' "$T/runs.$np")" -lt $((4 * R)) ]; then
-		echo "flight.sh: the $np-rank job gave $(awk 'END { print NR }' "$T/runs.$np") of $((4 * R)) results" >&2
-		exit 1
-	fi
-	stats "$T/runs.$np" | while read -r s o w r p sp lo; do
-		printf '%5d %8d %10s %10s %7.3fx %9.3fx %7s%%\n' "$np" "$s" \
-		    "$o" "$w" "$r" "$p" "$sp"
+	got=$(awk 'END { print NR }' "$T/runs.$np")
+	[ "$got" -gt 0 ] || exit 1
+	[ "$got" -lt $((4 * R)) ] &&
+		echo "# $np ranks: $((4 * R - got)) of $((4 * R)) runs failed (their pairs left out)"
+	stats "$T/runs.$np" | while read -r s o w r p sp lo lw lr; do
+		printf '%5d %8d %9s %9s %6.3fx %9s %9s %6.3fx %6.3fx %5s%%\n' \
+		    "$np" "$s" "$o" "$w" "$r" "$lo" "$lw" "$lr" "$p" "$sp"
 	done
 	m=$(stats "$T/runs.$np" | awk '$1 == 8 { print $2 }')
 	[ "$np" = 2 ] && small2=$m best2=$(stats "$T/runs.$np" |
