@@ -12,6 +12,11 @@
  * collective that waited or moved 64 KiB or more a coarse clock_gettime
  * (vDSO, CLOCK_MONOTONIC_COARSE): no lock, no atomic read-modify-write,
  * no system call, no call (inline; tests/perf/flight.sh measures it).
+ * What is left is 16 stores to lines in this CPU's cache (the start's
+ * 11: the entry, its seqlock word twice, head, c->flight_seq; the end's
+ * 5, last_completed one of them): about 5 ns on a
+ * core that retires one store per cycle, 10 ns with the coarse clock;
+ * under 1% of an allreduce of 0.5 us or more.
  */
 #ifndef MST_FLIGHTREC_H
 #define MST_FLIGHTREC_H
