@@ -28,7 +28,9 @@ while getopts r:n: o; do
 	   exit 2 ;;
 	esac
 done
-case $R$NS in *[!0-9]*) echo "flight.sh: -r and -n take numbers" >&2; exit 2 ;; esac
+case "$R.$NS" in
+*[!0-9.]* | .* | *. | 0.* | *.0) echo "flight.sh: -r and -n take numbers from 1 (got -r '$R' -n '$NS')" >&2; exit 2 ;;
+esac
 PERF=$ROOT/build/bin/muster-allreduce-perf
 BENCH=$ROOT/build/tests/flight_bench
 MUSTER=$ROOT/build/bin/muster
