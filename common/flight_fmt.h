@@ -22,9 +22,11 @@
  *   pid		0 until a process attached (no libmuster yet)
  *   head		entries ever written: entry i (0, 1, ...) is in
  *			slot i % nring, the newest in (head - 1) % nring
- *   last_started, last_completed	sequence numbers (below) of the
- *			communicator that last started one
- *   progress_ns	CLOCK_MONOTONIC ns of the last start or end
+ *   last_completed	the sequence number (below) of the last
+ *			collective completed (on any communicator)
+ *   last_started, progress_ns	not written since version 2 (a store
+ *			each was a tenth of the record's cost): the newest
+ *			entry's seq and time say them (launcher/flight.h)
  *   wall_base_ns	CLOCK_REALTIME - CLOCK_MONOTONIC at attach, ns:
  *			wall time of a monotonic t is t + wall_base_ns
  *
@@ -45,13 +47,18 @@
  *			1 for the next...) and its ranks
  *   extra		broadcast: the root; group: allreduces fused
  *   state		MST_FLIGHT_STARTED, _COMPLETED or _FAILED
- *   result		the muster_result of a failed one
- *   t_start_ns, t_end_ns	CLOCK_MONOTONIC; t_end_ns 0 until it ended,
- *			then CLOCK_MONOTONIC_COARSE's (the last tick: ms
- *			resolution), never before t_start_ns
+ *   result		the muster_result of a failed one, else 0
+ *   t_start_ns, t_end_ns	CLOCK_MONOTONIC; t_end_ns meaningless
+ *			while it is STARTED (the slot's previous entry's:
+ *			not cleared, a store less), then
+ *			CLOCK_MONOTONIC_COARSE's (the last tick: ms
+ *			resolution), never before t_start_ns; for a quick
+ *			one (under 64 KiB, never past its spin: it took
+ *			microseconds) t_start_ns, no clock read
  *
  * The writer never locks and never makes a system call: per change it
- * stores gen + 1, a release fence, the fields, then gen + 2 (release);
+ * stores gen + 1, a release fence, the fields (a start all but t_end_ns,
+ * an end state, t_end_ns and a failure's result), then gen + 2 (release);
  * a reader in another process copies the entry between two loads of gen
  * and keeps the copy only when both are equal and even (struct
  * mst_flight_entry's fields are read and written with relaxed atomics,
@@ -71,7 +78,7 @@
 
 #define MST_FLIGHT_ENV "MUSTER_FLIGHT"
 #define MST_FLIGHT_MAGIC 0x544847494c46534dULL	/* "MSFLIGHT" */
-#define MST_FLIGHT_VERSION 1
+#define MST_FLIGHT_VERSION 2	/* 2: last_started, progress_ns unused */
 #define MST_FLIGHT_HDR_SIZE 128
 #define MST_FLIGHT_RING 64		/* entries the agent's files hold */
 #define MST_FLIGHT_RING_MAX 4096	/* the most a reader takes */
@@ -98,12 +105,25 @@ struct mst_flight_hdr {
 	char pad[MST_FLIGHT_HDR_SIZE - 72];
 };
 
+/*
+ * The unions are the writer's: what it writes together is one store (a
+ * store was a nanosecond of the record's cost); readers read the fields.
+ */
 struct mst_flight_entry {
 	_Atomic uint32_t gen;
-	uint8_t op, dtype, redop, state;
+	union {
+		struct { uint8_t op, dtype, redop, state; };
+		uint32_t what;
+	};
 	uint64_t idx, seq, count;
-	uint32_t comm, comm_size, extra;
-	int32_t result;
+	union {
+		struct { uint32_t comm, comm_size; };
+		uint64_t who;
+	};
+	union {
+		struct { uint32_t extra; int32_t result; };
+		uint64_t how;
+	};
 	int64_t t_start_ns, t_end_ns;
 };
 

@@ -107,8 +107,11 @@ read_entry(const struct mst_flight_entry *e, struct lch_flight_ent *o)
 		atomic_thread_fence(memory_order_acquire);
 		g2 = atomic_load_explicit(&((struct mst_flight_entry *)e)->gen,
 		    memory_order_relaxed);
-		if (g1 == g2)
-			return 0;
+		if (g1 != g2)
+			continue;
+		if (o->state == MST_FLIGHT_STARTED)	/* the slot's last */
+			o->t_end_ns = 0;
+		return 0;
 	}
 	return -1;
 }
@@ -151,6 +154,23 @@ read_ring(const struct mst_flight_hdr *h, struct lch_flight_snap *s)
 	s->n = j;
 }
 
+/*
+ * What the writer leaves to us (flight_fmt.h): the last started and the
+ * last progress are the newest entry's (the newest whole one).
+ */
+static void
+derive_newest(struct lch_flight_snap *s)
+{
+	const struct lch_flight_ent *e;
+
+	if (s->n == 0)
+		return;
+	e = &s->e[s->n - 1];
+	s->last_started = e->seq;
+	s->progress_ns = e->state == MST_FLIGHT_STARTED ? e->t_start_ns :
+	    e->t_end_ns;
+}
+
 int
 lch_flight_read_fd(int fd, struct lch_flight_snap *s, char *err, size_t len)
 {
@@ -187,9 +207,8 @@ lch_flight_read_fd(int fd, struct lch_flight_snap *s, char *err, size_t len)
 		s->wall_base_ns = __atomic_load_n(&h->wall_base_ns,
 		    __ATOMIC_RELAXED);
 		read_ring(h, s);
-		s->last_started = atomic_load(&h->last_started);
+		derive_newest(s);
 		s->last_completed = atomic_load(&h->last_completed);
-		s->progress_ns = (int64_t)atomic_load(&h->progress_ns);
 	}
 	munmap(h, (size_t)st.st_size);
 	return 0;

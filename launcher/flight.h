@@ -5,6 +5,8 @@
  *
  * With "flight":1 in its plan (records.h) the agent creates one record
  * per rank, "flight.R" in its private directory (metrics.h's, mode 0700,
+ * in /dev/shm unless $TMPDIR names another place: memory, as a page of
+ * a disk's file faults at the rank's next store once written back;
  * removed at its end, by its warden when it was killed), and names it in
  * the rank's MUSTER_FLIGHT; libmuster maps it at its first
  * communicator's init (lib/flightrec.h) and writes each collective's
@@ -64,7 +66,8 @@ struct lch_flight_snap {
 	int rank, pid;
 	int64_t taken_ns;	/* CLOCK_MONOTONIC when read */
 	uint64_t head, last_started, last_completed;
-	int64_t progress_ns;
+	int64_t progress_ns;	/* last_started, progress_ns: the newest
+				 * entry's seq, start or end (flight_fmt.h) */
 	uint64_t wall_base_ns;
 	int torn;		/* entries still being written after retries
 				 * (left out) */

@@ -773,14 +773,28 @@ lch_metrics_where_path(void)
 
 /* --- the agent's side --- */
 
+/*
+ * /dev/shm before /tmp: the flight records are mapped shared, and a
+ * file's page on a disk is written back, then write-protected, and the
+ * rank's next store into it faults (and may wait for the disk).
+ */
+static const char *
+dir_base(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (tmp != NULL && *tmp == '/' && strlen(tmp) <= PATH_MAX - 64)
+		return tmp;
+	return access(LCH_METRICS_SHM_DIR, W_OK | X_OK) == 0 ?
+	    LCH_METRICS_SHM_DIR : "/tmp";
+}
+
 char *
 lch_metrics_dir_make(char *err, size_t len)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = dir_base();
 	char *dir;
 
-	if (tmp == NULL || *tmp != '/' || strlen(tmp) > PATH_MAX - 64)
-		tmp = "/tmp";
 	dir = lch_xasprintf("%s/muster-metrics-XXXXXX", tmp);
 	if (mkdtemp(dir) == NULL) {	/* mode 0700 */
 		snprintf(err, len, "cannot make a directory for the metrics "

@@ -4,8 +4,8 @@
  * Every rank (when the job keeps a record, runrec.h) finds in its
  * environment MUSTER_METRICS, the path of a FIFO its node's agent reads
  * (one per rank, "rank.R" in a private directory of the agent's, mode
- * 0700 under $TMPDIR or /tmp, removed when the agent ends, by its warden
- * when it was killed).  Any process of the rank may open it for writing,
+ * 0700 under $TMPDIR, else /dev/shm, else /tmp, removed when the agent
+ * ends, by its warden when it was killed).  Any process of the rank may open it for writing,
  * O_APPEND, and write lines; writers may come and go (the agent holds a
  * writer of its own, so one closing is no end).  A line written with one
  * write(2) of at most PIPE_BUF (4096) bytes is never mixed with another
@@ -136,9 +136,12 @@ const char *lch_metrics_where_path(void);
 /* --- the agent's side: a FIFO per rank --- */
 
 /*
- * A private directory for the FIFOs (mkdtemp, 0700, under $TMPDIR or
- * /tmp): malloc'ed path, or NULL with err set.
+ * A private directory for the FIFOs and the flight records (mkdtemp,
+ * 0700, under $TMPDIR when it is set, else LCH_METRICS_SHM_DIR when we
+ * may write there, else /tmp; memory, not a disk, for the records that
+ * ranks map: flight.h): malloc'ed path, or NULL with err set.
  */
+#define LCH_METRICS_SHM_DIR "/dev/shm"
 char *lch_metrics_dir_make(char *err, size_t len);
 /* Makes dir/rank.R (mkfifo 0600): malloc'ed path, or NULL with err set. */
 char *lch_metrics_fifo_make(const char *dir, int rank, char *err, size_t len);

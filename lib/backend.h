@@ -103,6 +103,9 @@ struct mst_wait {
 	 * check, or already done for this collective) */
 	const struct mst_desc *desc;
 	struct mst_fault fault;	/* out */
+	/* out: a wait went past its spin into the slow path, which calls
+	 * check (the flight record then reads the clock for the end) */
+	int waited;
 };
 
 #endif /* MST_BACKEND_H */

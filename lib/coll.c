@@ -139,7 +139,7 @@ muster_allreduce_cuda(const void *sendbuf, void *recvbuf, size_t count,
 {
 	const char *missing = mst_nccl_missing();
 	struct mst_nccl_job j;
-	struct mst_flight_slot fs;
+	struct mst_flight_slot fs = { 0 };
 	struct mst_fault f;
 	char key[128];
 	muster_result rv;

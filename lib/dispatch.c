@@ -113,11 +113,15 @@ hier_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	return MUSTER_OK;
 }
 
-/* The allreduce of mst_allreduce, started at now. */
-static muster_result
-allreduce_run(muster_comm *c, const void *send, void *recv, size_t count,
-	      muster_dtype dt, muster_op op, const struct mst_desc *d,
-	      double now)
+/*
+ * The allreduce of mst_allreduce, started at now; *waited (when not
+ * NULL, for the flight record) whether it waited past its spin.  Inlined
+ * in both callers, so the one without a record is today's code.
+ */
+static inline __attribute__((always_inline)) muster_result
+allreduce_w(muster_comm *c, const void *send, void *recv, size_t count,
+	    muster_dtype dt, muster_op op, const struct mst_desc *d,
+	    double now, int *waited)
 {
 	struct mst_wait w;
 	muster_result rv;
@@ -135,16 +139,42 @@ allreduce_run(muster_comm *c, const void *send, void *recv, size_t count,
 		rv = mst_shm_allreduce(c->shm, send, recv, count, dt, op, &w);
 	else
 		rv = hier_allreduce(c, send, recv, count, dt, op, &w);
+	if (waited != NULL)
+		*waited = w.waited;
 	return rv == MUSTER_OK ? rv : mst_fault_report(c, &w.fault);
 }
 
+/* Without a record: its own function, mst_allreduce's tail call. */
+static __attribute__((noinline)) muster_result
+allreduce_run(muster_comm *c, const void *send, void *recv, size_t count,
+	      muster_dtype dt, muster_op op, const struct mst_desc *d,
+	      double now)
+{
+	return allreduce_w(c, send, recv, count, dt, op, d, now, NULL);
+}
+
 /* What the flight record says of d (enum mst_kind is its op). */
-static void
+static inline void
 flight_begin(struct mst_flight_slot *s, muster_comm *c,
 	     const struct mst_desc *d, double now)
 {
 	mst_flight_begin(s, c, d->kind, d->dtype, d->op, d->count,
 	    d->kind == MST_K_GROUP ? d->nops : d->extra, now);
+}
+
+/*
+ * ... and its end: timed when it waited or moved much (flightrec.h);
+ * max_bytes is at least what it moved (count * 8 for an allreduce: a
+ * call to muster_dtype_size would cost more than the rest).
+ */
+static inline void
+flight_end(struct mst_flight_slot *s, muster_result rv, int waited,
+	   size_t max_bytes)
+{
+	if (waited || max_bytes >= MST_FLIGHT_TIMED_BYTES)
+		mst_flight_end(s, rv);
+	else
+		mst_flight_end_quick(s, rv);
 }
 
 muster_result
@@ -154,12 +184,13 @@ mst_allreduce(muster_comm *c, const void *send, void *recv, size_t count,
 	double now = mst_now();
 	struct mst_flight_slot fs;
 	muster_result rv;
+	int waited = 0;
 
 	if (__builtin_expect(mst_flight == NULL, 1))
 		return allreduce_run(c, send, recv, count, dt, op, d, now);
 	flight_begin(&fs, c, d, now);
-	rv = allreduce_run(c, send, recv, count, dt, op, d, now);
-	mst_flight_end(&fs, rv);
+	rv = allreduce_w(c, send, recv, count, dt, op, d, now, &waited);
+	flight_end(&fs, rv, waited, count * 8);
 	return rv;
 }
 
@@ -168,17 +199,18 @@ mst_node_bcast(muster_comm *c, void *buf, size_t bytes, int root,
 	       const struct mst_desc *d)
 {
 	double now = mst_now();
-	struct mst_flight_slot fs;
+	int rec = mst_flight != NULL;
+	struct mst_flight_slot fs = { 0 };
 	struct mst_wait w;
 	muster_result rv = MUSTER_OK;
 
-	if (mst_flight != NULL)
+	if (rec)
 		flight_begin(&fs, c, d, now);
 	mst_wait_init(&w, c, now + c->timeout);
 	w.desc = c->check_args ? d : NULL;
 	if (mst_shm_bcast(c->shm, buf, bytes, root, &w) != MUSTER_OK)
 		rv = mst_fault_report(c, &w.fault);
-	if (mst_flight != NULL)
-		mst_flight_end(&fs, rv);
+	if (rec)
+		flight_end(&fs, rv, w.waited, bytes);
 	return rv;
 }

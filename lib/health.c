@@ -86,6 +86,7 @@ job_check(struct mst_wait *w, double now)
 {
 	muster_comm *c = w->arg;
 
+	w->waited = 1;
 	if (c->boot.ops->poll_abort == NULL || now < c->next_job_check)
 		return MUSTER_OK;
 	c->next_job_check = now + 0.05;
@@ -102,6 +103,7 @@ mst_wait_init(struct mst_wait *w, muster_comm *c, double deadline)
 	w->check = job_check;
 	w->arg = c;
 	w->desc = NULL;
+	w->waited = 0;
 	w->fault.code = MUSTER_OK;
 	w->fault.kind = MST_FAULT_LOCAL;
 	w->fault.rank = -1;

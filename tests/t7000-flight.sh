@@ -64,6 +64,30 @@ ok_if "the head's report from the agents' q records" grep -q \
 stop_job $job
 ok_if "the job's end removes the records" sh -c "[ -z \"\$(ls $TMPDIR/muster-metrics-* 2>/dev/null)\" ]"
 
+# --- the end time of a collective that waited: the stopped rank goes
+# on; #51 took the others as long as it stayed stopped (a quick one's
+# end is its start, flightrec.h: a wait must read the clock)
+$MUSTER -n 4 -- sh -c "$LOOP -n 52 -u 1000 -s 3:50 && sleep 30" \
+	> $T/out 2> $T/err &
+job=$!
+ok_if "a stopped rank again (#51)" wait_report \
+	"rank 3 has not entered it, last completed #50"
+pid3=$($DUMP -q $(flights | grep 'flight\.3$') | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+sleep 0.6
+kill -CONT "$pid3"
+# #51's length on rank 0 in s once it ended (its q record's e:
+# [idx, seq, op, ..., -START_AGE, -END_AGE or null])
+took51() {
+	$DUMP -q $(flights | grep 'flight\.0$') | tr '[' '\n' |
+	awk -F'[],]' '$2 == 51 && $13 != "null" { print ($13 - $12) / 1e9 }'
+}
+i=0
+while [ $i -lt 80 ] && [ -z "$(took51)" ]; do sleep 0.05; i=$((i + 1)); done
+t=$(took51)
+ok_if "rank 0's #51 ended when rank 3 went on: ${t:-?} s >= 0.5 s" \
+	awk -v t="$t" 'BEGIN { exit !(t != "" && t >= 0.5) }'
+stop_job $job
+
 # --- a rank SIGSTOPped from outside, at whatever collective it was
 $MUSTER -n 4 -- $LOOP -n 200000 -u 200 > $T/out 2> $T/err &
 job=$!
@@ -187,6 +211,19 @@ $MUSTER -n 1 -- sh -c 'echo "flight=${MUSTER_FLIGHT:-none}"' 2>&1 |
 	sed 's/^\[0\] //' > $T/out
 ok_if "a run record: MUSTER_FLIGHT names the rank's record" \
 	grep -q "^flight=$TMPDIR/muster-metrics-.*/flight.0\$" $T/out
+# without $TMPDIR: in memory (metrics.h), not on /tmp's disk, and gone
+# at the end
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	env -u TMPDIR $MUSTER -n 1 -- sh -c 'echo "flight=$MUSTER_FLIGHT"; [ -f "$MUSTER_FLIGHT" ] && echo file' 2>&1 |
+		sed 's/^\[0\] //' > $T/out
+	ok_if "no \$TMPDIR: the record is in /dev/shm" sh -c \
+		"grep -q '^flight=/dev/shm/muster-metrics-[^/]*/flight.0\$' $T/out && grep -qx file $T/out"
+	d=$(sed -n 's|^flight=\(.*\)/flight.0$|\1|p' $T/out)
+	ok_if "... its directory goes at the end" sh -c "[ -n '$d' ] && [ ! -e '$d' ]"
+else
+	skip "no \$TMPDIR: the record is in /dev/shm" "not writable here"
+	skip "... its directory goes at the end" "not writable here"
+fi
 
 # --- bad input ---
 printf 'junk' > $T/junk

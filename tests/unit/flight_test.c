@@ -121,6 +121,24 @@ test_layout(void)
 	CHECK_INT(s.n, MST_FLIGHT_RING);
 	CHECK_INT(s.e[0].seq, 102 - MST_FLIGHT_RING + 1);
 	CHECK_INT(s.e[MST_FLIGHT_RING - 1].seq, 102);
+	/* started in a slot that held an ended one: no end time (the
+	 * writer leaves the old one there); a quick end is at its start */
+	mst_flight_begin(&fs, c, MST_FLIGHT_ALLREDUCE, MUSTER_FLOAT32,
+	    MUSTER_SUM, 2, 0, mst_now());
+	CHECK_INT(lch_flight_read(path, &s, err, sizeof(err)), 0);
+	CHECK_INT(s.e[s.n - 1].seq, 103);
+	CHECK_INT(s.e[s.n - 1].state, MST_FLIGHT_STARTED);
+	CHECK_INT(s.e[s.n - 1].t_end_ns, 0);
+	CHECK_INT(s.last_started, 103);
+	CHECK_INT(s.last_completed, 102);
+	CHECK_INT(s.progress_ns, s.e[s.n - 1].t_start_ns);
+	mst_flight_end_quick(&fs, MUSTER_OK);
+	CHECK_INT(lch_flight_read(path, &s, err, sizeof(err)), 0);
+	CHECK_INT(s.e[s.n - 1].state, MST_FLIGHT_COMPLETED);
+	CHECK_INT(s.e[s.n - 1].t_end_ns, s.e[s.n - 1].t_start_ns);
+	CHECK_INT(s.e[s.n - 1].result, 0);
+	CHECK_INT(s.last_completed, 103);
+	CHECK_INT(s.progress_ns, s.e[s.n - 1].t_end_ns);
 	free(c);
 }
 
@@ -186,7 +204,11 @@ writer(void *arg)
 
 		mst_flight_begin(&fs, c, 1 + (int)(next % 6), (int)(next % 10),
 		    (int)(next % 5), next * 3, (uint32_t)(next * 7), mst_now());
-		mst_flight_end(&fs, next % 11 ? MUSTER_OK : MUSTER_EPEER);
+		if (next % 2)	/* the timed end, and the quick one */
+			mst_flight_end(&fs, next % 11 ? MUSTER_OK : MUSTER_EPEER);
+		else
+			mst_flight_end_quick(&fs, next % 11 ? MUSTER_OK :
+			    MUSTER_EPEER);
 	}
 	return NULL;
 }
@@ -200,7 +222,9 @@ entry_whole(const struct lch_flight_ent *e)
 	    e->idx + 1 == e->seq &&
 	    (e->state == MST_FLIGHT_STARTED ? e->t_end_ns == 0 &&
 	    e->result == 0 : e->t_end_ns >= e->t_start_ns &&
-	    (e->state == MST_FLIGHT_FAILED) == (e->seq % 11 == 0));
+	    (e->seq % 2 || e->t_end_ns == e->t_start_ns) &&
+	    (e->state == MST_FLIGHT_FAILED) == (e->seq % 11 == 0) &&
+	    e->result == (e->seq % 11 ? 0 : MUSTER_EPEER));
 }
 
 static void
