@@ -570,20 +570,30 @@ report_shifted(const struct rview *v, int nv, uint32_t c, const char *pre,
 {
 	const struct lch_flight_snap *s;
 	const struct lch_flight_ent *m, *next;
-	int i, k;
+	int i, k, agreed, before;
 
 	for (i = 0; i < nv; i++) {
 		s = v[i].s;
-		for (k = 0; k < s->n; k++) {
+		for (k = agreed = 0; k < s->n; k++) {
 			if (s->e[k].comm != c ||
 			    (m = majority_at(v, nv, i, c, s->e[k].seq)) ==
-			    NULL || same_call(&s->e[k], m))
+			    NULL)
 				continue;
+			if (same_call(&s->e[k], m)) {
+				agreed = 1;
+				continue;
+			}
+			/* off from the first call kept, which is not #1: it
+			   began in calls the ring no longer holds */
+			before = !agreed && s->e[k].seq > 1;
 			next = majority_at(v, nv, i, c, s->e[k].seq + 1);
-			lch_strbuf_addf(out, "%srank %d %s #%llu: its ", pre,
+			lch_strbuf_addf(out, "%srank %d %s #%llu%s: its ", pre,
 			    v[i].rank, next && same_call(&s->e[k], next) ?
-			    "skipped" : "called another collective as",
-			    (unsigned long long)s->e[k].seq);
+			    before ? "skipped one at or before" : "skipped" :
+			    before ? "called another collective at or before" :
+			    "called another collective as",
+			    (unsigned long long)s->e[k].seq, before ?
+			    " (older calls are not kept)" : "");
 			add_coll(out, &s->e[k]);
 			lch_strbuf_addf(out, next && same_call(&s->e[k], next) ?
 			    " is the others' next, " : ", the others' ");

@@ -454,6 +454,20 @@ test_report_shifted(void)
 	    "6.0 s; rank 2 has not entered it, last completed #19\n"
 	    "rank 2 skipped #6: its allreduce #6 (float32 x 4) is the others' "
 	    "next, allreduce #7 (float32 x 4)\n");
+	/* the same 99 calls in: the record keeps the last 41, the shift
+	   began before them */
+	for (r = 0; r < 4; r++) {
+		mk(r, MST_FLIGHT_ALLREDUCE, MUSTER_FLOAT32, 4, 99,
+		    r == 2 ? 0 : 100, 6);
+		for (k = 0; k < snaps[r].n; k++)
+			snaps[r].e[k].count = 4 + (snaps[r].e[k].seq - 1 +
+			    (r == 2 && snaps[r].e[k].seq >= 6)) % 3;
+	}
+	report_is(4, "allreduce #100 (float32 x 4): ranks 0,1,3 waiting "
+	    "6.0 s; rank 2 has not entered it, last completed #99\n"
+	    "rank 2 skipped one at or before #59 (older calls are not kept): "
+	    "its allreduce #59 (float32 x 6) is the others' next, allreduce "
+	    "#60 (float32 x 6)\n");
 }
 
 TEST_LIST = {
