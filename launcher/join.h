@@ -36,7 +36,8 @@
  * (the secret: the file's first line).  The secret never travels; a fresh
  * nonce per connection makes an answer useless twice.  The head checks
  * the MAC in constant time, then the job and the name (a host that is a
- * node, a spare or lost already is refused), and replies
+ * node, a spare or lost already is refused; a name that does not resolve
+ * at the head is replaced by the joiner's address, said so), and replies
  *
  *	{"ok":1,"job":ID}	or	{"error":WHY}
  *

@@ -154,8 +154,9 @@ ok_if "the head said the wrong secret in one line" grep -q \
 	"^muster: --join from 127.0.0.1:[0-9]*: wrong secret (its MAC does not match the job's secret file): refused$" $T/err
 
 # --- a joiner killed while it waits as a spare: dropped, the job ends well
+# (a name that does not resolve here: it joins as its address)
 start_job --nodes 1:2 -H localhost:1 --discovery-interval 30 -- sh -c 'sleep 2; echo $WORLD_SIZE'
-join_bg 127.0.0.1 --secret-file $T/run/secret
+join_bg nosuch.invalid --secret-file $T/run/secret
 for i in $(seq 100); do grep -q 'joined' $T/err && break; sleep 0.05; done
 kill $jpid
 wait $jpid
@@ -164,6 +165,8 @@ wait $mpid
 rc=$?
 is "spare joiner killed: it exits 143, the job 0 on one node" "$jrc $rc $(cat $T/out)" "143 0 [0] 1"
 ok_if "... the head says it is no spare now" grep -q '^muster: host 127.0.0.1 left (its muster --join ended): no longer a spare$' $T/err
+ok_if "... an unknown name joined as its address" grep -q \
+	'^muster: --join from 127.0.0.1:[0-9]*: host nosuch.invalid is not a name known here: it joins as 127.0.0.1$' $T/err
 
 # --- a joiner killed while its agent runs: a lost node, the job goes on
 cat > $T/rank3.sh <<'EOF'
