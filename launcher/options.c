@@ -15,6 +15,7 @@
 #include "muster.h"
 #include "netaddr.h"
 #include "elastic.h"
+#include "join.h"
 #include "num.h"
 #include "options.h"
 #include "strbuf.h"
@@ -1903,6 +1904,31 @@ finish_elastic(struct lch_opts *o)
 	return 0;
 }
 
+/*
+ * The launcher's side of --join (join.h): --slots is a joiner's,
+ * --secret-file an elastic job's, and one that exists must be readable.
+ */
+static int
+finish_join_opts(const struct lch_opts *o)
+{
+	char secret[LCH_JOIN_SECRET_MAX + 2], err[PATH_MAX + 300];
+
+	if (o->slots > 0)
+		return lch_msg("--slots %ld: for a host that joins (muster "
+		    "--join); the job's hosts take -H host:%ld", o->slots,
+		    o->slots), -1;
+	if (o->secret_file && !o->nodes_min)
+		return lch_msg("--secret-file: only for an elastic job "
+		    "(--nodes MIN:MAX), which hosts join with muster --join"),
+		    -1;
+	if (o->secret_file && access(o->secret_file, F_OK) == 0 &&
+	    lch_join_secret_read(o->secret_file, secret, sizeof(secret), err,
+	    sizeof(err)) < 0)
+		return lch_msg("--secret-file: %s", err), -1;
+	memset(secret, 0, sizeof(secret));
+	return 0;
+}
+
 /* --config, then --hostfile (once the config may have named one). */
 static int
 finish_sources(struct lch_opts *o)
@@ -2192,6 +2218,8 @@ lch_opts_finish(struct lch_opts *o)
 		    "MIN:MAX)");
 		return -1;
 	}
+	if (finish_join_opts(o) != 0)
+		return -1;
 	if (o->nodes_min)
 		return finish_elastic(o);
 	if (lch_opts_ps_mode(o)) {

@@ -39,6 +39,11 @@ bad "--join: --nodes is the job's to choose" --join tcp://127.0.0.1:9 \
 bad "--slots '0': expected a whole number from 1 to" --join tcp://127.0.0.1:9 \
 	--secret-file $T/sec --slots 0
 bad "--secret-file '': expected a file" --join tcp://127.0.0.1:9 --secret-file ''
+# the launcher's side
+bad "--slots 2: for a host that joins (muster --join)" --slots 2 -- $P
+bad "--secret-file: only for an elastic job (--nodes MIN:MAX)" --secret-file $T/sec -- $P
+bad "--secret-file: secret file '$T/empty': empty" --nodes 1:2 -H localhost \
+	--secret-file $T/empty -- $P
 # nothing listens there: one line, exit 1
 $MUSTER --join tcp://127.0.0.1:9 --secret-file $T/sec > $T/out 2> $T/err
 is "no head there: exit 1, one line" "$? $(grep -c . $T/err) $(cat $T/err)" \
