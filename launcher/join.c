@@ -440,22 +440,6 @@ join_refuse(struct lch_joinsrv *s, int k, const char *host, const char *why)
 	pend_drop(s, k, 0);
 }
 
-/* Whether name resolves here to an IPv4 address. */
-static int
-resolves(const char *name)
-{
-	struct addrinfo hints, *res = NULL;
-	int ok;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	ok = getaddrinfo(name, NULL, &hints, &res) == 0;
-	if (res)
-		freeaddrinfo(res);
-	return ok;
-}
-
 /* Pending connection k answered with line (n bytes). */
 static void
 join_answer(struct lch_joinsrv *s, int k, const char *line, size_t n)
@@ -471,14 +455,6 @@ join_answer(struct lch_joinsrv *s, int k, const char *line, size_t n)
 	    sizeof(host), &slots, why, sizeof(why)) != 0) {
 		join_refuse(s, k, NULL, why);
 		return;
-	}
-	if (!resolves(host)) {	/* the plan routes toward its name */
-		char addr[64];
-
-		sock_name(p->fd, 0, why, sizeof(why), addr, sizeof(addr));
-		lch_msg("--join from %s: host %s is not a name known here: it "
-		    "joins as %s", p->peer, host, addr);
-		snprintf(host, sizeof(host), "%s", addr);
 	}
 	if (s->admit && s->admit(s->arg, host, slots, why, sizeof(why)) != 0) {
 		join_refuse(s, k, host, why);

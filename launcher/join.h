@@ -36,8 +36,7 @@
  * (the secret: the file's first line).  The secret never travels; a fresh
  * nonce per connection makes an answer useless twice.  The head checks
  * the MAC in constant time, then the job and the name (a host that is a
- * node, a spare or lost already is refused; a name that does not resolve
- * at the head is replaced by the joiner's address, said so), and replies
+ * node, a spare or lost already is refused), and replies
  *
  *	{"ok":1,"job":ID}	or	{"error":WHY}
  *
@@ -56,6 +55,12 @@
  * joiner waits for its agent and exits N.  The control connection ending
  * (the joiner killed, Ctrl-C: it stops its agent first) loses the host
  * as any other: its node is lost, the host never used again.
+ *
+ * NAME is the node's host in the plan, as -H's are: it must resolve at
+ * the head (the plan routes toward it; names are not looked up while the
+ * job runs, as a lookup there would hold the head's loop), else the
+ * generation that takes it in has no route toward it.  A joiner under
+ * another name sets SLURMD_NODENAME (lch_node_name).
  */
 #ifndef LCH_JOIN_H
 #define LCH_JOIN_H
