@@ -19,6 +19,7 @@
 static void
 member_set(struct lch_member *m, const char *host, int slots, int id)
 {
+	memset(m, 0, sizeof(*m));
 	m->host = lch_xstrdup(host);
 	m->slots = slots;
 	m->id = id;
@@ -405,4 +406,47 @@ lch_elastic_drop_unlisted(struct lch_elastic *e, char *names, size_t len)
 	}
 	e->n = k;
 	return dropped;
+}
+
+int
+lch_elastic_join(struct lch_elastic *e, const char *host, int slots,
+		 char *why, size_t len)
+{
+	int i;
+
+	for (i = 0; i < e->nlost; i++)
+		if (strcmp(e->lost[i], host) == 0) {
+			snprintf(why, len, "host %s was lost by this job, "
+			    "which does not use it again", host);
+			return -1;
+		}
+	if (e->virt || known(e, host)) {
+		snprintf(why, len, e->virt ? "the job runs on virtual nodes "
+		    "of its own machine" : "host %s is a node of this job "
+		    "already", host);
+		return -1;
+	}
+	e->spare = lch_xrealloc(e->spare, (size_t)(e->nspare + 1) *
+	    sizeof(*e->spare));
+	member_set(&e->spare[e->nspare++], host, slots, -1);
+	return 0;
+}
+
+int
+lch_elastic_lose_spare(struct lch_elastic *e, const char *host)
+{
+	int i;
+
+	for (i = 0; i < e->nspare; i++)
+		if (strcmp(e->spare[i].host, host) == 0)
+			break;
+	if (i == e->nspare)
+		return 0;
+	e->lost = lch_xrealloc(e->lost, (size_t)(e->nlost + 1) *
+	    sizeof(*e->lost));
+	e->lost[e->nlost++] = e->spare[i].host;
+	memmove(e->spare + i, e->spare + i + 1, (size_t)(e->nspare - i - 1) *
+	    sizeof(*e->spare));
+	e->nspare--;
+	return 1;
 }

@@ -56,6 +56,16 @@
  * not mix.  The embedded rendezvous then listens on every interface from
  * the start (embed.h), so that hosts that join reach it.
  *
+ * A host joins on its own with `muster --join tcp://HOST:PORT` (join.h:
+ * the job's join port, its secret file, the protocol): the head admits
+ * it as a spare (lch_elastic_join) and it joins as a discovered host
+ * does, once the generation has run --discovery-interval (the same
+ * lch_elastic_can_grow / lch_elastic_fill).  Its node's agent is not
+ * started by the head: the joiner starts it each generation that has
+ * the host, and it dials back (slurm.h's dial-in, through head.c's
+ * struct step).  A joiner that goes away while a spare is lost
+ * (lch_elastic_lose_spare); while its node runs, the node is lost.
+ *
  * The world size follows the nodes: --procs-per-node P on every node,
  * else each host's slots, else 1 per node (-n is refused).
  */
@@ -145,5 +155,14 @@ int  lch_elastic_fill(struct lch_elastic *e, char *names, size_t len);
  */
 int  lch_elastic_discovered(struct lch_elastic *e, const char *text,
 			    size_t len, char *err, size_t errlen);
+
+/*
+ * A host that joined (join.h) becomes a spare: 0, or -1 with why (it is
+ * a member or a spare already, it was lost, the nodes are virtual).
+ */
+int  lch_elastic_join(struct lch_elastic *e, const char *host, int slots,
+		      char *why, size_t len);
+/* A spare that went away is lost (never used again): 1, or 0 (no spare). */
+int  lch_elastic_lose_spare(struct lch_elastic *e, const char *host);
 
 #endif /* LCH_ELASTIC_H */

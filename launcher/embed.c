@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "embed.h"
+#include "join.h"
 #include "rdv_client.h"
 #include "rdv_proto.h"
 #include "server.h"
@@ -76,7 +77,8 @@ start_embedded(struct lch_rdv *r, const struct lch_opts *o, struct lch_plan *p)
 
 	memset(&so, 0, sizeof(so));
 	/* hosts may join an elastic job later (elastic.h): every interface */
-	so.bind = p->all_local && !o->host_discovery ? "tcp://127.0.0.1:0" :
+	so.bind = p->all_local && !o->host_discovery && !lch_join_wanted(o) ?
+	    "tcp://127.0.0.1:0" :
 	    "tcp://0.0.0.0:0";
 	so.verbose = o->verbose;
 	so.create = RDV_CREATE_NONE;	/* only we register, in-process */

@@ -26,6 +26,7 @@
 #include "gather.h"
 #include "metrics.h"
 #include "head.h"
+#include "join.h"
 #include "mpi.h"
 #include "muster.h"
 #include "num.h"
@@ -222,6 +223,8 @@ struct head {
 	int unlisted_said;	/* said why unlisted hosts keep running */
 	long long ran_at;	/* when the plans went out, 0: not yet */
 	struct discovery disc;
+	struct lch_joinsrv *joins;	/* --join's port (join.h), or NULL */
+	int ndial;		/* connections that dial in: Slurm's, joiners' */
 	/* hang forensics (stacks.h) */
 	long long last_progress;	/* the job's last progress, 0: none */
 	long long *last_out;	/* per rank: its last output, 0: none */
@@ -2082,7 +2085,9 @@ poll_timeout(struct head *h)
 	t = beat_wake(h, t, now);
 	if (lch_progress_wait_ms(&h->pg) >= 0)	/* a redraw */
 		t = sooner(t, now + lch_progress_wait_ms(&h->pg), now);
-	if (h->slurm) {
+	if (h->joins)
+		t = sooner(t, lch_joinsrv_wake(h->joins), now);
+	if (h->ndial) {
 		int k;
 
 		t = sooner(t, h->st.stop_at, now);
@@ -2528,7 +2533,7 @@ step_dialin(struct head *h, int k)
 	memcpy(peer, d->peer, sizeof(peer));
 	dialin_drop(st, k, 1);	/* d is another connection's now */
 	a->dialled = 1;
-	if (++st->ndialled == h->nag)
+	if (++st->ndialled == h->ndial)
 		close_fd(&st->listen_fd);
 	if (ending(h)) {	/* too late: it sees EOF and ends */
 		close(fd);
@@ -2839,7 +2844,7 @@ step_pollfds(struct head *h, struct pollfd *pfd)
 	struct step *st = &h->st;
 	int n = 0, k;
 
-	if (!h->slurm)
+	if (!h->ndial)
 		return 0;
 	pfd[n++] = (struct pollfd){ st->listen_fd, POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ st->err_fd, POLLIN, 0 };
@@ -2896,6 +2901,168 @@ step_release(struct head *h)
 }
 
 /*
+ * --- hosts that joined with muster --join (join.h): their nodes dial
+ * in as a Slurm step's do, through h->st's port and token ---
+ */
+
+/* Whether node i of the plan is a host that joined. */
+static int
+node_joined(const struct head *h, int i)
+{
+	return h->joins && !h->slurm &&
+	    lch_joinsrv_find(h->joins, h->p->nodes[i].host) >= 0;
+}
+
+/* A joined host's node is lost: its joiner went away, or cannot be told. */
+static void
+joined_lost(struct head *h, struct agent_proc *a)
+{
+	int node = a->node->index, fd = a->out_fd >= 0 ? a->out_fd : a->in_fd;
+
+	if (a->done || (a->reaped && !a->dialled))
+		return;
+	h->ns[node].lost = 1;	/* whatever its ranks say now */
+	if (a->dialled && fd >= 0)	/* the agent sees EOF, and ends */
+		(void)shutdown(fd, SHUT_RDWR);
+	else if (!a->dialled)
+		a->reaped = 1;
+	host_failure(h, a, node, "host %s left the job (its muster --join "
+	    "ended)", a->node->host);
+}
+
+/* The generation's joined hosts are told to start their agents. */
+static void
+join_start(struct head *h)
+{
+	struct step *st = &h->st;
+	char err[256];
+	int i, k, port = 0;
+
+	if ((st->listen_fd = lch_dial_listen("0.0.0.0", &port, err,
+	    sizeof(err))) < 0 || lch_dial_token(st->token) != 0) {
+		lch_msg("the joined hosts' agents' port: %s", st->listen_fd < 0 ?
+		    err : strerror(errno));
+		close_fd(&st->listen_fd);
+	}
+	snprintf(st->where, sizeof(st->where), "%d", port);
+	for (i = 0; i < h->nag; i++) {
+		struct agent_proc *a = &h->ag[i];
+
+		if (!a->dial)
+			continue;
+		k = lch_joinsrv_find(h->joins, a->node->host);
+		if (st->listen_fd < 0 || lch_joinsrv_start(h->joins, k,
+		    h->el->generation, st->token, port) != 0)
+			joined_lost(h, a);
+		else if (h->o->verbose)
+			lch_msg("node %d (%s): its agent starts (muster --join) "
+			    "and dials port %d", a->node->index, a->node->host,
+			    port);
+	}
+}
+
+/* join.h's admit: a host that joined is a spare of the elastic job. */
+static int
+join_admit(void *arg, const char *host, long slots, char *why, size_t len)
+{
+	struct head *h = arg;
+
+	return lch_elastic_join(h->el, host, (int)slots, why, len);
+}
+
+/* join.h's left: joiner k's connection ended. */
+static void
+join_left(void *arg, int k)
+{
+	struct head *h = arg;
+	const char *host = h->joins->j[k].host;
+	int i;
+
+	if (lch_elastic_lose_spare(h->el, host)) {
+		lch_msg("host %s left (its muster --join ended): no longer a "
+		    "spare", host);
+		return;
+	}
+	for (i = 0; i < h->nag; i++)
+		if (h->ag[i].dial && strcmp(h->ag[i].node->host, host) == 0)
+			joined_lost(h, &h->ag[i]);
+}
+
+/* Answers not given in time; joined agents that will not dial in now. */
+static void
+join_tick(struct head *h)
+{
+	int i;
+
+	if (h->joins == NULL)
+		return;
+	lch_joinsrv_tick(h->joins, (long long)mst_now_ms());
+	if (!ending(h) || h->slurm)
+		return;
+	for (i = 0; i < h->nag; i++)
+		if (h->ag[i].dial && !h->ag[i].dialled && !h->ag[i].reaped)
+			h->ag[i].reaped = 1;	/* agent_done follows */
+}
+
+/*
+ * The join port of an elastic job that has room (join.h): said once,
+ * in run.json as "join".  Without a secret file or an address, none.
+ */
+static void
+join_open(struct head *h, const struct lch_plan *p)
+{
+	char secret[LCH_JOIN_SECRET_MAX + 2], addr[64], err[300], *path;
+	int rc, local;
+
+	if (h->el == NULL || !lch_join_wanted(h->o))
+		return;
+	rc = lch_join_secret(h->o, lch_runrec_dir(h->rr), p->secret, secret,
+	    sizeof(secret), &path);
+	if (rc != 0) {
+		if (rc > 0 && h->o->verbose)
+			lch_msg("no run record and no --secret-file: hosts "
+			    "cannot join with muster --join");
+		free(path);
+		return;
+	}
+	if ((local = lch_join_address(h->o, p->have_head && !p->all_local ?
+	    p->head.addr : NULL, addr, sizeof(addr)) != 0))
+		snprintf(addr, sizeof(addr), "127.0.0.1");
+	h->joins = lch_xcalloc(1, sizeof(*h->joins));
+	if (lch_joinsrv_open(h->joins, addr, secret, strlen(secret),
+	    p->job_id, err, sizeof(err)) != 0) {
+		lch_msg("--join's port: %s: hosts cannot join", err);
+		free(h->joins);
+		h->joins = NULL;
+		free(path);
+		return;
+	}
+	memset(secret, 0, sizeof(secret));
+	h->joins->secret_path = path;
+	h->joins->admit = join_admit;
+	h->joins->left = join_left;
+	h->joins->arg = h;
+	if (h->cwd == NULL)	/* the joined hosts' agents enter it */
+		h->cwd = getcwd(NULL, 0);
+	lch_msg("hosts can join with: muster --join %s --secret-file %s%s",
+	    h->joins->url, path, local ? " (this machine only: no address "
+	    "other hosts reach, give --iface)" : "");
+	lch_runrec_set(h->rr, "join", cJSON_CreateString(h->joins->url));
+}
+
+/* The job ended with code: the joiners are told, their port closed. */
+static void
+join_close(struct head *h, int code)
+{
+	if (h->joins == NULL)
+		return;
+	lch_joinsrv_end(h->joins, code);
+	lch_joinsrv_close(h->joins);
+	free(h->joins);
+	h->joins = NULL;
+}
+
+/*
  * The progress line (progress.h), drawn only where the terminal is at
  * the start of a line with nothing waiting to go there.
  */
@@ -2917,10 +3084,11 @@ loop(struct head *h)
 	struct pollfd *pfd = NULL;
 	struct agent_proc **who = NULL;
 	size_t cap = 0, want;
-	int n, i, live, full, ns;
+	int n, i, live, full, ns, nj;
 
 	for (;;) {
-		want = (size_t)(3 + 2 * h->nag + (h->slurm ? 2 + h->st.ndin : 0));
+		want = (size_t)(3 + 2 * h->nag + (h->ndial ? 2 + h->st.ndin : 0) +
+		    (h->joins ? lch_joinsrv_nfds(h->joins) : 0));
 		if (want > cap) {
 			cap = want + 16;
 			pfd = lch_xrealloc(pfd, cap * sizeof(*pfd));
@@ -2933,8 +3101,9 @@ loop(struct head *h)
 		check_forensics(h);
 		check_deadline(h);
 		flight_ask(h);
-		if (h->slurm)
+		if (h->ndial)
 			step_tick(h);
+		join_tick(h);
 		n = 0;
 		pfd[n].fd = h->sigfd[0];
 		pfd[n++].events = POLLIN;
@@ -2965,9 +3134,10 @@ loop(struct head *h)
 		if (live == 0)
 			break;
 		ns = step_pollfds(h, pfd + n);
-		for (i = 0; i < ns; i++)
+		nj = h->joins ? lch_joinsrv_pollfds(h->joins, pfd + n + ns) : 0;
+		for (i = 0; i < ns + nj; i++)
 			pfd[n + i].revents = 0;
-		if (poll(pfd, (nfds_t)(n + ns), poll_timeout(h)) < 0 &&
+		if (poll(pfd, (nfds_t)(n + ns + nj), poll_timeout(h)) < 0 &&
 		    errno != EINTR)
 			break;
 		/* reap without SIGCHLD's byte too: a lost or deferred
@@ -2986,6 +3156,8 @@ loop(struct head *h)
 				    pfd[i].fd == who[i]->out_fd ? 0 : 1);
 		}
 		step_events(h, pfd + n, ns);
+		if (nj)
+			lch_joinsrv_events(h->joins, pfd + n + ns, nj);
 	}
 	lch_runrec_flush(h->rr);
 	lch_progress_hide(&h->pg);	/* until the next attempt's loop */
@@ -3038,10 +3210,11 @@ agent_lost_msg(struct head *h, const struct failure *f)
 	const struct node_state *ns = &h->ns[f->node];
 	const char *t = said_text(f);
 
-	if (f->agent && f->agent->dial) {	/* its stderr went through srun */
+	if (f->agent && f->agent->dial) {	/* its stderr: srun's, a joiner's */
 		if (f->kind == F_SSH)
-			say_why(h, "the agent of node %s (Slurm job step) "
-			    "ended before its facts", f->host);
+			say_why(h, "the agent of node %s (%s) ended before "
+			    "its facts", f->host, h->slurm ? "Slurm job step" :
+			    "muster --join");
 		else
 			say_why(h, "lost the agent of node %s (its connection "
 			    "ended): %d of its %d ranks unaccounted for",
@@ -3321,13 +3494,16 @@ make_conns(struct head *h)
 			h->ag[i].nodes[h->ag[i].nnodes++] = i;
 			h->ag[i].remote = h->ag[i].dial = 1;
 		}
+		h->ndial = h->nag;
 		free(e);
 		free(rem);
 		return;
 	}
+	h->ndial = 0;
 	for (i = 0; i < h->p->nnodes; i++) {
 		h->ns[i].up = -1;
-		if (!node_remote(&h->p->nodes[i]))
+		h->ndial += node_joined(h, i);
+		if (!node_remote(&h->p->nodes[i]) || node_joined(h, i))
 			continue;
 		e[nrem] = (struct lch_tree_ent){ i, h->p->nodes[i].host,
 		    h->p->nodes[i].want_ports };
@@ -3337,7 +3513,7 @@ make_conns(struct head *h)
 	h->nag = h->p->nnodes - nrem + (nrem < k ? nrem : k);
 	h->ag = lch_xcalloc((size_t)h->nag, sizeof(*h->ag));
 	for (i = 0; i < h->p->nnodes; i++) {
-		if (node_remote(&h->p->nodes[i]))
+		if (node_remote(&h->p->nodes[i]) || node_joined(h, i))
 			continue;
 		h->ag[n].node = &h->p->nodes[i];
 		h->ag[n].nodes = lch_xcalloc(1, sizeof(int));
@@ -3351,6 +3527,14 @@ make_conns(struct head *h)
 		add_subtree(h, &h->ag[n], rem, nrem, k, i);
 		h->ag[n].tree = lch_tree_json(e, nrem, k, i);
 	}
+	for (i = 0; i < h->p->nnodes; i++)	/* joined (join.h): dial in */
+		if (node_joined(h, i)) {
+			h->ag[n].node = &h->p->nodes[i];
+			h->ag[n].nodes = lch_xcalloc(1, sizeof(int));
+			h->ag[n].nodes[h->ag[n].nnodes++] = i;
+			h->ag[n].remote = h->ag[n].dial = 1;
+			h->ns[i].conn = n++;
+		}
 	if (h->o->verbose && nrem > k)
 		lch_msg("%d other hosts: %d reached from here, the rest through "
 		    "them (--fanout %d)", nrem, k, k);
@@ -3414,10 +3598,13 @@ run_once(struct head *h)
 		}
 	} else {
 		for (i = 0; i < h->nag; i++)
-			if (start_agent(h, &h->ag[i], self) != 0)
+			if (!h->ag[i].dial && start_agent(h, &h->ag[i],
+			    self) != 0)
 				break;
 		for (n = 0; n < i; n++)
-			send_hello(h, &h->ag[n]);
+			send_hello(h, &h->ag[n]);	/* a dial's: once in */
+		if (i == h->nag && h->ndial)
+			join_start(h);
 	}
 	if (i < h->nag) {
 		for (n = i + 1; n < h->nag; n++)	/* never started */
@@ -3434,7 +3621,7 @@ run_once(struct head *h)
 	code = summarize(h);
 	record_failure(h, code);
 	release_agents(h);
-	if (h->slurm)
+	if (h->ndial || h->slurm)
 		step_release(h);
 	for (i = 0; i < h->p->nnodes; i++) {
 		lch_facts_release(&h->ns[i].facts);
@@ -3695,6 +3882,7 @@ lch_head_run(struct lch_opts *o)
 	   --timeout, Azure ML's max_run_duration_seconds) */
 	h.deadline = o->timeout > 0 ?
 	    (long long)mst_now_ms() + (long long)(o->timeout * 1000) : 0;
+	join_open(&h, &plan);
 	for (attempt = 0;; attempt++) {
 		char n[16];
 
@@ -3718,6 +3906,7 @@ lch_head_run(struct lch_opts *o)
 			    o->max_restarts);
 	}
 	disc_stop(&h);
+	join_close(&h, code);
 	free(h.gone);
 	lch_progress_end(&h.pg);
 	flush_out(&h);

@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "dial.h"
 #include "head.h"
+#include "join.h"
 #include "mpi.h"
 #include "muster.h"
 #include "options.h"
@@ -48,6 +49,9 @@ main(int argc, char **argv)
 		break;
 	case LCH_MPI_RANK:
 		code = lch_mpi_rank_main(&o);
+		break;
+	case LCH_JOIN:
+		code = lch_opts_finish_join(&o) != 0 ? 2 : lch_join_main(&o);
 		break;
 	case LCH_CHECK:
 		code = lch_check_main(&o);

@@ -15,6 +15,7 @@
 #include "muster.h"
 #include "netaddr.h"
 #include "elastic.h"
+#include "join.h"
 #include "num.h"
 #include "options.h"
 #include "strbuf.h"
@@ -31,7 +32,7 @@ enum opt_id {
 	O_LAUNCHER, O_BIND, O_MAP, O_GPP, O_TOPO, O_REPORT, O_DIAL,
 	O_RUNDIR, O_NORECORD, O_QUIET,
 	O_JOIN_TIMEOUT, O_DISCOVERY, O_DISC_INTERVAL, O_RDZV_EP, O_STALL,
-	O_STALL_ACTION
+	O_STALL_ACTION, O_JOIN, O_SECRET_FILE, O_SLOTS
 };
 
 struct opt_def {
@@ -74,6 +75,9 @@ static const struct opt_def opt_defs[] = {
 	{ "--topology", O_TOPO, 1, "topology" },
 	{ "--report-bindings", O_REPORT, 0, "report_bindings" },
 	{ "--dial", O_DIAL, 1, NULL },
+	{ "--join", O_JOIN, 1, NULL },
+	{ "--secret-file", O_SECRET_FILE, 1, "secret_file" },
+	{ "--slots", O_SLOTS, 1, NULL },
 	{ "--check", O_CHECK, 0, NULL },
 	{ "--preflight", O_PREFLIGHT, 0, "preflight" },
 	{ "--check-timeout", O_CHECK_TIMEOUT, 1, "check_timeout" },
@@ -113,6 +117,7 @@ lch_usage(int to_stderr)
 
 	fputs(
 "usage: muster [options] [--] PROGRAM [ARGS...]\n"
+"       muster --join tcp://HOST:PORT [--secret-file F] [--slots N]\n"
 "       muster --check [options] [HOST...] [-- PROGRAM [ARGS...]]\n"
 "       muster runs | show ID | plot ID [METRIC...] | compare ID ID...\n"
 "       muster stacks [ID]\n"
@@ -120,6 +125,11 @@ lch_usage(int to_stderr)
 "Launches PROGRAM as the ranks of a distributed job and supervises them.\n"
 "Every rank gets the environment of torchrun, Horovod, Azure ML and muster\n"
 "(TF_CONFIG too in parameter-server mode).\n"
+"\n"
+"--join tcp://HOST:PORT joins this host to a running elastic job (the URL\n"
+"that job printed; --secret-file F, default $MUSTER_SECRET_FILE, its secret;\n"
+"--slots N, its slots): a spare until a generation takes it in; exits with\n"
+"the job's status.\n"
 "\n"
 "Placement:\n"
 "  -n, -np, --np N           total processes (default: the slots given, else 1)\n"
@@ -130,6 +140,8 @@ lch_usage(int to_stderr)
 "  --host-discovery CMD      elastic: CMD prints 'host:slots' lines; new hosts\n"
 "                            join at the next generation (up to MAX)\n"
 "  --discovery-interval S    seconds between its runs (default 5)\n"
+"  --secret-file F           elastic: the secret for muster --join (read if\n"
+"                            there, else written 0600; default RUN/secret)\n"
 "  --procs-per-node P        processes per node (or --nproc-per-node)\n"
 "  -H, --host, --hosts LIST  hosts and slots: a:4,b:4 or a,a,b or node[01-04]:2\n"
 "  --hostfile FILE           lines 'host slots=N'; '#' comments\n"
@@ -224,6 +236,7 @@ lch_opts_init(struct lch_opts *o)
 	o->gpus_per_proc = -1;
 	o->join_timeout = LCH_JOIN_TIMEOUT_DEFAULT;
 	o->discovery_interval = LCH_DISCOVERY_INTERVAL_DEFAULT;
+	o->slots = -1;
 }
 
 void
@@ -246,6 +259,8 @@ lch_opts_release(struct lch_opts *o)
 	free(o->topology);
 	free(o->dial);
 	free(o->host_discovery);
+	free(o->join);
+	free(o->secret_file);
 	if (o->slurm)
 		lch_slurm_release(o->slurm);
 	free(o->slurm);
@@ -630,6 +645,24 @@ apply(struct lch_opts *o, const struct opt_def *d, const char *v,
 		return 0;
 	case O_REPORT:	o->report_bindings = 1; return 0;
 	case O_DIAL:	replace(&o->dial, v); return 0;
+	case O_JOIN:
+		o->mode = LCH_JOIN;
+		replace(&o->join, v);
+		return 0;
+	case O_SECRET_FILE:
+		if (v[0] == '\0') {
+			lch_msg("%s '': expected a file", from);
+			return -1;
+		}
+		replace(&o->secret_file, v);
+		return 0;
+	case O_SLOTS:
+		if (mst_parse_long(v, 1, LCH_SLOTS_MAX, &o->slots) != 0) {
+			lch_msg("%s '%s': expected a whole number from 1 to "
+			    "%d", from, v, LCH_SLOTS_MAX);
+			return -1;
+		}
+		return 0;
 	case O_HELP:	o->mode = LCH_HELP; return 0;
 	case O_VERSION:	o->mode = LCH_VERSION; return 0;
 	case O_AGENT:	o->mode = LCH_AGENT; return 0;
@@ -1871,6 +1904,31 @@ finish_elastic(struct lch_opts *o)
 	return 0;
 }
 
+/*
+ * The launcher's side of --join (join.h): --slots is a joiner's,
+ * --secret-file an elastic job's, and one that exists must be readable.
+ */
+static int
+finish_join_opts(const struct lch_opts *o)
+{
+	char secret[LCH_JOIN_SECRET_MAX + 2], err[PATH_MAX + 300];
+
+	if (o->slots > 0)
+		return lch_msg("--slots %ld: for a host that joins (muster "
+		    "--join); the job's hosts take -H host:%ld", o->slots,
+		    o->slots), -1;
+	if (o->secret_file && !o->nodes_min)
+		return lch_msg("--secret-file: only for an elastic job "
+		    "(--nodes MIN:MAX), which hosts join with muster --join"),
+		    -1;
+	if (o->secret_file && access(o->secret_file, F_OK) == 0 &&
+	    lch_join_secret_read(o->secret_file, secret, sizeof(secret), err,
+	    sizeof(err)) < 0)
+		return lch_msg("--secret-file: %s", err), -1;
+	memset(secret, 0, sizeof(secret));
+	return 0;
+}
+
 /* --config, then --hostfile (once the config may have named one). */
 static int
 finish_sources(struct lch_opts *o)
@@ -2160,6 +2218,8 @@ lch_opts_finish(struct lch_opts *o)
 		    "MIN:MAX)");
 		return -1;
 	}
+	if (finish_join_opts(o) != 0)
+		return -1;
 	if (o->nodes_min)
 		return finish_elastic(o);
 	if (lch_opts_ps_mode(o)) {
@@ -2209,6 +2269,30 @@ lch_opts_finish_check(struct lch_opts *o)
 	if (o->hosts.n == 0 && (o->launcher == LCH_LAUNCH_AUTO ||
 	    o->launcher == LCH_LAUNCH_SLURM))
 		return finish_launcher(o);
+	return 0;
+}
+
+int
+lch_opts_finish_join(const struct lch_opts *o)
+{
+	static const struct { enum opt_id id; const char *name; } job[] = {
+		{ O_NP, "-n" }, { O_NODES, "--nodes" }, { O_PPN,
+		"--procs-per-node" }, { O_HOSTS, "-H" }, { O_HOSTFILE,
+		"--hostfile" }, { O_DISCOVERY, "--host-discovery" },
+	};
+	size_t i;
+
+	if (o->argc > 0) {
+		lch_msg("--join: '%s': a joining host runs no program of its "
+		    "own (the job's muster gives it)", o->argv[0]);
+		return -1;
+	}
+	for (i = 0; i < sizeof(job) / sizeof(job[0]); i++)
+		if (o->set & (1ull << job[i].id)) {
+			lch_msg("--join: %s is the job's to choose, not a "
+			    "joining host's", job[i].name);
+			return -1;
+		}
 	return 0;
 }
 

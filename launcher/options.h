@@ -47,7 +47,8 @@ enum lch_mode {
 	LCH_VERSION,	/* --version */
 	LCH_AGENT,	/* internal: --agent, one node's supervisor */
 	LCH_MPI_RANK,	/* internal: --mpi-rank, wrapper under mpirun */
-	LCH_CHECK	/* --check [HOST...] [-- PROGRAM]: pre-flight only */
+	LCH_CHECK,	/* --check [HOST...] [-- PROGRAM]: pre-flight only */
+	LCH_JOIN	/* --join URL: this host joins an elastic job (join.h) */
 };
 
 struct lch_opts {
@@ -111,6 +112,9 @@ struct lch_opts {
 	char *topology;		/* --topology FILE.xml */
 	int report_bindings;	/* --report-bindings */
 	char *dial;		/* internal: --agent --dial ADDR:PORT (slurm.h) */
+	char *join;		/* --join tcp://HOST:PORT (join.h) */
+	char *secret_file;	/* --secret-file F: the join secret (join.h) */
+	long slots;		/* --slots N of a joining host; -1: not given */
 	struct lch_slurm *slurm;	/* the allocation the hosts come from
 					   or are checked against
 					   (lch_opts_finish), or NULL */
@@ -149,6 +153,11 @@ int  lch_opts_finish_check(struct lch_opts *o);
  * (local ranks inherit it) or with -x NAME / -x NAME=VAL.
  */
 int  lch_opts_user_set(const struct lch_opts *o, const char *name);
+/*
+ * --join (join.h): -1 after one line when a program or an option that is
+ * the job's (-n, --nodes, -H...) is given too.
+ */
+int  lch_opts_finish_join(const struct lch_opts *o);
 /* Whether the job is in parameter-server (TF_CONFIG) mode. */
 int  lch_opts_ps_mode(const struct lch_opts *o);
 void lch_usage(int to_stderr);

@@ -19,6 +19,8 @@
  *			the end (gather.h)
  *	metrics.jsonl	one JSON object per metric logged (metrics.h),
  *			appended as it arrives, in the order received
+ *	secret		an elastic job's join secret, 0600 (join.h), when
+ *			hosts may join it with muster --join
  *	.lock		held (flock LOCK_EX) by the launcher while it runs:
  *			a reader that can take it knows the launcher is gone
  *
@@ -54,6 +56,7 @@
  *	 "outputs":{"files":N, "bytes":B,
  *		    "list":[{"path":REL, "size":B, "node":I}, ...],
  *		    "errors":[{"node":I, "path":REL, "error":TEXT}, ...]},
+ *	 "join":"tcp://ADDR:PORT" (where hosts join: join.h),
  *	 "metrics":{"lines":N, "bad":M,
  *		    "summary":{NAME:{"count":N, "last":V, "last_step":S,
  *				     "min":V, "max":V}, ...}}}
@@ -206,7 +209,8 @@ void lch_runrec_flush(struct lch_runrec *rr);
  * hook of the other parts of the record, called before the final write.
  * gather.h sets "outputs" after gathering into
  * lch_runrec_dir(rr)/outputs, metrics.h sets "metrics" after writing
- * lch_runrec_dir(rr)/metrics.jsonl.  NULL rr frees val.
+ * lch_runrec_dir(rr)/metrics.jsonl, join.h's port "join" at the start
+ * (written with the next status).  NULL rr frees val.
  */
 void lch_runrec_set(struct lch_runrec *rr, const char *key,
 		    struct cJSON *val);
