@@ -139,4 +139,20 @@ PYTHONPATH=/elsewhere $I/bin/muster -n 1 --no-record --no-tag -- sh -c 'echo $PY
 is "installed: PYTHONPATH: its hook, the user's, its helper" "$(cat $T/out)" \
 	"$I/share/muster/python/muster-hook:/elsewhere:$I/share/muster/python"
 
+# --- over 2 namespaced ssh hosts: each host's agent, its own hook ---
+hosts_up 2 "Python frames over ssh hosts"
+mkdir -p $T/j4
+$in_h1 $MUSTER -H h1:1,h2:1 --run-dir $T/muster-runs/ssh -- \
+	env PYW_DIR=$T/j4 $PY $W > $T/out 2> $T/err &
+mpid=$!
+wait_files 2 "$T/j4/pid.*"
+$in_h1 $MUSTER stacks ssh > $T/st.out 2> $T/st.err
+is "ssh hosts: muster stacks on h1" $? 0
+is "ssh hosts: both ranks' Python frames in wait_in_here" "$(frames_in $T/st.out ' in wait_in_here')" 2
+ok_if "ssh hosts: from h1 and h2" sh -c "grep -q '^=== rank 0 (host h1, pid' $T/st.out &&
+	grep -q '^=== rank 1 (host h2, pid' $T/st.out"
+touch $T/j4/go
+wait $mpid
+is "ssh hosts: the job ends well" $? 0
+
 done_testing
