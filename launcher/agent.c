@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "outq.h"
 #include "place.h"
+#include "pystacks.h"
 #include "records.h"
 #include "relay.h"
 #include "spawn.h"
@@ -527,6 +528,7 @@ start_snapshot(struct agent *a)
 		t[i].pid = a->ws[i].pid > 0 && !a->ws[i].reaped ?
 		    a->ws[i].pid : 0;
 		t[i].ended = a->ws[i].reaped && a->ws[i].pid > 0;
+		t[i].pydir = a->ws[i].w->pystacks;
 	}
 	if (a->snap_pid > 0 || a->snap_fd >= 0)
 		busy = "a snapshot of this node is still being taken";
@@ -1268,8 +1270,10 @@ outputs_prepare(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 /*
  * With "metrics" in the plan: a private directory with one FIFO per
  * rank, named in its MUSTER_METRICS; with "flight", each rank's flight
- * record there too (MUSTER_FLIGHT).  The directory, or NULL when there
- * is none (said why: the ranks run without).
+ * record there too (MUSTER_FLIGHT); with muster's Python hook, each
+ * rank's folder for its Python frames (MUSTER_PYSTACKS, pystacks.h)
+ * there too, plan or not.  The directory, or NULL when there is none
+ * (said why: the ranks run without).
  */
 static char *
 make_fifos(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
@@ -1278,11 +1282,12 @@ make_fifos(const struct lch_rec_plan *plan, struct lch_agent_cfg *c,
 	char err[512], *dir;
 	int i;
 
-	if ((!plan->metrics && !plan->flight) || c->nworkers == 0)
+	if ((!plan->metrics && !plan->flight && lch_pystacks_hookdir() ==
+	    NULL) || c->nworkers == 0)
 		return NULL;
 	if ((dir = lch_metrics_dir_make(err, sizeof(err))) == NULL) {
-		lch_msg("%s: %s: metrics and flight records are not kept",
-		    c->host, err);
+		lch_msg("%s: %s: metrics, flight records and Python frames "
+		    "are not kept", c->host, err);
 		return NULL;
 	}
 	for (i = 0; i < c->nworkers && plan->metrics; i++) {
@@ -1319,7 +1324,9 @@ fifos_release(struct lch_agent_cfg *c, char *dir)
 	for (i = 0; i < c->nworkers; i++) {
 		free((char *)c->w[i].metrics);
 		free((char *)c->w[i].flight);
+		free((char *)c->w[i].pystacks);
 	}
+	lch_pystacks_remove(dir);
 	lch_flight_files_remove(dir);
 	lch_metrics_dir_remove(dir);
 	free(dir);
@@ -1354,8 +1361,11 @@ run_plan(struct lch_rec_plan *plan, struct lch_facts *f, char *rest,
 	c.node = node;
 	c.gather_go = &go;
 	mdir = make_fifos(plan, &c, env);
-	for (i = 0; i < c.nworkers; i++)	/* the Python helper importable */
+	for (i = 0; i < c.nworkers; i++) {	/* the Python helper importable */
 		lch_metrics_pypath(&env[i]);
+		c.w[i].pystacks = lch_pystacks_prepare(mdir, c.w[i].rank,
+		    &env[i]);	/* and its hook first */
+	}
 	for (i = 0; i < c.nworkers; i++)	/* the plan's, then placement's */
 		c.w[i].envp = lch_env_merge(environ, &env[i]);
 	/* no warden (no fork): the agent goes on alone, as before; the

@@ -50,6 +50,7 @@ struct lch_agent_worker {
 	const struct lch_place_rank *place;
 	const char *metrics;	/* its metrics FIFO (metrics.h), or NULL */
 	const char *flight;	/* its flight record (flight.h), or NULL */
+	const char *pystacks;	/* its MUSTER_PYSTACKS (pystacks.h), or NULL */
 };
 
 struct lch_agent_cfg {

@@ -2150,7 +2150,7 @@ start_snapshot(struct head *h, const char *why)
 	send_cmd(h, LCH_REC_STACKS, 0);
 }
 
-/* The ranks' summary lines: top frames, or why there are none. */
+/* The ranks' summary lines: top frames (Python's too), or why none. */
 static void
 snapshot_summary(struct head *h)
 {
@@ -2160,8 +2160,8 @@ snapshot_summary(struct head *h)
 	for (r = 0; r < h->snap.np; r++) {
 		const struct lch_stacks_rank *k = &h->snap.r[r];
 
-		lch_stacks_top(k->text.buf, k->text.len, LCH_STACKS_TOP, top,
-		    sizeof(top));
+		lch_stacks_summary(k->text.buf, k->text.len, LCH_STACKS_TOP,
+		    top, sizeof(top));
 		if (k->status == LCH_STACKS_OK && top[0])
 			say(h, "  rank %d (host %s, pid %d): %s%s%s", r, k->host,
 			    k->pid, top, k->note ? "; " : "",

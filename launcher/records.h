@@ -184,9 +184,12 @@
  *				before libmuster attached), one line of at
  *				most about 8 KiB
  *	k[R] LINE		a line of rank R's stack snapshot (after a
- *				"stacks" command): what the debugger printed
+ *				"stacks" command): the rank's Python frames
+ *				first, when it has some ("Python frames (pid
+ *				P, ...):" and faulthandler's lines,
+ *				pystacks.h), then what the debugger printed
  *				(gdb's "Thread N ..." and "#N ..." lines,
- *				Python frames after them), at most
+ *				py-bt's Python frames after them), at most
  *				LCH_STACKS_LINE_MAX bytes each
  *	K[R] STATUS TEXT	rank R's snapshot is complete, its k records
  *				all sent: STATUS 0 taken (TEXT: a note, or

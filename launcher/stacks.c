@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "pystacks.h"
 #include "records.h"
 #include "spawn.h"
 #include "stacks.h"
@@ -25,6 +26,9 @@ struct snap {
 	int rank;
 	pid_t pid, gdb;		/* the rank's, the debugger's (0: none) */
 	int python;		/* the rank runs a Python interpreter */
+	struct lch_strbuf pytext;	/* its Python frames (pystacks.h) */
+	int pyframes;		/* how many gave frames */
+	char pynote[LCH_PYSTACKS_NOTE];	/* what is missing, or "" */
 	int fd[2];		/* its stdout, stderr; -1 once at EOF */
 	struct lch_strbuf out[2];
 	int code, timedout, err;	/* exit code; killed; exec errno */
@@ -263,16 +267,31 @@ snap_status(const struct snap *s, int frames, char *buf, size_t len)
 	return LCH_STACKS_OK;
 }
 
-/* s's records, k lines then its K, into sb. */
+/* One k record of rank: text's n bytes (cut at LCH_STACKS_LINE_MAX). */
+static void
+add_line(struct lch_strbuf *sb, int rank, const char *l, size_t n)
+{
+	lch_strbuf_addf(sb, "%c[%d] ", LCH_REC_STACK, rank);
+	add_clean(sb, l, n > LCH_STACKS_LINE_MAX ? LCH_STACKS_LINE_MAX : n);
+	lch_strbuf_addch(sb, '\n');
+}
+
+/* s's records, k lines (Python frames, then gdb's) then its K, into sb. */
 static void
 snap_records(const struct snap *s, struct lch_strbuf *sb)
 {
-	const struct lch_strbuf *o = &s->out[0];
-	const char *l = o->buf, *nl;
-	char why[512];
-	int frames = 0;
+	const struct lch_strbuf *o = &s->out[0], *py = &s->pytext;
+	const char *l, *nl;
+	char why[512], note[LCH_PYSTACKS_NOTE + 600];
+	const char *pre = "";
+	int frames = 0, st;
 
-	for (; l < o->buf + o->len; l = nl + 1) {
+	for (l = py->buf; l < py->buf + py->len; l = nl + 1) {
+		if ((nl = memchr(l, '\n', (size_t)(py->buf + py->len - l))) == NULL)
+			nl = py->buf + py->len;
+		add_line(sb, s->rank, l, (size_t)(nl - l));
+	}
+	for (l = o->buf; l < o->buf + o->len; l = nl + 1) {
 		size_t n;
 
 		if ((nl = memchr(l, '\n', (size_t)(o->buf + o->len - l))) == NULL)
@@ -281,12 +300,43 @@ snap_records(const struct snap *s, struct lch_strbuf *sb)
 		if (!frame_line(l, n))
 			continue;
 		frames |= l[0] == '#';
-		lch_strbuf_addf(sb, "%c[%d] ", LCH_REC_STACK, s->rank);
-		add_clean(sb, l, n > LCH_STACKS_LINE_MAX ? LCH_STACKS_LINE_MAX : n);
-		lch_strbuf_addch(sb, '\n');
+		add_line(sb, s->rank, l, n);
 	}
-	lch_stacks_add_end(sb, s->rank, snap_status(s, frames, why,
-	    sizeof(why)), why);
+	st = snap_status(s, frames, why, sizeof(why));
+	if (s->pyframes && (st == LCH_STACKS_FAILED ||
+	    st == LCH_STACKS_TIMEDOUT)) {	/* the Python frames are there */
+		pre = "no native frames: ";
+		st = LCH_STACKS_OK;
+	}
+	snprintf(note, sizeof(note), "%s%s%s%s", s->pynote, s->pynote[0] &&
+	    why[0] ? "; " : "", why[0] ? pre : "", why);
+	lch_stacks_add_end(sb, s->rank, st, note);
+}
+
+/*
+ * The Python frames of every rank (pystacks.h), before any debugger
+ * attaches: half the ranks' time at most.
+ */
+static void
+snap_python(struct snap *s, const struct lch_stacks_target *t, int n, int ms)
+{
+	struct lch_pystacks *all = lch_xcalloc((size_t)(n ? n : 1),
+	    sizeof(*all));
+	long long until = (long long)mst_now_ms() + (ms / 2 <
+	    LCH_PYSTACKS_WAIT_MS ? ms / 2 : LCH_PYSTACKS_WAIT_MS);
+	int i, asked = 0;
+
+	for (i = 0; i < n; i++)
+		if (s[i].pid > 0 && t[i].pydir)
+			asked += lch_pystacks_ask(&all[i], t[i].pydir, s[i].pid);
+	if (asked)
+		lch_pystacks_wait(all, n, until);
+	for (i = 0; i < n; i++) {
+		s[i].pyframes = lch_pystacks_text(&all[i], &s[i].pytext,
+		    s[i].pynote, sizeof(s[i].pynote));
+		lch_pystacks_release(&all[i]);
+	}
+	free(all);
 }
 
 /* The snapshotter, in the forked child: never returns. */
@@ -295,6 +345,7 @@ snapshotter(const struct lch_stacks_target *t, int n, int ms, int out)
 {
 	struct snap *s = lch_xcalloc((size_t)(n ? n : 1), sizeof(*s));
 	struct lch_strbuf sb = LCH_STRBUF_INIT;
+	long long t0 = (long long)mst_now_ms();
 	sigset_t none;
 	int i;
 
@@ -310,12 +361,15 @@ snapshotter(const struct lch_stacks_target *t, int n, int ms, int out)
 		s[i].fd[0] = s[i].fd[1] = -1;
 		lch_strbuf_init(&s[i].out[0], 0);
 		lch_strbuf_init(&s[i].out[1], 0);
-		if (s[i].pid > 0) {
-			s[i].python = is_python(s[i].pid);
+		lch_strbuf_init(&s[i].pytext, 0);
+	}
+	snap_python(s, t, n, ms);
+	for (i = 0; i < n; i++)
+		if (s[i].pid > 0) {	/* py-bt only without frames of ours */
+			s[i].python = !s[i].pyframes && is_python(s[i].pid);
 			snap_start(&s[i]);
 		}
-	}
-	snap_collect(s, n, (long long)mst_now_ms() + ms);
+	snap_collect(s, n, t0 + ms);
 	snap_reap(s, n);
 	for (i = 0; i < n; i++) {
 		snap_records(&s[i], &sb);
@@ -604,6 +658,18 @@ lch_stacks_top(const char *text, size_t n, int max, char *buf, size_t len)
 		    got ? " < " : "", (int)fl, fn);
 		got++;
 	}
+}
+
+void
+lch_stacks_summary(const char *text, size_t n, int max, char *buf,
+		   size_t len)
+{
+	char py[512], native[512];
+
+	lch_pystacks_top(text, n, py, sizeof(py));
+	lch_stacks_top(text, n, max, native, sizeof(native));
+	snprintf(buf, len, "%s%s%s%s", py[0] ? "python " : "", py,
+	    py[0] && native[0] ? "; " : "", native);
 }
 
 void

@@ -34,17 +34,27 @@
  * kernel.yama.ptrace_scope is 2 or more; root may always), prints every
  * thread's native frames and detaches.  For a rank whose program is a
  * Python interpreter (/proc/PID/exe's name starts with "python") gdb
- * also runs py-bt.  On Debian 12 that command comes with python3-dbg
- * (python3.11-dbg: /usr/share/gdb/auto-load/usr/bin/python3.11-gdb.py,
- * auto-loaded for /usr/bin/python3.11), but it needs the interpreter's
- * debug information, which python3.11-dbg has for its own debug
- * interpreter (python3.11d, "python3-dbg") and not for the stripped
- * /usr/bin/python3.11 (that is in the debian-debug archive's dbgsym
- * packages).  So Python frames come for ranks run with python3-dbg;
- * otherwise the K record's note says there are none and why, and the
- * native frames (gloo, torch, libc; the interpreter's own as ??) are
- * there.  py-spy is not in Debian, and faulthandler cannot be triggered
- * from outside a process that did not register a signal for it.
+ * also runs py-bt, unless it gave Python frames of muster's own (below).
+ * On Debian 12 py-bt comes with python3-dbg (python3.11-dbg:
+ * /usr/share/gdb/auto-load/usr/bin/python3.11-gdb.py), but it needs the
+ * interpreter's debug information, which python3.11-dbg has for its own
+ * debug interpreter (python3.11d) and not for the stripped
+ * /usr/bin/python3.11 (that is in the debian-debug archive); py-spy is
+ * not in Debian.
+ *
+ * Python frames.  So every Python process of a rank registers, at start,
+ * the standard library's faulthandler for a real-time signal (muster's
+ * sitecustomize.py, on the rank's PYTHONPATH: pystacks.h), and the
+ * snapshotter, before any debugger attaches, sends that signal to each
+ * process that registered and is still as it registered (never to
+ * another: a real-time signal's default action kills), waits up to
+ * LCH_PYSTACKS_WAIT_MS for what faulthandler wrote (from its C signal
+ * handler: it works while the interpreter is blocked in C, in time.sleep
+ * or a gloo allreduce), and puts it first in the rank's text as
+ * "Python frames (pid P, main thread 0x...):" lines; a stopped rank's
+ * note says "python frames: not available (process stopped)" and gdb's
+ * native frames are taken still.  The Python phase takes half of the
+ * rank's time LCH_STACKS_RANK_MS at most, its debugger the rest.
  * gdb missing on a node is each of its ranks' K 1 "cannot run gdb ...".
  *
  * The snapshot's text, per rank, in rank order, after a header and, for
@@ -60,8 +70,9 @@
  * that a reader never sees half of one), and a summary goes to stderr:
  * one line per rank with its top frames ("clock_nanosleep < nanosleep <
  * spin < main", the main thread's, innermost first) or why there are
- * none.  Without a run record (--no-record) the whole text goes to
- * stderr instead.
+ * none; for a rank with Python frames first "python FILE:LINE FUNC; "
+ * (lch_stacks_summary).  Without a run record (--no-record) the whole
+ * text goes to stderr instead.
  *
  * The report's lines on collectives come from the ranks' flight records
  * (flight.h): with --stall-timeout the head asks the agents for them
@@ -109,11 +120,15 @@ int   lch_stacks_rank_ms(void);
 
 /* --- the agent's side --- */
 
-/* A rank to snapshot: pid 0 when it is not running (ended: it ended). */
+/*
+ * A rank to snapshot: pid 0 when it is not running (ended: it ended);
+ * pydir its MUSTER_PYSTACKS (pystacks.h), or NULL.
+ */
 struct lch_stacks_target {
 	int rank;
 	pid_t pid;
 	int ended;
+	const char *pydir;
 };
 /*
  * Forks the snapshotter of n ranks (each debugger bounded by ms): its
@@ -179,6 +194,13 @@ char *lch_stacks_save(const char *run_dir, double when, const char *text,
  */
 void  lch_stacks_top(const char *text, size_t n, int max, char *buf,
 		     size_t len);
+/*
+ * A rank's summary line: "python FILE:LINE FUNC; " (its innermost Python
+ * frame, lch_pystacks_top) when it has Python frames, then
+ * lch_stacks_top's frames.
+ */
+void  lch_stacks_summary(const char *text, size_t n, int max, char *buf,
+			 size_t len);
 void  lch_stacks_release(struct lch_stacks *s);
 
 /*

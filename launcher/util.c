@@ -386,10 +386,16 @@ lch_remove_numbered(const char *dir, const char *prefix, unsigned type)
 		    strspn(e->d_name + k, "0123456789") != strlen(e->d_name + k))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == type &&
-		    st.st_uid == geteuid() &&
-		    (type != S_IFREG || st.st_nlink == 1))
+		if (lstat(path, &st) != 0 || (st.st_mode & S_IFMT) != type ||
+		    st.st_uid != geteuid() ||
+		    (type == S_IFREG && st.st_nlink != 1))
+			continue;
+		if (type != S_IFDIR)
 			unlink(path);
+		else {	/* its numbered files, then itself */
+			lch_remove_numbered(path, "", S_IFREG);
+			(void)rmdir(path);
+		}
 	}
 	closedir(d);
 }

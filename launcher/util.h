@@ -35,7 +35,8 @@ char      **lch_env_merge(char *const *base, const struct lch_env *e);
 
 /*
  * Removes dir/PREFIX<digits> entries of ours whose type (lstat) is type
- * (S_IFIFO, S_IFREG: then with one link only); NULL dir is fine.
+ * (S_IFIFO, S_IFREG: then with one link only; S_IFDIR: a folder, with
+ * the files named by digits only in it); NULL dir is fine.
  */
 void lch_remove_numbered(const char *dir, const char *prefix,
 			 unsigned type);

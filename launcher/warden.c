@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "flight.h"
 #include "metrics.h"
+#include "pystacks.h"
 #include "spawn.h"
 #include "util.h"
 #include "warden.h"
@@ -231,6 +232,7 @@ warden_run(struct warden *w)
 		read_pids(w);
 	kill_all();
 	remove_segments(w);
+	lch_pystacks_remove(w->metrics_dir);	/* pystacks.h */
 	lch_flight_files_remove(w->metrics_dir);	/* flight.h */
 	lch_metrics_dir_remove(w->metrics_dir);
 	free(w->pids);

@@ -14,8 +14,9 @@
  * becomes the warden and exits as the agent does.  The agent gets
  * SIGTERM if the warden dies.  Returns -1 (and no warden) when the split
  * cannot be made: the caller goes on alone.  metrics_dir, when not NULL,
- * is the agent's directory of metrics FIFOs (metrics.h) and flight
- * records (flight.h): the warden removes it once the agent ended,
+ * is the agent's directory of metrics FIFOs (metrics.h), flight
+ * records (flight.h) and the ranks' folders for Python frames
+ * (pystacks.h): the warden removes it once the agent ended,
  * however it ended.
  */
 int  lch_warden_split(int grace_ms, const char *metrics_dir, int *pids_fd);

@@ -9,6 +9,7 @@
 #   cluster_up N WHAT       a Slurm cluster of N nodes (tests/slurm.sh)
 #   bad WANT ARGS...        muster ARGS refused: exit 2, one line on stderr
 #                           holding WANT, $T/started not made (P makes it)
+#   stacks_of, frames_in, stack_section FILE ...: a stack snapshot's ranks
 set -u
 # never inside the caller's Slurm job (CI may run in one): muster would
 # take its nodes; the Slurm tests make their own cluster and jobs
@@ -89,6 +90,19 @@ rank_files() {	# rank_files PREFIX N: the names PREFIX.0 ... PREFIX.N-1
 	i=0
 	while [ $i -lt "$2" ]; do echo "$1.$i"; i=$((i + 1)); done
 }
+# stack snapshot files (launcher/stacks.h):
+# stacks_of FILE: "R:STATUS" per rank of a snapshot file, e.g. "0:taken 1:taken"
+stacks_of() {
+	sed -n 's/^=== rank \([0-9]*\) (.*): \([a-z ]*\)[:=].*/\1:\2/p' "$1" |
+	    sed 's/ *$//' | tr '\n' ' ' | sed 's/ $//'
+}
+# frames_in FILE WORD: how many ranks' sections name WORD
+frames_in() {
+	awk -v w="$2" '/^=== rank /{r=$3} index($0, w) && r != "" {s[r]=1}
+	    END {n=0; for (k in s) n++; print n}' "$1"
+}
+# stack_section FILE R: rank R's section of a snapshot file
+stack_section() { awk -v r="$2" '/^=== rank /{in_r = ($3 == r)} in_r' "$1"; }
 bad() {	# bad "WORD IN MESSAGE" ARGS...
 	want=$1; shift
 	rm -f $T/started

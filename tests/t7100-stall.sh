@@ -17,16 +17,6 @@ bad "stall_timeout" --config $T/bad.json
 
 command -v gdb > /dev/null || { skip "stack snapshots" "no gdb (Debian's gdb package)"; done_testing; exit 0; }
 
-# stacks_of FILE: "R:STATUS" per rank of a snapshot file, e.g. "0:taken 1:taken"
-stacks_of() {
-	sed -n 's/^=== rank \([0-9]*\) (.*): \([a-z ]*\)[:=].*/\1:\2/p' "$1" |
-	    sed 's/ *$//' | tr '\n' ' ' | sed 's/ $//'
-}
-# frames_in FILE WORD: how many ranks' sections name WORD
-frames_in() {
-	awk -v w="$2" '/^=== rank /{r=$3} index($0, w) && r != "" {s[r]=1}
-	    END {n=0; for (k in s) n++; print n}' "$1"
-}
 wait_stacks() {	# wait_stacks DIR N: until DIR/stacks holds N files (30 s at most)
 	i=0
 	while [ "$(ls $1/stacks/*.txt 2>/dev/null | wc -l)" -lt $2 ] && [ $i -lt 600 ]; do
@@ -228,6 +218,17 @@ if $PY -c 'import torch' 2> /dev/null; then
 	is "torch: both ranks' stacks" "$(stacks_of "$f")" "0:taken 1:taken"
 	is "torch: each rank's python3 thread" "$(frames_in "$f" '"python3"')" 2
 	ok_if "torch: the waiting rank is in gloo" sh -c "sed -n '/^=== rank 0/,/^=== rank 1/p' $f | grep -q gloo"
+	# Python frames (pystacks.h): the running rank's, from faulthandler
+	ok_if "torch: the waiting rank's Python frames: the script's train_steps" \
+		sh -c "sed -n '/^=== rank 0/,/^=== rank 1/p' $f | grep -q '^  File \".*/stall_train.py\", line [0-9]* in train_steps$'"
+	ok_if "torch: ... calling all_reduce" \
+		sh -c "sed -n '/^=== rank 0/,/^=== rank 1/p' $f | grep -q '^  File \".*\", line [0-9]* in all_reduce$'"
+	ok_if "torch: the stopped rank's Python frames are not available, said so" \
+		grep -q '^=== rank 1 (host localhost, pid [0-9]*): taken: python frames: not available (process stopped)' "$f"
+	is "torch: the stopped rank has native frames only" \
+		"$(sed -n '/^=== rank 1/,$p' $f | grep -c '^Python frames')" 0
+	ok_if "torch: the summary names the waiting rank's innermost Python frame" \
+		grep -q '^muster:   rank 0 (host localhost, pid [0-9]*): python [^ ]*\.py:[0-9]* [a-z_]*; ' $T/err
 	grep -q 'no Python frames' "$f" && echo "# torch: $(grep -o 'no Python frames[^=]*' "$f" | head -1)"
 else
 	skip "torch gloo stall" "no torch for $PY"

@@ -161,8 +161,8 @@ test_snapshot(void)
 	usleep(100000);
 	kill(kid, SIGSTOP);
 	CHECK_INT(waitpid(kid, &st, WUNTRACED), kid);
-	t[0] = (struct lch_stacks_target){ 0, kid, 0 };
-	t[1] = (struct lch_stacks_target){ 1, 0, 1 };
+	t[0] = (struct lch_stacks_target){ 0, kid, 0, NULL };
+	t[1] = (struct lch_stacks_target){ 1, 0, 1, NULL };
 	snap = lch_stacks_fork(t, 2, 10000 * TEST_SLOWDOWN, &fd);
 	CHECK(snap > 0);
 	read_all(fd, &sb);
