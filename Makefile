@@ -262,6 +262,8 @@ install: all
 	for f in man/*.8; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man8/; done; true
 	install -d $(DESTDIR)$(PYDIR)/muster
 	install -m 644 lib/python/muster/__init__.py $(DESTDIR)$(PYDIR)/muster/
+	install -d $(DESTDIR)$(PYDIR)/muster-hook
+	install -m 644 lib/python/muster-hook/sitecustomize.py $(DESTDIR)$(PYDIR)/muster-hook/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS))) \
@@ -273,8 +275,9 @@ uninstall:
 		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
-		$(DESTDIR)$(PYDIR)/muster/__init__.py
-	-rmdir $(DESTDIR)$(PYDIR)/muster $(DESTDIR)$(PYDIR) \
+		$(DESTDIR)$(PYDIR)/muster/__init__.py \
+		$(DESTDIR)$(PYDIR)/muster-hook/sitecustomize.py
+	-rmdir $(DESTDIR)$(PYDIR)/muster $(DESTDIR)$(PYDIR)/muster-hook $(DESTDIR)$(PYDIR) \
 		$(DESTDIR)$(PREFIX)/share/muster 2>/dev/null
 
 # libFuzzer target on the rendezvous message parser/dispatcher (clang);

@@ -10,7 +10,8 @@ R=$T/root/usr/local
 for f in bin/muster bin/musterd bin/muster-allreduce-perf include/muster.h \
 	lib/libmuster.a lib/pkgconfig/muster.pc share/man/man1/muster.1 \
 	share/man/man8/musterd.8 share/man/man3/muster.3 \
-	share/muster/python/muster/__init__.py; do
+	share/muster/python/muster/__init__.py \
+	share/muster/python/muster-hook/sitecustomize.py; do
 	ok_if "installed $f" test -e $R/$f
 done
 so=$(ls $R/lib/libmuster.so.*.*.* 2>/dev/null | head -1)
@@ -32,6 +33,11 @@ got=$(cd $T && LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 1 --no-record --no-tag --
 	$PY -c 'import muster; print(muster.__file__)' 2>&1)
 is "an installed muster's ranks import the installed Python helper" "$got" \
 	"$R/share/muster/python/muster/__init__.py"
+# its ranks get the installed startup hook (stacks.h: Python frames)
+got=$(cd $T && LD_LIBRARY_PATH=$R/lib $R/bin/muster -n 1 --no-tag -- \
+	$PY -c 'import os; print(os.environ["PYTHONPATH"].split(":")[0], os.listdir(os.environ["MUSTER_PYSTACKS"]) != [])' 2>&1)
+is "an installed muster's Python ranks run the installed hook" "$got" \
+	"$R/share/muster/python/muster-hook True"
 
 # muster.pc is written for the install's own PREFIX and LIBDIR, not the
 # build's: install the same build elsewhere.
