@@ -33,7 +33,48 @@ struct snap {
 	struct lch_strbuf out[2];
 	int code, timedout, err;	/* exit code; killed; exec errno */
 	int ended;		/* not running: it ended */
+	int eu;			/* the debugger is eu-stack, not gdb */
 };
+
+/* The debuggers (stacks.h): their names, their Debian packages. */
+static const char *const tool_name[2] = { "gdb", "eu-stack" };
+static const char *const tool_pkg[2] = { "gdb", "elfutils" };
+#define TOOL(s) tool_name[(s)->eu]
+
+/* Whether prog is an executable file in $PATH. */
+static int
+in_path(const char *prog)
+{
+	const char *dir = getenv("PATH"), *end;
+	char buf[PATH_MAX];
+
+	for (dir = dir ? dir : "/usr/bin:/bin"; ; dir = end + 1) {
+		end = strchr(dir, ':');
+		snprintf(buf, sizeof(buf), "%.*s/%s",
+		    end ? (int)(end - dir) : (int)strlen(dir), dir, prog);
+		if (access(buf, X_OK) == 0)
+			return 1;
+		if (end == NULL)
+			return 0;
+	}
+}
+
+/*
+ * The native debugger: $MUSTER_STACKS_TOOL (gdb or eu-stack), else
+ * eu-stack where it is installed (a tenth of gdb's time), else gdb.
+ * 1 for eu-stack.
+ */
+static int
+use_eu_stack(void)
+{
+	const char *v = getenv("MUSTER_STACKS_TOOL");
+
+	if (v && strcmp(v, "gdb") == 0)
+		return 0;
+	if (v && strcmp(v, "eu-stack") == 0)
+		return 1;
+	return in_path("eu-stack");
+}
 
 int
 lch_stacks_rank_ms(void)
@@ -96,6 +137,7 @@ snap_start(struct snap *s)
 	    "-iex", "set debuginfod enabled off",
 	    "-ex", "set pagination off", "-ex", "set width 0",
 	    "-ex", "thread apply all bt", NULL, NULL, NULL };
+	const char *eu[] = { "eu-stack", "-i", "-s", "-p", pid, NULL };
 	struct lch_spawn sp;
 	int p[2][2];
 
@@ -109,7 +151,7 @@ snap_start(struct snap *s)
 		return;
 	}
 	memset(&sp, 0, sizeof(sp));
-	sp.argv = (char *const *)argv;
+	sp.argv = (char *const *)(s->eu ? eu : argv);
 	sp.in_fd = -1;
 	sp.out_fd = p[0][1];
 	sp.err_fd = p[1][1];
@@ -192,12 +234,13 @@ snap_reap(struct snap *s, int n)
 	}
 }
 
-/* Which of gdb's stdout lines are the snapshot's. */
+/* Which of the debugger's stdout lines are the snapshot's (eu-stack's
+   threads are "TID N:", its source lines indented). */
 static int
 frame_line(const char *l, size_t n)
 {
-	static const char *const keep[] = { "Thread ", "#", "Traceback",
-	    "  ", "Python ", NULL };
+	static const char *const keep[] = { "Thread ", "TID ", "#",
+	    "Traceback", "  ", "Python ", NULL };
 	int i;
 
 	for (i = 0; keep[i]; i++)
@@ -207,7 +250,7 @@ frame_line(const char *l, size_t n)
 	return 0;
 }
 
-/* Why there are no frames: gdb's own words, one line. */
+/* Why there are no frames: the debugger's own words, one line. */
 static void
 gdb_reason(const struct snap *s, char *buf, size_t len)
 {
@@ -225,11 +268,15 @@ gdb_reason(const struct snap *s, char *buf, size_t len)
 		if (strstr(l, "ptrace"))
 			break;
 	}
+	/* eu-stack's lines start with its name already */
+	if (best && s->eu && strncmp(best, "eu-stack: ", 10) == 0)
+		best += 10, bn -= 10;
 	if (best)
-		snprintf(buf, len, "gdb: %.*s", (int)(bn > 400 ? 400 : bn), best);
+		snprintf(buf, len, "%s: %.*s", TOOL(s),
+		    (int)(bn > 400 ? 400 : bn), best);
 	else
-		snprintf(buf, len, "gdb exited with code %d and printed no "
-		    "frame", s->code);
+		snprintf(buf, len, "%s exited with code %d and printed no "
+		    "frame", TOOL(s), s->code);
 }
 
 /* The K record's status and TEXT of s. */
@@ -243,13 +290,13 @@ snap_status(const struct snap *s, int frames, char *buf, size_t len)
 		return LCH_STACKS_NOTRUNNING;
 	}
 	if (s->gdb == 0 && s->err) {
-		snprintf(buf, len, "cannot run gdb (Debian's gdb package): "
-		    "%s", strerror(s->err));
+		snprintf(buf, len, "cannot run %s (Debian's %s package): "
+		    "%s", TOOL(s), tool_pkg[s->eu], strerror(s->err));
 		return LCH_STACKS_FAILED;
 	}
 	if (s->timedout && !frames) {
-		snprintf(buf, len, "gdb did not finish within its time: "
-		    "killed (the rank is left as it was)");
+		snprintf(buf, len, "%s did not finish within its time: "
+		    "killed (the rank is left as it was)", TOOL(s));
 		return LCH_STACKS_TIMEDOUT;
 	}
 	if (!frames) {
@@ -257,8 +304,8 @@ snap_status(const struct snap *s, int frames, char *buf, size_t len)
 		return LCH_STACKS_FAILED;
 	}
 	if (s->timedout)
-		snprintf(buf, len, "gdb did not finish within its time: what "
-		    "it printed until then");
+		snprintf(buf, len, "%s did not finish within its time: what "
+		    "it printed until then", TOOL(s));
 	else if (s->python && strstr(s->out[1].buf, "py-bt"))
 		snprintf(buf, len, "no Python frames: gdb has no py-bt "
 		    "(Debian: python3-dbg)");
@@ -347,7 +394,7 @@ snapshotter(const struct lch_stacks_target *t, int n, int ms, int out)
 	struct lch_strbuf sb = LCH_STRBUF_INIT;
 	long long t0 = (long long)mst_now_ms();
 	sigset_t none;
-	int i;
+	int i, eu;
 
 	for (i = 0; lch_watched_signals[i]; i++)
 		signal(lch_watched_signals[i], SIG_DFL);
@@ -364,9 +411,12 @@ snapshotter(const struct lch_stacks_target *t, int n, int ms, int out)
 		lch_strbuf_init(&s[i].pytext, 0);
 	}
 	snap_python(s, t, n, ms);
+	eu = use_eu_stack();
 	for (i = 0; i < n; i++)
 		if (s[i].pid > 0) {	/* py-bt only without frames of ours */
 			s[i].python = !s[i].pyframes && is_python(s[i].pid);
+			/* gdb may have py-bt (python3-dbg); eu-stack has none */
+			s[i].eu = eu && !s[i].python;
 			snap_start(&s[i]);
 		}
 	snap_collect(s, n, t0 + ms);
@@ -600,7 +650,10 @@ lch_stacks_save(const char *run_dir, double when, const char *text, size_t n)
 	return path;
 }
 
-/* The function of a "#N ..." frame line: after " in ", else after "#N ". */
+/*
+ * The function of a "#N ..." frame line: gdb's after " in ", else after
+ * "#N "; eu-stack's ("#N  0xADDR FUNC[@VERSION]") after the address.
+ */
 static size_t
 frame_fn(const char *l, size_t n, const char **fn)
 {
@@ -615,11 +668,19 @@ frame_fn(const char *l, size_t n, const char **fn)
 		for (q = p; q + 4 <= end; q++)
 			if (memcmp(q, " in ", 4) == 0)
 				break;
-		if (q + 4 > end)
-			return 0;
-		in = q + 4;
+		if (q + 4 <= end)
+			in = q + 4;
+		else {	/* eu-stack's: the name after the address, if any */
+			for (q = p + 2; q < end && *q != ' '; q++)
+				;
+			while (q < end && *q == ' ')
+				q++;
+			if (q == end)
+				return 0;
+			in = q;
+		}
 	}
-	for (q = in; q < end && *q != ' ' && *q != '('; q++)
+	for (q = in; q < end && *q != ' ' && *q != '(' && *q != '@'; q++)
 		;
 	*fn = in;
 	return (size_t)(q - in);
@@ -644,6 +705,8 @@ lch_stacks_top(const char *text, size_t n, int max, char *buf, size_t len)
 	for (l = from; l < end && got < max; l = nl + 1) {
 		if ((nl = memchr(l, '\n', (size_t)(end - l))) == NULL)
 			nl = end;
+		if (l[0] == ' ' && got)	/* eu-stack's source line */
+			continue;
 		if (l[0] != '#') {
 			if (got)	/* the block ended */
 				break;

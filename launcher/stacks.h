@@ -23,14 +23,19 @@
  * running rank of its node, all at once, each bounded by
  * LCH_STACKS_RANK_MS (killed past it, the rank detached by the kernel
  * and left as it was), and sends what they printed as k[R] records and
- * a K[R] STATUS TEXT record per rank.  The debugger is gdb (Debian's
- * gdb package):
+ * a K[R] STATUS TEXT record per rank.  The debugger is eu-stack
+ * (Debian's elfutils) where it is installed, `eu-stack -i -s -p PID`
+ * (every thread, inlined frames, source lines: about 0.1 s a rank where
+ * gdb takes 0.4 s, so a stall's stacks come within S + 2 s), else gdb
+ * (Debian's gdb package); $MUSTER_STACKS_TOOL (gdb or eu-stack) chooses,
+ * and a Python rank that gave no Python frames of muster's (below) gets
+ * gdb, which may have py-bt:
  *
  *	gdb -batch -nx -p PID -iex 'set debuginfod enabled off'
  *	    -ex 'set pagination off' -ex 'thread apply all bt'
  *	    [-ex py-bt]
  *
- * it attaches (ptrace: the agent's user may trace its own ranks unless
+ * Either attaches (ptrace: the agent's user may trace its own ranks unless
  * kernel.yama.ptrace_scope is 2 or more; root may always), prints every
  * thread's native frames and detaches.  For a rank whose program is a
  * Python interpreter (/proc/PID/exe's name starts with "python") gdb
@@ -55,14 +60,19 @@
  * note says "python frames: not available (process stopped)" and gdb's
  * native frames are taken still.  The Python phase takes half of the
  * rank's time LCH_STACKS_RANK_MS at most, its debugger the rest.
- * gdb missing on a node is each of its ranks' K 1 "cannot run gdb ...".
+ * The debugger missing on a node is each of its ranks' K 1 "cannot run
+ * gdb (Debian's gdb package) ..." (or eu-stack, elfutils).
  *
  * The snapshot's text, per rank, in rank order, after a header and, for
  * a stall, the stall report:
  *
  *	=== rank R (host H, pid P): STATUS_WORD[: TEXT] ===
- *	Thread 1 (Thread 0x7f... (LWP P) "prog"):
+ *	Thread 1 (Thread 0x7f... (LWP P) "prog"):	(gdb's)
  *	#0  0x... in clock_nanosleep (...) at ...
+ *	...
+ *	TID P:						(eu-stack's)
+ *	#0  0x00007f... clock_nanosleep@GLIBC_2.2.5
+ *	    ../sysdeps/unix/sysv/linux/clock_nanosleep.c:71:10
  *	...
  *
  * is written to lch_runrec_dir(rr)/stacks/N-YYYYmmdd-HHMMSS.txt (N: 1,

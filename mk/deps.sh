@@ -6,7 +6,7 @@
 set -u
 build="gcc make pkg-config libzmq3-dev libsodium-dev libcjson-dev libhwloc-dev"
 run="openmpi-bin libopenmpi-dev"
-test="python3-torch python3-mpi4py openssh-server mandoc iproute2 procps clang libclang-rt-14-dev chromium gdb"
+test="python3-torch python3-mpi4py openssh-server mandoc iproute2 procps clang libclang-rt-14-dev chromium gdb elfutils"
 case "${1:-demo}" in
 demo) want="$build $run" ;;
 check) want="$build $run $test" ;;

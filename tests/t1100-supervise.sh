@@ -71,7 +71,7 @@ wait $mpid
 rc=$?
 t1=$(now_ms)
 is "SIGTERM to stopped ranks: 143" $rc 143
-ok_if "SIGTERM to stopped ranks: ended in $((t1 - t0)) ms" [ $((t1 - t0)) -lt 2000 ]
+ok_if "SIGTERM to stopped ranks: ended in $((t1 - t0)) ms" [ $((t1 - t0)) -lt $((2000 * SAN_X)) ]
 ok_if "SIGTERM to stopped ranks: none left" none_alive $(rank_files $T/pid 2)
 
 # ranks that ignore a forwarded SIGTERM: stopped after the grace period,
@@ -88,7 +88,7 @@ rc=$?
 t1=$(now_ms)
 is "SIGTERM ignored: 137" $rc 137
 ok_if "SIGTERM ignored: killed after twice the grace ($((t1 - t0)) ms)" \
-	[ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 3000 ]
+	[ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt $((3000 * SAN_X)) ]
 ok_if "SIGTERM ignored: said as muster's SIGKILL" \
 	grep -q "killed by SIGKILL (muster's: still running 1s after SIGTERM" $T/err
 ok_if "SIGTERM ignored: none left" none_alive $(rank_files $T/pid 2)

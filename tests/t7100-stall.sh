@@ -46,9 +46,9 @@ t_report=$(($(now_ms) - t0))
 wait_stacks $R 1
 t_stacks=$(($(now_ms) - t0))
 echo "# stall report after ${t_report} ms, its stacks saved after ${t_stacks} ms (S = 2 s)"
-ok_if "stall: reported within S + 2 s (${t_report} ms)" [ $t_report -le 4000 ]
-ok_if "stall: stacks saved within S + 2 s and the snapshot's time (${t_stacks} ms)" \
-	[ $t_stacks -le 9000 ]
+ok_if "stall: reported within S + 2 s (${t_report} ms)" [ $t_report -le $((4000 * SAN_X)) ]
+ok_if "stall: stacks saved within S + 2 s (${t_stacks} ms)" \
+	[ $t_stacks -le $((4000 * SAN_X)) ]
 f=$(ls $R/stacks/*.txt 2>/dev/null | head -1)
 ok_if "stall: the run record holds stacks/1-TIME.txt" sh -c "echo '$f' | grep -q '/stacks/1-[0-9]\{8\}-[0-9]\{6\}\.txt$'"
 is "stall: every rank's stack taken" "$(stacks_of $f)" "0:taken 1:taken 2:taken 3:taken"
@@ -141,10 +141,16 @@ chmod +x $T/hang/gdb $T/deny/gdb
 # snap_fail NAME PATH WANT: rank 0's line in the file of a job run with PATH
 snap_fail() {
 	rm -rf $T/r6
-	env PATH="$2" MUSTER_STACKS_RANK_MS=1000 $MUSTER -n 1 --run-dir $T/r6 -- \
+	env PATH="$2" MUSTER_STACKS_RANK_MS=1000 MUSTER_STACKS_TOOL=${TOOL:-gdb} \
+		$MUSTER -n 1 --run-dir $T/r6 -- \
 		$LOOP 25 > $T/out 2> $T/err &
 	sf_pid=$!
 	ticks $T/out
+	if [ "$(wc -l < $T/out)" -lt 8 ]; then	# seen once: say where it is
+		echo "# $1: no ticks in 10 s: $(grep State /proc/$sf_pid/status)"
+		sed 's/^/#   err: /' $T/err
+		eu-stack -p $sf_pid 2>&1 | sed 's/^/#   /' | head -40
+	fi
 	kill -USR1 $sf_pid
 	wait_stacks $T/r6 1
 	wait $sf_pid
@@ -156,6 +162,13 @@ snap_fail() {
 snap_fail "past its time" "$T/hang:$PATH" \
 	"timed out: gdb did not finish within its time: killed (the rank is left as it was)"
 snap_fail "refused" "$T/deny:$PATH" "failed: gdb: ptrace: Operation not permitted."
+# eu-stack (elfutils), muster's first choice where it is installed, the same
+printf '#!/bin/sh\necho "eu-stack: dwfl_linux_proc_attach pid 1: Operation not permitted" >&2; exit 1\n' > $T/deny/eu-stack
+chmod +x $T/deny/eu-stack
+TOOL=eu-stack snap_fail "refused (eu-stack)" "$T/deny:$PATH" \
+	"failed: eu-stack: dwfl_linux_proc_attach pid 1: Operation not permitted"
+TOOL=eu-stack snap_fail "without eu-stack" "$T/none" \
+	"failed: cannot run eu-stack (Debian's elfutils package): No such file or directory"
 snap_fail "without gdb" "$T/none" \
 	"failed: cannot run gdb (Debian's gdb package): No such file or directory"
 ok_if "snapshot without gdb: said on stderr for the rank" \
@@ -216,7 +229,7 @@ if $PY -c 'import torch' 2> /dev/null; then
 	is "torch: the gloo job goes on when continued, and ends well" $? 0
 	ok_if "torch: the report says rank 1 is stopped" grep -q '^muster:   rank 1 (host localhost, pid [0-9]*): last output .* s ago, stopped by SIGSTOP$' $T/err
 	is "torch: both ranks' stacks" "$(stacks_of "$f")" "0:taken 1:taken"
-	is "torch: each rank's python3 thread" "$(frames_in "$f" '"python3"')" 2
+	is "torch: each rank's interpreter frames" "$(frames_in "$f" _PyEval_EvalFrameDefault)" 2
 	ok_if "torch: the waiting rank is in gloo" sh -c "sed -n '/^=== rank 0/,/^=== rank 1/p' $f | grep -q gloo"
 	# Python frames (pystacks.h): the running rank's, from faulthandler
 	ok_if "torch: the waiting rank's Python frames: the script's train_steps" \

@@ -30,6 +30,19 @@ static const char gdb_text[] =
 	"#3  0x000055 in stall_loop_wait () at stall_loop.c:19\n"
 	"#4  0x000055 in main (argc=1) at stall_loop.c:31\n";
 
+/* eu-stack -i -s: source lines indented, no " in ", symbol versions */
+static const char eu_text[] =
+	"TID 10:\n"
+	"#0  0x00007f1b8998b503 clock_nanosleep@GLIBC_2.2.5\n"
+	"    ../sysdeps/unix/sysv/linux/clock_nanosleep.c:71:10\n"
+	"#1  0x00007f1b8998fe53 __nanosleep\n"
+	"#2  0x000055e86c3004af\n"
+	"#3  0x000055e86c3004b0 stall_loop_wait\n"
+	"    tests/tools/stall_loop.c:19:3\n"
+	"#4  0x000055e86c3004c0 main\n"
+	"TID 11:\n"
+	"#0  0x00007f1b8998b504 epoll_wait\n";
+
 static void
 test_top(void)
 {
@@ -47,6 +60,11 @@ test_top(void)
 	CHECK_STR(buf, "");
 	lch_stacks_top(gdb_text, strlen(gdb_text), 4, buf, 20);
 	CHECK(strlen(buf) < 20);
+	/* eu-stack's: the first thread (the main one), no address-only */
+	lch_stacks_top(eu_text, strlen(eu_text), 4, buf, sizeof(buf));
+	CHECK_STR(buf, "clock_nanosleep < __nanosleep < stall_loop_wait < main");
+	lch_stacks_top(eu_text, strlen(eu_text), 9, buf, sizeof(buf));
+	CHECK_STR(buf, "clock_nanosleep < __nanosleep < stall_loop_wait < main");
 }
 
 static void
@@ -140,9 +158,12 @@ read_all(int fd, struct lch_strbuf *sb)
 	}
 }
 
-/* A real snapshot: a stopped child stays stopped, one not running is said. */
+/*
+ * A real snapshot with tool (gdb or eu-stack: MUSTER_STACKS_TOOL): a
+ * stopped child stays stopped, one not running is said.
+ */
 static void
-test_snapshot(void)
+snapshot_with(const char *tool, const char *pkg, const char *thread)
 {
 	struct lch_stacks_target t[2];
 	struct lch_strbuf sb = LCH_STRBUF_INIT;
@@ -151,8 +172,12 @@ test_snapshot(void)
 	FILE *f;
 	int fd, st;
 
-	if (system("command -v gdb > /dev/null 2>&1") != 0)
-		SKIP("no gdb (Debian's gdb package)");
+	snprintf(path, sizeof(path), "command -v %s > /dev/null 2>&1", tool);
+	if (system(path) != 0) {
+		printf("# no %s (Debian's %s package)\n", tool, pkg);
+		return;
+	}
+	setenv("MUSTER_STACKS_TOOL", tool, 1);
 	if ((kid = fork()) == 0) {
 		for (;;)
 			pause();
@@ -169,7 +194,7 @@ test_snapshot(void)
 	close(fd);
 	CHECK_INT(waitpid(snap, &st, 0), snap);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CHECK(strstr(sb.buf, "k[0] Thread 1 ") != NULL);
+	CHECK_(strstr(sb.buf, thread) != NULL, "%s: %s", tool, sb.buf);
 	CHECK(strstr(sb.buf, "k[0] #0 ") != NULL);
 	CHECK(strstr(sb.buf, "pause") != NULL);
 	CHECK(strstr(sb.buf, "\nK[0] 0 ") != NULL);
@@ -182,6 +207,17 @@ test_snapshot(void)
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
 	lch_strbuf_release(&sb);
+	unsetenv("MUSTER_STACKS_TOOL");
+}
+
+static void
+test_snapshot(void)
+{
+	if (system("command -v gdb > /dev/null 2>&1") != 0 &&
+	    system("command -v eu-stack > /dev/null 2>&1") != 0)
+		SKIP("no gdb, no eu-stack (Debian's gdb, elfutils)");
+	snapshot_with("gdb", "gdb", "k[0] Thread 1 ");
+	snapshot_with("eu-stack", "elfutils", "k[0] TID ");
 }
 
 TEST_LIST = {
