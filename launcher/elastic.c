@@ -119,16 +119,6 @@ lch_elastic_name(const struct lch_elastic *e, int i, char *buf, size_t len)
 		snprintf(buf, len, "%s", e->m[i].host);
 }
 
-/* Appends s to the list in buf ("a, b"), as far as it fits. */
-static void
-list_add(char *buf, size_t len, const char *s)
-{
-	size_t k = strlen(buf);
-
-	if (k + 1 < len)
-		snprintf(buf + k, len - k, "%s%s", k ? ", " : "", s);
-}
-
 int
 lch_elastic_drop(struct lch_elastic *e, const unsigned char *gone,
 		 char *names, size_t len)
@@ -143,7 +133,7 @@ lch_elastic_drop(struct lch_elastic *e, const unsigned char *gone,
 			continue;
 		}
 		lch_elastic_name(e, i, name, sizeof(name));
-		list_add(names, len, name);
+		lch_list_add(names, len, name);
 		e->lost = lch_xrealloc(e->lost, (size_t)(e->nlost + 1) *
 		    sizeof(*e->lost));
 		e->lost[e->nlost++] = e->m[i].host;
@@ -170,7 +160,7 @@ lch_elastic_fill(struct lch_elastic *e, char *names, size_t len)
 		memmove(e->spare, e->spare + 1, (size_t)(e->nspare - 1) *
 		    sizeof(*e->spare));
 		e->nspare--;
-		list_add(names, len, e->m[e->n].host);
+		lch_list_add(names, len, e->m[e->n].host);
 		e->n++;
 		added++;
 	}
@@ -400,7 +390,7 @@ lch_elastic_drop_unlisted(struct lch_elastic *e, char *names, size_t len)
 			e->m[k++] = e->m[i];
 			continue;
 		}
-		list_add(names, len, e->m[i].host);
+		lch_list_add(names, len, e->m[i].host);
 		free(e->m[i].host);	/* not lost: it may be printed again */
 		dropped++;
 	}

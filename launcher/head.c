@@ -1688,7 +1688,6 @@ join_expired(struct head *h)
 
 	for (i = 0; i < h->p->nnodes; i++) {
 		char name[LCH_HOST_MAX + 16];
-		size_t k = strlen(names);
 
 		if (h->ns[i].have_facts)
 			continue;
@@ -1699,9 +1698,7 @@ join_expired(struct head *h)
 			killpg(a->pid, SIGKILL);	/* no grace: not up */
 		missing++;
 		lch_elastic_name(h->el, i, name, sizeof(name));
-		if (k + 1 < sizeof(names))
-			snprintf(names + k, sizeof(names) - k, "%s%s",
-			    k ? ", " : "", name);
+		lch_list_add(names, sizeof(names), name);
 	}
 	h->join_expired = 1;
 	if (h->last_call == 2)
@@ -1723,13 +1720,8 @@ regen_for_join(struct head *h)
 	char names[512] = "";
 	int i, k = lch_elastic_can_grow(e);
 
-	for (i = 0; i < k && i < e->max - e->n; i++) {
-		size_t l = strlen(names);
-
-		snprintf(names + l, sizeof(names) - l, "%s%.*s", l ? ", " : "",
-		    (int)(sizeof(names) - l > 8 ? sizeof(names) - l - 8 : 0),
-		    e->spare[i].host);
-	}
+	for (i = 0; i < k && i < e->max - e->n; i++)
+		lch_list_add(names, sizeof(names), e->spare[i].host);
 	h->regen = 1;
 	lch_msg("hosts joining (%s): stopping generation %d for the next",
 	    names, e->generation);
@@ -1757,13 +1749,8 @@ regen_for_leave(struct head *h, int k)
 	int i;
 
 	for (i = 0; i < e->n; i++)
-		if (e->m[i].unlisted) {
-			size_t l = strlen(names);
-
-			snprintf(names + l, sizeof(names) - l, "%s%.*s",
-			    l ? ", " : "", (int)(sizeof(names) - l > 8 ?
-			    sizeof(names) - l - 8 : 0), e->m[i].host);
-		}
+		if (e->m[i].unlisted)
+			lch_list_add(names, sizeof(names), e->m[i].host);
 	if (elastic_keeps(e, k) < e->min) {
 		if (!h->unlisted_said)
 			lch_msg("--host-discovery no longer lists %s: kept, the "
@@ -1782,9 +1769,8 @@ regen_for_leave(struct head *h, int k)
 static void
 elastic_tick(struct head *h)
 {
-	int k;
-
 	long long now = (long long)mst_now_ms();
+	int k;
 
 	if (h->el == NULL)
 		return;
@@ -1896,8 +1882,8 @@ static int
 elastic_again(struct head *h, int code)
 {
 	struct lch_elastic *e = h->el;
-	char names[1024];
-	int can, why, k;
+	char names[1024], left[1024];
+	int why, k;
 
 	lch_runrec_attempt_note(h->rr, "generation",
 	    cJSON_CreateNumber(e->generation));
@@ -1908,9 +1894,7 @@ elastic_again(struct head *h, int code)
 		return 0;
 	if (lch_elastic_drop(e, h->gone, names, sizeof(names)) > 0) {
 		lch_runrec_attempt_note(h->rr, "lost", names_json(names));
-		can = lch_elastic_can_grow(e);
-		if (e->n + (can < e->max - e->n ? can : e->max - e->n) <
-		    e->min) {
+		if (elastic_keeps(e, 0) < e->min) {
 			lch_msg("elastic job: lost %s: %d node%s left, fewer "
 			    "than --nodes %d:%d", names, e->n, e->n == 1 ? "" :
 			    "s", e->min, e->max);
@@ -1926,8 +1910,8 @@ elastic_again(struct head *h, int code)
 		why = 3;
 	}
 	if ((k = lch_elastic_unlisted(e)) > 0 && elastic_keeps(e, k) >= e->min &&
-	    lch_elastic_drop_unlisted(e, names, sizeof(names)) > 0)
-		lch_runrec_attempt_note(h->rr, "left", names_json(names));
+	    lch_elastic_drop_unlisted(e, left, sizeof(left)) > 0)
+		lch_runrec_attempt_note(h->rr, "left", names_json(left));
 	elastic_fill(h);
 	lch_runrec_attempt_note(h->rr, "next", cJSON_CreateString(why == 0 ?
 	    "nodes lost" : why == 1 ? "hosts joined" : why == 2 ?
@@ -1998,11 +1982,18 @@ beat_ms(void)
  * beats while we read is lost (its host or the network is gone), and the
  * job ends naming it (an elastic job goes on without it).
  */
+/* Since when node i is silent: its last record, or since we read. */
+static long long
+heard_since(const struct head *h, int i)
+{
+	return h->ns[i].heard > h->reading_since ? h->ns[i].heard :
+	    h->reading_since;
+}
+
 static void
 beat_check(struct head *h, long long now, int reading)
 {
 	long long quiet = (long long)h->beat_ms * LCH_BEAT_MISSED, since;
-	struct failure *f = &h->fail;
 	int i;
 
 	if (h->beat_ms <= 0 || !h->planned || ending(h))
@@ -2022,22 +2013,16 @@ beat_check(struct head *h, long long now, int reading)
 	if (h->reading_since == 0)
 		h->reading_since = now;
 	for (i = 0; i < h->p->nnodes; i++) {
-		since = h->ns[i].heard > h->reading_since ? h->ns[i].heard :
-		    h->reading_since;
+		since = heard_since(h, i);
 		if (node_ended(h, i) || now - since <= quiet)
 			continue;
 		h->ns[i].lost = 1;
 		gather_node_done(h, i);
-		f->kind = F_HOST;
-		f->code = 255;
-		f->rank = -1;
-		f->node = i;
-		f->host = h->p->nodes[i].host;
-		f->agent = &h->ag[h->ns[i].conn];
-		snprintf(f->msg, sizeof(f->msg), "node %d (host %s): no word "
-		    "from its agent for %.1f s (its host or the network is "
-		    "gone): lost", i, f->host, (double)(now - since) / 1000);
-		stop_job(h);
+		host_failure(h, &h->ag[h->ns[i].conn], i, "node %d (host %s): "
+		    "no word from its agent for %.1f s (its host or the "
+		    "network is gone): lost", i, h->p->nodes[i].host,
+		    (double)(now - since) / 1000);
+		h->fail.code = 255;	/* a lost host's, as ssh's */
 		return;
 	}
 }
@@ -2046,19 +2031,15 @@ beat_check(struct head *h, long long now, int reading)
 static long long
 beat_wake(const struct head *h, long long t, long long now)
 {
-	long long quiet = (long long)h->beat_ms * LCH_BEAT_MISSED, at;
+	long long quiet = (long long)h->beat_ms * LCH_BEAT_MISSED;
 	int i;
 
 	if (h->beat_ms <= 0 || !h->planned || ending(h))
 		return t;
-	t = sooner(t, h->beat_at > now ? h->beat_at : now, now);
-	for (i = 0; i < h->p->nnodes && h->reading_since; i++) {
-		if (node_ended(h, i))
-			continue;
-		at = (h->ns[i].heard > h->reading_since ? h->ns[i].heard :
-		    h->reading_since) + quiet + 1;
-		t = sooner(t, at > now ? at : now, now);
-	}
+	t = sooner_now(t, h->beat_at, now);
+	for (i = 0; i < h->p->nnodes && h->reading_since; i++)
+		if (!node_ended(h, i))
+			t = sooner_now(t, heard_since(h, i) + quiet + 1, now);
 	return t;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "facts.h"
 #include "pystacks.h"
 #include "records.h"
 #include "spawn.h"
@@ -41,24 +42,6 @@ static const char *const tool_name[2] = { "gdb", "eu-stack" };
 static const char *const tool_pkg[2] = { "gdb", "elfutils" };
 #define TOOL(s) tool_name[(s)->eu]
 
-/* Whether prog is an executable file in $PATH. */
-static int
-in_path(const char *prog)
-{
-	const char *dir = getenv("PATH"), *end;
-	char buf[PATH_MAX];
-
-	for (dir = dir ? dir : "/usr/bin:/bin"; ; dir = end + 1) {
-		end = strchr(dir, ':');
-		snprintf(buf, sizeof(buf), "%.*s/%s",
-		    end ? (int)(end - dir) : (int)strlen(dir), dir, prog);
-		if (access(buf, X_OK) == 0)
-			return 1;
-		if (end == NULL)
-			return 0;
-	}
-}
-
 /*
  * The native debugger: $MUSTER_STACKS_TOOL (gdb or eu-stack), else
  * eu-stack where it is installed (a tenth of gdb's time), else gdb.
@@ -68,12 +51,16 @@ static int
 use_eu_stack(void)
 {
 	const char *v = getenv("MUSTER_STACKS_TOOL");
+	char *found;
 
 	if (v && strcmp(v, "gdb") == 0)
 		return 0;
 	if (v && strcmp(v, "eu-stack") == 0)
 		return 1;
-	return in_path("eu-stack");
+	if ((found = lch_path_search("eu-stack", NULL, NULL, NULL)) == NULL)
+		return 0;
+	free(found);
+	return 1;
 }
 
 int

@@ -72,6 +72,15 @@ lch_xvasprintf(const char *fmt, va_list ap)
 	return p;
 }
 
+void
+lch_list_add(char *buf, size_t len, const char *s)
+{
+	size_t k = strlen(buf);
+
+	if (k + 1 < len)
+		snprintf(buf + k, len - k, "%s%s", k ? ", " : "", s);
+}
+
 char *
 lch_xasprintf(const char *fmt, ...)
 {

@@ -47,6 +47,8 @@ void *lch_xrealloc(void *p, size_t n);
 char *lch_xstrdup(const char *s);
 char *lch_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *lch_xvasprintf(const char *fmt, va_list ap);
+/* Appends s to the list in buf ("a, b"), as far as it fits in len. */
+void  lch_list_add(char *buf, size_t len, const char *s);
 void  lch_oom(void) __attribute__((noreturn));
 
 /*
